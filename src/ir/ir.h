@@ -1,0 +1,173 @@
+/*
+ * The intermediate representation: norma's own graph, free of protobuf-c.
+ *
+ * A graph is an array of values (edges: graph inputs, initializers, node outputs) and
+ * an array of nodes that refer to values by index. The loader builds it, the passes
+ * rewrite it in place, the runtime plans and runs it. Strings and attribute data are
+ * owned by the graph; constant tensor data is owned by its ir_tensor (owns_data) or by
+ * the model's weight storage (see loader), which outlives the graph.
+ */
+#ifndef NORMA_IR_H
+#define NORMA_IR_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "norma.h"
+
+#define IR_MAX_RANK NORMA_MAX_RANK
+
+/* A dense tensor: dtype, shape and data. data may be NULL when only the shape is
+ * known (shape inference at plan time). */
+typedef struct ir_tensor {
+    int dtype;
+    int rank;
+    int64_t dims[IR_MAX_RANK];
+    void *data;
+    int owns_data; /* 1: data is malloc'd and freed with the tensor */
+} ir_tensor;
+
+typedef enum ir_attr_type {
+    IR_ATTR_UNDEFINED = 0,
+    IR_ATTR_FLOAT = 1,
+    IR_ATTR_INT = 2,
+    IR_ATTR_STRING = 3,
+    IR_ATTR_TENSOR = 4,
+    IR_ATTR_GRAPH = 5,
+    IR_ATTR_FLOATS = 6,
+    IR_ATTR_INTS = 7,
+    IR_ATTR_STRINGS = 8,
+    IR_ATTR_TENSORS = 9,
+    IR_ATTR_GRAPHS = 10
+} ir_attr_type;
+
+struct ir_graph;
+
+typedef struct ir_attr {
+    char *name;
+    ir_attr_type type;
+    float f;
+    int64_t i;
+    char *s; /* NUL-terminated copy; s_len is the byte length (may hold NULs) */
+    size_t s_len;
+    ir_tensor *t;
+    struct ir_graph *g;
+    size_t n; /* element count of the list forms */
+    float *floats;
+    int64_t *ints;
+    char **strings;
+    ir_tensor **tensors;
+    struct ir_graph **graphs;
+} ir_attr;
+
+typedef struct ir_node {
+    char *name;
+    char *op_type;
+    char *domain; /* "" for the default ONNX domain */
+    int n_in, n_out;
+    int *in;  /* value indices; -1 for an omitted optional input */
+    int *out; /* value indices; -1 for an omitted optional output */
+    int n_attrs;
+    ir_attr *attrs;
+    int opset;    /* the model's opset for this node's domain */
+    int dead;     /* set by passes; removed by ir_graph_compact */
+    int fused_act; /* activation fused into this node by a pass (see ops/act.h), 0 none */
+    float act_alpha, act_beta;
+} ir_node;
+
+typedef struct ir_value {
+    char *name;
+    int dtype;     /* 0 when not known yet */
+    int rank;      /* -1 when not known */
+    int64_t dims[IR_MAX_RANK]; /* -1 for a symbolic or unknown dimension */
+    char *dim_names[IR_MAX_RANK];
+    ir_tensor *constant; /* initializer or folded constant; NULL otherwise */
+    int producer;  /* node index, or -1 for graph inputs and constants */
+    int is_input;  /* a graph input the caller feeds */
+    int is_output; /* a graph output */
+} ir_value;
+
+typedef struct ir_opset {
+    char *domain;
+    int64_t version;
+} ir_opset;
+
+typedef struct ir_graph {
+    char *name;
+    ir_value *values;
+    int n_values, cap_values;
+    ir_node *nodes;
+    int n_nodes, cap_nodes;
+    int *inputs; /* value indices of the inputs the caller feeds, in model order */
+    int n_inputs;
+    int *outputs;
+    int n_outputs;
+    ir_opset *opsets;
+    int n_opsets;
+    /* model metadata */
+    int64_t ir_version;
+    char *producer_name, *producer_version, *domain, *doc;
+    int64_t model_version;
+    struct ir_graph *parent; /* for subgraphs: the enclosing graph (outer-scope names) */
+} ir_graph;
+
+/* ---- tensors ---- */
+
+size_t ir_dtype_size(int dtype);
+const char *ir_dtype_name(int dtype);
+/* Element count; returns 0 and sets *ok=0 on overflow or a negative dimension. */
+size_t ir_numel_checked(int rank, const int64_t *dims, int *ok);
+size_t ir_tensor_numel(const ir_tensor *t);
+size_t ir_tensor_nbytes(const ir_tensor *t);
+/* New tensor with zeroed, owned data of the given shape. NULL on overflow or OOM. */
+ir_tensor *ir_tensor_new(int dtype, int rank, const int64_t *dims);
+ir_tensor *ir_tensor_clone(const ir_tensor *t);
+void ir_tensor_free(ir_tensor *t);
+/* Reads element i of an integer or float tensor as int64 / double. */
+int64_t ir_tensor_get_i64(const ir_tensor *t, size_t i);
+double ir_tensor_get_f64(const ir_tensor *t, size_t i);
+void ir_shape_str(int rank, const int64_t *dims, char *buf, size_t cap);
+
+/* ---- graph building ---- */
+
+ir_graph *ir_graph_new(void);
+void ir_graph_free(ir_graph *g);
+/* Index of the value named name, or -1. Linear in the number of values. */
+int ir_find_value(const ir_graph *g, const char *name);
+/* Appends a value (name is copied); returns its index or -1 on OOM. */
+int ir_add_value(ir_graph *g, const char *name);
+/* Appends a value with a name derived from base that is unique in g. */
+int ir_add_value_unique(ir_graph *g, const char *base);
+/* Appends a node with n_in / n_out slots set to -1; returns its index or -1 on OOM. */
+int ir_add_node(ir_graph *g, const char *op_type, const char *domain, const char *name, int n_in,
+                int n_out);
+/* Opset version the model imports for domain ("" and "ai.onnx" are the same), or 0. */
+int64_t ir_opset_version(const ir_graph *g, const char *domain);
+
+/* ---- attributes ---- */
+
+const ir_attr *ir_attr_find(const ir_node *n, const char *name);
+int64_t ir_attr_int(const ir_node *n, const char *name, int64_t def);
+float ir_attr_float(const ir_node *n, const char *name, float def);
+/* Returns the string value or def. */
+const char *ir_attr_string(const ir_node *n, const char *name, const char *def);
+/* Returns the element count of an INTS attribute and its data in *out, or -1 if absent. */
+int ir_attr_ints(const ir_node *n, const char *name, const int64_t **out);
+int ir_attr_floats(const ir_node *n, const char *name, const float **out);
+void ir_attr_clear(ir_attr *a);
+
+/* ---- structure ---- */
+
+/* Number of live nodes reading value v (counting each input slot once). */
+int ir_consumer_count(const ir_graph *g, int v);
+/* Replaces every read of value from by value to, in live nodes and graph outputs. */
+void ir_replace_uses(ir_graph *g, int from, int to);
+/* Removes dead nodes and values nothing refers to; keeps node order. 0 or -1 on OOM. */
+int ir_graph_compact(ir_graph *g);
+/* Orders nodes topologically and sets each value's producer. On a cycle, a value
+ * read before any definition, or a value defined twice, returns NORMA_ERR_MODEL with
+ * a message naming it in err. */
+int ir_graph_toposort(ir_graph *g, char *err, size_t err_cap);
+
+#endif /* NORMA_IR_H */

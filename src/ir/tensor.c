@@ -1,0 +1,143 @@
+/*
+ * Dense tensors of the IR: sizes with overflow checks, allocation, element access.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ir/ir.h"
+#include "ir/half.h"
+
+size_t ir_dtype_size(int dtype)
+{
+    switch (dtype) {
+    case NORMA_FLOAT: case NORMA_INT32: case NORMA_UINT32: return 4;
+    case NORMA_DOUBLE: case NORMA_INT64: case NORMA_UINT64: return 8;
+    case NORMA_INT16: case NORMA_UINT16: case NORMA_FLOAT16: return 2;
+    case NORMA_INT8: case NORMA_UINT8: case NORMA_BOOL: return 1;
+    default: return 0;
+    }
+}
+
+const char *ir_dtype_name(int dtype)
+{
+    static const char *names[] = {"undefined", "float", "uint8", "int8", "uint16", "int16",
+                                  "int32", "int64", "string", "bool", "float16", "double",
+                                  "uint32", "uint64"};
+    if (dtype >= 0 && dtype < (int)(sizeof names / sizeof names[0]))
+        return names[dtype];
+    return "unknown";
+}
+
+size_t ir_numel_checked(int rank, const int64_t *dims, int *ok)
+{
+    size_t n = 1;
+    *ok = 1;
+    for (int i = 0; i < rank; i++) {
+        if (dims[i] < 0) {
+            *ok = 0;
+            return 0;
+        }
+        size_t d = (size_t)dims[i];
+        if (d != 0 && n > SIZE_MAX / d) {
+            *ok = 0;
+            return 0;
+        }
+        n *= d;
+    }
+    return n;
+}
+
+size_t ir_tensor_numel(const ir_tensor *t)
+{
+    int ok;
+    return ir_numel_checked(t->rank, t->dims, &ok);
+}
+
+size_t ir_tensor_nbytes(const ir_tensor *t)
+{
+    return ir_tensor_numel(t) * ir_dtype_size(t->dtype);
+}
+
+ir_tensor *ir_tensor_new(int dtype, int rank, const int64_t *dims)
+{
+    int ok;
+    if (rank < 0 || rank > IR_MAX_RANK)
+        return NULL;
+    size_t n = ir_numel_checked(rank, dims, &ok);
+    size_t es = ir_dtype_size(dtype);
+    if (!ok || es == 0 || (n && n > SIZE_MAX / es))
+        return NULL;
+    ir_tensor *t = calloc(1, sizeof(ir_tensor));
+    if (!t)
+        return NULL;
+    t->dtype = dtype;
+    t->rank = rank;
+    if (rank)
+        memcpy(t->dims, dims, sizeof(int64_t) * (size_t)rank);
+    t->data = calloc(n ? n : 1, es);
+    if (!t->data) {
+        free(t);
+        return NULL;
+    }
+    t->owns_data = 1;
+    return t;
+}
+
+ir_tensor *ir_tensor_clone(const ir_tensor *src)
+{
+    ir_tensor *t = ir_tensor_new(src->dtype, src->rank, src->dims);
+    if (t && src->data)
+        memcpy(t->data, src->data, ir_tensor_nbytes(src));
+    return t;
+}
+
+void ir_tensor_free(ir_tensor *t)
+{
+    if (!t)
+        return;
+    if (t->owns_data)
+        free(t->data);
+    free(t);
+}
+
+int64_t ir_tensor_get_i64(const ir_tensor *t, size_t i)
+{
+    const void *d = t->data;
+    switch (t->dtype) {
+    case NORMA_INT64: return ((const int64_t *)d)[i];
+    case NORMA_INT32: return ((const int32_t *)d)[i];
+    case NORMA_INT16: return ((const int16_t *)d)[i];
+    case NORMA_INT8: return ((const int8_t *)d)[i];
+    case NORMA_UINT8: return ((const uint8_t *)d)[i];
+    case NORMA_UINT16: return ((const uint16_t *)d)[i];
+    case NORMA_UINT32: return ((const uint32_t *)d)[i];
+    case NORMA_UINT64: return (int64_t)((const uint64_t *)d)[i];
+    case NORMA_BOOL: return ((const uint8_t *)d)[i] != 0;
+    case NORMA_FLOAT: return (int64_t)((const float *)d)[i];
+    case NORMA_DOUBLE: return (int64_t)((const double *)d)[i];
+    case NORMA_FLOAT16: return (int64_t)half_to_float(((const uint16_t *)d)[i]);
+    default: return 0;
+    }
+}
+
+double ir_tensor_get_f64(const ir_tensor *t, size_t i)
+{
+    switch (t->dtype) {
+    case NORMA_FLOAT: return ((const float *)t->data)[i];
+    case NORMA_DOUBLE: return ((const double *)t->data)[i];
+    case NORMA_FLOAT16: return half_to_float(((const uint16_t *)t->data)[i]);
+    case NORMA_UINT64: return (double)((const uint64_t *)t->data)[i];
+    default: return (double)ir_tensor_get_i64(t, i);
+    }
+}
+
+void ir_shape_str(int rank, const int64_t *dims, char *buf, size_t cap)
+{
+    size_t k = 0;
+    k += (size_t)snprintf(buf + k, cap - k, "(");
+    for (int i = 0; i < rank && k < cap; i++)
+        k += (size_t)snprintf(buf + k, cap - k, i ? ",%lld" : "%lld", (long long)dims[i]);
+    if (k < cap)
+        snprintf(buf + k, cap - k, ")");
+}

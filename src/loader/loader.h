@@ -1,0 +1,37 @@
+/*
+ * The loader: ONNX bytes (protobuf-c) -> IR graph. After it returns, nothing refers to
+ * protobuf-c structures; tensor data of initializers lives in the weight store (the
+ * unpack arena and external-data mappings), which the caller keeps alive as long as
+ * the graph and frees after it.
+ */
+#ifndef NORMA_LOADER_H
+#define NORMA_LOADER_H
+
+#include <stddef.h>
+
+#include "ir/ir.h"
+
+typedef struct ld_store ld_store;
+
+/* Loads path; external data is read relative to its directory. On success *graph and
+ * *store are the caller's (free the graph first, then ld_store_free). On failure
+ * returns NORMA_ERR_IO / _PARSE / _MODEL / _UNSUPPORTED / _MEMORY with err filled. */
+int ld_load_file(const char *path, ir_graph **graph, ld_store **store, char *err, size_t err_cap);
+
+/* The same from bytes in memory (copied as needed); external data is refused. */
+int ld_load_memory(const void *data, size_t size, ir_graph **graph, ld_store **store, char *err,
+                   size_t err_cap);
+
+void ld_store_free(ld_store *s);
+
+/* Reads one serialized TensorProto (the test-data .pb files). The tensor owns its
+ * data; *name (may be NULL) receives a malloc'd copy of its name. */
+int ld_read_tensor_file(const char *path, ir_tensor **out, char **name, char *err, size_t err_cap);
+int ld_read_tensor_bytes(const void *data, size_t size, ir_tensor **out, char **name, char *err,
+                         size_t err_cap);
+
+/* Writes t as a serialized TensorProto (raw_data form) named name. */
+int ld_write_tensor_file(const char *path, const ir_tensor *t, const char *name, char *err,
+                         size_t err_cap);
+
+#endif

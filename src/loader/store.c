@@ -1,0 +1,215 @@
+/*
+ * The weight store: where initializer bytes live after import.
+ *
+ * protobuf-c unpacks through ld_store's allocator, a bump arena over large anonymous
+ * mappings (advised MADV_HUGEPAGE: fresh pages are expensive on these machines). The
+ * raw_data bytes unpack puts there are used in place as the weights, so each weight is
+ * stored once. External data files are memory-mapped read-only and stay mapped. Both
+ * are released by ld_store_free, after the graph that points into them.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "loader/store.h"
+
+typedef struct chunk {
+    struct chunk *next;
+    size_t size, used;
+    unsigned char *base;
+} chunk;
+
+typedef struct mapping {
+    struct mapping *next;
+    char *path; /* canonical path */
+    void *addr;
+    size_t size;
+} mapping;
+
+struct ld_store {
+    chunk *chunks;
+    size_t hint; /* size for the next chunk */
+    mapping *maps;
+    char *dir;   /* canonical model directory, NULL when loaded from memory */
+    int failed;  /* an allocation failed during unpack */
+};
+
+ld_store *ld_store_new(size_t hint, const char *dir)
+{
+    ld_store *s = calloc(1, sizeof(ld_store));
+    if (!s)
+        return NULL;
+    s->hint = hint < (1u << 20) ? (1u << 20) : hint;
+    if (dir) {
+        s->dir = realpath(dir, NULL);
+        if (!s->dir) {
+            free(s);
+            return NULL;
+        }
+    }
+    return s;
+}
+
+void ld_store_free(ld_store *s)
+{
+    if (!s)
+        return;
+    for (chunk *c = s->chunks, *n; c; c = n) {
+        n = c->next;
+        munmap(c->base, c->size);
+        free(c);
+    }
+    for (mapping *m = s->maps, *n; m; m = n) {
+        n = m->next;
+        if (m->addr)
+            munmap(m->addr, m->size);
+        free(m->path);
+        free(m);
+    }
+    free(s->dir);
+    free(s);
+}
+
+void *ld_store_alloc(ld_store *s, size_t size)
+{
+    size_t align = size >= 64 ? 64 : 16;
+    chunk *c = s->chunks;
+    if (c) {
+        size_t off = (c->used + align - 1) & ~(align - 1);
+        if (off <= c->size && size <= c->size - off) {
+            c->used = off + size;
+            return c->base + off;
+        }
+    }
+    size_t want = s->hint;
+    if (size + 64 > want)
+        want = size + 64;
+    want = (want + 4095) & ~(size_t)4095;
+    void *p = mmap(NULL, want, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+        s->failed = 1;
+        return NULL;
+    }
+#ifdef MADV_HUGEPAGE
+    if (want >= (2u << 20))
+        madvise(p, want, MADV_HUGEPAGE);
+#endif
+    c = malloc(sizeof(chunk));
+    if (!c) {
+        munmap(p, want);
+        s->failed = 1;
+        return NULL;
+    }
+    c->base = p;
+    c->size = want;
+    c->used = size;
+    c->next = s->chunks;
+    s->chunks = c;
+    s->hint = want; /* grow geometrically if the first guess was short */
+    return p;
+}
+
+static void *pb_alloc(void *data, size_t size)
+{
+    return ld_store_alloc(data, size ? size : 1);
+}
+
+static void pb_free(void *data, void *ptr)
+{
+    (void)data;
+    (void)ptr; /* the arena is released as a whole */
+}
+
+ProtobufCAllocator ld_store_allocator(ld_store *s)
+{
+    ProtobufCAllocator a = {pb_alloc, pb_free, s};
+    return a;
+}
+
+int ld_store_has_dir(const ld_store *s)
+{
+    return s->dir != NULL;
+}
+
+/* Resolves location under the model directory and maps it. Refuses absolute paths and
+ * anything whose canonical path leaves the directory (.., symlinks). */
+int ld_store_map_external(ld_store *s, const char *location, const char *tensor, const void **addr,
+                          size_t *size, char *err, size_t err_cap)
+{
+    if (!s->dir) {
+        snprintf(err, err_cap, "tensor '%s': external data '%s' cannot be read for a model loaded from memory",
+                 tensor, location);
+        return NORMA_ERR_IO;
+    }
+    if (location[0] == '/' || location[0] == '\0') {
+        snprintf(err, err_cap, "tensor '%s': external data location '%s' must be a relative path inside the model's directory",
+                 tensor, location);
+        return NORMA_ERR_MODEL;
+    }
+    size_t need = strlen(s->dir) + strlen(location) + 2;
+    char *joined = malloc(need);
+    if (!joined)
+        return NORMA_ERR_MEMORY;
+    snprintf(joined, need, "%s/%s", s->dir, location);
+    char *canon = realpath(joined, NULL);
+    free(joined);
+    if (!canon) {
+        snprintf(err, err_cap, "tensor '%s': external data file '%s' cannot be opened: %s", tensor,
+                 location, strerror(errno));
+        return NORMA_ERR_IO;
+    }
+    size_t dl = strlen(s->dir);
+    if (strncmp(canon, s->dir, dl) != 0 || canon[dl] != '/') {
+        snprintf(err, err_cap, "tensor '%s': external data location '%s' escapes the model's directory",
+                 tensor, location);
+        free(canon);
+        return NORMA_ERR_MODEL;
+    }
+    for (mapping *m = s->maps; m; m = m->next)
+        if (strcmp(m->path, canon) == 0) {
+            free(canon);
+            *addr = m->addr;
+            *size = m->size;
+            return NORMA_OK;
+        }
+    int fd = open(canon, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        snprintf(err, err_cap, "tensor '%s': external data file '%s' cannot be read", tensor, location);
+        if (fd >= 0)
+            close(fd);
+        free(canon);
+        return NORMA_ERR_IO;
+    }
+    mapping *m = calloc(1, sizeof(mapping));
+    if (!m) {
+        close(fd);
+        free(canon);
+        return NORMA_ERR_MEMORY;
+    }
+    m->path = canon;
+    m->size = (size_t)st.st_size;
+    if (m->size) {
+        m->addr = mmap(NULL, m->size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (m->addr == MAP_FAILED) {
+            m->addr = NULL;
+            close(fd);
+            free(canon);
+            free(m);
+            snprintf(err, err_cap, "tensor '%s': cannot map external data file '%s'", tensor, location);
+            return NORMA_ERR_IO;
+        }
+    }
+    close(fd);
+    m->next = s->maps;
+    s->maps = m;
+    *addr = m->addr;
+    *size = m->size;
+    return NORMA_OK;
+}

@@ -1,0 +1,2 @@
+/* Every op table, one line per file in src/ops/ (X-macro, see registry.c). */
+OP_GROUP(identity)

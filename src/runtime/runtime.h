@@ -1,0 +1,73 @@
+/*
+ * Session internals: the session (graph, per-node op state), plans (shapes and arena
+ * offsets for one set of input shapes) and per-thread run contexts (an arena and the
+ * tensors that point into it).
+ */
+#ifndef NORMA_RUNTIME_H
+#define NORMA_RUNTIME_H
+
+#include <pthread.h>
+
+#include "ir/ir.h"
+#include "loader/loader.h"
+#include "ops/op.h"
+
+#define RT_ERR_CAP 1024
+
+enum { VK_ARENA = 0, VK_CONST = 1, VK_INPUT = 2, VK_PLAN = 3, VK_NONE = 4 };
+
+typedef struct plan {
+    int refs;                 /* run contexts using it, plus 1 while it is current */
+    int64_t *in_dims;         /* [n_inputs * IR_MAX_RANK]: the shapes it was built for */
+    ir_tensor *vals;          /* [n_values]: dtype/shape; data for VK_CONST and VK_PLAN */
+    char *kind;               /* [n_values]: VK_* */
+    size_t *offset;           /* [n_values]: arena offset for VK_ARENA */
+    size_t *scratch_off;      /* [n_nodes] */
+    size_t *scratch_size;     /* [n_nodes] */
+    char *skip;               /* [n_nodes]: evaluated at plan time */
+    ir_tensor **owned;        /* [n_values]: plan-time tensors this plan owns */
+    int n_owned;
+    size_t arena_size;
+} plan;
+
+typedef struct run_ctx {
+    struct run_ctx *next;
+    pthread_t thread;
+    plan *p;
+    unsigned char *arena;
+    size_t arena_cap;
+    ir_tensor *vals;  /* [n_values] */
+    ir_tensor **ptrs; /* per-node input/output pointer arrays, flattened */
+    op_ctx *ops;      /* [n_nodes] */
+    char err[RT_ERR_CAP];
+} run_ctx;
+
+typedef struct node_rt {
+    const op_schema *schema;
+    void *state;
+} node_rt;
+
+struct norma_session {
+    ir_graph *g;
+    ld_store *store;
+    norma_options opt;
+    size_t memory_limit;
+    node_rt *nodes;
+    pthread_mutex_t lock;
+    plan *current;
+    run_ctx *ctxs;
+    int static_inputs; /* every input shape is fully known: planned at creation */
+};
+
+/* Builds a plan for the given input shapes (one row of IR_MAX_RANK dims per input).
+ * Errors name the node and op. */
+int plan_build(norma_session *s, const int64_t *in_dims, plan **out, char *err, size_t cap);
+void plan_free(plan *p);
+
+/* Points ctx at plan p: (re)allocates its arena and rebuilds its tensors. */
+int ctx_bind(norma_session *s, run_ctx *ctx, plan *p, char *err, size_t cap);
+void ctx_free(run_ctx *ctx);
+/* Executes every node; inputs must already be bound into ctx->vals. */
+int ctx_execute(norma_session *s, run_ctx *ctx);
+
+#endif

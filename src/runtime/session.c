@@ -1,0 +1,485 @@
+/*
+ * The public API (norma.h): session creation (load, check ops, passes, op init,
+ * plan), description of inputs and outputs, and norma_run with input validation,
+ * plan selection and per-thread run contexts.
+ */
+#include <omp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops/eval.h"
+#include "passes/passes.h"
+#include "runtime/runtime.h"
+
+#define DEFAULT_MEMORY_LIMIT ((size_t)16 << 30)
+
+static _Thread_local char last_error[RT_ERR_CAP];
+
+static norma_status set_error(norma_status st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static norma_status set_error(norma_status st, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+const char *norma_last_error(void)
+{
+    return last_error;
+}
+
+size_t norma_dtype_size(norma_dtype dtype)
+{
+    return ir_dtype_size(dtype);
+}
+
+const char *norma_dtype_name(norma_dtype dtype)
+{
+    return ir_dtype_name(dtype);
+}
+
+void norma_options_init(norma_options *opt)
+{
+    memset(opt, 0, sizeof(*opt));
+    opt->optimize = 1;
+}
+
+/* Lists every op the graph uses that norma cannot run, in one message. */
+static int check_ops(const ir_graph *g, char *err, size_t cap)
+{
+    size_t k = 0;
+    int missing = 0;
+    err[0] = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const ir_node *n = &g->nodes[i];
+        int any;
+        if (op_lookup(n->domain, n->op_type, n->opset, &any))
+            continue;
+        int seen = 0;
+        for (int j = 0; j < i && !seen; j++) {
+            const ir_node *m = &g->nodes[j];
+            int a2;
+            seen = !op_lookup(m->domain, m->op_type, m->opset, &a2) && strcmp(m->op_type, n->op_type) == 0 &&
+                   strcmp(m->domain, n->domain) == 0;
+        }
+        if (seen)
+            continue;
+        missing++;
+        if (k < cap)
+            k += (size_t)snprintf(err + k, cap - k, "%s%s (domain '%s', opset %d%s)", missing > 1 ? ", " : "",
+                                  n->op_type, n->domain[0] ? n->domain : "ai.onnx", n->opset,
+                                  any ? ": not at this opset" : "");
+    }
+    if (!missing)
+        return NORMA_OK;
+    const char *head = missing > 1 ? "unsupported ops: " : "unsupported op: ";
+    size_t hl = strlen(head);
+    if (k + hl >= cap)
+        k = cap - hl - 1;
+    memmove(err + hl, err, k + 1 > cap - hl ? cap - hl : k + 1);
+    memcpy(err, head, hl);
+    err[cap - 1] = 0;
+    return NORMA_ERR_UNSUPPORTED;
+}
+
+void norma_session_free(norma_session *s)
+{
+    if (!s)
+        return;
+    for (run_ctx *c = s->ctxs, *n; c; c = n) {
+        n = c->next;
+        if (c->p && c->p != s->current && --c->p->refs == 0)
+            plan_free(c->p);
+        ctx_free(c);
+    }
+    plan_free(s->current);
+    if (s->nodes)
+        for (int i = 0; i < s->g->n_nodes; i++) {
+            if (!s->nodes[i].state)
+                continue;
+            if (s->nodes[i].schema->free_state)
+                s->nodes[i].schema->free_state(s->nodes[i].state);
+            else
+                free(s->nodes[i].state);
+        }
+    free(s->nodes);
+    pthread_mutex_destroy(&s->lock);
+    ir_graph_free(s->g);
+    ld_store_free(s->store);
+    free(s);
+}
+
+static int inputs_static(const ir_graph *g)
+{
+    for (int i = 0; i < g->n_inputs; i++) {
+        const ir_value *v = &g->values[g->inputs[i]];
+        if (v->rank < 0 || !v->dtype)
+            return 0;
+        for (int k = 0; k < v->rank; k++)
+            if (v->dims[k] < 0)
+                return 0;
+    }
+    return 1;
+}
+
+/* Takes ownership of g and st (freed on failure). */
+static norma_status session_init(ir_graph *g, ld_store *st, const norma_options *opt, norma_session **out)
+{
+    char err[RT_ERR_CAP] = "";
+    int rc;
+    norma_session *s = calloc(1, sizeof(norma_session));
+    if (!s) {
+        ir_graph_free(g);
+        ld_store_free(st);
+        return set_error(NORMA_ERR_MEMORY, "out of memory creating a session");
+    }
+    pthread_mutex_init(&s->lock, NULL);
+    s->g = g;
+    s->store = st;
+    if (opt)
+        s->opt = *opt;
+    else
+        norma_options_init(&s->opt);
+    if (s->opt.threads <= 0)
+        s->opt.threads = omp_get_num_procs();
+    s->memory_limit = s->opt.memory_limit ? s->opt.memory_limit : DEFAULT_MEMORY_LIMIT;
+
+    if ((rc = check_ops(g, err, sizeof err)))
+        goto fail;
+    if (s->opt.optimize && (rc = pass_run_all(g, s->opt.disable_passes, err, sizeof err)))
+        goto fail;
+    if (g->n_outputs == 0) {
+        snprintf(err, sizeof err, "the model has no outputs");
+        rc = NORMA_ERR_MODEL;
+        goto fail;
+    }
+    for (int i = 0; i < g->n_inputs; i++) {
+        const ir_value *v = &g->values[g->inputs[i]];
+        if (!v->dtype || ir_dtype_size(v->dtype) == 0) {
+            snprintf(err, sizeof err, "input '%s' has no supported element type (%s)", v->name,
+                     ir_dtype_name(v->dtype));
+            rc = NORMA_ERR_UNSUPPORTED;
+            goto fail;
+        }
+    }
+    s->nodes = calloc((size_t)(g->n_nodes ? g->n_nodes : 1), sizeof(node_rt));
+    if (!s->nodes) {
+        rc = NORMA_ERR_MEMORY;
+        snprintf(err, sizeof err, "out of memory");
+        goto fail;
+    }
+    /* Op init: attributes and constant weights, once per session. */
+    for (int i = 0; i < g->n_nodes; i++) {
+        const ir_node *n = &g->nodes[i];
+        if ((rc = op_resolve(n, &s->nodes[i].schema, err, sizeof err)))
+            goto fail;
+        if (!s->nodes[i].schema->init)
+            continue;
+        ir_tensor *ptrs[64];
+        ir_tensor shapes[64];
+        if (n->n_in + n->n_out > 64) {
+            snprintf(err, sizeof err, "%s '%s': too many inputs", n->op_type, n->name);
+            rc = NORMA_ERR_UNSUPPORTED;
+            goto fail;
+        }
+        memset(shapes, 0, sizeof shapes);
+        for (int k = 0; k < n->n_in; k++) {
+            const ir_value *v = n->in[k] >= 0 ? &g->values[n->in[k]] : NULL;
+            ptrs[k] = NULL;
+            if (!v)
+                continue;
+            if (v->constant) {
+                ptrs[k] = v->constant;
+            } else {
+                shapes[k].dtype = v->dtype;
+                shapes[k].rank = v->rank;
+                memcpy(shapes[k].dims, v->dims, sizeof v->dims);
+                ptrs[k] = &shapes[k];
+            }
+        }
+        for (int k = 0; k < n->n_out; k++)
+            ptrs[n->n_in + k] = n->out[k] >= 0 ? &shapes[n->n_in + k] : NULL;
+        op_ctx c = {.node = n, .opset = n->opset, .n_in = n->n_in, .n_out = n->n_out, .in = ptrs,
+                    .out = ptrs + n->n_in, .threads = s->opt.threads, .err = err, .err_cap = sizeof err};
+        rc = s->nodes[i].schema->init(&c);
+        s->nodes[i].state = c.state;
+        if (rc)
+            goto fail;
+    }
+    s->static_inputs = inputs_static(g);
+    if (s->static_inputs) {
+        int64_t dims[64 * IR_MAX_RANK];
+        if (g->n_inputs <= 64) {
+            for (int i = 0; i < g->n_inputs; i++)
+                memcpy(dims + (size_t)i * IR_MAX_RANK, g->values[g->inputs[i]].dims, sizeof(int64_t) * IR_MAX_RANK);
+            if ((rc = plan_build(s, dims, &s->current, err, sizeof err)))
+                goto fail;
+        }
+    }
+    *out = s;
+    return NORMA_OK;
+fail:
+    norma_session_free(s);
+    return set_error((norma_status)rc, "%s", err);
+}
+
+norma_status norma_session_create_from_file(const char *path, const norma_options *opt, norma_session **out)
+{
+    char err[RT_ERR_CAP] = "";
+    ir_graph *g;
+    ld_store *st;
+    if (!out)
+        return set_error(NORMA_ERR_ARGUMENT, "norma_session_create_from_file: out is NULL");
+    *out = NULL;
+    if (!path)
+        return set_error(NORMA_ERR_ARGUMENT, "norma_session_create_from_file: path is NULL");
+    int rc = ld_load_file(path, &g, &st, err, sizeof err);
+    if (rc)
+        return set_error((norma_status)rc, "%s", err);
+    return session_init(g, st, opt, out);
+}
+
+norma_status norma_session_create_from_memory(const void *data, size_t size, const norma_options *opt,
+                                              norma_session **out)
+{
+    char err[RT_ERR_CAP] = "";
+    ir_graph *g;
+    ld_store *st;
+    if (!out)
+        return set_error(NORMA_ERR_ARGUMENT, "norma_session_create_from_memory: out is NULL");
+    *out = NULL;
+    if (!data && size)
+        return set_error(NORMA_ERR_ARGUMENT, "norma_session_create_from_memory: data is NULL");
+    int rc = ld_load_memory(data ? data : "", size, &g, &st, err, sizeof err);
+    if (rc)
+        return set_error((norma_status)rc, "%s", err);
+    return session_init(g, st, opt, out);
+}
+
+size_t norma_input_count(const norma_session *s)
+{
+    return s ? (size_t)s->g->n_inputs : 0;
+}
+
+size_t norma_output_count(const norma_session *s)
+{
+    return s ? (size_t)s->g->n_outputs : 0;
+}
+
+static void describe(const ir_graph *g, int v, const plan *p, norma_value_info *info)
+{
+    const ir_value *val = &g->values[v];
+    memset(info, 0, sizeof(*info));
+    info->name = val->name;
+    info->dtype = (norma_dtype)val->dtype;
+    info->rank = val->rank;
+    for (int k = 0; k < val->rank && k < IR_MAX_RANK; k++) {
+        info->dims[k] = val->dims[k];
+        info->dim_names[k] = val->dim_names[k];
+    }
+    /* Outputs: with a static plan the shapes are known exactly. */
+    if (p && (val->producer >= 0 || val->constant) && !val->is_input) {
+        info->dtype = (norma_dtype)p->vals[v].dtype;
+        info->rank = p->vals[v].rank;
+        for (int k = 0; k < info->rank; k++)
+            info->dims[k] = p->vals[v].dims[k];
+    }
+}
+
+norma_status norma_input_info(const norma_session *s, size_t i, norma_value_info *info)
+{
+    if (!s || !info)
+        return set_error(NORMA_ERR_ARGUMENT, "norma_input_info: NULL argument");
+    if (i >= (size_t)s->g->n_inputs)
+        return set_error(NORMA_ERR_ARGUMENT, "input index %zu out of range (the model has %d inputs)", i,
+                         s->g->n_inputs);
+    describe(s->g, s->g->inputs[i], NULL, info);
+    return NORMA_OK;
+}
+
+norma_status norma_output_info(const norma_session *s, size_t i, norma_value_info *info)
+{
+    if (!s || !info)
+        return set_error(NORMA_ERR_ARGUMENT, "norma_output_info: NULL argument");
+    if (i >= (size_t)s->g->n_outputs)
+        return set_error(NORMA_ERR_ARGUMENT, "output index %zu out of range (the model has %d outputs)", i,
+                         s->g->n_outputs);
+    describe(s->g, s->g->outputs[i], s->static_inputs ? s->current : NULL, info);
+    return NORMA_OK;
+}
+
+/* Matches the caller's inputs to the model's, checking dtype and shape. */
+static norma_status bind_inputs(norma_session *s, const norma_tensor *inputs, size_t n_inputs,
+                                const norma_tensor **by_input, int64_t *dims)
+{
+    const ir_graph *g = s->g;
+    for (int i = 0; i < g->n_inputs; i++)
+        by_input[i] = NULL;
+    for (size_t k = 0; k < n_inputs; k++) {
+        const norma_tensor *t = &inputs[k];
+        int idx = -1;
+        if (t->name) {
+            for (int i = 0; i < g->n_inputs; i++)
+                if (strcmp(g->values[g->inputs[i]].name, t->name) == 0)
+                    idx = i;
+            if (idx < 0)
+                return set_error(NORMA_ERR_ARGUMENT, "the model has no input named '%s'", t->name);
+        } else {
+            if (k >= (size_t)g->n_inputs)
+                return set_error(NORMA_ERR_ARGUMENT, "%zu inputs given, the model has %d", n_inputs, g->n_inputs);
+            idx = (int)k;
+        }
+        if (by_input[idx])
+            return set_error(NORMA_ERR_ARGUMENT, "input '%s' is given twice", g->values[g->inputs[idx]].name);
+        by_input[idx] = t;
+    }
+    for (int i = 0; i < g->n_inputs; i++) {
+        const ir_value *v = &g->values[g->inputs[i]];
+        const norma_tensor *t = by_input[i];
+        if (!t)
+            return set_error(NORMA_ERR_SHAPE, "input '%s' is missing", v->name);
+        if ((int)t->dtype != v->dtype)
+            return set_error(NORMA_ERR_SHAPE, "input '%s' has dtype %s, the model expects %s", v->name,
+                             ir_dtype_name(t->dtype), ir_dtype_name(v->dtype));
+        if (t->rank < 0 || t->rank > IR_MAX_RANK || (v->rank >= 0 && t->rank != v->rank))
+            return set_error(NORMA_ERR_SHAPE, "input '%s' has rank %d, the model expects %d", v->name, t->rank,
+                             v->rank);
+        for (int d = 0; d < t->rank; d++) {
+            if (t->dims[d] < 0)
+                return set_error(NORMA_ERR_SHAPE, "input '%s' has a negative dimension %d", v->name, d);
+            if (v->rank >= 0 && v->dims[d] >= 0 && v->dims[d] != t->dims[d])
+                return set_error(NORMA_ERR_SHAPE, "input '%s' has dimension %d = %lld, the model expects %lld",
+                                 v->name, d, (long long)t->dims[d], (long long)v->dims[d]);
+        }
+        int ok;
+        size_t n = ir_numel_checked(t->rank, t->dims, &ok);
+        if (!ok || n > s->memory_limit / ir_dtype_size(v->dtype))
+            return set_error(NORMA_ERR_SHAPE, "input '%s' is too large", v->name);
+        if (!t->data && n)
+            return set_error(NORMA_ERR_ARGUMENT, "input '%s' has a NULL data pointer", v->name);
+        int64_t *row = dims + (size_t)i * IR_MAX_RANK;
+        for (int d = 0; d < IR_MAX_RANK; d++)
+            row[d] = d < t->rank ? t->dims[d] : 0;
+    }
+    return NORMA_OK;
+}
+
+static void release_plan(norma_session *s, plan *p)
+{
+    if (p && --p->refs == 0 && p != s->current)
+        plan_free(p);
+}
+
+/* Under the session lock: the plan for these input shapes and this thread's context. */
+static norma_status acquire(norma_session *s, const int64_t *dims, run_ctx **out)
+{
+    char err[RT_ERR_CAP] = "";
+    size_t row = sizeof(int64_t) * IR_MAX_RANK * (size_t)s->g->n_inputs;
+    pthread_t self = pthread_self();
+    run_ctx *ctx = NULL;
+    for (run_ctx *c = s->ctxs; c; c = c->next)
+        if (pthread_equal(c->thread, self))
+            ctx = c;
+    if (!ctx) {
+        ctx = calloc(1, sizeof(run_ctx));
+        if (!ctx)
+            return set_error(NORMA_ERR_MEMORY, "out of memory creating a run context");
+        ctx->thread = self;
+        ctx->next = s->ctxs;
+        s->ctxs = ctx;
+    }
+    if (!s->current || memcmp(s->current->in_dims, dims, row) != 0) {
+        plan *p;
+        int rc = plan_build(s, dims, &p, err, sizeof err);
+        if (rc)
+            return set_error((norma_status)rc, "%s", err);
+        plan *old = s->current;
+        s->current = p; /* its refs=1 is the "current" reference */
+        if (old && --old->refs == 0)
+            plan_free(old);
+    }
+    if (ctx->p != s->current) {
+        plan *old = ctx->p;
+        ctx->p = NULL;
+        int rc = ctx_bind(s, ctx, s->current, err, sizeof err);
+        release_plan(s, old);
+        if (rc)
+            return set_error((norma_status)rc, "%s", err);
+        s->current->refs++;
+    }
+    *out = ctx;
+    return NORMA_OK;
+}
+
+norma_status norma_run(norma_session *s, const norma_tensor *inputs, size_t n_inputs, norma_tensor *outputs,
+                       size_t n_outputs)
+{
+    if (!s)
+        return set_error(NORMA_ERR_ARGUMENT, "norma_run: session is NULL");
+    if ((!inputs && n_inputs) || (!outputs && n_outputs))
+        return set_error(NORMA_ERR_ARGUMENT, "norma_run: inputs or outputs is NULL");
+    const ir_graph *g = s->g;
+    if (g->n_inputs > 64)
+        return set_error(NORMA_ERR_UNSUPPORTED, "models with more than 64 inputs are not supported");
+    const norma_tensor *by_input[64];
+    int64_t dims[64 * IR_MAX_RANK];
+    norma_status st = bind_inputs(s, inputs, n_inputs, by_input, dims);
+    if (st)
+        return st;
+    int out_idx[64];
+    if (n_outputs > 64)
+        return set_error(NORMA_ERR_ARGUMENT, "at most 64 outputs per run");
+    for (size_t k = 0; k < n_outputs; k++) {
+        out_idx[k] = -1;
+        if (outputs[k].name) {
+            for (int i = 0; i < g->n_outputs; i++)
+                if (strcmp(g->values[g->outputs[i]].name, outputs[k].name) == 0)
+                    out_idx[k] = i;
+            if (out_idx[k] < 0)
+                return set_error(NORMA_ERR_ARGUMENT, "the model has no output named '%s'", outputs[k].name);
+        } else if (k < (size_t)g->n_outputs) {
+            out_idx[k] = (int)k;
+        } else {
+            return set_error(NORMA_ERR_ARGUMENT, "%zu outputs asked for, the model has %d", n_outputs,
+                             g->n_outputs);
+        }
+    }
+    run_ctx *ctx = NULL;
+    pthread_mutex_lock(&s->lock);
+    st = acquire(s, dims, &ctx);
+    pthread_mutex_unlock(&s->lock);
+    if (st)
+        return st;
+    for (int i = 0; i < g->n_inputs; i++) {
+        ir_tensor *t = &ctx->vals[g->inputs[i]];
+        t->data = by_input[i]->data;
+    }
+    ctx->err[0] = 0;
+    int rc = ctx_execute(s, ctx);
+    if (rc)
+        return set_error((norma_status)rc, "%s", ctx->err);
+    for (size_t k = 0; k < n_outputs; k++) {
+        const ir_tensor *t = &ctx->vals[g->outputs[out_idx[k]]];
+        norma_tensor *o = &outputs[k];
+        size_t bytes = ir_tensor_nbytes(t);
+        o->dtype = (norma_dtype)t->dtype;
+        o->rank = t->rank;
+        for (int d = 0; d < t->rank; d++)
+            o->dims[d] = t->dims[d];
+        if (o->capacity == 0) {
+            o->data = t->data;
+            o->capacity = 0;
+        } else {
+            if (o->capacity < bytes)
+                return set_error(NORMA_ERR_ARGUMENT, "output '%s' needs %zu bytes, the buffer holds %zu",
+                                 g->values[g->outputs[out_idx[k]]].name, bytes, o->capacity);
+            if (bytes)
+                memcpy(o->data, t->data, bytes);
+        }
+    }
+    return NORMA_OK;
+}
