@@ -1,2 +1,5 @@
 /* Every op table, one line per file in src/ops/ (X-macro, see registry.c). */
 OP_GROUP(identity)
+OP_GROUP(batchnorm)
+OP_GROUP(instancenorm)
+OP_GROUP(lrn)

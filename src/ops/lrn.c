@@ -1,0 +1,54 @@
+/*
+ * LRN, local response normalization across channels (ONNX opsets 1, 13), float32:
+ *   square_sum[n,c,...] = sum of x[n,i,...]^2 for i in
+ *       [max(0, c - floor((size-1)/2)), min(C-1, c + ceil((size-1)/2))]
+ *   y = x / (bias + alpha / size * square_sum) ^ beta
+ */
+#include "kernels/batchnorm.h"
+#include "ops/op.h"
+
+static int lrn_init(op_ctx *c)
+{
+    const ir_attr *a = ir_attr_find(c->node, "size");
+    if (!a || a->type != IR_ATTR_INT)
+        return op_fail(c, NORMA_ERR_MODEL, "the attribute 'size' is required");
+    if (a->i < 1)
+        return op_fail(c, NORMA_ERR_MODEL, "size %lld must be >= 1", (long long)a->i);
+    return NORMA_OK;
+}
+
+static int lrn_infer(op_ctx *c)
+{
+    static const int f32[] = {NORMA_FLOAT, 0};
+    int rc = op_check_dtype(c, 0, f32);
+    if (rc)
+        return rc;
+    const ir_tensor *x = c->in[0];
+    char s[128];
+    ir_shape_str(x->rank, x->dims, s, sizeof s);
+    if (x->rank < 2)
+        return op_fail(c, NORMA_ERR_SHAPE, "X has shape %s; expected (N,C,...) of rank >= 2", s);
+    int ok;
+    ir_numel_checked(x->rank, x->dims, &ok);
+    if (!ok)
+        return op_fail(c, NORMA_ERR_SHAPE, "X shape %s has a negative dimension or is too large", s);
+    op_set_shape(c->out[0], NORMA_FLOAT, x->rank, x->dims);
+    return NORMA_OK;
+}
+
+static int lrn_run(op_ctx *c)
+{
+    const ir_tensor *x = c->in[0];
+    int ok;
+    size_t S = ir_numel_checked(x->rank - 2, x->dims + 2, &ok);
+    const ir_node *n = c->node;
+    k_f32_lrn_ref(x->data, c->out[0]->data, (size_t)x->dims[0], (size_t)x->dims[1], S,
+                  ir_attr_int(n, "size", 1), ir_attr_float(n, "alpha", 1e-4f),
+                  ir_attr_float(n, "beta", 0.75f), ir_attr_float(n, "bias", 1.0f), c->threads);
+    return NORMA_OK;
+}
+
+static const op_schema lrn1 = {"LRN", "", 1, 1, 1, 1, 1, lrn_init, NULL, lrn_infer, lrn_run};
+static const op_schema lrn13 = {"LRN", "", 13, 1, 1, 1, 1, lrn_init, NULL, lrn_infer, lrn_run};
+
+OP_TABLE(lrn) = {&lrn1, &lrn13, NULL};
