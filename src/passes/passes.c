@@ -1,4 +1,5 @@
 /* The pass pipeline: the order passes run in, and switching them off by name. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "passes/passes.h"
@@ -6,7 +7,93 @@
 
 static const pass_def passes[] = {
     {"remove-identity", pass_remove_identity},
+    {"constant-folding", pass_const_fold},
+    {"fold-batchnorm", pass_fold_batchnorm},
+    {"fuse-activation", pass_fuse_activation},
 };
+
+int pass_producer(const ir_graph *g, int v)
+{
+    if (v < 0)
+        return -1;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const ir_node *n = &g->nodes[i];
+        if (n->dead)
+            continue;
+        for (int k = 0; k < n->n_out; k++)
+            if (n->out[k] == v)
+                return i;
+    }
+    return -1;
+}
+
+int pass_is_initializer(const ir_graph *g, int v)
+{
+    return v >= 0 && g->values[v].constant && g->values[v].constant->data && !g->values[v].is_input;
+}
+
+int pass_is_op(const ir_node *n, const char *op)
+{
+    return (!n->domain[0] || strcmp(n->domain, "ai.onnx") == 0) && strcmp(n->op_type, op) == 0;
+}
+
+int pass_add_constant(ir_graph *g, const char *base, ir_tensor *t)
+{
+    int v = ir_add_value_unique(g, base);
+    if (v < 0) {
+        ir_tensor_free(t);
+        return -1;
+    }
+    ir_value *val = &g->values[v];
+    val->constant = t;
+    val->dtype = t->dtype;
+    val->rank = t->rank;
+    for (int d = 0; d < t->rank; d++)
+        val->dims[d] = t->dims[d];
+    return v;
+}
+
+int pass_set_input(ir_node *n, int k, int v)
+{
+    if (k >= n->n_in) {
+        int *in = realloc(n->in, sizeof(int) * (size_t)(k + 1));
+        if (!in)
+            return -1;
+        for (int i = n->n_in; i <= k; i++)
+            in[i] = -1;
+        n->in = in;
+        n->n_in = k + 1;
+    }
+    n->in[k] = v;
+    return 0;
+}
+
+int pass_set_attr_float(ir_node *n, const char *name, float f)
+{
+    for (int i = 0; i < n->n_attrs; i++)
+        if (strcmp(n->attrs[i].name, name) == 0) {
+            char *nm = n->attrs[i].name;
+            n->attrs[i].name = NULL;
+            ir_attr_clear(&n->attrs[i]);
+            n->attrs[i].name = nm;
+            n->attrs[i].type = IR_ATTR_FLOAT;
+            n->attrs[i].f = f;
+            return 0;
+        }
+    ir_attr *a = realloc(n->attrs, sizeof(ir_attr) * (size_t)(n->n_attrs + 1));
+    if (!a)
+        return -1;
+    n->attrs = a;
+    ir_attr *na = &a[n->n_attrs];
+    memset(na, 0, sizeof(*na));
+    na->name = strdup(name);
+    if (!na->name)
+        return -1;
+    na->type = IR_ATTR_FLOAT;
+    na->f = f;
+    n->n_attrs++;
+    return 0;
+}
 
 const pass_def *pass_list(int *count)
 {

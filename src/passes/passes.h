@@ -16,6 +16,28 @@ typedef struct pass_def {
 } pass_def;
 
 int pass_remove_identity(ir_graph *g, char *err, size_t cap);
+int pass_const_fold(ir_graph *g, char *err, size_t cap);
+int pass_fold_batchnorm(ir_graph *g, char *err, size_t cap);
+int pass_fuse_activation(ir_graph *g, char *err, size_t cap);
+
+/* ---- helpers the passes share ---- */
+
+/* The live node that writes value v, or -1 (graph inputs, constants). Scans the nodes:
+ * ir_value.producer is only refreshed by ir_graph_toposort. */
+int pass_producer(const ir_graph *g, int v);
+/* 1 when v is a constant the caller cannot replace: an initializer or folded constant
+ * that is not also a graph input. */
+int pass_is_initializer(const ir_graph *g, int v);
+/* 1 when node n is in the default ONNX domain and has op type op. */
+int pass_is_op(const ir_node *n, const char *op);
+/* Adds a constant value named after base that owns t; returns its index or -1 on OOM
+ * (t is then freed). Invalidates pointers into g->values. */
+int pass_add_constant(ir_graph *g, const char *base, ir_tensor *t);
+/* Sets input slot k of node n to v, growing the input list with omitted (-1) slots
+ * when k >= n_in. 0, or -1 on OOM. */
+int pass_set_input(ir_node *n, int k, int v);
+/* Sets a FLOAT attribute, adding it when absent. 0, or -1 on OOM. */
+int pass_set_attr_float(ir_node *n, const char *name, float f);
 
 /* Runs every pass in order, skipping those named in the comma-separated list
  * disabled (may be NULL). */
