@@ -11,6 +11,7 @@
 #ifndef NORMA_GRAPH_BUILDER_H
 #define NORMA_GRAPH_BUILDER_H
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -388,6 +389,48 @@ static inline ir_tensor *gb_ref_gemm(const ir_node *n, const ir_tensor *a, const
     return y;
 }
 
+/* Activations, written out independently of kernels/act.h, for builds where the
+ * activation ops are not registered. Returns NULL when n is not one of them. */
+static inline ir_tensor *gb_ref_act(const ir_graph *g, const ir_node *n, ir_tensor **in)
+{
+    const char *op = n->op_type;
+    double lo = -INFINITY, hi = INFINITY;
+    if (strcmp(op, "Clip") == 0) {
+        if (n->opset < 11) {
+            lo = ir_attr_float(n, "min", -INFINITY);
+            hi = ir_attr_float(n, "max", INFINITY);
+        } else {
+            if (n->n_in > 1 && in[1])
+                lo = ((const float *)in[1]->data)[0];
+            if (n->n_in > 2 && in[2])
+                hi = ((const float *)in[2]->data)[0];
+        }
+    } else if (strcmp(op, "Relu") && strcmp(op, "LeakyRelu") && strcmp(op, "Sigmoid") &&
+               strcmp(op, "HardSigmoid") && strcmp(op, "HardSwish")) {
+        return NULL;
+    }
+    (void)g;
+    ir_tensor *y = ir_tensor_clone(in[0]);
+    float *d = y->data;
+    for (size_t i = 0; i < ir_tensor_numel(y); i++) {
+        double x = d[i], r;
+        if (strcmp(op, "Relu") == 0)
+            r = x < 0 ? 0 : x;
+        else if (strcmp(op, "Clip") == 0)
+            r = fmin(fmax(x, lo), hi);
+        else if (strcmp(op, "LeakyRelu") == 0)
+            r = x < 0 ? ir_attr_float(n, "alpha", 0.01f) * x : x;
+        else if (strcmp(op, "Sigmoid") == 0)
+            r = 1 / (1 + exp(-x));
+        else if (strcmp(op, "HardSigmoid") == 0)
+            r = fmax(0, fmin(1, ir_attr_float(n, "alpha", 0.2f) * x + ir_attr_float(n, "beta", 0.5f)));
+        else
+            r = x * fmax(0, fmin(1, x / 6 + 0.5));
+        d[i] = (float)r;
+    }
+    return y;
+}
+
 /* Runs g on ins (one per graph input, borrowed); outs[k] receives a new tensor per
  * graph output. Returns NORMA_OK or the op_eval status (message in err). */
 static inline int gb_run(const ir_graph *g, ir_tensor **ins, ir_tensor **outs, char *err, size_t cap)
@@ -416,8 +459,10 @@ static inline int gb_run(const ir_graph *g, ir_tensor **ins, ir_tensor **outs, c
             k_act_apply(out[0]->data, ir_tensor_numel(out[0]), n->fused_act, n->act_alpha, n->act_beta);
         } else {
             const op_schema *s;
-            rc = op_resolve(n, &s, err, cap);
-            if (!rc)
+            int any;
+            if (!op_lookup(n->domain, n->op_type, n->opset, &any) && (out[0] = gb_ref_act(g, n, in)))
+                ;
+            else if (!(rc = op_resolve(n, &s, err, cap)))
                 rc = op_eval(n, s, in, out, err, cap);
         }
         for (int k = 0; k < n->n_out && !rc; k++)
