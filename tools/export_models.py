@@ -16,7 +16,10 @@ model in eval mode, do_constant_folding=False), and before export every BN gets 
 running_mean ~ N(0, 0.5), running_var ~ U(0.5, 2), weight ~ U(0.5, 1.5) and bias ~ N(0, 0.2):
 with PyTorch's fresh statistics (mean 0, var 1, weight 1, bias 0) BN is almost the identity and
 a wrong fold would still look right. The script asserts that each exported graph holds
-BatchNormalization nodes and that their statistics are the randomized ones.
+BatchNormalization nodes and that their statistics are the randomized ones; it also passes
+onnx.checker (full check), re-runs PyTorch on a fresh build to confirm the reference is
+reproducible, and evaluates the saved graph node by node (interpret(): numpy and
+torch.nn.functional, independent of the nn.Module) to confirm the graph computes the reference.
 
     resnet            torchvision ResNet (BasicBlock, layers [1,1,1,1]) narrowed to widths
                       16/32/64/128, 10 classes, input 1x3x64x64: Conv+BN fold, residual Add.
