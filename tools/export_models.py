@@ -1,0 +1,399 @@
+#!/usr/bin/python3
+"""Export the small PyTorch models bundled in models/ as ONNX test cases.
+
+Each model NAME is written as
+
+    models/NAME/model.onnx
+    models/NAME/test_data_set_K/input_0.pb    (ONNX TensorProto, named after the graph input)
+    models/NAME/test_data_set_K/output_0.pb   (PyTorch's output, named after the graph output)
+
+in the layout of the ONNX backend test data, so `norma test models/NAME` checks norma
+against PyTorch (CPU, float32, eval mode). ctest runs that for every directory in models/.
+
+Why these models: they exist to test BatchNormalization at inference, alone and folded into
+the op before it. Every BN layer is exported *unfolded* (training=TrainingMode.PRESERVE with the
+model in eval mode, do_constant_folding=False), and before export every BN gets random
+running_mean ~ N(0, 0.5), running_var ~ U(0.5, 2), weight ~ U(0.5, 1.5) and bias ~ N(0, 0.2):
+with PyTorch's fresh statistics (mean 0, var 1, weight 1, bias 0) BN is almost the identity and
+a wrong fold would still look right. The script asserts that each exported graph holds
+BatchNormalization nodes and that their statistics are the randomized ones; it also passes
+onnx.checker (full check), re-runs PyTorch on a fresh build to confirm the reference is
+reproducible, and evaluates the saved graph node by node (interpret(): numpy and
+torch.nn.functional, independent of the nn.Module) to confirm the graph computes the reference.
+
+    resnet            torchvision ResNet (BasicBlock, layers [1,1,1,1]) narrowed to widths
+                      16/32/64/128, 10 classes, input 1x3x64x64: Conv+BN fold, residual Add.
+    resnet_dynamic    the same network and weights with a symbolic batch axis ("batch");
+                      test_data_set_0 at batch 1, test_data_set_1 at batch 8 (the batch
+                      independence test, tests/unit/test_batch_independence.c, uses it).
+    mobilenetv2       torchvision mobilenet_v2(width_mult=0.35, num_classes=10), 1x3x64x64:
+                      depthwise Conv+BN, Clip (ReLU6), linear bottlenecks.
+    densenet          torchvision DenseNet (growth 8, blocks (2,2,2), bn_size 2), 1x3x64x64:
+                      pre-activation BN -> ReLU -> Conv after Concat, so most BNs cannot be
+                      folded into a preceding op.
+    conv1d_bn         Conv1d + BatchNorm1d + ReLU stack (with and without conv bias), 1x4x64.
+    mlp_bn            Linear + BatchNorm1d + ReLU (the Gemm fold), 2-D input 4x32.
+    conv3d_bn         Conv3d + BatchNorm3d + ReLU, input 1x2x8x16x16.
+    convtranspose_bn  decoder of ConvTranspose2d + BatchNorm2d + ReLU, including a grouped
+                      ConvTranspose (BN's channel is axis 1 of the weight, per group), 1x16x8x8.
+
+Regenerate (deterministic: fixed seeds, CPU, float32; needs Debian's python3-torch,
+python3-torchvision, python3-onnx):
+
+    /usr/bin/python3 tools/export_models.py                 # all models into models/
+    /usr/bin/python3 tools/export_models.py OUTDIR          # all models into OUTDIR
+    /usr/bin/python3 tools/export_models.py OUTDIR resnet mlp_bn   # only some models
+
+Options: --opset N (default 13; torch 1.13 exports up to 17), --list.
+"""
+
+import argparse
+import os
+import shutil
+import sys
+
+import numpy as np
+import onnx
+import onnx.checker
+import onnx.numpy_helper
+import torch
+import torch.nn as nn
+import torchvision
+from torchvision.models.resnet import BasicBlock, ResNet
+
+DEFAULT_OPSET = 13
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Models
+
+
+class NarrowResNet(ResNet):
+    """torchvision's ResNet with its stage widths (64, 128, 256, 512) replaced by `widths`.
+
+    Only __init__ is rewritten (ResNet hard-codes the widths there); the blocks, _make_layer
+    and forward are torchvision's own, so the graph has ResNet's exact structure.
+    """
+
+    def __init__(self, block, layers, widths=(16, 32, 64, 128), num_classes=10):
+        nn.Module.__init__(self)
+        self._norm_layer = nn.BatchNorm2d
+        self.inplanes = widths[0]
+        self.dilation = 1
+        self.groups = 1
+        self.base_width = 64  # BasicBlock requires 64; it is not a channel count here
+        self.conv1 = nn.Conv2d(3, self.inplanes, kernel_size=7, stride=2, padding=3, bias=False)
+        self.bn1 = nn.BatchNorm2d(self.inplanes)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+        self.layer1 = self._make_layer(block, widths[0], layers[0])
+        self.layer2 = self._make_layer(block, widths[1], layers[1], stride=2)
+        self.layer3 = self._make_layer(block, widths[2], layers[2], stride=2)
+        self.layer4 = self._make_layer(block, widths[3], layers[3], stride=2)
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.fc = nn.Linear(widths[3] * block.expansion, num_classes)
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+
+
+def make_resnet():
+    return NarrowResNet(BasicBlock, [1, 1, 1, 1])
+
+
+def make_mobilenetv2():
+    return torchvision.models.mobilenet_v2(width_mult=0.35, num_classes=10)
+
+
+def make_densenet():
+    return torchvision.models.DenseNet(growth_rate=8, block_config=(2, 2, 2),
+                                       num_init_features=16, bn_size=2, num_classes=10)
+
+
+def make_conv1d_bn():
+    return nn.Sequential(
+        nn.Conv1d(4, 16, 3, padding=1), nn.BatchNorm1d(16), nn.ReLU(),
+        nn.Conv1d(16, 24, 5, stride=2, padding=2, bias=False), nn.BatchNorm1d(24), nn.ReLU(),
+        nn.Conv1d(24, 24, 3, padding=2, dilation=2, groups=4), nn.BatchNorm1d(24), nn.ReLU(),
+        nn.Conv1d(24, 8, 1),
+    )
+
+
+def make_mlp_bn():
+    return nn.Sequential(
+        nn.Linear(32, 64), nn.BatchNorm1d(64), nn.ReLU(),
+        nn.Linear(64, 48, bias=False), nn.BatchNorm1d(48), nn.ReLU(),
+        nn.Linear(48, 10),
+    )
+
+
+def make_conv3d_bn():
+    return nn.Sequential(
+        nn.Conv3d(2, 8, 3, padding=1), nn.BatchNorm3d(8), nn.ReLU(),
+        nn.Conv3d(8, 16, 3, stride=2, padding=1, bias=False), nn.BatchNorm3d(16), nn.ReLU(),
+        nn.Conv3d(16, 4, 1),
+    )
+
+
+def make_convtranspose_bn():
+    return nn.Sequential(
+        nn.ConvTranspose2d(16, 16, 4, stride=2, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
+        nn.ConvTranspose2d(16, 12, 4, stride=2, padding=1, groups=2, bias=False),
+        nn.BatchNorm2d(12), nn.ReLU(),
+        nn.ConvTranspose2d(12, 8, 3, stride=2, padding=1, output_padding=1), nn.BatchNorm2d(8),
+        nn.ReLU(),
+        nn.Conv2d(8, 3, 3, padding=1),
+    )
+
+
+# name -> (constructor, list of input shapes, one per test data set, dynamic batch axis)
+MODELS = {
+    "resnet": (make_resnet, [(1, 3, 64, 64)], False),
+    "resnet_dynamic": (make_resnet, [(1, 3, 64, 64), (8, 3, 64, 64)], True),
+    "mobilenetv2": (make_mobilenetv2, [(1, 3, 64, 64)], False),
+    "densenet": (make_densenet, [(1, 3, 64, 64)], False),
+    "conv1d_bn": (make_conv1d_bn, [(1, 4, 64)], False),
+    "mlp_bn": (make_mlp_bn, [(4, 32)], False),
+    "conv3d_bn": (make_conv3d_bn, [(1, 2, 8, 16, 16)], False),
+    "convtranspose_bn": (make_convtranspose_bn, [(1, 16, 8, 8)], False),
+}
+
+# The weights of a model depend only on its constructor's seed, so resnet and resnet_dynamic
+# are the same network.
+WEIGHT_SEEDS = {"resnet": 1, "resnet_dynamic": 1, "mobilenetv2": 2, "densenet": 3,
+                "conv1d_bn": 4, "mlp_bn": 5, "conv3d_bn": 6, "convtranspose_bn": 7}
+
+
+# ---------------------------------------------------------------------------------------------
+# Export
+
+
+def randomize_bn(model, gen):
+    """Gives every BatchNorm layer non-trivial statistics and affine parameters."""
+    count = 0
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                c = m.num_features
+                m.running_mean.copy_(torch.randn(c, generator=gen) * 0.5)
+                m.running_var.copy_(torch.rand(c, generator=gen) * 1.5 + 0.5)
+                m.weight.copy_(torch.rand(c, generator=gen) + 0.5)
+                m.bias.copy_(torch.randn(c, generator=gen) * 0.2)
+                count += 1
+    return count
+
+
+def build(name):
+    """Returns the eval-mode model `name` with its deterministic weights."""
+    ctor = MODELS[name][0]
+    torch.manual_seed(WEIGHT_SEEDS[name])
+    model = ctor()
+    gen = torch.Generator().manual_seed(1000 + WEIGHT_SEEDS[name])
+    assert randomize_bn(model, gen) > 0, name
+    model.eval()
+    return model
+
+
+def make_inputs(name, shapes):
+    rng = np.random.RandomState(2000 + WEIGHT_SEEDS[name])
+    return [rng.standard_normal(s).astype(np.float32) for s in shapes]
+
+
+def check_bn(name, model, proto):
+    """Asserts the graph keeps every BN as a BatchNormalization node with its random stats."""
+    bn_layers = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    nodes = [n for n in proto.graph.node if n.op_type == "BatchNormalization"]
+    assert len(nodes) == len(bn_layers), \
+        "%s: %d BatchNormalization nodes for %d BN layers" % (name, len(nodes), len(bn_layers))
+    inits = {t.name: onnx.numpy_helper.to_array(t) for t in proto.graph.initializer}
+    for n in nodes:
+        # inputs: X, scale, B, input_mean, input_var; all but X must be initializers
+        mean, var = inits[n.input[3]], inits[n.input[4]]
+        assert np.abs(mean).max() > 0.05, "%s: %s has trivial running_mean" % (name, n.name)
+        assert np.abs(var - 1).max() > 0.05, "%s: %s has trivial running_var" % (name, n.name)
+        assert len(n.output) == 1, "%s: %s is in training mode" % (name, n.name)
+        for a in n.attribute:
+            assert not (a.name == "training_mode" and a.i), "%s: training_mode" % name
+
+
+def _attrs(node):
+    return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+
+
+def _sym_pads(a, rank):
+    pads = list(a.get("pads", [0] * (2 * rank)))
+    assert pads[:rank] == pads[rank:], "asymmetric pads are not handled here"
+    return pads[:rank]
+
+
+def interpret(proto, feeds):
+    """Evaluates an ONNX graph node by node, independently of the torch module it came from.
+
+    Only the ops (and attribute values) these models use are handled; anything else raises.
+    Elementwise ops use numpy, convolutions and pools torch.nn.functional; the point is to
+    check that the exported graph (its wiring, attributes and initializers) computes the
+    reference outputs, so that `norma test` compares norma with the graph's meaning.
+    """
+    import torch.nn.functional as F
+    env = {t.name: np.array(onnx.numpy_helper.to_array(t)) for t in proto.graph.initializer}
+    env.update({k: np.array(v) for k, v in feeds.items()})
+    conv = {3: F.conv1d, 4: F.conv2d, 5: F.conv3d}
+    convt = {3: F.conv_transpose1d, 4: F.conv_transpose2d, 5: F.conv_transpose3d}
+    for n in proto.graph.node:
+        a = _attrs(n)
+        x = [env[i] if i else None for i in n.input]
+        t = n.op_type
+        if t == "Constant":
+            y = onnx.numpy_helper.to_array(a["value"])
+        elif t in ("Conv", "ConvTranspose"):
+            r = x[0].ndim - 2
+            assert a.get("auto_pad", b"NOTSET") in (b"NOTSET", "NOTSET")
+            kw = dict(stride=tuple(a.get("strides", [1] * r)), padding=tuple(_sym_pads(a, r)),
+                      dilation=tuple(a.get("dilations", [1] * r)), groups=a.get("group", 1))
+            assert tuple(a["kernel_shape"]) == x[1].shape[2:]
+            b = torch.from_numpy(x[2]) if len(x) > 2 and x[2] is not None else None
+            args = (torch.from_numpy(x[0]), torch.from_numpy(x[1]), b)
+            if t == "Conv":
+                y = conv[x[0].ndim](*args, **kw).numpy()
+            else:
+                assert "output_shape" not in a
+                kw["output_padding"] = tuple(a.get("output_padding", [0] * r))
+                y = convt[x[0].ndim](*args, **kw).numpy()
+        elif t == "BatchNormalization":
+            shape = (1, -1) + (1,) * (x[0].ndim - 2)
+            s, b, m, v = (z.astype(np.float64).reshape(shape) for z in x[1:5])
+            y = ((x[0] - m) / np.sqrt(v + a.get("epsilon", 1e-5)) * s + b).astype(np.float32)
+        elif t == "Relu":
+            y = np.maximum(x[0], 0)
+        elif t == "Clip":
+            y = np.clip(x[0], x[1], x[2])
+        elif t == "Add":
+            y = x[0] + x[1]
+        elif t == "MaxPool":
+            r = x[0].ndim - 2
+            assert r == 2 and not a.get("ceil_mode", 0) and a.get("dilations", [1, 1]) == [1, 1]
+            y = F.max_pool2d(torch.from_numpy(x[0]), tuple(a["kernel_shape"]),
+                             tuple(a["strides"]), tuple(_sym_pads(a, r))).numpy()
+        elif t == "AveragePool":
+            r = x[0].ndim - 2
+            assert r == 2 and not a.get("ceil_mode", 0) and _sym_pads(a, r) == [0, 0]
+            y = F.avg_pool2d(torch.from_numpy(x[0]), tuple(a["kernel_shape"]),
+                             tuple(a["strides"])).numpy()
+        elif t == "GlobalAveragePool":
+            y = x[0].mean(axis=tuple(range(2, x[0].ndim)), keepdims=True)
+        elif t == "Flatten":
+            ax = a.get("axis", 1)
+            y = x[0].reshape(int(np.prod(x[0].shape[:ax])), -1)
+        elif t == "Gemm":
+            A = x[0].T if a.get("transA", 0) else x[0]
+            B = x[1].T if a.get("transB", 0) else x[1]
+            y = a.get("alpha", 1.0) * (A @ B) + a.get("beta", 1.0) * x[2]
+        elif t == "MatMul":
+            y = x[0] @ x[1]
+        elif t == "Transpose":
+            y = np.transpose(x[0], a["perm"])
+        elif t == "Concat":
+            y = np.concatenate(x, axis=a["axis"])
+        elif t == "Pad":
+            assert a.get("mode", b"constant") in (b"constant", "constant") and len(x) == 2
+            r = x[0].ndim
+            y = np.pad(x[0], [(int(x[1][i]), int(x[1][i + r])) for i in range(r)])
+        else:
+            raise NotImplementedError(t)
+        assert len(n.output) == 1
+        env[n.output[0]] = np.asarray(y, dtype=np.float32) if t != "Constant" else y
+    return [env[o.name] for o in proto.graph.output]
+
+
+def export_one(name, outdir, opset):
+    _, shapes, dynamic = MODELS[name]
+    model = build(name)
+    inputs = make_inputs(name, shapes)
+    d = os.path.join(outdir, name)
+    if os.path.isdir(d):
+        shutil.rmtree(d)
+    os.makedirs(d)
+    path = os.path.join(d, "model.onnx")
+    kwargs = {}
+    if dynamic:
+        kwargs["dynamic_axes"] = {"input": {0: "batch"}, "output": {0: "batch"}}
+    with torch.no_grad():
+        torch.onnx.export(model, torch.from_numpy(inputs[0]), path, opset_version=opset,
+                          input_names=["input"], output_names=["output"],
+                          training=torch.onnx.TrainingMode.PRESERVE,
+                          do_constant_folding=False, **kwargs)
+    proto = onnx.load(path)
+    onnx.checker.check_model(proto, full_check=True)
+    check_bn(name, model, proto)
+    in_name = proto.graph.input[0].name
+    out_name = proto.graph.output[0].name
+    assert len(proto.graph.output) == 1
+
+    for k, x in enumerate(inputs):
+        with torch.no_grad():
+            y = model(torch.from_numpy(x)).numpy()
+            # The reference must not depend on anything but x: recompute from a fresh build.
+            y2 = build(name)(torch.from_numpy(x.copy())).numpy()
+        assert np.array_equal(y, y2), "%s: PyTorch output is not reproducible" % name
+        assert np.all(np.isfinite(y)), name
+        (z,) = interpret(proto, {in_name: x})
+        assert z.shape == y.shape and np.allclose(z, y, rtol=1e-4, atol=1e-5), \
+            "%s: the ONNX graph does not compute PyTorch's output (max diff %g)" % (
+                name, float(np.abs(z - y).max()))
+        sd = os.path.join(d, "test_data_set_%d" % k)
+        os.makedirs(sd)
+        with open(os.path.join(sd, "input_0.pb"), "wb") as f:
+            f.write(onnx.numpy_helper.from_array(x, in_name).SerializeToString())
+        with open(os.path.join(sd, "output_0.pb"), "wb") as f:
+            f.write(onnx.numpy_helper.from_array(y, out_name).SerializeToString())
+    if dynamic:
+        # Batch independence of the reference itself: each row of the batch-8 output equals
+        # the model run on that sample alone (eval-mode BN uses running statistics).
+        with torch.no_grad():
+            big = model(torch.from_numpy(inputs[-1])).numpy()
+            for i in range(big.shape[0]):
+                one = model(torch.from_numpy(inputs[-1][i:i + 1])).numpy()
+                assert np.allclose(big[i:i + 1], one, rtol=1e-4, atol=1e-5), name
+    return proto
+
+
+def summary(name, outdir, proto):
+    counts = {}
+    for n in proto.graph.node:
+        counts[n.op_type] = counts.get(n.op_type, 0) + 1
+    size = sum(os.path.getsize(os.path.join(r, f))
+               for r, _, fs in os.walk(os.path.join(outdir, name)) for f in fs)
+    ops = ", ".join("%s %d" % kv for kv in sorted(counts.items()))
+    print("%-17s %8.1f KB  %s" % (name, size / 1024.0, ops))
+
+
+def main(argv):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("outdir", nargs="?", default=os.path.join(ROOT, "models"),
+                   help="output directory (default: models/ in the source tree)")
+    p.add_argument("names", nargs="*", help="models to export (default: all)")
+    p.add_argument("--opset", type=int, default=DEFAULT_OPSET)
+    p.add_argument("--list", action="store_true", help="list the model names and exit")
+    args = p.parse_args(argv)
+    if args.list:
+        print("\n".join(MODELS))
+        return 0
+    # A lone model name given without a directory is a name, not a directory.
+    if args.outdir in MODELS and not os.path.isdir(args.outdir):
+        args.names.insert(0, args.outdir)
+        args.outdir = os.path.join(ROOT, "models")
+    names = args.names or list(MODELS)
+    for n in names:
+        if n not in MODELS:
+            p.error("unknown model '%s' (known: %s)" % (n, ", ".join(MODELS)))
+    torch.set_num_threads(1)  # bit-identical references from run to run
+    torch.use_deterministic_algorithms(True)
+    os.makedirs(args.outdir, exist_ok=True)
+    for n in names:
+        summary(n, args.outdir, export_one(n, args.outdir, args.opset))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
