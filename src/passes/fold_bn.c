@@ -151,6 +151,44 @@ static ir_tensor *gemm_new_c(const ir_tensor *c, float beta, const bn_fold *f)
     return t;
 }
 
+/* The rank of value v when the graph tells it: from value_info, a constant, or through
+ * the ops that keep their input's rank (activations, normalizations, elementwise with
+ * operands of known rank) back to one that fixes it (Gemm, Flatten: 2). Exporters
+ * often write no value_info for intermediate values, so this is what makes the MatMul
+ * fold usable. -1 when unknown. */
+static int value_rank(const ir_graph *g, int v, int depth)
+{
+    static const char *same_rank[] = {
+        "Relu", "LeakyRelu", "Sigmoid", "Tanh", "Clip", "HardSigmoid", "HardSwish", "Elu", "Selu",
+        "Softplus", "Gelu", "Erf", "Neg", "Abs", "Exp", "Log", "Sqrt", "Cast", "Identity", "Dropout",
+        "BatchNormalization", "InstanceNormalization", "LRN", "Softmax", "LayerNormalization", NULL};
+    static const char *elementwise[] = {"Add", "Sub", "Mul", "Div", NULL};
+    if (v < 0 || depth > 64)
+        return -1;
+    const ir_value *val = &g->values[v];
+    if (val->rank >= 0)
+        return val->rank;
+    if (val->constant)
+        return val->constant->rank;
+    int p_i = pass_producer(g, v);
+    if (p_i < 0)
+        return -1;
+    const ir_node *p = &g->nodes[p_i];
+    if (p->out[0] != v)
+        return -1;
+    if (pass_is_op(p, "Gemm") || pass_is_op(p, "Flatten"))
+        return 2;
+    for (const char **o = same_rank; *o; o++)
+        if (pass_is_op(p, *o))
+            return value_rank(g, p->in[0], depth + 1);
+    for (const char **o = elementwise; *o; o++)
+        if (pass_is_op(p, *o) && p->n_in == 2) {
+            int a = value_rank(g, p->in[0], depth + 1), b = value_rank(g, p->in[1], depth + 1);
+            return a < 0 || b < 0 ? -1 : a > b ? a : b;
+        }
+    return -1;
+}
+
 /* Tries to fold bn into its producer; 1 folded, 0 left alone, -1 OOM. */
 static int fold_one(ir_graph *g, int bn_i)
 {
@@ -213,7 +251,7 @@ static int fold_one(ir_graph *g, int bn_i)
         if (kind == 3) {
             /* BN's axis 1 is MatMul's last axis only when the output is 2-D. */
             int a = p->in[0];
-            if (a < 0 || !(g->values[a].rank == 2 || g->values[x].rank == 2))
+            if (a < 0 || (value_rank(g, a, 0) != 2 && g->values[x].rank != 2))
                 goto out;
         }
         nw = scaled_weight(w, &f, D0, D1, 1, transB ? 0 : 2, 1);

@@ -212,6 +212,66 @@ static void fold_bn_matmul_2d_becomes_gemm_nd_is_kept(void **state)
     assert_false(fold_and_compare(&b));
 }
 
+/* Exporters write no value_info: A's rank is found through the ops before it (here
+ * Gemm -> Relu), and an A of unknown rank keeps the BN. */
+static ir_graph *matmul_chain(int unknown_input_rank)
+{
+    tu_seed(55);
+    ir_graph *g = gb_graph(13);
+    int64_t xd[] = {3, 5}, w0[] = {6, 5}, w1[] = {6, 4}, M = 4;
+    gb_input(g, "X", 2, xd);
+    if (unknown_input_rank)
+        g->values[ir_find_value(g, "X")].rank = -1;
+    gb_const(g, "W0", 2, w0, NULL, -1, 1);
+    gb_const(g, "W1", 2, w1, NULL, -1, 1);
+    gb_const(g, "scale", 1, &M, NULL, 0.5f, 2);
+    gb_const(g, "B", 1, &M, NULL, -1, 1);
+    gb_const(g, "mean", 1, &M, NULL, -1, 1);
+    gb_const(g, "var", 1, &M, NULL, 0.1f, 2);
+    const char *in0[] = {"X", "W0"}, *out0[] = {"h"};
+    if (unknown_input_rank) {
+        const char *lin[] = {"X"}, *lout[] = {"h"};
+        int l = gb_node(g, "LRN", "lrn", 1, lin, 1, lout);
+        gb_attr_i(g, l, "size", 1);
+        g->values[ir_find_value(g, "X")].dims[1] = 6;
+    } else {
+        int n = gb_node(g, "Gemm", "fc0", 2, in0, 1, out0);
+        gb_attr_i(g, n, "transB", 1);
+    }
+    const char *rin[] = {"h"}, *rout[] = {"r"};
+    gb_node(g, "Relu", "relu", 1, rin, 1, rout);
+    const char *min[] = {"r", "W1"}, *mout[] = {"t"};
+    gb_node(g, "MatMul", "mm", 2, min, 1, mout);
+    const char *bin[] = {"t", "scale", "B", "mean", "var"}, *bout[] = {"Y"};
+    gb_node(g, "BatchNormalization", "bn", 5, bin, 1, bout);
+    gb_output(g, "Y");
+    return g;
+}
+
+static void fold_bn_matmul_rank_found_through_producers(void **state)
+{
+    (void)state;
+    char err[256];
+    ir_graph *g0 = matmul_chain(0), *g1 = matmul_chain(0);
+    assert_int_equal(pass_fold_batchnorm(g1, err, sizeof err), NORMA_OK);
+    assert_int_equal(gb_count(g1, "BatchNormalization"), 0);
+    assert_int_equal(gb_count(g1, "MatMul"), 0);
+    int64_t xd[] = {3, 5};
+    ir_tensor *x = gb_random(2, xd, -2, 2), *o0[1], *o1[1];
+    if (gb_run(g0, &x, o0, err, sizeof err) || gb_run(g1, &x, o1, err, sizeof err))
+        fail_msg("%s", err);
+    assert_true(tu_max_rel_err(o1[0]->data, o0[0]->data, 12, 1e-5, 1e-4) <= 1.0);
+    ir_tensor_free(o0[0]);
+    ir_tensor_free(o1[0]);
+    ir_tensor_free(x);
+    ir_graph_free(g0);
+    ir_graph_free(g1);
+    g1 = matmul_chain(1);
+    assert_int_equal(pass_fold_batchnorm(g1, err, sizeof err), NORMA_OK);
+    assert_int_equal(gb_count(g1, "BatchNormalization"), 1);
+    ir_graph_free(g1);
+}
+
 static void fold_bn_guards_keep_the_batchnorm(void **state)
 {
     (void)state;
@@ -338,6 +398,7 @@ int main(void)
         cmocka_unit_test(fold_bn_conv_transpose_grouped),
         cmocka_unit_test(fold_bn_gemm_layouts_and_coefficients),
         cmocka_unit_test(fold_bn_matmul_2d_becomes_gemm_nd_is_kept),
+        cmocka_unit_test(fold_bn_matmul_rank_found_through_producers),
         cmocka_unit_test(fold_bn_guards_keep_the_batchnorm),
         cmocka_unit_test(fold_bn_never_writes_the_old_weights),
         cmocka_unit_test(fold_bn_session_outputs_match_unoptimized),
