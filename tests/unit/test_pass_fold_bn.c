@@ -11,6 +11,7 @@
 
 #include "testutil.h"
 #include "graph_builder.h"
+#include "loader/loader.h"
 #include "passes/passes.h"
 
 typedef struct spec {
@@ -341,6 +342,63 @@ static void fold_bn_never_writes_the_old_weights(void **state)
     munmap(page, 8192);
 }
 
+/* The PyTorch exports bundled in models/: after the passes no BatchNormalization is
+ * left and every Relu is fused. mlp_bn's MatMul weight comes from a Transpose that
+ * constant folding must evaluate first, so it needs the Transpose op in the build. */
+static void fold_bn_bundled_models_have_no_batchnorm_left(void **state)
+{
+    (void)state;
+    const char *models[] = {"conv1d_bn", "conv3d_bn", "convtranspose_bn", "mlp_bn", "resnet", "mobilenetv2"};
+    int any;
+    for (size_t i = 0; i < sizeof models / sizeof models[0]; i++) {
+        if (strcmp(models[i], "mlp_bn") == 0 && !op_lookup("", "Transpose", 13, &any))
+            continue;
+        ir_graph *g;
+        ld_store *st;
+        char err[512];
+        if (ld_load_file(tu_model_path(models[i], "model.onnx"), &g, &st, err, sizeof err))
+            fail_msg("%s", err);
+        int bn_before = gb_count(g, "BatchNormalization");
+        assert_true(bn_before > 0 || strcmp(models[i], "resnet") == 0 || strcmp(models[i], "mobilenetv2") == 0);
+        assert_int_equal(pass_run_all(g, NULL, err, sizeof err), NORMA_OK);
+        if (gb_count(g, "BatchNormalization") != 0)
+            fail_msg("%s: %d of %d BatchNormalization left", models[i], gb_count(g, "BatchNormalization"), bn_before);
+        int relu_left = gb_count(g, "Relu");
+        if (strcmp(models[i], "resnet") != 0 && relu_left != 0) /* resnet: Relu after Add */
+            fail_msg("%s: %d Relu not fused", models[i], relu_left);
+        if (gb_count(g, "Clip") != 0)
+            fail_msg("%s: %d Clip not fused", models[i], gb_count(g, "Clip"));
+        ir_graph_free(g);
+        ld_store_free(st);
+    }
+}
+
+/* densenet's pre-activation BNs follow a Concat or a pooling: those stay, every BN
+ * after a Conv goes. */
+static void fold_bn_densenet_keeps_only_bn_after_non_conv(void **state)
+{
+    (void)state;
+    ir_graph *g;
+    ld_store *st;
+    char err[512];
+    if (ld_load_file(tu_model_path("densenet", "model.onnx"), &g, &st, err, sizeof err))
+        fail_msg("%s", err);
+    assert_int_equal(pass_run_all(g, NULL, err, sizeof err), NORMA_OK);
+    int left = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        if (strcmp(g->nodes[i].op_type, "BatchNormalization") != 0)
+            continue;
+        left++;
+        int p = pass_producer(g, g->nodes[i].in[0]);
+        if (p >= 0 && strcmp(g->nodes[p].op_type, "Conv") == 0 &&
+            ir_consumer_count(g, g->nodes[i].in[0]) == 1)
+            fail_msg("BN '%s' after a single-use Conv was not folded", g->nodes[i].name);
+    }
+    assert_true(left > 0 && left < 16);
+    ir_graph_free(g);
+    ld_store_free(st);
+}
+
 /* End to end through a session, passes on and off (needs the Conv op in this build). */
 static void fold_bn_session_outputs_match_unoptimized(void **state)
 {
@@ -401,6 +459,8 @@ int main(void)
         cmocka_unit_test(fold_bn_matmul_rank_found_through_producers),
         cmocka_unit_test(fold_bn_guards_keep_the_batchnorm),
         cmocka_unit_test(fold_bn_never_writes_the_old_weights),
+        cmocka_unit_test(fold_bn_bundled_models_have_no_batchnorm_left),
+        cmocka_unit_test(fold_bn_densenet_keeps_only_bn_after_non_conv),
         cmocka_unit_test(fold_bn_session_outputs_match_unoptimized),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
