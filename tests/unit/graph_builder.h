@@ -131,6 +131,22 @@ static inline const ir_node *gb_find(const ir_graph *g, const char *op)
     return NULL;
 }
 
+/* 1 when every value's producer field names the live node that writes it (the
+ * planner sizes lifetimes from it), else 0. */
+static inline int gb_producers_consistent(const ir_graph *g)
+{
+    for (int v = 0; v < g->n_values; v++) {
+        int p = -1;
+        for (int i = 0; i < g->n_nodes; i++)
+            for (int k = 0; k < g->nodes[i].n_out; k++)
+                if (!g->nodes[i].dead && g->nodes[i].out[k] == v)
+                    p = i;
+        if (g->values[v].producer != p)
+            return 0;
+    }
+    return 1;
+}
+
 /* ---- serialization to ModelProto bytes (float tensors and INT/FLOAT attrs) ---- */
 
 static inline Onnx__ValueInfoProto *gb_vi(const ir_value *v)

@@ -233,6 +233,28 @@ static void pipeline_folds_bn_then_fuses_activation(void **state)
     assert_true(fuse_and_compare(&m, 1));
 }
 
+/* Regression: after folding and fusing, the Conv writes what the BN (a later node,
+ * now gone) wrote; the planner must see the Conv as the producer, or it gives the
+ * output the same arena bytes as the Conv's scratch. */
+static void passes_leave_producers_consistent(void **state)
+{
+    (void)state;
+    spec s = {"Conv", "Relu", 14, NAN, NAN, 0, 0, 0, 1};
+    char err[256];
+    ir_graph *g = build(&s);
+    assert_int_equal(ir_graph_toposort(g, err, sizeof err), NORMA_OK);
+    assert_int_equal(pass_run_all(g, NULL, err, sizeof err), NORMA_OK);
+    assert_true(gb_producers_consistent(g));
+    ir_graph_free(g);
+    g = build(&s);
+    assert_int_equal(ir_graph_toposort(g, err, sizeof err), NORMA_OK);
+    assert_int_equal(pass_fold_batchnorm(g, err, sizeof err), NORMA_OK);
+    assert_true(gb_producers_consistent(g));
+    assert_int_equal(pass_fuse_activation(g, err, sizeof err), NORMA_OK);
+    assert_true(gb_producers_consistent(g));
+    ir_graph_free(g);
+}
+
 static void pass_list_order_and_disabling(void **state)
 {
     (void)state;
@@ -269,6 +291,7 @@ int main(void)
         cmocka_unit_test(fuse_guards_keep_the_activation),
         cmocka_unit_test(fuse_only_one_activation_per_node),
         cmocka_unit_test(pipeline_folds_bn_then_fuses_activation),
+        cmocka_unit_test(passes_leave_producers_consistent),
         cmocka_unit_test(pass_list_order_and_disabling),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
