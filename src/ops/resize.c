@@ -1,15 +1,16 @@
 /*
- * Resize (ONNX opsets 10, 11, 13, 18, 19) and Upsample (7, 9): nearest and N-D linear
- * (bilinear, trilinear, ...) interpolation. Output sizes come from `scales` (floor of
+ * Resize (ONNX opsets 10, 11, 13, 18, 19) and Upsample (7, 9): nearest, N-D linear
+ * (bilinear, trilinear, ...) and cubic (cubic_coeff_a, exclude_outside) interpolation. Output sizes come from `scales` (floor of
  * in * scale) or `sizes` (with keep_aspect_ratio_policy from 18). Coordinate modes
  * half_pixel, pytorch_half_pixel, align_corners, asymmetric, tf_half_pixel_for_nearest
  * and tf_crop_and_resize (with roi and extrapolation_value). Nearest rounding modes
  * round_prefer_floor, round_prefer_ceil, floor, ceil. Opset 10 and Upsample use
- * asymmetric coordinates with floor for nearest. Cubic and antialias are not supported.
+ * asymmetric coordinates with floor for nearest. antialias is not supported.
  *
- * Nearest moves elements of any dtype; linear is float32. For each axis the kernel
- * precomputes, per output position, the two source indices and the weight of the
- * second, then sums the 2^k corners over the k axes that actually interpolate.
+ * Nearest moves elements of any dtype; linear and cubic are float32. For each axis
+ * the kernel precomputes, per output position, T taps (1 nearest, 2 linear, 4 cubic):
+ * source indices (clamped to the edge) and weights; then it sums the T^k products over
+ * the k axes that actually interpolate.
  */
 #include <math.h>
 #include <string.h>
@@ -20,8 +21,9 @@ enum { CT_HALF_PIXEL, CT_PYTORCH_HALF_PIXEL, CT_ALIGN_CORNERS, CT_ASYMMETRIC, CT
 enum { NM_ROUND_FLOOR, NM_ROUND_CEIL, NM_FLOOR, NM_CEIL };
 
 typedef struct rs_plan {
-    int linear, ct, nm, rank;
-    float extrap;
+    int linear, ct, nm, rank; /* linear: 0 nearest, 1 linear, 2 cubic */
+    int exclude_outside;
+    float extrap, cubic_a;
     double scale[IR_MAX_RANK], roi_lo[IR_MAX_RANK], roi_hi[IR_MAX_RANK];
     int64_t out[IR_MAX_RANK];
     double olen[IR_MAX_RANK]; /* in * scale before flooring: align_corners uses it, as the spec's reference does */
@@ -57,10 +59,14 @@ static int rs_compute(op_ctx *c, rs_plan *p)
         p->linear = 0;
     else if (strcmp(mode, "linear") == 0 || (is_upsample(c) && strcmp(mode, "bilinear") == 0))
         p->linear = 1;
+    else if (strcmp(mode, "cubic") == 0 && !is_upsample(c) && c->opset >= 11)
+        p->linear = 2;
     else
         return op_fail(c, NORMA_ERR_UNSUPPORTED, "mode '%s' is not supported", mode);
     if (p->linear && x->dtype != NORMA_FLOAT)
-        return op_fail(c, NORMA_ERR_UNSUPPORTED, "linear mode on %s is not supported", ir_dtype_name(x->dtype));
+        return op_fail(c, NORMA_ERR_UNSUPPORTED, "%s mode on %s is not supported", mode, ir_dtype_name(x->dtype));
+    p->cubic_a = ir_attr_float(c->node, "cubic_coeff_a", -0.75f);
+    p->exclude_outside = (int)ir_attr_int(c->node, "exclude_outside", 0);
     int legacy = is_upsample(c) || c->opset < 11;
     p->ct = CT_ASYMMETRIC;
     p->nm = NM_FLOOR;
@@ -241,14 +247,30 @@ static int64_t rs_nearest(int nm, double v)
     }
 }
 
-/* Per-axis tables in scratch: for each output position, i0, i1 (int64), w (weight of
- * i1) and a flag for positions outside the input (tf_crop_and_resize). */
+/* Per-axis tables in scratch: for each output position, T taps of (index, weight),
+ * and a flag for positions outside the input (tf_crop_and_resize). */
+static int rs_taps(const rs_plan *p)
+{
+    return p->linear == 2 ? 4 : p->linear == 1 ? 2 : 1;
+}
+
 static size_t rs_table_bytes(const rs_plan *p)
 {
     size_t n = 0;
     for (int d = 0; d < p->rank; d++)
         n += (size_t)p->out[d];
-    return n * (2 * sizeof(int64_t) + sizeof(float) + 1) + 64;
+    return n * (size_t)rs_taps(p) * (sizeof(int64_t) + sizeof(float)) + n + 64;
+}
+
+/* Keys' cubic convolution weight at distance t (|t| <= 2). */
+static double cubic_w(double t, double A)
+{
+    t = fabs(t);
+    if (t <= 1)
+        return ((A + 2) * t - (A + 3)) * t * t + 1;
+    if (t < 2)
+        return ((A * t - 5 * A) * t + 8 * A) * t - 4 * A;
+    return 0;
 }
 
 static int rs_infer(op_ctx *c)
@@ -278,11 +300,12 @@ static int rs_run(op_ctx *c)
         return NORMA_OK;
     }
     size_t npos = 0;
+    int T = rs_taps(&p);
     for (int d = 0; d < r; d++)
         npos += (size_t)p.out[d];
-    int64_t *i0 = c->scratch, *i1 = i0 + npos;
-    float *w = (float *)(void *)(i1 + npos);
-    unsigned char *oob = (unsigned char *)(w + npos);
+    int64_t *ti = c->scratch;
+    float *tw = (float *)(void *)(ti + npos * (size_t)T);
+    unsigned char *oob = (unsigned char *)(tw + npos * (size_t)T);
     size_t base[IR_MAX_RANK];
     int interp[IR_MAX_RANK], nk = 0;
     int64_t xs[IR_MAX_RANK], s = 1;
@@ -297,29 +320,54 @@ static int rs_run(op_ctx *c)
         base[d] = at;
         for (int64_t o = 0; o < p.out[d]; o++, at++) {
             double v = rs_coord(&p, d, o, L);
+            int64_t *ix = ti + at * (size_t)T;
+            float *wt = tw + at * (size_t)T;
             oob[at] = p.ct == CT_TF_CROP && (v < 0 || v > (double)(L - 1));
-            if (!p.linear) {
+            if (p.linear == 0) {
                 int64_t k = rs_nearest(p.nm, v);
-                k = k < 0 ? 0 : k >= L ? L - 1 : k;
-                i0[at] = i1[at] = k;
-                w[at] = 0;
+                ix[0] = k < 0 ? 0 : k >= L ? L - 1 : k;
+                wt[0] = 1;
                 continue;
             }
-            if (v < 0)
-                v = 0;
-            if (v > (double)(L - 1))
-                v = (double)(L - 1);
-            int64_t k = (int64_t)floor(v);
-            i0[at] = k;
-            i1[at] = k + 1 < L ? k + 1 : k;
-            w[at] = (float)(v - (double)k);
-            if (w[at] != 0)
+            if (p.linear == 1) {
+                if (v < 0)
+                    v = 0;
+                if (v > (double)(L - 1))
+                    v = (double)(L - 1);
+                int64_t k = (int64_t)floor(v);
+                ix[0] = k;
+                ix[1] = k + 1 < L ? k + 1 : k;
+                wt[1] = (float)(v - (double)k);
+                wt[0] = 1.0f - wt[1];
+                if (wt[1] != 0)
+                    any = 1;
+                continue;
+            }
+            /* cubic: taps floor(v)-1 .. floor(v)+2, indices clamped to the edge */
+            double f = floor(v), rr = v - f, sum = 0, ww[4];
+            for (int k = 0; k < 4; k++) {
+                int64_t j = (int64_t)f - 1 + k;
+                ww[k] = cubic_w(rr + 1 - k, p.cubic_a);
+                if (p.exclude_outside && (j < 0 || j >= L))
+                    ww[k] = 0;
+                sum += ww[k];
+                ix[k] = j < 0 ? 0 : j >= L ? L - 1 : j;
+            }
+            for (int k = 0; k < 4; k++) {
+                wt[k] = (float)(p.exclude_outside && sum != 0 ? ww[k] / sum : ww[k]);
+                if (k != 1 && wt[k] != 0)
+                    any = 1;
+            }
+            if (wt[1] != 1)
                 any = 1;
         }
         if (any)
             interp[nk++] = d;
     }
-    int ncorner = 1 << nk;
+    int ncorner = 1;
+    for (int k = 0; k < nk; k++)
+        ncorner *= T;
+    int lead = p.linear == 2 ? 1 : 0; /* the tap that carries weight 1 on axes that do not interpolate */
     int64_t W = p.out[r - 1];
     int64_t rows = (int64_t)(total / (size_t)W);
     int nt = total > (1 << 16) ? c->threads : 1;
@@ -340,9 +388,9 @@ static int rs_run(op_ctx *c)
             for (int d = 0; d < r; d++) {
                 size_t t = base[d] + (size_t)idx[d];
                 out_of |= oob[t];
-                off += i0[t] * xs[d];
+                off += ti[t * (size_t)T + (size_t)lead] * xs[d];
             }
-            if (!p.linear) {
+            if (p.linear == 0) {
                 if (out_of && x->dtype == NORMA_FLOAT)
                     ((float *)y->data)[oi] = p.extrap;
                 else
@@ -355,20 +403,18 @@ static int rs_run(op_ctx *c)
             }
             double acc = 0;
             for (int m = 0; m < ncorner; m++) {
-                double wt = 1;
+                double wgt = 1;
                 int64_t o2 = off;
+                int mm = m;
                 for (int k = 0; k < nk; k++) {
-                    int d = interp[k];
-                    size_t t = base[d] + (size_t)idx[d];
-                    if (m >> k & 1) {
-                        wt *= w[t];
-                        o2 += (i1[t] - i0[t]) * xs[d];
-                    } else {
-                        wt *= 1.0 - w[t];
-                    }
+                    int d = interp[k], tap = mm % T;
+                    mm /= T;
+                    size_t t = (base[d] + (size_t)idx[d]) * (size_t)T;
+                    wgt *= tw[t + (size_t)tap];
+                    o2 += (ti[t + (size_t)tap] - ti[t + (size_t)lead]) * xs[d];
                 }
-                if (wt != 0)
-                    acc += wt * ((const float *)x->data)[o2];
+                if (wgt != 0)
+                    acc += wgt * ((const float *)x->data)[o2];
             }
             ((float *)y->data)[oi] = (float)acc;
         }

@@ -1,5 +1,5 @@
 /* Resize and Upsample: bilinear half_pixel and align_corners against a direct 2-D
- * formula, nearest rounding modes by hand, trilinear on a linear ramp (exact), and
+ * formula, bicubic reproducing a quadratic exactly, nearest rounding modes by hand, trilinear on a linear ramp (exact), and
  * error paths. */
 #include <math.h>
 #include <setjmp.h>
@@ -36,6 +36,8 @@ static void ref_bilinear(const float *x, int H, int W, int OH, int OW, int align
         }
 }
 
+static float cubic_a = -0.75f;
+
 static ir_tensor *resize_sizes(ir_tensor *x, const int64_t *sizes, const char *mode, const char *ct,
                                const char *nm, int *rc, char *err)
 {
@@ -49,6 +51,10 @@ static ir_tensor *resize_sizes(ir_tensor *x, const int64_t *sizes, const char *m
     ot_str(&t, "coordinate_transformation_mode", ct);
     if (nm)
         ot_str(&t, "nearest_mode", nm);
+    ir_attr *a = &t.attrs[t.n.n_attrs++];
+    a->name = (char *)"cubic_coeff_a";
+    a->type = IR_ATTR_FLOAT;
+    a->f = cubic_a;
     *rc = ot_eval(&t, ins, outs);
     strcpy(err, t.err);
     ir_tensor_free(sz);
@@ -127,13 +133,41 @@ static void nearest_rounding_modes_by_hand(void **state)
         assert_memory_equal(y->data, want[m], sizeof want[m]);
         ir_tensor_free(y);
     }
-    ir_tensor *y = resize_sizes(x, sz, "cubic", "asymmetric", NULL, &rc, err);
+    ir_tensor *y = resize_sizes(x, sz, "area", "asymmetric", NULL, &rc, err);
     assert_null(y);
     assert_int_equal(rc, NORMA_ERR_UNSUPPORTED);
-    assert_non_null(strstr(err, "Resize 'n0': mode 'cubic' is not supported"));
+    assert_non_null(strstr(err, "Resize 'n0': mode 'area' is not supported"));
+    y = resize_sizes(x, sz, "cubic", "asymmetric", NULL, &rc, err);
+    assert_int_equal(rc, NORMA_ERR_UNSUPPORTED);
+    assert_non_null(strstr(err, "cubic mode on int32 is not supported"));
     y = resize_sizes(x, sz, "linear", "half_pixel", NULL, &rc, err);
     assert_int_equal(rc, NORMA_ERR_UNSUPPORTED);
     assert_non_null(strstr(err, "linear mode on int32"));
+    ir_tensor_free(x);
+}
+
+static void cubic_reproduces_a_linear_ramp_inside(void **state)
+{
+    (void)state;
+    /* With A = -0.5, Keys' cubic kernel reproduces polynomials up to degree 2, so away
+     * from the edges (where taps get clamped) a ramp comes out exact. */
+    int64_t d[2] = {1, 12}, sz[2] = {1, 29};
+    ir_tensor *x = ot_tensor(NORMA_FLOAT, 2, d, NULL);
+    for (int i = 0; i < 12; i++)
+        ((float *)x->data)[i] = 0.5f * (float)i - 2.0f;
+    int rc;
+    char err[512];
+    cubic_a = -0.5f;
+    ir_tensor *y = resize_sizes(x, sz, "cubic", "align_corners", NULL, &rc, err);
+    cubic_a = -0.75f;
+    assert_int_equal(rc, NORMA_OK);
+    for (int j = 0; j < 29; j++) {
+        double src = (double)j * 11.0 / 28.0;
+        if (src < 1 || src > 9)
+            continue;
+        assert_true(fabs(((float *)y->data)[j] - (0.5 * src - 2.0)) < 1e-5);
+    }
+    ir_tensor_free(y);
     ir_tensor_free(x);
 }
 
@@ -163,6 +197,7 @@ int main(void)
         cmocka_unit_test(bilinear_matches_formula_on_awkward_sizes),
         cmocka_unit_test(trilinear_is_exact_on_a_ramp),
         cmocka_unit_test(nearest_rounding_modes_by_hand),
+        cmocka_unit_test(cubic_reproduces_a_linear_ramp_inside),
         cmocka_unit_test(upsample7_nearest_scales_attribute),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
