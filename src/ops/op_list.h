@@ -1,2 +1,13 @@
 /* Every op table, one line per file in src/ops/ (X-macro, see registry.c). */
 OP_GROUP(identity)
+OP_GROUP(reshape)
+OP_GROUP(transpose)
+OP_GROUP(concat)
+OP_GROUP(slice)
+OP_GROUP(pad)
+OP_GROUP(shape)
+OP_GROUP(gather)
+OP_GROUP(cast)
+OP_GROUP(expand)
+OP_GROUP(dropout)
+OP_GROUP(resize)

@@ -155,6 +155,9 @@ int plan_build(norma_session *s, const int64_t *in_dims, plan **out, char *err, 
             if (v >= 0 && !p->vals[v].data)
                 all_known = 0;
         }
+        /* Shape and Size read only their input's shape, which is known here. */
+        if (n->domain[0] == 0 && (strcmp(n->op_type, "Shape") == 0 || strcmp(n->op_type, "Size") == 0))
+            all_known = 1;
         for (int k = 0; k < n->n_out; k++)
             outs[k] = n->out[k] >= 0 ? &p->vals[n->out[k]] : NULL;
         op_ctx c = {.node = n, .opset = n->opset, .n_in = n->n_in, .n_out = n->n_out, .in = ins,
