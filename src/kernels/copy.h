@@ -1,0 +1,24 @@
+/*
+ * Strided N-D copy by element size: the data movement shared by Transpose, Slice,
+ * Expand and Tile. out is dense with dims od (rank r); element (i0..ir-1) of out
+ * reads in + es * (sum_d i_d * st[d]). A stride may be 0 (broadcast) or negative
+ * (Slice with a negative step).
+ */
+#ifndef NORMA_K_COPY_H
+#define NORMA_K_COPY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Merges adjacent dims that are contiguous in both out and in and drops size-1 dims.
+ * Rewrites r, od and st in place (od/st need r entries). Always leaves r >= 1. */
+void k_copy_coalesce(int *r, int64_t *od, int64_t *st);
+
+/* The copy itself; parallel over the outer dims with up to threads threads. */
+void k_strided_copy(void *out, const void *in, size_t es, int r, const int64_t *od, const int64_t *st,
+                    int threads);
+
+/* Plain reference: one element at a time (tests compare against it). */
+void k_strided_copy_ref(void *out, const void *in, size_t es, int r, const int64_t *od, const int64_t *st);
+
+#endif
