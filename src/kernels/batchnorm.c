@@ -126,3 +126,52 @@ void k_f32_lrn_ref(const float *x, float *y, size_t N, size_t C, size_t S, int64
         }
     }
 }
+
+#define LRN_BLOCK 256
+
+void k_f32_lrn(const float *x, float *y, size_t N, size_t C, size_t S, int64_t size, float alpha,
+               float beta, float bias, int threads)
+{
+    long long lo_off = (size - 1) / 2, hi_off = size - 1 - (size - 1) / 2;
+    size_t nblk = (S + LRN_BLOCK - 1) / LRN_BLOCK;
+    long long tasks = (long long)(N * nblk);
+    double k = (double)alpha / (double)size;
+    int nt = N * C * S >= PAR_MIN ? threads : 1;
+#pragma omp parallel for num_threads(nt) if (nt > 1)
+    for (long long t = 0; t < tasks; t++) {
+        size_t n = (size_t)t / nblk, i0 = ((size_t)t % nblk) * LRN_BLOCK;
+        size_t len = S - i0 < LRN_BLOCK ? S - i0 : LRN_BLOCK;
+        double acc[LRN_BLOCK];
+        const float *xn = x + n * C * S + i0;
+        float *yn = y + n * C * S + i0;
+        for (size_t i = 0; i < len; i++)
+            acc[i] = 0;
+        /* window of channel 0: [0, hi_off] */
+        for (long long j = 0; j <= hi_off && j < (long long)C; j++)
+            for (size_t i = 0; i < len; i++) {
+                double v = xn[(size_t)j * S + i];
+                acc[i] += v * v;
+            }
+        for (long long c = 0; c < (long long)C; c++) {
+            if (c > 0) {
+                long long add = c + hi_off, drop = c - lo_off - 1;
+                if (add < (long long)C)
+                    for (size_t i = 0; i < len; i++) {
+                        double v = xn[(size_t)add * S + i];
+                        acc[i] += v * v;
+                    }
+                if (drop >= 0)
+                    for (size_t i = 0; i < len; i++) {
+                        double v = xn[(size_t)drop * S + i];
+                        acc[i] -= v * v;
+                        if (acc[i] < 0) /* rounding after removing the largest terms */
+                            acc[i] = 0;
+                    }
+            }
+            const float *xc = xn + (size_t)c * S;
+            float *yc = yn + (size_t)c * S;
+            for (size_t i = 0; i < len; i++)
+                yc[i] = (float)(xc[i] / pow((double)bias + k * acc[i], (double)beta));
+        }
+    }
+}

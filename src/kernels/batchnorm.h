@@ -39,4 +39,9 @@ void k_f32_instancenorm_ref(const float *x, float *y, size_t N, size_t C, size_t
 void k_f32_lrn_ref(const float *x, float *y, size_t N, size_t C, size_t S, int64_t size, float alpha,
                    float beta, float bias, int threads);
 
+/* The same, computed with a running window sum over channels on blocks of LRN_BLOCK
+ * spatial positions: O(N*C*S) instead of O(N*C*S*size), contiguous reads. */
+void k_f32_lrn(const float *x, float *y, size_t N, size_t C, size_t S, int64_t size, float alpha,
+               float beta, float bias, int threads);
+
 #endif

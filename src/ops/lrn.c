@@ -3,6 +3,7 @@
  *   square_sum[n,c,...] = sum of x[n,i,...]^2 for i in
  *       [max(0, c - floor((size-1)/2)), min(C-1, c + ceil((size-1)/2))]
  *   y = x / (bias + alpha / size * square_sum) ^ beta
+ * Runs k_f32_lrn (running window sum); k_f32_lrn_ref is the direct transcription.
  */
 #include "kernels/batchnorm.h"
 #include "ops/op.h"
@@ -42,7 +43,7 @@ static int lrn_run(op_ctx *c)
     int ok;
     size_t S = ir_numel_checked(x->rank - 2, x->dims + 2, &ok);
     const ir_node *n = c->node;
-    k_f32_lrn_ref(x->data, c->out[0]->data, (size_t)x->dims[0], (size_t)x->dims[1], S,
+    k_f32_lrn(x->data, c->out[0]->data, (size_t)x->dims[0], (size_t)x->dims[1], S,
                   ir_attr_int(n, "size", 1), ir_attr_float(n, "alpha", 1e-4f),
                   ir_attr_float(n, "beta", 0.75f), ir_attr_float(n, "bias", 1.0f), c->threads);
     return NORMA_OK;

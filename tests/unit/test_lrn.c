@@ -9,6 +9,7 @@
 
 #include "testutil.h"
 #include "graph_builder.h"
+#include "kernels/batchnorm.h"
 
 static ir_graph *lrn_graph(int64_t opset, int64_t size, float alpha, float beta, float bias, int *node)
 {
@@ -84,6 +85,29 @@ static void lrn_matches_spec_formula(void **state)
     check(13, 4, d, 5, 1e-3f, 0.75f, 1.0f); /* large: OpenMP path */
 }
 
+static void lrn_fast_kernel_matches_reference(void **state)
+{
+    (void)state;
+    tu_seed(22);
+    size_t shapes[][3] = {{1, 1, 1}, {2, 7, 15}, {1, 13, 257}, {3, 5, 600}, {2, 64, 1000}};
+    int64_t sizes[] = {1, 2, 3, 5, 8, 40};
+    for (size_t s = 0; s < 5; s++)
+        for (size_t z = 0; z < 6; z++) {
+            size_t N = shapes[s][0], C = shapes[s][1], S = shapes[s][2], n = N * C * S;
+            float *x = malloc(n * sizeof(float)), *y0 = malloc(n * sizeof(float)), *y1 = malloc(n * sizeof(float));
+            tu_fill(x, n, -4, 4);
+            x[n / 2] = 1000.0f; /* a large term leaving the window must not leave residue */
+            k_f32_lrn_ref(x, y0, N, C, S, sizes[z], 0.1f, 0.75f, 1.0f, 1);
+            k_f32_lrn(x, y1, N, C, S, sizes[z], 0.1f, 0.75f, 1.0f, 4);
+            double e = tu_max_rel_err(y1, y0, n, 1e-6, 1e-5);
+            if (e > 1.0)
+                fail_msg("N=%zu C=%zu S=%zu size=%lld: rel err %g", N, C, S, (long long)sizes[z], e);
+            free(x);
+            free(y0);
+            free(y1);
+        }
+}
+
 static void lrn_requires_positive_size(void **state)
 {
     (void)state;
@@ -104,6 +128,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(lrn_matches_spec_formula),
+        cmocka_unit_test(lrn_fast_kernel_matches_reference),
         cmocka_unit_test(lrn_requires_positive_size),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
