@@ -2,3 +2,4 @@
 OP_GROUP(identity)
 OP_GROUP(binary)
 OP_GROUP(unary)
+OP_GROUP(reduce)
