@@ -1,0 +1,98 @@
+/*
+ * Softmax kernels (see softmax.h). Rows: three passes over a row that stays in cache
+ * (max, exp and sum, scale). Inner: the same passes with rows of I values as vectors,
+ * so every access is contiguous.
+ */
+#include "kernels/softmax.h"
+
+#include <math.h>
+
+void k_f32_softmax_rows(int take_log, size_t O, size_t K, const float *x, float *y)
+{
+    for (size_t o = 0; o < O; o++) {
+        const float *xr = x + o * K;
+        float *yr = y + o * K;
+        float m = -INFINITY;
+        for (size_t k = 0; k < K; k++)
+            m = (xr[k] > m || xr[k] != xr[k]) ? xr[k] : m;
+        float s = 0;
+        if (take_log) {
+            for (size_t k = 0; k < K; k++)
+                s += expf(xr[k] - m);
+            float ls = m + logf(s);
+            for (size_t k = 0; k < K; k++)
+                yr[k] = xr[k] - ls;
+        } else {
+            for (size_t k = 0; k < K; k++) {
+                float e = expf(xr[k] - m);
+                yr[k] = e;
+                s += e;
+            }
+            float inv = 1.0f / s;
+            for (size_t k = 0; k < K; k++)
+                yr[k] *= inv;
+        }
+    }
+}
+
+void k_f32_softmax_inner(int take_log, size_t O, size_t K, size_t I, const float *x, float *y, float *tmp)
+{
+    for (size_t o = 0; o < O; o++) {
+        const float *xo = x + o * K * I;
+        float *yo = y + o * K * I;
+        float *m = tmp + o * 2 * I, *s = m + I;
+        for (size_t i = 0; i < I; i++) {
+            m[i] = -INFINITY;
+            s[i] = 0;
+        }
+        for (size_t k = 0; k < K; k++)
+            for (size_t i = 0; i < I; i++) {
+                float v = xo[k * I + i];
+                m[i] = (v > m[i] || v != v) ? v : m[i];
+            }
+        for (size_t k = 0; k < K; k++)
+            for (size_t i = 0; i < I; i++) {
+                float e = expf(xo[k * I + i] - m[i]);
+                if (!take_log)
+                    yo[k * I + i] = e;
+                s[i] += e;
+            }
+        if (take_log) {
+            for (size_t i = 0; i < I; i++)
+                s[i] = m[i] + logf(s[i]);
+            for (size_t k = 0; k < K; k++)
+                for (size_t i = 0; i < I; i++)
+                    yo[k * I + i] = xo[k * I + i] - s[i];
+        } else {
+            for (size_t i = 0; i < I; i++)
+                s[i] = 1.0f / s[i];
+            for (size_t k = 0; k < K; k++)
+                for (size_t i = 0; i < I; i++)
+                    yo[k * I + i] *= s[i];
+        }
+    }
+}
+
+void k_f32_softmax_ref(int take_log, size_t O, size_t K, size_t I, const float *x, float *y)
+{
+    for (size_t o = 0; o < O; o++)
+        for (size_t i = 0; i < I; i++) {
+            const float *xs = x + o * K * I + i;
+            float *ys = y + o * K * I + i;
+            double m = -INFINITY;
+            int nan = 0;
+            for (size_t k = 0; k < K; k++) {
+                if (isnan(xs[k * I]))
+                    nan = 1;
+                else if (xs[k * I] > m)
+                    m = xs[k * I];
+            }
+            double s = 0;
+            for (size_t k = 0; k < K; k++)
+                s += exp((double)xs[k * I] - m);
+            for (size_t k = 0; k < K; k++) {
+                double d = (double)xs[k * I] - m;
+                ys[k * I] = nan ? NAN : take_log ? (float)(d - log(s)) : (float)(exp(d) / s);
+            }
+        }
+}
