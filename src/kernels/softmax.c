@@ -19,9 +19,11 @@ void k_f32_softmax_rows(int take_log, size_t O, size_t K, const float *x, float 
         if (take_log) {
             for (size_t k = 0; k < K; k++)
                 s += expf(xr[k] - m);
-            float ls = m + logf(s);
+            /* (x - m) - log(s), not x - (m + log(s)): the latter loses the low bits
+             * of log(s) when |m| is large */
+            float ls = logf(s);
             for (size_t k = 0; k < K; k++)
-                yr[k] = xr[k] - ls;
+                yr[k] = (xr[k] - m) - ls;
         } else {
             for (size_t k = 0; k < K; k++) {
                 float e = expf(xr[k] - m);
@@ -59,10 +61,10 @@ void k_f32_softmax_inner(int take_log, size_t O, size_t K, size_t I, const float
             }
         if (take_log) {
             for (size_t i = 0; i < I; i++)
-                s[i] = m[i] + logf(s[i]);
+                s[i] = logf(s[i]);
             for (size_t k = 0; k < K; k++)
                 for (size_t i = 0; i < I; i++)
-                    yo[k * I + i] = xo[k * I + i] - s[i];
+                    yo[k * I + i] = (xo[k * I + i] - m[i]) - s[i];
         } else {
             for (size_t i = 0; i < I; i++)
                 s[i] = 1.0f / s[i];
