@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ir/half.h"
+#include "kernels/clones.h"
 #include "norma.h"
 
 /* The integer macro compares unsigned values with 0 in shared expressions. */
@@ -48,7 +49,7 @@
 
 /* Floating types: IEEE arithmetic; Max/Min propagate NaN from either side. */
 #define FLOAT_KERNEL(T, SUF, POWF)                                                               \
-    static void k_##SUF##_bin(int op, size_t n, const T *a, size_t sa, const T *b, size_t sb,   \
+    K_CLONES static void k_##SUF##_bin(int op, size_t n, const T *a, size_t sa, const T *b, size_t sb,   \
                               T *y)                                                              \
     {                                                                                            \
         switch (op) {                                                                            \

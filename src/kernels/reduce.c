@@ -7,20 +7,23 @@
 
 #include <math.h>
 
+#include "kernels/clones.h"
+#include "kernels/fastmath.h"
+
 #define LANES 16
 
-static float max_nan(float a, float v)
+K_INLINE float max_nan(float a, float v)
 {
     return (v > a || v != v) ? v : a;
 }
 
-static float min_nan(float a, float v)
+K_INLINE float min_nan(float a, float v)
 {
     return (v < a || v != v) ? v : a;
 }
 
 /* The value an empty reduction gives before finalizing. */
-static float init_of(int op)
+K_INLINE float init_of(int op)
 {
     switch (op) {
     case K_RED_MAX: return -INFINITY;
@@ -30,7 +33,7 @@ static float init_of(int op)
     }
 }
 
-static float finalize(int op, float acc, size_t R, float shift)
+K_INLINE float finalize(int op, float acc, size_t R, float shift)
 {
     switch (op) {
     case K_RED_MEAN: return acc / (float)R;
@@ -61,33 +64,42 @@ static float finalize(int op, float acc, size_t R, float shift)
         return s;                                                                                \
     } while (0)
 
-static float row_sum(const float *x, size_t n) { LANE_SUM(v); }
-static float row_sum_abs(const float *x, size_t n) { LANE_SUM(fabsf(v)); }
-static float row_sum_sq(const float *x, size_t n) { LANE_SUM(v * v); }
+K_INLINE float row_sum(const float *x, size_t n) { LANE_SUM(v); }
+K_INLINE float row_sum_abs(const float *x, size_t n) { LANE_SUM(fabsf(v)); }
+K_INLINE float row_sum_sq(const float *x, size_t n) { LANE_SUM(v * v); }
 
-static float row_sum_exp(const float *x, size_t n, float m)
+K_INLINE float row_sum_exp(const float *x, size_t n, float m)
 {
     float s = 0;
     for (size_t i = 0; i < n; i++)
-        s += expf(x[i] - m);
+        s += k_expf(x[i] - m);
     return s;
 }
 
-static float row_max(const float *x, size_t n)
+K_INLINE float row_max(const float *x, size_t n)
 {
+    float part[LANES];
+    for (int l = 0; l < LANES; l++)
+        part[l] = -INFINITY;
+    size_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int l = 0; l < LANES; l++)
+            part[l] = max_nan(part[l], x[i + (size_t)l]);
     float m = -INFINITY;
-    for (size_t i = 0; i < n; i++)
+    for (; i < n; i++)
         m = max_nan(m, x[i]);
+    for (int l = 0; l < LANES; l++)
+        m = max_nan(m, part[l]);
     return m;
 }
 
 /* The shift for log-sum-exp: the max, unless it is infinite (then exp(x - m) is NaN). */
-static float lse_shift(float m)
+K_INLINE float lse_shift(float m)
 {
     return isinf(m) ? 0.0f : m;
 }
 
-static float reduce_row(int op, const float *x, size_t R)
+K_INLINE float reduce_row(int op, const float *x, size_t R)
 {
     switch (op) {
     case K_RED_SUM:
@@ -120,7 +132,7 @@ static float reduce_row(int op, const float *x, size_t R)
     }
 }
 
-void k_f32_reduce_rows(int op, size_t O, size_t R, const float *x, float *y)
+K_CLONES void k_f32_reduce_rows(int op, size_t O, size_t R, const float *x, float *y)
 {
     for (size_t o = 0; o < O; o++)
         y[o] = reduce_row(op, x + o * R, R);
@@ -140,7 +152,7 @@ void k_f32_reduce_rows(int op, size_t O, size_t R, const float *x, float *y)
         }                                                                                        \
     } while (0)
 
-void k_f32_reduce_mid(int op, size_t O, size_t R, size_t I, const float *x, float *y, float *tmp)
+K_CLONES void k_f32_reduce_mid(int op, size_t O, size_t R, size_t I, const float *x, float *y, float *tmp)
 {
     for (size_t o = 0; o < O; o++) {
         const float *xo = x + o * R * I;
@@ -166,7 +178,7 @@ void k_f32_reduce_mid(int op, size_t O, size_t R, size_t I, const float *x, floa
             for (size_t r = 0; r < R; r++) {
                 const float *xr = xo + r * I;
                 for (size_t i = 0; i < I; i++)
-                    acc[i] += expf(xr[i] - lse_shift(m[i]));
+                    acc[i] += k_expf(xr[i] - lse_shift(m[i]));
             }
             for (size_t i = 0; i < I; i++)
                 if (m[i] == m[i])

@@ -7,29 +7,65 @@
 
 #include <math.h>
 
-void k_f32_softmax_rows(int take_log, size_t O, size_t K, const float *x, float *y)
+#include "kernels/clones.h"
+#include "kernels/fastmath.h"
+
+#define LANES 16
+
+/* Max of x[0..n) with NaN winning, in LANES independent lanes so it vectorizes. */
+K_INLINE float lane_max(const float *x, size_t n)
+{
+    float part[LANES];
+    for (int l = 0; l < LANES; l++)
+        part[l] = -INFINITY;
+    size_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int l = 0; l < LANES; l++) {
+            float v = x[i + (size_t)l];
+            part[l] = (v > part[l] || v != v) ? v : part[l];
+        }
+    float m = -INFINITY;
+    for (; i < n; i++)
+        m = (x[i] > m || x[i] != x[i]) ? x[i] : m;
+    for (int l = 0; l < LANES; l++)
+        m = (part[l] > m || part[l] != part[l]) ? part[l] : m;
+    return m;
+}
+
+/* Sum of x[0..n) in LANES partial sums (a fixed order, so every clone agrees). */
+K_INLINE float lane_sum(const float *x, size_t n)
+{
+    float part[LANES] = {0};
+    size_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int l = 0; l < LANES; l++)
+            part[l] += x[i + (size_t)l];
+    float s = 0;
+    for (int l = 0; l < LANES; l++)
+        s += part[l];
+    for (; i < n; i++)
+        s += x[i];
+    return s;
+}
+
+K_CLONES void k_f32_softmax_rows(int take_log, size_t O, size_t K, const float *x, float *y)
 {
     for (size_t o = 0; o < O; o++) {
         const float *xr = x + o * K;
         float *yr = y + o * K;
-        float m = -INFINITY;
+        float m = lane_max(xr, K);
+        /* y holds exp(x - m) first; for LogSoftmax it is overwritten below, and x is
+         * read again, so y == x only works for Softmax (the op never aliases them). */
         for (size_t k = 0; k < K; k++)
-            m = (xr[k] > m || xr[k] != xr[k]) ? xr[k] : m;
-        float s = 0;
+            yr[k] = k_expf(xr[k] - m);
+        float s = lane_sum(yr, K);
         if (take_log) {
-            for (size_t k = 0; k < K; k++)
-                s += expf(xr[k] - m);
             /* (x - m) - log(s), not x - (m + log(s)): the latter loses the low bits
              * of log(s) when |m| is large */
             float ls = logf(s);
             for (size_t k = 0; k < K; k++)
                 yr[k] = (xr[k] - m) - ls;
         } else {
-            for (size_t k = 0; k < K; k++) {
-                float e = expf(xr[k] - m);
-                yr[k] = e;
-                s += e;
-            }
             float inv = 1.0f / s;
             for (size_t k = 0; k < K; k++)
                 yr[k] *= inv;
@@ -37,7 +73,7 @@ void k_f32_softmax_rows(int take_log, size_t O, size_t K, const float *x, float 
     }
 }
 
-void k_f32_softmax_inner(int take_log, size_t O, size_t K, size_t I, const float *x, float *y, float *tmp)
+K_CLONES void k_f32_softmax_inner(int take_log, size_t O, size_t K, size_t I, const float *x, float *y, float *tmp)
 {
     for (size_t o = 0; o < O; o++) {
         const float *xo = x + o * K * I;
@@ -54,7 +90,7 @@ void k_f32_softmax_inner(int take_log, size_t O, size_t K, size_t I, const float
             }
         for (size_t k = 0; k < K; k++)
             for (size_t i = 0; i < I; i++) {
-                float e = expf(xo[k * I + i] - m[i]);
+                float e = k_expf(xo[k * I + i] - m[i]);
                 if (!take_log)
                     yo[k * I + i] = e;
                 s[i] += e;

@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-/* x, y (O, K) contiguous rows. y may equal x. */
+/* x, y (O, K) contiguous rows. y must not overlap x for LogSoftmax. */
 void k_f32_softmax_rows(int take_log, size_t O, size_t K, const float *x, float *y);
 /* x, y (O, K, I) with I > 1; tmp holds 2*O*I floats. */
 void k_f32_softmax_inner(int take_log, size_t O, size_t K, size_t I, const float *x, float *y, float *tmp);

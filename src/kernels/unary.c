@@ -8,6 +8,8 @@
 #include <math.h>
 #include <stdint.h>
 
+#include "kernels/clones.h"
+#include "kernels/fastmath.h"
 #include "norma.h"
 
 #define LOOP(EXPR)                                                                               \
@@ -18,7 +20,7 @@
     break
 
 #define FLOAT_UNARY(T, SUF, EXPM1, EXP, LOG1P, TANH, ERF, LOG, SQRT, FABS, FLOOR, CEIL)          \
-    void k_##SUF##_unary(int op, size_t n, const T *x, T *y, T alpha, T beta, T gamma)          \
+    K_CLONES void k_##SUF##_unary(int op, size_t n, const T *x, T *y, T alpha, T beta, T gamma)          \
     {                                                                                            \
         switch (op) {                                                                            \
         case K_UN_RELU: LOOP(v < 0 ? (T)0 : v);                                                  \
@@ -58,7 +60,7 @@
     }
 
 #define T float
-FLOAT_UNARY(float, f32, expm1f, expf, log1pf, tanhf, erff, logf, sqrtf, fabsf, floorf, ceilf)
+FLOAT_UNARY(float, f32, expm1f, k_expf, log1pf, k_tanhf, erff, logf, sqrtf, fabsf, floorf, ceilf)
 #undef T
 #define T double
 FLOAT_UNARY(double, f64, expm1, exp, log1p, tanh, erf, log, sqrt, fabs, floor, ceil)
