@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "ew_harness.h"
+#include "kernels/fastmath.h"
 #include "kernels/unary.h"
 #include "testutil.h"
 
@@ -41,6 +42,26 @@ static void unary_f32_loops_match_reference(void **st)
             free(y);
             free(r);
         }
+}
+
+/* The vectorizable exp and tanh against double libm over their whole useful range. */
+static void fast_exp_tanh_are_accurate(void **st)
+{
+    (void)st;
+    double we = 0, wt = 0;
+    for (float x = -87.0f; x < 88.5f; x += 0.0137f) {
+        double e = exp((double)x), t = tanh((double)x);
+        double re = fabs((double)k_expf(x) - e) / e;
+        double rt = fabs((double)k_tanhf(x) - t) / (fabs(t) + 1e-30);
+        we = re > we ? re : we;
+        wt = rt > wt ? rt : wt;
+    }
+    if (we > 2.5e-7 || wt > 1e-6)
+        fail_msg("exp rel err %g, tanh rel err %g", we, wt);
+    assert_true(isnan(k_expf(NAN)) && isnan(k_tanhf(NAN)));
+    assert_true(k_expf(89.0f) == INFINITY && k_expf(-100.0f) == 0.0f);
+    assert_true(k_tanhf(INFINITY) == 1.0f && k_tanhf(-INFINITY) == -1.0f);
+    assert_true(k_tanhf(1e-5f) == 1e-5f);
 }
 
 static ir_tensor *run1(const char *op, int opset, const float *x, int64_t n, int threads, int *rc)
@@ -198,6 +219,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(unary_f32_loops_match_reference),
+        cmocka_unit_test(fast_exp_tanh_are_accurate),
         cmocka_unit_test(unary_nan_propagates_like_numpy),
         cmocka_unit_test(unary_relu_large_input_threads),
         cmocka_unit_test(clip_attributes_and_inputs),
