@@ -1,0 +1,48 @@
+/*
+ * Elementwise unary kernels (activations and math functions): y[i] = f(x[i]).
+ * Parameters: alpha, beta, gamma as the ONNX op defines them (LeakyRelu/Elu alpha,
+ * Selu alpha/gamma, HardSigmoid alpha/beta, Clip min=alpha max=beta). NaN propagates:
+ * every f maps NaN to NaN (Relu, Clip and friends included), as numpy does.
+ */
+#ifndef NORMA_K_UNARY_H
+#define NORMA_K_UNARY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum {
+    K_UN_RELU = 0,
+    K_UN_LEAKY_RELU,
+    K_UN_ELU,
+    K_UN_SELU,
+    K_UN_CLIP,
+    K_UN_SIGMOID,
+    K_UN_HARD_SIGMOID,
+    K_UN_HARD_SWISH,
+    K_UN_TANH,
+    K_UN_SOFTPLUS,
+    K_UN_SOFTSIGN,
+    K_UN_ERF,
+    K_UN_EXP,
+    K_UN_LOG,
+    K_UN_SQRT,
+    K_UN_NEG,
+    K_UN_ABS,
+    K_UN_RECIPROCAL,
+    K_UN_FLOOR,
+    K_UN_CEIL,
+    K_UN_COUNT
+};
+
+/* float32, one tight loop per op. x and y may be the same array. */
+void k_f32_unary(int op, size_t n, const float *x, float *y, float alpha, float beta, float gamma);
+/* float32 scalar reference: one switch per element. */
+void k_f32_unary_ref(int op, size_t n, const float *x, float *y, float alpha, float beta, float gamma);
+/* float64, all ops, computed in double. */
+void k_f64_unary(int op, size_t n, const double *x, double *y, double alpha, double beta, double gamma);
+/* Integer dtypes (norma_dtype): Relu, Neg, Abs and Clip (lo, hi in the dtype's range).
+ * Returns 0 when dtype/op is not handled. */
+int k_int_unary_supported(int dtype, int op);
+void k_int_unary(int dtype, int op, size_t n, const void *x, void *y, int64_t lo, int64_t hi);
+
+#endif

@@ -1,0 +1,232 @@
+/* Unary elementwise ops: the per-op loops against the per-element reference (NaN and
+ * infinities included), Clip's attribute and input forms, integer dtypes, errors. */
+#include <float.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "ew_harness.h"
+#include "kernels/fastmath.h"
+#include "kernels/unary.h"
+#include "testutil.h"
+
+static void unary_f32_loops_match_reference(void **st)
+{
+    (void)st;
+    static const size_t sizes[] = {1, 7, 17, 1000};
+    tu_seed(5);
+    for (int op = 0; op < K_UN_COUNT; op++)
+        for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+            size_t n = sizes[s];
+            float *x = malloc(n * sizeof(float)), *y = malloc(n * sizeof(float)),
+                  *r = malloc(n * sizeof(float));
+            int positive = op == K_UN_LOG || op == K_UN_SQRT;
+            tu_fill(x, n, positive ? 0.01f : -8.0f, 8.0f);
+            if (n > 3) {
+                x[1] = NAN;
+                x[2] = positive ? INFINITY : -INFINITY;
+                x[3] = 0.0f;
+            }
+            float alpha = op == K_UN_CLIP ? -1.5f : 0.3f, beta = op == K_UN_CLIP ? 2.5f : 0.4f;
+            k_f32_unary(op, n, x, y, alpha, beta, 1.2f);
+            k_f32_unary_ref(op, n, x, r, alpha, beta, 1.2f);
+            double err = tu_max_rel_err(y, r, n, 1e-6, 1e-5);
+            if (err > 1)
+                fail_msg("op %d n %zu: error %g", op, n, err);
+            free(x);
+            free(y);
+            free(r);
+        }
+}
+
+/* The vectorizable exp and tanh against double libm over their whole useful range. */
+static void fast_exp_tanh_are_accurate(void **st)
+{
+    (void)st;
+    double we = 0, wt = 0;
+    for (float x = -87.0f; x < 88.5f; x += 0.0137f) {
+        double e = exp((double)x), t = tanh((double)x);
+        double re = fabs((double)k_expf(x) - e) / e;
+        double rt = fabs((double)k_tanhf(x) - t) / (fabs(t) + 1e-30);
+        we = re > we ? re : we;
+        wt = rt > wt ? rt : wt;
+    }
+    if (we > 2.5e-7 || wt > 1e-6)
+        fail_msg("exp rel err %g, tanh rel err %g", we, wt);
+    assert_true(isnan(k_expf(NAN)) && isnan(k_tanhf(NAN)));
+    assert_true(k_expf(89.0f) == INFINITY && k_expf(-100.0f) == 0.0f);
+    assert_true(k_tanhf(INFINITY) == 1.0f && k_tanhf(-INFINITY) == -1.0f);
+    assert_true(k_tanhf(1e-5f) == 1e-5f);
+}
+
+static ir_tensor *run1(const char *op, int opset, const float *x, int64_t n, int threads, int *rc)
+{
+    ir_tensor tx = ew_tensor(NORMA_FLOAT, 1, &n, x);
+    ir_tensor *ins[1] = {&tx}, *y;
+    ew_node e;
+    ew_init(&e, op, opset, 1);
+    *rc = ew_exec(&e, ins, threads, &y);
+    return y;
+}
+
+static void unary_nan_propagates_like_numpy(void **st)
+{
+    (void)st;
+    static const char *const ops[] = {"Relu", "LeakyRelu", "Elu", "Selu", "Sigmoid", "HardSigmoid",
+                                      "HardSwish", "Tanh", "Softplus", "Softsign", "Erf", "Exp",
+                                      "Log", "Sqrt", "Neg", "Abs", "Reciprocal", "Floor", "Ceil",
+                                      "Clip"};
+    float x[3] = {NAN, 1.0f, -1.0f};
+    for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++) {
+        int rc;
+        ir_tensor *y = run1(ops[k], 14, x, 3, 1, &rc);
+        assert_int_equal(rc, NORMA_OK);
+        if (!isnan(((float *)y->data)[0]))
+            fail_msg("%s(NaN) is not NaN", ops[k]);
+        ir_tensor_free(y);
+    }
+}
+
+static void unary_relu_large_input_threads(void **st)
+{
+    (void)st;
+    size_t n = 200003;
+    float *x = malloc(n * sizeof(float));
+    tu_seed(9);
+    tu_fill(x, n, -1, 1);
+    int rc;
+    ir_tensor *y = run1("Relu", 14, x, (int64_t)n, 4, &rc);
+    assert_int_equal(rc, NORMA_OK);
+    const float *v = y->data;
+    for (size_t i = 0; i < n; i++)
+        if (v[i] != (x[i] < 0 ? 0.0f : x[i]))
+            fail_msg("element %zu", i);
+    ir_tensor_free(y);
+    free(x);
+}
+
+static void clip_attributes_and_inputs(void **st)
+{
+    (void)st;
+    float x[5] = {-5, -1, 0, 1, 5};
+    int64_t d[1] = {5};
+    ir_tensor tx = ew_tensor(NORMA_FLOAT, 1, d, x);
+    ir_tensor *y;
+    ew_node e;
+    /* opset 6: attributes */
+    ew_init(&e, "Clip", 6, 1);
+    ew_attr_float(&e, "min", -2);
+    ew_attr_float(&e, "max", 0.5f);
+    ir_tensor *ins1[1] = {&tx};
+    assert_int_equal(ew_exec(&e, ins1, 1, &y), NORMA_OK);
+    const float want6[5] = {-2, -1, 0, 0.5f, 0.5f};
+    assert_memory_equal(y->data, want6, sizeof want6);
+    ir_tensor_free(y);
+    /* opset 13: max only (min omitted) */
+    float mx = 1.5f;
+    ir_tensor tmax = ew_tensor(NORMA_FLOAT, 0, NULL, &mx);
+    ir_tensor *ins3[3] = {&tx, NULL, &tmax};
+    ew_init(&e, "Clip", 13, 3);
+    assert_int_equal(ew_exec(&e, ins3, 1, &y), NORMA_OK);
+    const float want13[5] = {-5, -1, 0, 1, 1.5f};
+    assert_memory_equal(y->data, want13, sizeof want13);
+    ir_tensor_free(y);
+    /* a non-scalar bound is rejected */
+    float two[2] = {0, 1};
+    int64_t d2[1] = {2};
+    ir_tensor tmin2 = ew_tensor(NORMA_FLOAT, 1, d2, two);
+    ir_tensor *bad[2] = {&tx, &tmin2};
+    ew_init(&e, "Clip", 13, 2);
+    assert_int_equal(ew_exec(&e, bad, 1, &y), NORMA_ERR_SHAPE);
+    assert_non_null(strstr(e.err, "min must be a scalar"));
+}
+
+static void clip_int8_defaults_and_bounds(void **st)
+{
+    (void)st;
+    int8_t x[4] = {-128, -3, 3, 127}, lo = -2;
+    int64_t d[1] = {4};
+    ir_tensor tx = ew_tensor(NORMA_INT8, 1, d, x), tlo = ew_tensor(NORMA_INT8, 0, NULL, &lo);
+    ir_tensor *ins[2] = {&tx, &tlo}, *y;
+    ew_node e;
+    ew_init(&e, "Clip", 13, 2);
+    assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_OK);
+    const int8_t want[4] = {-2, -2, 3, 127};
+    assert_memory_equal(y->data, want, sizeof want);
+    ir_tensor_free(y);
+}
+
+static void neg_abs_int64_and_double(void **st)
+{
+    (void)st;
+    int64_t x[3] = {-4, 0, INT64_MIN}, d[1] = {3};
+    ir_tensor tx = ew_tensor(NORMA_INT64, 1, d, x);
+    ir_tensor *ins[1] = {&tx}, *y;
+    ew_node e;
+    ew_init(&e, "Abs", 13, 1);
+    assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_OK);
+    const int64_t *v = y->data;
+    assert_true(v[0] == 4 && v[1] == 0 && v[2] == INT64_MIN); /* wraps, no UB */
+    ir_tensor_free(y);
+    double xd[2] = {-0.25, 4};
+    ir_tensor td = ew_tensor(NORMA_DOUBLE, 1, (int64_t[]){2}, xd);
+    ir_tensor *insd[1] = {&td};
+    ew_init(&e, "Sqrt", 13, 1);
+    assert_int_equal(ew_exec(&e, insd, 1, &y), NORMA_OK);
+    assert_true(isnan(((double *)y->data)[0]) && ((double *)y->data)[1] == 2.0);
+    ir_tensor_free(y);
+}
+
+static void unary_unsupported_dtype_fails(void **st)
+{
+    (void)st;
+    int64_t x[1] = {1}, d[1] = {1};
+    ir_tensor tx = ew_tensor(NORMA_INT64, 1, d, x);
+    ir_tensor *ins[1] = {&tx}, *y;
+    ew_node e;
+    ew_init(&e, "Sigmoid", 13, 1);
+    assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_ERR_UNSUPPORTED);
+    assert_non_null(strstr(e.err, "Sigmoid 't': input 0 has dtype int64"));
+}
+
+static void unary_attributes_are_used(void **st)
+{
+    (void)st;
+    float x[2] = {-2, 3};
+    int64_t d[1] = {2};
+    ir_tensor tx = ew_tensor(NORMA_FLOAT, 1, d, x);
+    ir_tensor *ins[1] = {&tx}, *y;
+    ew_node e;
+    ew_init(&e, "LeakyRelu", 16, 1);
+    ew_attr_float(&e, "alpha", 0.25f);
+    assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_OK);
+    assert_true(((float *)y->data)[0] == -0.5f && ((float *)y->data)[1] == 3.0f);
+    ir_tensor_free(y);
+    ew_init(&e, "HardSigmoid", 6, 1);
+    ew_attr_float(&e, "alpha", 0.5f);
+    ew_attr_float(&e, "beta", 0.25f);
+    assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_OK);
+    assert_true(((float *)y->data)[0] == 0.0f && ((float *)y->data)[1] == 1.0f);
+    ir_tensor_free(y);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(unary_f32_loops_match_reference),
+        cmocka_unit_test(fast_exp_tanh_are_accurate),
+        cmocka_unit_test(unary_nan_propagates_like_numpy),
+        cmocka_unit_test(unary_relu_large_input_threads),
+        cmocka_unit_test(clip_attributes_and_inputs),
+        cmocka_unit_test(clip_int8_defaults_and_bounds),
+        cmocka_unit_test(neg_abs_int64_and_double),
+        cmocka_unit_test(unary_unsupported_dtype_fails),
+        cmocka_unit_test(unary_attributes_are_used),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
