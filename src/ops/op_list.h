@@ -1,2 +1,3 @@
 /* Every op table, one line per file in src/ops/ (X-macro, see registry.c). */
 OP_GROUP(identity)
+OP_GROUP(gemm)

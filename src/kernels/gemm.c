@@ -1,0 +1,296 @@
+/*
+ * SGEMM: the scalar reference, the packing routines, three microkernels (portable C,
+ * AVX2+FMA, AVX-512) and the cache-blocked driver. See gemm.h for the contract.
+ *
+ * Blocking: the output is cut into MC x NC tiles, one OpenMP work item each. Inside
+ * a tile, for every KC slice of K, each NR-wide panel of B (KC x NR floats, kept in
+ * L1) meets every MR-high panel of A in the tile (MC x KC, kept in L2).
+ */
+#include "kernels/gemm.h"
+
+#include <string.h>
+
+#include "kernels/act.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define K_X86 1
+#endif
+
+#define KC 256
+#define MC_PANELS 8  /* MC = 8 * MR */
+#define NC_PANELS 8  /* NC = 8 * NR */
+#define MAX_MR 16
+#define MAX_NR 32
+
+/* ---- reference ---- */
+
+void k_epilogue_apply(const k_epilogue *ep, float *C, size_t ldc, size_t r0, size_t m, size_t c0,
+                      size_t n)
+{
+    if (!ep)
+        return;
+    for (size_t i = 0; i < m; i++) {
+        float *c = C + i * ldc;
+        if (ep->bias && ep->bias_mode == K_BIAS_ROW) {
+            float b = ep->bias[r0 + i];
+            for (size_t j = 0; j < n; j++)
+                c[j] += b;
+        } else if (ep->bias && ep->bias_mode == K_BIAS_COL) {
+            for (size_t j = 0; j < n; j++)
+                c[j] += ep->bias[c0 + j];
+        }
+        k_act_apply(c, n, ep->act, ep->act_alpha, ep->act_beta);
+    }
+}
+
+/* A (M,K) strided, B (K,N) strided -> C (M,N) row stride ldc */
+void k_f32_gemm_ref(size_t M, size_t N, size_t K, float alpha, const float *A, ptrdiff_t ars,
+                    ptrdiff_t acs, const float *B, ptrdiff_t brs, ptrdiff_t bcs, float beta, float *C,
+                    size_t ldc, const k_epilogue *ep)
+{
+    for (size_t i = 0; i < M; i++) {
+        for (size_t j = 0; j < N; j++) {
+            float s = 0;
+            for (size_t k = 0; k < K; k++)
+                s += A[(ptrdiff_t)i * ars + (ptrdiff_t)k * acs] * B[(ptrdiff_t)k * brs + (ptrdiff_t)j * bcs];
+            float *c = &C[i * ldc + j];
+            *c = beta == 0 ? alpha * s : alpha * s + beta * *c;
+        }
+    }
+    k_epilogue_apply(ep, C, ldc, 0, M, 0, N);
+}
+
+/* ---- packing ---- */
+
+size_t k_gemm_packed_a_floats(const k_gemm_isa *isa, size_t M, size_t K)
+{
+    size_t mr = (size_t)isa->mr;
+    return (M + mr - 1) / mr * mr * K;
+}
+
+size_t k_gemm_packed_b_floats(const k_gemm_isa *isa, size_t K, size_t N)
+{
+    size_t nr = (size_t)isa->nr;
+    return (N + nr - 1) / nr * nr * K;
+}
+
+/* Panel p holds rows p*MR.. as K groups of MR consecutive floats. */
+void k_f32_gemm_pack_a(const k_gemm_isa *isa, size_t M, size_t K, const float *A, ptrdiff_t rs,
+                       ptrdiff_t cs, float *dst)
+{
+    size_t mr = (size_t)isa->mr;
+    size_t np = (M + mr - 1) / mr;
+    for (size_t p = 0; p < np; p++) {
+        float *d = dst + p * mr * K;
+        size_t i0 = p * mr, m = M - i0 < mr ? M - i0 : mr;
+        for (size_t k = 0; k < K; k++) {
+            for (size_t i = 0; i < m; i++)
+                d[k * mr + i] = A[(ptrdiff_t)(i0 + i) * rs + (ptrdiff_t)k * cs];
+            for (size_t i = m; i < mr; i++)
+                d[k * mr + i] = 0;
+        }
+    }
+}
+
+/* Panel p holds columns p*NR.. as K groups of NR consecutive floats. */
+void k_f32_gemm_pack_b(const k_gemm_isa *isa, size_t K, size_t N, const float *B, ptrdiff_t rs,
+                       ptrdiff_t cs, float *dst)
+{
+    size_t nr = (size_t)isa->nr;
+    size_t np = (N + nr - 1) / nr;
+    for (size_t p = 0; p < np; p++) {
+        float *d = dst + p * nr * K;
+        size_t j0 = p * nr, n = N - j0 < nr ? N - j0 : nr;
+        for (size_t k = 0; k < K; k++) {
+            const float *b = B + (ptrdiff_t)k * rs + (ptrdiff_t)j0 * cs;
+            if (cs == 1) {
+                memcpy(d + k * nr, b, n * sizeof(float));
+            } else {
+                for (size_t j = 0; j < n; j++)
+                    d[k * nr + j] = b[(ptrdiff_t)j * cs];
+            }
+            for (size_t j = n; j < nr; j++)
+                d[k * nr + j] = 0;
+        }
+    }
+}
+
+/* ---- microkernels: c (MR x NR, row stride ldc) = alpha * a*b + beta * c ---- */
+
+#define G_MR 4
+#define G_NR 16
+static void k_f32_gemm_4x16_c(size_t kc, const float *a, const float *b, float *c, size_t ldc,
+                              float alpha, float beta)
+{
+    float acc[G_MR][G_NR] = {{0}};
+    for (size_t k = 0; k < kc; k++) {
+        for (int i = 0; i < G_MR; i++)
+            for (int j = 0; j < G_NR; j++)
+                acc[i][j] += a[k * G_MR + (size_t)i] * b[k * G_NR + (size_t)j];
+    }
+    for (int i = 0; i < G_MR; i++)
+        for (int j = 0; j < G_NR; j++) {
+            float *y = &c[(size_t)i * ldc + (size_t)j];
+            *y = beta == 0 ? alpha * acc[i][j] : alpha * acc[i][j] + beta * *y;
+        }
+}
+
+#ifdef K_X86
+__attribute__((target("avx2,fma"))) static void k_f32_gemm_6x16_avx2(size_t kc, const float *a,
+                                                                     const float *b, float *c,
+                                                                     size_t ldc, float alpha,
+                                                                     float beta)
+{
+    __m256 acc[6][2];
+    for (int i = 0; i < 6; i++)
+        acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+    for (size_t k = 0; k < kc; k++) {
+        __m256 b0 = _mm256_loadu_ps(b + k * 16), b1 = _mm256_loadu_ps(b + k * 16 + 8);
+        const float *ak = a + k * 6;
+#pragma GCC unroll 6
+        for (int i = 0; i < 6; i++) {
+            __m256 av = _mm256_broadcast_ss(ak + i);
+            acc[i][0] = _mm256_fmadd_ps(av, b0, acc[i][0]);
+            acc[i][1] = _mm256_fmadd_ps(av, b1, acc[i][1]);
+        }
+    }
+    __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+    for (int i = 0; i < 6; i++) {
+        float *y = c + (size_t)i * ldc;
+        if (beta == 0) {
+            _mm256_storeu_ps(y, _mm256_mul_ps(va, acc[i][0]));
+            _mm256_storeu_ps(y + 8, _mm256_mul_ps(va, acc[i][1]));
+        } else {
+            _mm256_storeu_ps(y, _mm256_fmadd_ps(vb, _mm256_loadu_ps(y), _mm256_mul_ps(va, acc[i][0])));
+            _mm256_storeu_ps(y + 8, _mm256_fmadd_ps(vb, _mm256_loadu_ps(y + 8), _mm256_mul_ps(va, acc[i][1])));
+        }
+    }
+}
+
+__attribute__((target("avx512f"))) static void k_f32_gemm_12x32_avx512(size_t kc, const float *a,
+                                                                       const float *b, float *c,
+                                                                       size_t ldc, float alpha,
+                                                                       float beta)
+{
+    __m512 acc[12][2];
+    for (int i = 0; i < 12; i++)
+        acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+    for (size_t k = 0; k < kc; k++) {
+        __m512 b0 = _mm512_loadu_ps(b + k * 32), b1 = _mm512_loadu_ps(b + k * 32 + 16);
+        const float *ak = a + k * 12;
+#pragma GCC unroll 12
+        for (int i = 0; i < 12; i++) {
+            __m512 av = _mm512_set1_ps(ak[i]);
+            acc[i][0] = _mm512_fmadd_ps(av, b0, acc[i][0]);
+            acc[i][1] = _mm512_fmadd_ps(av, b1, acc[i][1]);
+        }
+    }
+    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    for (int i = 0; i < 12; i++) {
+        float *y = c + (size_t)i * ldc;
+        if (beta == 0) {
+            _mm512_storeu_ps(y, _mm512_mul_ps(va, acc[i][0]));
+            _mm512_storeu_ps(y + 16, _mm512_mul_ps(va, acc[i][1]));
+        } else {
+            _mm512_storeu_ps(y, _mm512_fmadd_ps(vb, _mm512_loadu_ps(y), _mm512_mul_ps(va, acc[i][0])));
+            _mm512_storeu_ps(y + 16, _mm512_fmadd_ps(vb, _mm512_loadu_ps(y + 16), _mm512_mul_ps(va, acc[i][1])));
+        }
+    }
+}
+#endif
+
+static const k_gemm_isa isa_generic = {"generic", G_MR, G_NR, k_f32_gemm_4x16_c};
+#ifdef K_X86
+static const k_gemm_isa isa_avx2 = {"avx2", 6, 16, k_f32_gemm_6x16_avx2};
+static const k_gemm_isa isa_avx512 = {"avx512", 12, 32, k_f32_gemm_12x32_avx512};
+#endif
+
+const k_gemm_isa *k_gemm_isa_get(int level)
+{
+    switch (level) {
+    case K_ISA_GENERIC: return &isa_generic;
+#ifdef K_X86
+    case K_ISA_AVX2:
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? &isa_avx2 : NULL;
+    case K_ISA_AVX512:
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx512f") ? &isa_avx512 : NULL;
+#endif
+    default: return NULL;
+    }
+}
+
+const k_gemm_isa *k_gemm_best(void)
+{
+    const k_gemm_isa *isa = k_gemm_isa_get(K_ISA_AVX512);
+    if (!isa)
+        isa = k_gemm_isa_get(K_ISA_AVX2);
+    return isa ? isa : &isa_generic;
+}
+
+/* ---- driver ---- */
+
+/* One MC x NC tile of C: rows i0..i0+m, columns j0..j0+n. */
+static void gemm_tile(const k_gemm_isa *isa, size_t i0, size_t m, size_t j0, size_t n, size_t K,
+                      float alpha, const float *Ap, const float *Bp, float beta, float *C,
+                      size_t ldc, const k_epilogue *ep)
+{
+    size_t mr = (size_t)isa->mr, nr = (size_t)isa->nr;
+    float tmp[MAX_MR * MAX_NR];
+    for (size_t k0 = 0; k0 < K; k0 += KC) {
+        size_t kc = K - k0 < KC ? K - k0 : KC;
+        float bk = k0 == 0 ? beta : 1.0f;
+        int last = k0 + kc >= K;
+        for (size_t j = j0; j < j0 + n; j += nr) {
+            size_t nn = j0 + n - j < nr ? j0 + n - j : nr;
+            const float *b = Bp + (j / nr) * K * nr + k0 * nr;
+            for (size_t i = i0; i < i0 + m; i += mr) {
+                size_t mm = i0 + m - i < mr ? i0 + m - i : mr;
+                const float *a = Ap + (i / mr) * K * mr + k0 * mr;
+                float *c = C + i * ldc + j;
+                if (mm == mr && nn == nr) {
+                    isa->kernel(kc, a, b, c, ldc, alpha, bk);
+                } else {
+                    isa->kernel(kc, a, b, tmp, nr, 1.0f, 0.0f);
+                    for (size_t ii = 0; ii < mm; ii++)
+                        for (size_t jj = 0; jj < nn; jj++) {
+                            float *y = &c[ii * ldc + jj];
+                            float v = alpha * tmp[ii * nr + jj];
+                            *y = bk == 0 ? v : v + bk * *y;
+                        }
+                }
+                if (last)
+                    k_epilogue_apply(ep, c, ldc, i, mm, j, nn);
+            }
+        }
+    }
+}
+
+void k_f32_gemm_packed(const k_gemm_isa *isa, size_t M, size_t N, size_t K, float alpha,
+                       const float *Ap, const float *Bp, float beta, float *C, size_t ldc,
+                       const k_epilogue *ep, int threads)
+{
+    if (M == 0 || N == 0)
+        return;
+    if (K == 0) {
+        for (size_t i = 0; i < M; i++)
+            for (size_t j = 0; j < N; j++)
+                C[i * ldc + j] = beta == 0 ? 0.0f : beta * C[i * ldc + j];
+        k_epilogue_apply(ep, C, ldc, 0, M, 0, N);
+        return;
+    }
+    size_t mc = (size_t)isa->mr * MC_PANELS, nc = (size_t)isa->nr * NC_PANELS;
+    size_t tm = (M + mc - 1) / mc, tn = (N + nc - 1) / nc;
+    long ntiles = (long)(tm * tn);
+    double flops = 2.0 * (double)M * (double)N * (double)K;
+    int nt = threads > 1 && ntiles > 1 && flops > 2e6 ? threads : 1;
+#pragma omp parallel for schedule(dynamic) num_threads(nt)
+    for (long t = 0; t < ntiles; t++) {
+        size_t ti = (size_t)t / tn, tj = (size_t)t % tn;
+        size_t i0 = ti * mc, j0 = tj * nc;
+        size_t m = M - i0 < mc ? M - i0 : mc, n = N - j0 < nc ? N - j0 : nc;
+        gemm_tile(isa, i0, m, j0, n, K, alpha, Ap, Bp, beta, C, ldc, ep);
+    }
+}
