@@ -1,0 +1,229 @@
+/*
+ * Convolution kernels (see conv.h): the direct references, im2col into packed GEMM
+ * layout, the direct depthwise kernel and the col2im scatter of ConvTranspose.
+ */
+#include "kernels/conv.h"
+
+#include <string.h>
+
+#include "kernels/act.h"
+
+/* x (N,C,D,H,W), w (M,C/g,kD,kH,kW) -> y (N,M,oD,oH,oW) */
+void k_f32_conv_ref(const k_conv_shape *s, const float *x, const float *w, const float *bias, float *y,
+                    int act, float act_alpha, float act_beta)
+{
+    int64_t Cg = s->C / s->group, Mg = s->M / s->group;
+    int64_t iD = s->in[0], iH = s->in[1], iW = s->in[2];
+    int64_t oD = s->out[0], oH = s->out[1], oW = s->out[2];
+    int64_t kD = s->k[0], kH = s->k[1], kW = s->k[2];
+    for (int64_t n = 0; n < s->N; n++)
+        for (int64_t m = 0; m < s->M; m++) {
+            int64_t g = m / Mg;
+            for (int64_t od = 0; od < oD; od++)
+                for (int64_t oh = 0; oh < oH; oh++)
+                    for (int64_t ow = 0; ow < oW; ow++) {
+                        float acc = bias ? bias[m] : 0.0f;
+                        for (int64_t c = 0; c < Cg; c++)
+                            for (int64_t kd = 0; kd < kD; kd++) {
+                                int64_t id = od * s->stride[0] - s->pad[0] + kd * s->dil[0];
+                                if (id < 0 || id >= iD)
+                                    continue;
+                                for (int64_t kh = 0; kh < kH; kh++) {
+                                    int64_t ih = oh * s->stride[1] - s->pad[1] + kh * s->dil[1];
+                                    if (ih < 0 || ih >= iH)
+                                        continue;
+                                    for (int64_t kw = 0; kw < kW; kw++) {
+                                        int64_t iw = ow * s->stride[2] - s->pad[2] + kw * s->dil[2];
+                                        if (iw < 0 || iw >= iW)
+                                            continue;
+                                        float xv = x[(((n * s->C + g * Cg + c) * iD + id) * iH + ih) * iW + iw];
+                                        float wv = w[(((m * Cg + c) * kD + kd) * kH + kh) * kW + kw];
+                                        acc += xv * wv;
+                                    }
+                                }
+                            }
+                        y[(((n * s->M + m) * oD + od) * oH + oh) * oW + ow] = k_act_one(acc, act, act_alpha, act_beta);
+                    }
+        }
+}
+
+/* Range [lo, hi) of outputs o with 0 <= o*stride + off < in. */
+static void valid_range(int64_t nout, int64_t stride, int64_t off, int64_t in, int64_t *lo, int64_t *hi)
+{
+    int64_t l = 0, h = nout;
+    if (off < 0)
+        l = (-off + stride - 1) / stride;
+    if (in - off <= 0)
+        h = 0;
+    else if ((in - off + stride - 1) / stride < h)
+        h = (in - off + stride - 1) / stride;
+    if (l > h)
+        l = h;
+    *lo = l;
+    *hi = h;
+}
+
+/* one image x (C,D,H,W), channels c0.. -> packed (Cg*kD*kH*kW, oD*oH*oW) */
+void k_f32_im2col_packed(const k_conv_shape *s, const float *x, int64_t c0, int64_t Cg, size_t nr,
+                         float *dst, int threads)
+{
+    int64_t iD = s->in[0], iH = s->in[1], iW = s->in[2];
+    int64_t oD = s->out[0], oH = s->out[1], oW = s->out[2];
+    int64_t kD = s->k[0], kH = s->k[1], kW = s->k[2];
+    int64_t K = Cg * kD * kH * kW;
+    size_t Ncol = (size_t)(oD * oH * oW);
+    size_t Kz = (size_t)K;
+    int nt = threads > 1 && (size_t)K * Ncol > 65536 ? threads : 1;
+#pragma omp parallel for num_threads(nt)
+    for (int64_t r = 0; r < K; r++) {
+        int64_t kw = r % kW, kh = (r / kW) % kH, kd = (r / (kW * kH)) % kD, c = r / (kW * kH * kD);
+        const float *xc = x + (c0 + c) * iD * iH * iW;
+        int64_t offw = kw * s->dil[2] - s->pad[2];
+        int64_t wlo, whi;
+        valid_range(oW, s->stride[2], offw, iW, &wlo, &whi);
+        size_t j = 0;
+        for (int64_t od = 0; od < oD; od++) {
+            int64_t id = od * s->stride[0] - s->pad[0] + kd * s->dil[0];
+            for (int64_t oh = 0; oh < oH; oh++) {
+                int64_t ih = oh * s->stride[1] - s->pad[1] + kh * s->dil[1];
+                int row_ok = id >= 0 && id < iD && ih >= 0 && ih < iH;
+                const float *xr = xc + (id * iH + ih) * iW;
+                for (int64_t ow = 0; ow < oW; ow++, j++) {
+                    float v = 0;
+                    if (row_ok && ow >= wlo && ow < whi)
+                        v = xr[ow * s->stride[2] + offw];
+                    dst[k_gemm_packed_b_index(nr, Kz, (size_t)r, j)] = v;
+                }
+            }
+        }
+        for (size_t jj = Ncol; jj % nr; jj++)
+            dst[k_gemm_packed_b_index(nr, Kz, (size_t)r, jj)] = 0;
+    }
+}
+
+/* x (N,C,D,H,W), w (M,1,kD,kH,kW) with C == group -> y (N,M,oD,oH,oW) */
+void k_f32_conv_depthwise(const k_conv_shape *s, const float *x, const float *w, const float *bias, float *y,
+                          int act, float act_alpha, float act_beta, int threads)
+{
+    int64_t Mg = s->M / s->group;
+    int64_t iD = s->in[0], iH = s->in[1], iW = s->in[2];
+    int64_t oD = s->out[0], oH = s->out[1], oW = s->out[2];
+    int64_t kD = s->k[0], kH = s->k[1], kW = s->k[2];
+    int64_t sw = s->stride[2];
+    int64_t total = s->N * s->M;
+    int nt = threads > 1 && total > 1 && (double)total * (double)(oD * oH * oW * kD * kH * kW) > 1e5 ? threads : 1;
+#pragma omp parallel for schedule(static) num_threads(nt)
+    for (int64_t nm = 0; nm < total; nm++) {
+        int64_t n = nm / s->M, m = nm % s->M, c = m / Mg;
+        const float *xc = x + (n * s->C + c) * iD * iH * iW;
+        const float *wm = w + m * kD * kH * kW;
+        float *ym = y + nm * oD * oH * oW;
+        float b = bias ? bias[m] : 0.0f;
+        for (int64_t od = 0; od < oD; od++)
+            for (int64_t oh = 0; oh < oH; oh++) {
+                float *yr = ym + (od * oH + oh) * oW;
+                for (int64_t ow = 0; ow < oW; ow++)
+                    yr[ow] = b;
+                for (int64_t kd = 0; kd < kD; kd++) {
+                    int64_t id = od * s->stride[0] - s->pad[0] + kd * s->dil[0];
+                    if (id < 0 || id >= iD)
+                        continue;
+                    for (int64_t kh = 0; kh < kH; kh++) {
+                        int64_t ih = oh * s->stride[1] - s->pad[1] + kh * s->dil[1];
+                        if (ih < 0 || ih >= iH)
+                            continue;
+                        const float *xr = xc + (id * iH + ih) * iW;
+                        for (int64_t kw = 0; kw < kW; kw++) {
+                            float wv = wm[(kd * kH + kh) * kW + kw];
+                            int64_t off = kw * s->dil[2] - s->pad[2], lo, hi;
+                            valid_range(oW, sw, off, iW, &lo, &hi);
+                            const float *xs = xr + off;
+                            if (sw == 1) {
+                                for (int64_t ow = lo; ow < hi; ow++)
+                                    yr[ow] += wv * xs[ow];
+                            } else {
+                                for (int64_t ow = lo; ow < hi; ow++)
+                                    yr[ow] += wv * xs[ow * sw];
+                            }
+                        }
+                    }
+                }
+                k_act_apply(yr, (size_t)oW, act, act_alpha, act_beta);
+            }
+    }
+}
+
+/* x (N,C,D,H,W), w (C,M/g,kD,kH,kW) -> y (N,M,oD,oH,oW) */
+void k_f32_convtranspose_ref(const k_conv_shape *s, const float *x, const float *w, const float *bias,
+                             float *y, int act, float act_alpha, float act_beta)
+{
+    int64_t Cg = s->C / s->group, Mg = s->M / s->group;
+    int64_t iD = s->in[0], iH = s->in[1], iW = s->in[2];
+    int64_t oD = s->out[0], oH = s->out[1], oW = s->out[2];
+    int64_t kD = s->k[0], kH = s->k[1], kW = s->k[2];
+    size_t osz = (size_t)(oD * oH * oW);
+    for (int64_t n = 0; n < s->N; n++)
+        for (int64_t m = 0; m < s->M; m++)
+            for (size_t i = 0; i < osz; i++)
+                y[(size_t)(n * s->M + m) * osz + i] = bias ? bias[m] : 0.0f;
+    for (int64_t n = 0; n < s->N; n++)
+        for (int64_t c = 0; c < s->C; c++) {
+            int64_t g = c / Cg;
+            for (int64_t id = 0; id < iD; id++)
+                for (int64_t ih = 0; ih < iH; ih++)
+                    for (int64_t iw = 0; iw < iW; iw++) {
+                        float xv = x[(((n * s->C + c) * iD + id) * iH + ih) * iW + iw];
+                        for (int64_t mm = 0; mm < Mg; mm++)
+                            for (int64_t kd = 0; kd < kD; kd++) {
+                                int64_t od = id * s->stride[0] - s->pad[0] + kd * s->dil[0];
+                                if (od < 0 || od >= oD)
+                                    continue;
+                                for (int64_t kh = 0; kh < kH; kh++) {
+                                    int64_t oh = ih * s->stride[1] - s->pad[1] + kh * s->dil[1];
+                                    if (oh < 0 || oh >= oH)
+                                        continue;
+                                    for (int64_t kw = 0; kw < kW; kw++) {
+                                        int64_t ow = iw * s->stride[2] - s->pad[2] + kw * s->dil[2];
+                                        if (ow < 0 || ow >= oW)
+                                            continue;
+                                        float wv = w[(((c * Mg + mm) * kD + kd) * kH + kh) * kW + kw];
+                                        y[(((n * s->M + g * Mg + mm) * oD + od) * oH + oh) * oW + ow] += xv * wv;
+                                    }
+                                }
+                            }
+                    }
+        }
+    k_act_apply(y, (size_t)s->N * (size_t)s->M * osz, act, act_alpha, act_beta);
+}
+
+/* col (Mg*kD*kH*kW, iD*iH*iW) -> y (Mg, oD, oH, oW) += */
+void k_f32_col2im_add(const k_conv_shape *s, const float *col, int64_t Mg, float *y)
+{
+    int64_t iD = s->in[0], iH = s->in[1], iW = s->in[2];
+    int64_t oD = s->out[0], oH = s->out[1], oW = s->out[2];
+    int64_t kD = s->k[0], kH = s->k[1], kW = s->k[2];
+    int64_t K = Mg * kD * kH * kW, ncol = iD * iH * iW;
+    for (int64_t r = 0; r < K; r++) {
+        int64_t kw = r % kW, kh = (r / kW) % kH, kd = (r / (kW * kH)) % kD, m = r / (kW * kH * kD);
+        const float *cr = col + r * ncol;
+        float *ym = y + m * oD * oH * oW;
+        int64_t offw = kw * s->dil[2] - s->pad[2];
+        for (int64_t id = 0; id < iD; id++) {
+            int64_t od = id * s->stride[0] - s->pad[0] + kd * s->dil[0];
+            if (od < 0 || od >= oD)
+                continue;
+            for (int64_t ih = 0; ih < iH; ih++) {
+                int64_t oh = ih * s->stride[1] - s->pad[1] + kh * s->dil[1];
+                if (oh < 0 || oh >= oH)
+                    continue;
+                const float *cc = cr + (id * iH + ih) * iW;
+                float *yr = ym + (od * oH + oh) * oW;
+                for (int64_t iw = 0; iw < iW; iw++) {
+                    int64_t ow = iw * s->stride[2] + offw;
+                    if (ow >= 0 && ow < oW)
+                        yr[ow] += cc[iw];
+                }
+            }
+        }
+    }
+}
