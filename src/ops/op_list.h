@@ -2,3 +2,4 @@
 OP_GROUP(identity)
 OP_GROUP(gemm)
 OP_GROUP(conv)
+OP_GROUP(pool)
