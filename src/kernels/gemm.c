@@ -137,64 +137,102 @@ static void k_f32_gemm_4x16_c(size_t kc, const float *a, const float *b, float *
 }
 
 #ifdef K_X86
-__attribute__((target("avx2,fma"))) static void k_f32_gemm_6x16_avx2(size_t kc, const float *a,
-                                                                     const float *b, float *c,
-                                                                     size_t ldc, float alpha,
-                                                                     float beta)
+/* Accumulators are named variables, not an array: with an array GCC keeps them
+ * in memory and stores every one of them on each k step. */
+__attribute__((target("avx2,fma"))) static void k_f32_gemm_6x16_avx2(size_t kc, const float *a, const float *b, float *c, size_t ldc, float alpha, float beta)
 {
-    __m256 acc[6][2];
-    for (int i = 0; i < 6; i++)
-        acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+    __m256 c0_0 = _mm256_setzero_ps(), c0_1 = _mm256_setzero_ps(), c1_0 = _mm256_setzero_ps(), c1_1 = _mm256_setzero_ps(), c2_0 = _mm256_setzero_ps(), c2_1 = _mm256_setzero_ps(), c3_0 = _mm256_setzero_ps(), c3_1 = _mm256_setzero_ps(), c4_0 = _mm256_setzero_ps(), c4_1 = _mm256_setzero_ps(), c5_0 = _mm256_setzero_ps(), c5_1 = _mm256_setzero_ps();
     for (size_t k = 0; k < kc; k++) {
         __m256 b0 = _mm256_loadu_ps(b + k * 16), b1 = _mm256_loadu_ps(b + k * 16 + 8);
         const float *ak = a + k * 6;
-#pragma GCC unroll 6
-        for (int i = 0; i < 6; i++) {
-            __m256 av = _mm256_broadcast_ss(ak + i);
-            acc[i][0] = _mm256_fmadd_ps(av, b0, acc[i][0]);
-            acc[i][1] = _mm256_fmadd_ps(av, b1, acc[i][1]);
-        }
+        __m256 av;
+        av = _mm256_set1_ps(ak[0]);
+        c0_0 = _mm256_fmadd_ps(av, b0, c0_0);
+        c0_1 = _mm256_fmadd_ps(av, b1, c0_1);
+        av = _mm256_set1_ps(ak[1]);
+        c1_0 = _mm256_fmadd_ps(av, b0, c1_0);
+        c1_1 = _mm256_fmadd_ps(av, b1, c1_1);
+        av = _mm256_set1_ps(ak[2]);
+        c2_0 = _mm256_fmadd_ps(av, b0, c2_0);
+        c2_1 = _mm256_fmadd_ps(av, b1, c2_1);
+        av = _mm256_set1_ps(ak[3]);
+        c3_0 = _mm256_fmadd_ps(av, b0, c3_0);
+        c3_1 = _mm256_fmadd_ps(av, b1, c3_1);
+        av = _mm256_set1_ps(ak[4]);
+        c4_0 = _mm256_fmadd_ps(av, b0, c4_0);
+        c4_1 = _mm256_fmadd_ps(av, b1, c4_1);
+        av = _mm256_set1_ps(ak[5]);
+        c5_0 = _mm256_fmadd_ps(av, b0, c5_0);
+        c5_1 = _mm256_fmadd_ps(av, b1, c5_1);
     }
+    __m256 acc[6][2] = {{c0_0, c0_1}, {c1_0, c1_1}, {c2_0, c2_1}, {c3_0, c3_1}, {c4_0, c4_1}, {c5_0, c5_1}};
     __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
     for (int i = 0; i < 6; i++) {
         float *y = c + (size_t)i * ldc;
-        if (beta == 0) {
-            _mm256_storeu_ps(y, _mm256_mul_ps(va, acc[i][0]));
-            _mm256_storeu_ps(y + 8, _mm256_mul_ps(va, acc[i][1]));
-        } else {
-            _mm256_storeu_ps(y, _mm256_fmadd_ps(vb, _mm256_loadu_ps(y), _mm256_mul_ps(va, acc[i][0])));
-            _mm256_storeu_ps(y + 8, _mm256_fmadd_ps(vb, _mm256_loadu_ps(y + 8), _mm256_mul_ps(va, acc[i][1])));
+        for (int h = 0; h < 2; h++) {
+            __m256 r = _mm256_mul_ps(va, acc[i][h]);
+            if (beta != 0)
+                r = _mm256_fmadd_ps(vb, _mm256_loadu_ps(y + h * 8), r);
+            _mm256_storeu_ps(y + h * 8, r);
         }
     }
 }
 
-__attribute__((target("avx512f"))) static void k_f32_gemm_12x32_avx512(size_t kc, const float *a,
-                                                                       const float *b, float *c,
-                                                                       size_t ldc, float alpha,
-                                                                       float beta)
+/* Accumulators are named variables, not an array: with an array GCC keeps them
+ * in memory and stores every one of them on each k step. */
+__attribute__((target("avx512f"))) static void k_f32_gemm_12x32_avx512(size_t kc, const float *a, const float *b, float *c, size_t ldc, float alpha, float beta)
 {
-    __m512 acc[12][2];
-    for (int i = 0; i < 12; i++)
-        acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+    __m512 c0_0 = _mm512_setzero_ps(), c0_1 = _mm512_setzero_ps(), c1_0 = _mm512_setzero_ps(), c1_1 = _mm512_setzero_ps(), c2_0 = _mm512_setzero_ps(), c2_1 = _mm512_setzero_ps(), c3_0 = _mm512_setzero_ps(), c3_1 = _mm512_setzero_ps(), c4_0 = _mm512_setzero_ps(), c4_1 = _mm512_setzero_ps(), c5_0 = _mm512_setzero_ps(), c5_1 = _mm512_setzero_ps(), c6_0 = _mm512_setzero_ps(), c6_1 = _mm512_setzero_ps(), c7_0 = _mm512_setzero_ps(), c7_1 = _mm512_setzero_ps(), c8_0 = _mm512_setzero_ps(), c8_1 = _mm512_setzero_ps(), c9_0 = _mm512_setzero_ps(), c9_1 = _mm512_setzero_ps(), c10_0 = _mm512_setzero_ps(), c10_1 = _mm512_setzero_ps(), c11_0 = _mm512_setzero_ps(), c11_1 = _mm512_setzero_ps();
     for (size_t k = 0; k < kc; k++) {
         __m512 b0 = _mm512_loadu_ps(b + k * 32), b1 = _mm512_loadu_ps(b + k * 32 + 16);
         const float *ak = a + k * 12;
-#pragma GCC unroll 12
-        for (int i = 0; i < 12; i++) {
-            __m512 av = _mm512_set1_ps(ak[i]);
-            acc[i][0] = _mm512_fmadd_ps(av, b0, acc[i][0]);
-            acc[i][1] = _mm512_fmadd_ps(av, b1, acc[i][1]);
-        }
+        __m512 av;
+        av = _mm512_set1_ps(ak[0]);
+        c0_0 = _mm512_fmadd_ps(av, b0, c0_0);
+        c0_1 = _mm512_fmadd_ps(av, b1, c0_1);
+        av = _mm512_set1_ps(ak[1]);
+        c1_0 = _mm512_fmadd_ps(av, b0, c1_0);
+        c1_1 = _mm512_fmadd_ps(av, b1, c1_1);
+        av = _mm512_set1_ps(ak[2]);
+        c2_0 = _mm512_fmadd_ps(av, b0, c2_0);
+        c2_1 = _mm512_fmadd_ps(av, b1, c2_1);
+        av = _mm512_set1_ps(ak[3]);
+        c3_0 = _mm512_fmadd_ps(av, b0, c3_0);
+        c3_1 = _mm512_fmadd_ps(av, b1, c3_1);
+        av = _mm512_set1_ps(ak[4]);
+        c4_0 = _mm512_fmadd_ps(av, b0, c4_0);
+        c4_1 = _mm512_fmadd_ps(av, b1, c4_1);
+        av = _mm512_set1_ps(ak[5]);
+        c5_0 = _mm512_fmadd_ps(av, b0, c5_0);
+        c5_1 = _mm512_fmadd_ps(av, b1, c5_1);
+        av = _mm512_set1_ps(ak[6]);
+        c6_0 = _mm512_fmadd_ps(av, b0, c6_0);
+        c6_1 = _mm512_fmadd_ps(av, b1, c6_1);
+        av = _mm512_set1_ps(ak[7]);
+        c7_0 = _mm512_fmadd_ps(av, b0, c7_0);
+        c7_1 = _mm512_fmadd_ps(av, b1, c7_1);
+        av = _mm512_set1_ps(ak[8]);
+        c8_0 = _mm512_fmadd_ps(av, b0, c8_0);
+        c8_1 = _mm512_fmadd_ps(av, b1, c8_1);
+        av = _mm512_set1_ps(ak[9]);
+        c9_0 = _mm512_fmadd_ps(av, b0, c9_0);
+        c9_1 = _mm512_fmadd_ps(av, b1, c9_1);
+        av = _mm512_set1_ps(ak[10]);
+        c10_0 = _mm512_fmadd_ps(av, b0, c10_0);
+        c10_1 = _mm512_fmadd_ps(av, b1, c10_1);
+        av = _mm512_set1_ps(ak[11]);
+        c11_0 = _mm512_fmadd_ps(av, b0, c11_0);
+        c11_1 = _mm512_fmadd_ps(av, b1, c11_1);
     }
+    __m512 acc[12][2] = {{c0_0, c0_1}, {c1_0, c1_1}, {c2_0, c2_1}, {c3_0, c3_1}, {c4_0, c4_1}, {c5_0, c5_1}, {c6_0, c6_1}, {c7_0, c7_1}, {c8_0, c8_1}, {c9_0, c9_1}, {c10_0, c10_1}, {c11_0, c11_1}};
     __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
     for (int i = 0; i < 12; i++) {
         float *y = c + (size_t)i * ldc;
-        if (beta == 0) {
-            _mm512_storeu_ps(y, _mm512_mul_ps(va, acc[i][0]));
-            _mm512_storeu_ps(y + 16, _mm512_mul_ps(va, acc[i][1]));
-        } else {
-            _mm512_storeu_ps(y, _mm512_fmadd_ps(vb, _mm512_loadu_ps(y), _mm512_mul_ps(va, acc[i][0])));
-            _mm512_storeu_ps(y + 16, _mm512_fmadd_ps(vb, _mm512_loadu_ps(y + 16), _mm512_mul_ps(va, acc[i][1])));
+        for (int h = 0; h < 2; h++) {
+            __m512 r = _mm512_mul_ps(va, acc[i][h]);
+            if (beta != 0)
+                r = _mm512_fmadd_ps(vb, _mm512_loadu_ps(y + h * 16), r);
+            _mm512_storeu_ps(y + h * 16, r);
         }
     }
 }

@@ -259,11 +259,11 @@ static int conv_infer(op_ctx *c)
     for (int i = 0; i < nsp; i++)
         od[2 + i] = s.out[3 - nsp + i];
     op_set_shape(c->out[0], NORMA_FLOAT, nsp + 2, od);
-    int ok;
-    ir_numel_checked(nsp + 2, od, &ok);
+    int ok1, ok2;
+    ir_numel_checked(nsp + 2, od, &ok1);
     int64_t t[3] = {s.C, kvol(&s), s.out[0] * s.out[1] * s.out[2]};
-    ir_numel_checked(3, t, &ok);
-    if (!ok)
+    ir_numel_checked(3, t, &ok2);
+    if (!ok1 || !ok2)
         return op_fail(c, NORMA_ERR_SHAPE, "sizes overflow");
     const conv_state *st = c->state;
     const k_gemm_isa *isa = st ? st->isa : k_gemm_best();
@@ -367,11 +367,11 @@ static int convt_infer(op_ctx *c)
     for (int i = 0; i < nsp; i++)
         od[2 + i] = s.out[3 - nsp + i];
     op_set_shape(c->out[0], NORMA_FLOAT, nsp + 2, od);
-    int ok;
-    ir_numel_checked(nsp + 2, od, &ok);
+    int ok1, ok2;
+    ir_numel_checked(nsp + 2, od, &ok1);
     int64_t t[3] = {s.M, kvol(&s), s.in[0] * s.in[1] * s.in[2]};
-    ir_numel_checked(3, t, &ok);
-    if (!ok)
+    ir_numel_checked(3, t, &ok2);
+    if (!ok1 || !ok2)
         return op_fail(c, NORMA_ERR_SHAPE, "sizes overflow");
     const conv_state *st = c->state;
     const k_gemm_isa *isa = st ? st->isa : k_gemm_best();

@@ -137,16 +137,24 @@ static int gemm_run(op_ctx *c)
         bp = p;
     }
     float kb = 0;
+    k_epilogue ep = node_epilogue(n);
     if (cc && beta != 0) {
         const float *cd = cc->data;
         size_t cm = cc->rank == 2 ? (size_t)cc->dims[0] : 1;
         size_t cn = cc->rank >= 1 ? (size_t)cc->dims[cc->rank - 1] : 1;
-        for (size_t i = 0; i < M; i++)
-            for (size_t j = 0; j < N; j++)
-                y[i * N + j] = cd[(cm == 1 ? 0 : i) * cn + (cn == 1 ? 0 : j)];
-        kb = beta;
+        if (beta == 1 && cm == 1 && cn == N && N > 1) {
+            ep.bias = cd; /* the usual Linear bias: added in the epilogue, in cache */
+            ep.bias_mode = K_BIAS_COL;
+        } else if (beta == 1 && cn == 1 && cm == M && M > 1) {
+            ep.bias = cd;
+            ep.bias_mode = K_BIAS_ROW;
+        } else {
+            for (size_t i = 0; i < M; i++)
+                for (size_t j = 0; j < N; j++)
+                    y[i * N + j] = cd[(cm == 1 ? 0 : i) * cn + (cn == 1 ? 0 : j)];
+            kb = beta;
+        }
     }
-    k_epilogue ep = node_epilogue(n);
     k_f32_gemm_packed(isa, M, N, K, alpha, ap, bp, kb, y, N, &ep, c->threads);
     return NORMA_OK;
 }

@@ -92,8 +92,8 @@ static void gemm_packed_k_zero_gives_beta_c(void **st)
 }
 
 /* Runs Gemm on A (MxK or KxM), B, optional C of shape cdims, and compares. */
-static void check_gemm_op(size_t M, size_t N, size_t K, int ta, int tb, int crank, const int64_t *cdims,
-                          unsigned const_mask, int act)
+static void check_gemm_op_beta(size_t M, size_t N, size_t K, int ta, int tb, int crank, const int64_t *cdims,
+                               unsigned const_mask, int act, float beta)
 {
     float *A = malloc(sizeof(float) * M * K), *B = malloc(sizeof(float) * K * N);
     float Cv[4096], *ref = malloc(sizeof(float) * M * N);
@@ -108,7 +108,7 @@ static void check_gemm_op(size_t M, size_t N, size_t K, int ta, int tb, int cran
     oh_int(&t, "transA", ta);
     oh_int(&t, "transB", tb);
     oh_float(&t, "alpha", 0.75f);
-    oh_float(&t, "beta", 1.5f);
+    oh_float(&t, "beta", beta);
     t.node.fused_act = act;
     ir_tensor *in[3] = {&a, &b, &cc}, *out[1] = {NULL};
     int rc = oh_run(&t, crank >= 0 ? 3 : 2, in, 1, out, const_mask, 2);
@@ -127,7 +127,7 @@ static void check_gemm_op(size_t M, size_t N, size_t K, int ta, int tb, int cran
         }
     k_epilogue ep = {NULL, 0, act, 0, 0};
     k_f32_gemm_ref(M, N, K, 0.75f, A, ta ? 1 : (ptrdiff_t)K, ta ? (ptrdiff_t)M : 1, B, tb ? 1 : (ptrdiff_t)N,
-                   tb ? (ptrdiff_t)K : 1, crank >= 0 ? 1.5f : 0.0f, ref, N, &ep);
+                   tb ? (ptrdiff_t)K : 1, crank >= 0 ? beta : 0.0f, ref, N, &ep);
     double e = tu_max_rel_err(out[0]->data, ref, M * N, 1e-5, 1e-4);
     if (e > 1)
         fail_msg("Gemm M=%zu N=%zu K=%zu ta=%d tb=%d crank=%d: rel err %g", M, N, K, ta, tb, crank, e);
@@ -135,6 +135,12 @@ static void check_gemm_op(size_t M, size_t N, size_t K, int ta, int tb, int cran
     free(A);
     free(B);
     free(ref);
+}
+
+static void check_gemm_op(size_t M, size_t N, size_t K, int ta, int tb, int crank, const int64_t *cdims,
+                          unsigned const_mask, int act)
+{
+    check_gemm_op_beta(M, N, K, ta, tb, crank, cdims, const_mask, act, 1.5f);
 }
 
 static void gemm_op_transposes_and_c_broadcasts_match_reference(void **st)
@@ -160,6 +166,17 @@ static void gemm_op_applies_fused_relu(void **st)
     int64_t row[1] = {65};
     check_gemm_op(33, 65, 17, 0, 1, 1, row, 2, ACT_RELU);
     check_gemm_op(1, 65, 17, 0, 0, -1, NULL, 0, ACT_HARD_SIGMOID);
+}
+
+/* beta == 1 with a row or column vector C takes the bias epilogue instead of a prefill */
+static void gemm_op_vector_bias_beta1_matches_reference(void **st)
+{
+    (void)st;
+    tu_seed(6);
+    int64_t row[1] = {65}, row2[2] = {1, 65}, col[2] = {33, 1};
+    check_gemm_op_beta(33, 65, 17, 0, 1, 1, row, 2, ACT_RELU, 1.0f);
+    check_gemm_op_beta(33, 65, 17, 1, 0, 2, row2, 0, 0, 1.0f);
+    check_gemm_op_beta(33, 65, 17, 0, 0, 2, col, 2, ACT_SIGMOID, 1.0f);
 }
 
 static void gemm_op_rejects_inner_dimension_mismatch(void **st)
@@ -291,6 +308,7 @@ int main(void)
         cmocka_unit_test(gemm_packed_k_zero_gives_beta_c),
         cmocka_unit_test(gemm_op_transposes_and_c_broadcasts_match_reference),
         cmocka_unit_test(gemm_op_applies_fused_relu),
+        cmocka_unit_test(gemm_op_vector_bias_beta1_matches_reference),
         cmocka_unit_test(gemm_op_rejects_inner_dimension_mismatch),
         cmocka_unit_test(gemm_op_rejects_c_that_does_not_broadcast),
         cmocka_unit_test(matmul_batched_broadcast_and_1d_match_reference),
