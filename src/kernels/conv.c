@@ -63,41 +63,85 @@ static void valid_range(int64_t nout, int64_t stride, int64_t off, int64_t in, i
     *hi = h;
 }
 
-/* one image x (C,D,H,W), channels c0.. -> packed (Cg*kD*kH*kW, oD*oH*oW) */
+/* one image x (C,D,H,W), channels c0.. -> packed (Cg*kD*kH*kW, oD*oH*oW)
+ *
+ * Works panel by panel (nr output columns) so that every write is sequential. The
+ * columns of a panel are cut into segments that share one output row (od, oh); for
+ * each kernel tap a segment is a zero prefix, a strided (or, for stride 1,
+ * contiguous) run of one input row, and a zero suffix. */
 void k_f32_im2col_packed(const k_conv_shape *s, const float *x, int64_t c0, int64_t Cg, size_t nr,
                          float *dst, int threads)
 {
     int64_t iD = s->in[0], iH = s->in[1], iW = s->in[2];
-    int64_t oD = s->out[0], oH = s->out[1], oW = s->out[2];
-    int64_t kD = s->k[0], kH = s->k[1], kW = s->k[2];
+    int64_t oH = s->out[1], oW = s->out[2];
+    int64_t kD = s->k[0], kH = s->k[1], kW = s->k[2], sw = s->stride[2];
     int64_t K = Cg * kD * kH * kW;
-    size_t Ncol = (size_t)(oD * oH * oW);
-    size_t Kz = (size_t)K;
-    int nt = threads > 1 && (size_t)K * Ncol > 65536 ? threads : 1;
-#pragma omp parallel for num_threads(nt)
-    for (int64_t r = 0; r < K; r++) {
-        int64_t kw = r % kW, kh = (r / kW) % kH, kd = (r / (kW * kH)) % kD, c = r / (kW * kH * kD);
-        const float *xc = x + (c0 + c) * iD * iH * iW;
-        int64_t offw = kw * s->dil[2] - s->pad[2];
-        int64_t wlo, whi;
-        valid_range(oW, s->stride[2], offw, iW, &wlo, &whi);
-        size_t j = 0;
-        for (int64_t od = 0; od < oD; od++) {
-            int64_t id = od * s->stride[0] - s->pad[0] + kd * s->dil[0];
-            for (int64_t oh = 0; oh < oH; oh++) {
-                int64_t ih = oh * s->stride[1] - s->pad[1] + kh * s->dil[1];
-                int row_ok = id >= 0 && id < iD && ih >= 0 && ih < iH;
-                const float *xr = xc + (id * iH + ih) * iW;
-                for (int64_t ow = 0; ow < oW; ow++, j++) {
-                    float v = 0;
-                    if (row_ok && ow >= wlo && ow < whi)
-                        v = xr[ow * s->stride[2] + offw];
-                    dst[k_gemm_packed_b_index(nr, Kz, (size_t)r, j)] = v;
-                }
-            }
+    size_t Ncol = (size_t)(s->out[0] * oH * oW);
+    size_t npanel = (Ncol + nr - 1) / nr;
+    int nt = threads > 1 && npanel > 1 && (size_t)K * Ncol > 65536 ? threads : 1;
+#pragma omp parallel for schedule(static) num_threads(nt)
+    for (size_t p = 0; p < npanel; p++) {
+        size_t j0 = p * nr, n = Ncol - j0 < nr ? Ncol - j0 : nr;
+        float *d = dst + p * nr * (size_t)K;
+        /* segments: start column in panel, length, output row (od, oh), first ow */
+        int64_t seg_j[64], seg_len[64], seg_od[64], seg_oh[64], seg_ow[64];
+        int nseg = 0;
+        for (size_t jj = 0; jj < n;) {
+            size_t j = j0 + jj;
+            int64_t ow = (int64_t)(j % (size_t)oW), oh = (int64_t)((j / (size_t)oW) % (size_t)oH);
+            int64_t od = (int64_t)(j / (size_t)(oW * oH));
+            int64_t len = oW - ow < (int64_t)(n - jj) ? oW - ow : (int64_t)(n - jj);
+            seg_j[nseg] = (int64_t)jj;
+            seg_len[nseg] = len;
+            seg_od[nseg] = od;
+            seg_oh[nseg] = oh;
+            seg_ow[nseg] = ow;
+            nseg++;
+            jj += (size_t)len;
         }
-        for (size_t jj = Ncol; jj % nr; jj++)
-            dst[k_gemm_packed_b_index(nr, Kz, (size_t)r, jj)] = 0;
+        int64_t r = 0;
+        for (int64_t c = 0; c < Cg; c++)
+            for (int64_t kd = 0; kd < kD; kd++)
+                for (int64_t kh = 0; kh < kH; kh++)
+                    for (int64_t kw = 0; kw < kW; kw++, r++) {
+                        const float *xc = x + (c0 + c) * iD * iH * iW;
+                        int64_t offw = kw * s->dil[2] - s->pad[2];
+                        int64_t vlo, vhi;
+                        valid_range(oW, sw, offw, iW, &vlo, &vhi);
+                        float *dr = d + (size_t)r * nr;
+                        for (int q = 0; q < nseg; q++) {
+                            float *o = dr + seg_j[q];
+                            int64_t len = seg_len[q];
+                            int64_t id = seg_od[q] * s->stride[0] - s->pad[0] + kd * s->dil[0];
+                            int64_t ih = seg_oh[q] * s->stride[1] - s->pad[1] + kh * s->dil[1];
+                            if (id < 0 || id >= iD || ih < 0 || ih >= iH) {
+                                for (int64_t t = 0; t < len; t++)
+                                    o[t] = 0;
+                                continue;
+                            }
+                            const float *xr = xc + (id * iH + ih) * iW;
+                            int64_t ow0 = seg_ow[q];
+                            int64_t lo = vlo < ow0 ? 0 : vlo - ow0, hi = vhi < ow0 ? 0 : vhi - ow0;
+                            if (lo > len)
+                                lo = len;
+                            if (hi > len)
+                                hi = len;
+                            if (hi < lo)
+                                hi = lo;
+                            for (int64_t t = 0; t < lo; t++)
+                                o[t] = 0;
+                            const float *xs = xr + ow0 * sw + offw;
+                            if (sw == 1)
+                                memcpy(o + lo, xs + lo, sizeof(float) * (size_t)(hi - lo));
+                            else
+                                for (int64_t t = lo; t < hi; t++)
+                                    o[t] = xs[t * sw];
+                            for (int64_t t = hi; t < len; t++)
+                                o[t] = 0;
+                        }
+                        for (size_t jj = n; jj < nr; jj++)
+                            dr[jj] = 0;
+                    }
     }
 }
 
