@@ -163,6 +163,10 @@ void k_f32_conv_depthwise(const k_conv_shape *s, const float *x, const float *w,
         const float *wm = w + m * kD * kH * kW;
         float *ym = y + nm * oD * oH * oW;
         float b = bias ? bias[m] : 0.0f;
+        /* valid output ranges per kernel column, hoisted out of the row loops */
+        int64_t lo_c[16], hi_c[16];
+        for (int64_t kw = 0; kw < kW && kw < 16; kw++)
+            valid_range(oW, sw, kw * s->dil[2] - s->pad[2], iW, &lo_c[kw], &hi_c[kw]);
         for (int64_t od = 0; od < oD; od++)
             for (int64_t oh = 0; oh < oH; oh++) {
                 float *yr = ym + (od * oH + oh) * oW;
@@ -180,7 +184,12 @@ void k_f32_conv_depthwise(const k_conv_shape *s, const float *x, const float *w,
                         for (int64_t kw = 0; kw < kW; kw++) {
                             float wv = wm[(kd * kH + kh) * kW + kw];
                             int64_t off = kw * s->dil[2] - s->pad[2], lo, hi;
-                            valid_range(oW, sw, off, iW, &lo, &hi);
+                            if (kw < 16) {
+                                lo = lo_c[kw];
+                                hi = hi_c[kw];
+                            } else {
+                                valid_range(oW, sw, off, iW, &lo, &hi);
+                            }
                             const float *xs = xr + off;
                             if (sw == 1) {
                                 for (int64_t ow = lo; ow < hi; ow++)

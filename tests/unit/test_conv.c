@@ -201,6 +201,11 @@ static void conv_depthwise_and_multiplier_match_reference(void **st)
     check(&m, 0, 1);
     cspec one = base(2, 1, 1, 5, 1, 9, 3); /* C == 1 is also C/group == 1 */
     check(&one, 0, 1);
+    cspec wide = base(1, 1, 2, 2, 2, 40, 19); /* kernel wider than the hoisted range table */
+    wide.pb[0] = 3;
+    wide.pe[0] = 9;
+    wide.stride[0] = 2;
+    check(&wide, 0, 1);
 }
 
 static void conv_1d_and_3d_match_reference(void **st)
