@@ -69,14 +69,14 @@ static void valid_range(int64_t nout, int64_t stride, int64_t off, int64_t in, i
  * columns of a panel are cut into segments that share one output row (od, oh); for
  * each kernel tap a segment is a zero prefix, a strided (or, for stride 1,
  * contiguous) run of one input row, and a zero suffix. */
-void k_f32_im2col_packed(const k_conv_shape *s, const float *x, int64_t c0, int64_t Cg, size_t nr,
-                         float *dst, int threads)
+void k_f32_im2col_packed(const k_conv_shape *s, const float *x, int64_t c0, int64_t Cg, size_t j_begin,
+                         size_t ncols, size_t nr, float *dst, int threads)
 {
     int64_t iD = s->in[0], iH = s->in[1], iW = s->in[2];
     int64_t oH = s->out[1], oW = s->out[2];
     int64_t kD = s->k[0], kH = s->k[1], kW = s->k[2], sw = s->stride[2];
     int64_t K = Cg * kD * kH * kW;
-    size_t Ncol = (size_t)(s->out[0] * oH * oW);
+    size_t Ncol = ncols;
     size_t npanel = (Ncol + nr - 1) / nr;
     int nt = threads > 1 && npanel > 1 && (size_t)K * Ncol > 65536 ? threads : 1;
 #pragma omp parallel for schedule(static) num_threads(nt)
@@ -87,7 +87,7 @@ void k_f32_im2col_packed(const k_conv_shape *s, const float *x, int64_t c0, int6
         int64_t seg_j[64], seg_len[64], seg_od[64], seg_oh[64], seg_ow[64];
         int nseg = 0;
         for (size_t jj = 0; jj < n;) {
-            size_t j = j0 + jj;
+            size_t j = j_begin + j0 + jj;
             int64_t ow = (int64_t)(j % (size_t)oW), oh = (int64_t)((j / (size_t)oW) % (size_t)oH);
             int64_t od = (int64_t)(j / (size_t)(oW * oH));
             int64_t len = oW - ow < (int64_t)(n - jj) ? oW - ow : (int64_t)(n - jj);

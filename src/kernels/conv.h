@@ -27,11 +27,12 @@ typedef struct k_conv_shape {
 void k_f32_conv_ref(const k_conv_shape *s, const float *x, const float *w, const float *bias, float *y,
                     int act, float act_alpha, float act_beta);
 
-/* im2col of channels c0..c0+Cg of one image x (C,D,H,W), written straight into
- * packed-B layout (k_gemm_packed_b_index with nr): K = Cg*kD*kH*kW rows,
- * oD*oH*oW columns, tail columns of the last panel zeroed. */
-void k_f32_im2col_packed(const k_conv_shape *s, const float *x, int64_t c0, int64_t Cg, size_t nr,
-                         float *dst, int threads);
+/* im2col of channels c0..c0+Cg of one image x (C,D,H,W), columns j_begin ..
+ * j_begin+ncols of the K x oD*oH*oW matrix (K = Cg*kD*kH*kW), written straight into
+ * packed-B layout of a K x ncols matrix (k_gemm_packed_b_index with nr), tail
+ * columns of the last panel zeroed. */
+void k_f32_im2col_packed(const k_conv_shape *s, const float *x, int64_t c0, int64_t Cg, size_t j_begin,
+                         size_t ncols, size_t nr, float *dst, int threads);
 
 /* Direct convolution for C/group == 1 (depthwise and its multipliers): output
  * channel m reads input channel m / (M/group). One image at a time is not needed:

@@ -194,6 +194,17 @@ static int conv_geometry(op_ctx *c, int transpose, k_conv_shape *s)
     return NORMA_OK;
 }
 
+/* Output columns per im2col chunk: about 1 MB of packed data so the chunk is still
+ * in L2 when the GEMM reads it, and at least two GEMM column tiles so two threads
+ * share the work. */
+static size_t chunk_cols(const k_gemm_isa *isa, size_t K, size_t ncol)
+{
+    size_t tile = (size_t)isa->nr * 8, c = (262144 / (K ? K : 1)) / tile * tile;
+    if (c < 2 * tile)
+        c = 2 * tile;
+    return c < ncol ? c : ncol;
+}
+
 static int64_t kvol(const k_conv_shape *s)
 {
     return s->k[0] * s->k[1] * s->k[2];
@@ -271,7 +282,8 @@ static int conv_infer(op_ctx *c)
     c->scratch_size = 0;
     if (Cg == 1)
         return NORMA_OK;
-    size_t need = k_gemm_packed_b_floats(isa, (size_t)(Cg * kvol(&s)), (size_t)t[2]);
+    size_t Kg = (size_t)(Cg * kvol(&s));
+    size_t need = k_gemm_packed_b_floats(isa, Kg, chunk_cols(isa, Kg, (size_t)t[2]));
     if (!st || !st->wp)
         need += k_gemm_packed_a_floats(isa, (size_t)Mg, (size_t)(Cg * kvol(&s)));
     c->scratch_size = need * sizeof(float);
@@ -297,16 +309,11 @@ static int conv_run(op_ctx *c)
     const k_gemm_isa *isa = st->isa;
     size_t Kg = (size_t)(Cg * kvol(&s)), HW = (size_t)(s.in[0] * s.in[1] * s.in[2]);
     size_t OHW = (size_t)(s.out[0] * s.out[1] * s.out[2]);
-    float *bp = c->scratch, *ap = bp + k_gemm_packed_b_floats(isa, Kg, OHW);
+    size_t chunk = chunk_cols(isa, Kg, OHW);
+    float *bp = c->scratch, *ap = bp + k_gemm_packed_b_floats(isa, Kg, chunk);
     int pw = is_pointwise(&s);
     for (int64_t i = 0; i < s.N; i++)
         for (int64_t g = 0; g < s.group; g++) {
-            const float *xg = x + ((size_t)i * (size_t)s.C + (size_t)(g * Cg)) * HW;
-            if (pw)
-                k_f32_gemm_pack_b(isa, Kg, OHW, xg, (ptrdiff_t)HW, 1, bp);
-            else
-                k_f32_im2col_packed(&s, x + (size_t)i * (size_t)s.C * HW, g * Cg, Cg, (size_t)isa->nr, bp,
-                                    c->threads);
             const float *a;
             if (st->wp) {
                 a = st->wp + (size_t)g * st->group_floats;
@@ -315,8 +322,17 @@ static int conv_run(op_ctx *c)
                 a = ap;
             }
             k_epilogue ep = {bias ? bias + g * Mg : NULL, K_BIAS_ROW, n->fused_act, n->act_alpha, n->act_beta};
+            const float *xi = x + (size_t)i * (size_t)s.C * HW;
             float *yg = y + ((size_t)i * (size_t)s.M + (size_t)(g * Mg)) * OHW;
-            k_f32_gemm_packed(isa, (size_t)Mg, OHW, Kg, 1.0f, a, bp, 0.0f, yg, OHW, &ep, c->threads);
+            /* column chunks: im2col (or pack) a slice of the output positions, multiply */
+            for (size_t j0 = 0; j0 < OHW; j0 += chunk) {
+                size_t nc = OHW - j0 < chunk ? OHW - j0 : chunk;
+                if (pw)
+                    k_f32_gemm_pack_b(isa, Kg, nc, xi + (size_t)(g * Cg) * HW + j0, (ptrdiff_t)HW, 1, bp);
+                else
+                    k_f32_im2col_packed(&s, xi, g * Cg, Cg, j0, nc, (size_t)isa->nr, bp, c->threads);
+                k_f32_gemm_packed(isa, (size_t)Mg, nc, Kg, 1.0f, a, bp, 0.0f, yg + j0, OHW, &ep, c->threads);
+            }
         }
     return NORMA_OK;
 }

@@ -171,6 +171,21 @@ static void conv_1x1_pointwise_matches_reference(void **st)
     check(&s, 0, 1);
 }
 
+/* outputs wider than one im2col chunk (see chunk_cols in ops/conv.c) */
+static void conv_several_column_chunks_match_reference(void **st)
+{
+    (void)st;
+    tu_seed(18);
+    cspec s = base(2, 1, 32, 8, 1, 30, 3);
+    s.pb[0] = s.pb[1] = s.pe[0] = s.pe[1] = 1;
+    s.bias = 1;
+    s.act = ACT_RELU;
+    check(&s, 0, 2);
+    cspec p = base(2, 1, 64, 4, 1, 70, 1);
+    p.bias = 1;
+    check(&p, 0, 1);
+}
+
 static void conv_group2_pad1_matches_reference(void **st)
 {
     (void)st;
@@ -337,6 +352,7 @@ int main(void)
         cmocka_unit_test(conv_2d_3x3_pad1_bias_matches_reference),
         cmocka_unit_test(conv_stride2_dilation2_asymmetric_pads_match_reference),
         cmocka_unit_test(conv_1x1_pointwise_matches_reference),
+        cmocka_unit_test(conv_several_column_chunks_match_reference),
         cmocka_unit_test(conv_group2_pad1_matches_reference),
         cmocka_unit_test(conv_depthwise_and_multiplier_match_reference),
         cmocka_unit_test(conv_1d_and_3d_match_reference),
