@@ -306,6 +306,29 @@ static void gemm_tile(const k_gemm_isa *isa, size_t i0, size_t m, size_t j0, siz
     }
 }
 
+/* M == 1: a row vector times packed B. The MR x NR microkernel would compute MR-1
+ * rows of padding; this reads each packed panel once, which is the whole cost. */
+static void gemv_packed(const k_gemm_isa *isa, size_t N, size_t K, float alpha, const float *a,
+                        const float *Bp, float beta, float *c, const k_epilogue *ep, int threads)
+{
+    size_t nr = (size_t)isa->nr, mr = (size_t)isa->mr, np = (N + nr - 1) / nr; /* a[k] is at a[k*mr] */
+    int nt = threads > 1 && np > 1 && (double)N * (double)K > 1e6 ? threads : 1;
+#pragma omp parallel for schedule(static) num_threads(nt)
+    for (size_t p = 0; p < np; p++) {
+        float acc[MAX_NR] = {0};
+        const float *b = Bp + p * K * nr;
+        for (size_t k = 0; k < K; k++) {
+            float av = a[k * mr];
+            for (size_t j = 0; j < nr; j++)
+                acc[j] += av * b[k * nr + j];
+        }
+        size_t j0 = p * nr, n = N - j0 < nr ? N - j0 : nr;
+        for (size_t j = 0; j < n; j++)
+            c[j0 + j] = beta == 0 ? alpha * acc[j] : alpha * acc[j] + beta * c[j0 + j];
+        k_epilogue_apply(ep, c + j0, 0, 0, 1, j0, n);
+    }
+}
+
 void k_f32_gemm_packed(const k_gemm_isa *isa, size_t M, size_t N, size_t K, float alpha,
                        const float *Ap, const float *Bp, float beta, float *C, size_t ldc,
                        const k_epilogue *ep, int threads)
@@ -317,6 +340,10 @@ void k_f32_gemm_packed(const k_gemm_isa *isa, size_t M, size_t N, size_t K, floa
             for (size_t j = 0; j < N; j++)
                 C[i * ldc + j] = beta == 0 ? 0.0f : beta * C[i * ldc + j];
         k_epilogue_apply(ep, C, ldc, 0, M, 0, N);
+        return;
+    }
+    if (M == 1) {
+        gemv_packed(isa, N, K, alpha, Ap, Bp, beta, C, ep, threads);
         return;
     }
     size_t mc = (size_t)isa->mr * MC_PANELS, nc = (size_t)isa->nr * NC_PANELS;
