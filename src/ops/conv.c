@@ -9,6 +9,7 @@
  * activation (node->fused_act) are applied in the GEMM epilogue.
  */
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "kernels/act.h"
@@ -45,9 +46,9 @@ static int spatial_attr(op_ctx *c, const char *name, int nsp, int64_t def, int64
     if (n != nsp)
         return op_fail(c, NORMA_ERR_MODEL, "%s has %d values; the input has %d spatial dimensions", name, n, nsp);
     for (int i = 0; i < nsp; i++) {
-        if (v[i] < min)
-            return op_fail(c, NORMA_ERR_MODEL, "%s[%d] = %lld must be >= %lld", name, i, (long long)v[i],
-                           (long long)min);
+        if (v[i] < min || v[i] > INT32_MAX) /* the bound keeps the size arithmetic in int64 */
+            return op_fail(c, NORMA_ERR_MODEL, "%s[%d] = %lld must be >= %lld and <= %d", name, i, (long long)v[i],
+                           (long long)min, INT32_MAX);
         out[i] = v[i];
     }
     return NORMA_OK;
@@ -112,7 +113,7 @@ static int conv_geometry(op_ctx *c, int transpose, k_conv_shape *s)
     }
     for (int i = 0; i < nsp; i++) {
         k[i] = w->dims[2 + i];
-        if (k[i] < 1)
+        if (k[i] < 1 || k[i] > INT32_MAX)
             return op_fail(c, NORMA_ERR_SHAPE, "kernel dimension %d is %lld", i, (long long)k[i]);
     }
     if ((rc = spatial_attr(c, "strides", nsp, 1, 1, st)) || (rc = spatial_attr(c, "dilations", nsp, 1, 1, dl)))
@@ -125,8 +126,8 @@ static int conv_geometry(op_ctx *c, int transpose, k_conv_shape *s)
         return op_fail(c, NORMA_ERR_MODEL, "pads has %d values; expected %d", np, 2 * nsp);
     for (int i = 0; i < 2 * nsp; i++) {
         pads[i] = np >= 0 ? pv[i] : 0;
-        if (pads[i] < 0)
-            return op_fail(c, NORMA_ERR_MODEL, "pads[%d] = %lld is negative", i, (long long)pads[i]);
+        if (pads[i] < 0 || pads[i] > INT32_MAX)
+            return op_fail(c, NORMA_ERR_MODEL, "pads[%d] = %lld is out of range", i, (long long)pads[i]);
     }
     const char *ap = ir_attr_string(c->node, "auto_pad", "NOTSET");
     int same_upper = !strcmp(ap, "SAME_UPPER"), same_lower = !strcmp(ap, "SAME_LOWER"), valid = !strcmp(ap, "VALID");
@@ -172,6 +173,8 @@ static int conv_geometry(op_ctx *c, int transpose, k_conv_shape *s)
             int64_t natural = st[i] * (in - 1) + op[i] + eff;
             if (nos >= 0 || same_upper || same_lower) {
                 out = nos >= 0 ? oshape[nos - nsp + i] : in * st[i];
+                if (out > INT32_MAX * (int64_t)INT32_MAX)
+                    return op_fail(c, NORMA_ERR_MODEL, "output_shape[%d] = %lld is too large", i, (long long)out);
                 int64_t total = natural - out;
                 if (total < 0)
                     total = 0; /* a larger output_shape only adds bias-only positions at the end */

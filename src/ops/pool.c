@@ -5,6 +5,7 @@
  * AveragePool 19+), count_include_pad (AveragePool 7+), storage_order and the
  * Indices output (MaxPool 8+). MaxPool runs float, and int8/uint8 from opset 12.
  */
+#include <stdint.h>
 #include <string.h>
 
 #include "kernels/pool.h"
@@ -23,9 +24,9 @@ static int read_spatial(op_ctx *c, const char *name, int nsp, int64_t def, int64
     if (n != nsp)
         return op_fail(c, NORMA_ERR_MODEL, "%s has %d values; the input has %d spatial dimensions", name, n, nsp);
     for (int i = 0; i < nsp; i++) {
-        if (v[i] < min)
-            return op_fail(c, NORMA_ERR_MODEL, "%s[%d] = %lld must be >= %lld", name, i, (long long)v[i],
-                           (long long)min);
+        if (v[i] < min || v[i] > INT32_MAX) /* the bound keeps the size arithmetic in int64 */
+            return op_fail(c, NORMA_ERR_MODEL, "%s[%d] = %lld must be >= %lld and <= %d", name, i, (long long)v[i],
+                           (long long)min, INT32_MAX);
         out[i] = v[i];
     }
     return NORMA_OK;
@@ -59,8 +60,8 @@ static int pool_geometry(op_ctx *c, int is_max, k_pool_shape *s)
         return op_fail(c, NORMA_ERR_MODEL, "pads has %d values; expected %d", np, 2 * nsp);
     for (int i = 0; i < 2 * nsp; i++) {
         pads[i] = np >= 0 ? pv[i] : 0;
-        if (pads[i] < 0)
-            return op_fail(c, NORMA_ERR_MODEL, "pads[%d] = %lld is negative", i, (long long)pads[i]);
+        if (pads[i] < 0 || pads[i] > INT32_MAX)
+            return op_fail(c, NORMA_ERR_MODEL, "pads[%d] = %lld is out of range", i, (long long)pads[i]);
     }
     int ceil_mode = c->opset >= 10 && ir_attr_int(c->node, "ceil_mode", 0) != 0;
     const char *ap = ir_attr_string(c->node, "auto_pad", "NOTSET");
