@@ -118,21 +118,56 @@ void k_f32_gemm_pack_b(const k_gemm_isa *isa, size_t K, size_t N, const float *B
 
 /* ---- microkernels: c (MR x NR, row stride ldc) = alpha * a*b + beta * c ---- */
 
+/* Portable kernel: GCC vector extensions (SSE2 on any x86-64, NEON on arm64), 4 x 16
+ * with 16 named accumulators of 4 floats. */
 #define G_MR 4
 #define G_NR 16
+typedef float v4f __attribute__((vector_size(16)));
+
+static inline v4f v4_load(const float *p)
+{
+    v4f v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void v4_store(float *p, v4f v)
+{
+    memcpy(p, &v, sizeof v);
+}
+
+#define G_ROW(i)                                                                                             \
+    {                                                                                                        \
+        v4f av = {ak[i], ak[i], ak[i], ak[i]};                                                               \
+        c##i##0 += av * b0;                                                                                  \
+        c##i##1 += av * b1;                                                                                  \
+        c##i##2 += av * b2;                                                                                  \
+        c##i##3 += av * b3;                                                                                  \
+    }
+
 static void k_f32_gemm_4x16_c(size_t kc, const float *a, const float *b, float *c, size_t ldc,
                               float alpha, float beta)
 {
-    float acc[G_MR][G_NR] = {{0}};
+    v4f z = {0, 0, 0, 0};
+    v4f c00 = z, c01 = z, c02 = z, c03 = z, c10 = z, c11 = z, c12 = z, c13 = z;
+    v4f c20 = z, c21 = z, c22 = z, c23 = z, c30 = z, c31 = z, c32 = z, c33 = z;
     for (size_t k = 0; k < kc; k++) {
-        for (int i = 0; i < G_MR; i++)
-            for (int j = 0; j < G_NR; j++)
-                acc[i][j] += a[k * G_MR + (size_t)i] * b[k * G_NR + (size_t)j];
+        const float *bk = b + k * G_NR, *ak = a + k * G_MR;
+        v4f b0 = v4_load(bk), b1 = v4_load(bk + 4), b2 = v4_load(bk + 8), b3 = v4_load(bk + 12);
+        G_ROW(0)
+        G_ROW(1)
+        G_ROW(2)
+        G_ROW(3)
     }
+    v4f acc[G_MR][4] = {{c00, c01, c02, c03}, {c10, c11, c12, c13}, {c20, c21, c22, c23}, {c30, c31, c32, c33}};
+    v4f va = {alpha, alpha, alpha, alpha}, vb = {beta, beta, beta, beta};
     for (int i = 0; i < G_MR; i++)
-        for (int j = 0; j < G_NR; j++) {
-            float *y = &c[(size_t)i * ldc + (size_t)j];
-            *y = beta == 0 ? alpha * acc[i][j] : alpha * acc[i][j] + beta * *y;
+        for (int h = 0; h < 4; h++) {
+            float *y = c + (size_t)i * ldc + (size_t)h * 4;
+            v4f r = va * acc[i][h];
+            if (beta != 0)
+                r += vb * v4_load(y);
+            v4_store(y, r);
         }
 }
 
