@@ -250,33 +250,37 @@ void k_f32_convtranspose_ref(const k_conv_shape *s, const float *x, const float 
 }
 
 /* col (Mg*kD*kH*kW, iD*iH*iW) -> y (Mg, oD, oH, oW) += */
-void k_f32_col2im_add(const k_conv_shape *s, const float *col, int64_t Mg, float *y)
+void k_f32_col2im_add(const k_conv_shape *s, const float *col, int64_t Mg, float *y, int threads)
 {
     int64_t iD = s->in[0], iH = s->in[1], iW = s->in[2];
     int64_t oD = s->out[0], oH = s->out[1], oW = s->out[2];
     int64_t kD = s->k[0], kH = s->k[1], kW = s->k[2];
-    int64_t K = Mg * kD * kH * kW, ncol = iD * iH * iW;
-    for (int64_t r = 0; r < K; r++) {
-        int64_t kw = r % kW, kh = (r / kW) % kH, kd = (r / (kW * kH)) % kD, m = r / (kW * kH * kD);
-        const float *cr = col + r * ncol;
-        float *ym = y + m * oD * oH * oW;
-        int64_t offw = kw * s->dil[2] - s->pad[2];
-        for (int64_t id = 0; id < iD; id++) {
-            int64_t od = id * s->stride[0] - s->pad[0] + kd * s->dil[0];
-            if (od < 0 || od >= oD)
-                continue;
-            for (int64_t ih = 0; ih < iH; ih++) {
-                int64_t oh = ih * s->stride[1] - s->pad[1] + kh * s->dil[1];
-                if (oh < 0 || oh >= oH)
+    int64_t kk = kD * kH * kW, ncol = iD * iH * iW;
+    int nt = threads > 1 && Mg > 1 && (double)Mg * (double)kk * (double)ncol > 1e5 ? threads : 1;
+    /* output channels are independent: parallel over m, taps of one m in order */
+#pragma omp parallel for schedule(static) num_threads(nt)
+    for (int64_t m = 0; m < Mg; m++)
+        for (int64_t r = m * kk; r < (m + 1) * kk; r++) {
+            int64_t kw = r % kW, kh = (r / kW) % kH, kd = (r / (kW * kH)) % kD;
+            const float *cr = col + r * ncol;
+            float *ym = y + m * oD * oH * oW;
+            int64_t offw = kw * s->dil[2] - s->pad[2];
+            for (int64_t id = 0; id < iD; id++) {
+                int64_t od = id * s->stride[0] - s->pad[0] + kd * s->dil[0];
+                if (od < 0 || od >= oD)
                     continue;
-                const float *cc = cr + (id * iH + ih) * iW;
-                float *yr = ym + (od * oH + oh) * oW;
-                for (int64_t iw = 0; iw < iW; iw++) {
-                    int64_t ow = iw * s->stride[2] + offw;
-                    if (ow >= 0 && ow < oW)
-                        yr[ow] += cc[iw];
+                for (int64_t ih = 0; ih < iH; ih++) {
+                    int64_t oh = ih * s->stride[1] - s->pad[1] + kh * s->dil[1];
+                    if (oh < 0 || oh >= oH)
+                        continue;
+                    const float *cc = cr + (id * iH + ih) * iW;
+                    float *yr = ym + (od * oH + oh) * oW;
+                    for (int64_t iw = 0; iw < iW; iw++) {
+                        int64_t ow = iw * s->stride[2] + offw;
+                        if (ow >= 0 && ow < oW)
+                            yr[ow] += cc[iw];
+                    }
                 }
             }
         }
-    }
 }

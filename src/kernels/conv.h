@@ -46,6 +46,6 @@ void k_f32_convtranspose_ref(const k_conv_shape *s, const float *x, const float 
 
 /* Adds col (Mg*kD*kH*kW rows, iD*iH*iW columns) of one image and group into
  * y (Mg, oD, oH, oW): the scatter half of ConvTranspose as GEMM + col2im. */
-void k_f32_col2im_add(const k_conv_shape *s, const float *col, int64_t Mg, float *y);
+void k_f32_col2im_add(const k_conv_shape *s, const float *col, int64_t Mg, float *y, int threads);
 
 #endif

@@ -435,7 +435,7 @@ static int convt_run(op_ctx *c)
                 a = ap;
             }
             k_f32_gemm_packed(isa, rows, HW, (size_t)Cg, 1.0f, a, bp, 0.0f, col, HW, NULL, c->threads);
-            k_f32_col2im_add(&s, col, Mg, yi + (size_t)(g * Mg) * OHW);
+            k_f32_col2im_add(&s, col, Mg, yi + (size_t)(g * Mg) * OHW, c->threads);
         }
         k_act_apply(yi, (size_t)s.M * OHW, n->fused_act, n->act_alpha, n->act_beta);
     }
