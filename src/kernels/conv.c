@@ -69,8 +69,24 @@ static void valid_range(int64_t nout, int64_t stride, int64_t off, int64_t in, i
  * columns of a panel are cut into segments that share one output row (od, oh); for
  * each kernel tap a segment is a zero prefix, a strided (or, for stride 1,
  * contiguous) run of one input row, and a zero suffix. */
+/* x rows (Cg*D*H rows of W) -> rows of sw phases, phase p holding x[p], x[p+sw], ...
+ * in ceil(W/sw) slots, so that a strided read becomes a contiguous one. */
+void k_f32_split_w_phases(const k_conv_shape *s, const float *x, int64_t c0, int64_t Cg, float *dst)
+{
+    int64_t iW = s->in[2], sw = s->stride[2], wp = (iW + sw - 1) / sw;
+    int64_t rows = Cg * s->in[0] * s->in[1];
+    const float *src = x + c0 * s->in[0] * s->in[1] * iW;
+    for (int64_t r = 0; r < rows; r++) {
+        const float *xr = src + r * iW;
+        float *d = dst + r * sw * wp;
+        for (int64_t p = 0; p < sw; p++)
+            for (int64_t q = 0; q < wp; q++)
+                d[p * wp + q] = q * sw + p < iW ? xr[q * sw + p] : 0.0f;
+    }
+}
+
 void k_f32_im2col_packed(const k_conv_shape *s, const float *x, int64_t c0, int64_t Cg, size_t j_begin,
-                         size_t ncols, size_t nr, float *dst, int threads)
+                         size_t ncols, size_t nr, const float *xsplit, float *dst, int threads)
 {
     int64_t iD = s->in[0], iH = s->in[1], iW = s->in[2];
     int64_t oH = s->out[1], oW = s->out[2];
@@ -106,6 +122,9 @@ void k_f32_im2col_packed(const k_conv_shape *s, const float *x, int64_t c0, int6
                     for (int64_t kw = 0; kw < kW; kw++, r++) {
                         const float *xc = x + (c0 + c) * iD * iH * iW;
                         int64_t offw = kw * s->dil[2] - s->pad[2];
+                        /* with the phase split: column (ow0 + t) reads phase ph at slot ow0 + t + q0 */
+                        int64_t wp = (iW + sw - 1) / sw, ph = ((offw % sw) + sw) % sw, q0 = (offw - ph) / sw;
+                        const float *xcs = xsplit ? xsplit + c * iD * iH * sw * wp + ph * wp : NULL;
                         int64_t vlo, vhi;
                         valid_range(oW, sw, offw, iW, &vlo, &vhi);
                         float *dr = d + (size_t)r * nr;
@@ -133,6 +152,9 @@ void k_f32_im2col_packed(const k_conv_shape *s, const float *x, int64_t c0, int6
                             const float *xs = xr + ow0 * sw + offw;
                             if (sw == 1)
                                 memcpy(o + lo, xs + lo, sizeof(float) * (size_t)(hi - lo));
+                            else if (xcs)
+                                memcpy(o + lo, xcs + (id * iH + ih) * sw * wp + ow0 + q0 + lo,
+                                       sizeof(float) * (size_t)(hi - lo));
                             else
                                 for (int64_t t = lo; t < hi; t++)
                                     o[t] = xs[t * sw];

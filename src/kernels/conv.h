@@ -32,7 +32,13 @@ void k_f32_conv_ref(const k_conv_shape *s, const float *x, const float *w, const
  * packed-B layout of a K x ncols matrix (k_gemm_packed_b_index with nr), tail
  * columns of the last panel zeroed. */
 void k_f32_im2col_packed(const k_conv_shape *s, const float *x, int64_t c0, int64_t Cg, size_t j_begin,
-                         size_t ncols, size_t nr, float *dst, int threads);
+                         size_t ncols, size_t nr, const float *xsplit, float *dst, int threads);
+
+/* For stride_W > 1: rewrites channels c0..c0+Cg of one image so each input row holds
+ * its stride_W phases one after the other (ceil(W/stride_W) slots each, zero
+ * padded): Cg*D*H*stride_W*ceil(W/stride_W) floats. Passed to im2col as xsplit
+ * (else NULL), it turns every strided gather into a contiguous copy. */
+void k_f32_split_w_phases(const k_conv_shape *s, const float *x, int64_t c0, int64_t Cg, float *dst);
 
 /* Direct convolution for C/group == 1 (depthwise and its multipliers): output
  * channel m reads input channel m / (M/group). One image at a time is not needed:

@@ -208,6 +208,17 @@ static size_t chunk_cols(const k_gemm_isa *isa, size_t K, size_t ncol)
     return c < ncol ? c : ncol;
 }
 
+static int is_pointwise(const k_conv_shape *s);
+
+/* Scratch for the W-phase split of one image's group (0 when not used). */
+static size_t split_floats(const k_conv_shape *s, int64_t Cg)
+{
+    if (s->stride[2] <= 1 || is_pointwise(s))
+        return 0;
+    int64_t sw = s->stride[2], wp = (s->in[2] + sw - 1) / sw;
+    return (size_t)(Cg * s->in[0] * s->in[1] * sw * wp);
+}
+
 static int64_t kvol(const k_conv_shape *s)
 {
     return s->k[0] * s->k[1] * s->k[2];
@@ -287,6 +298,7 @@ static int conv_infer(op_ctx *c)
         return NORMA_OK;
     size_t Kg = (size_t)(Cg * kvol(&s));
     size_t need = k_gemm_packed_b_floats(isa, Kg, chunk_cols(isa, Kg, (size_t)t[2]));
+    need += split_floats(&s, Cg);
     if (!st || !st->wp)
         need += k_gemm_packed_a_floats(isa, (size_t)Mg, (size_t)(Cg * kvol(&s)));
     c->scratch_size = need * sizeof(float);
@@ -313,7 +325,9 @@ static int conv_run(op_ctx *c)
     size_t Kg = (size_t)(Cg * kvol(&s)), HW = (size_t)(s.in[0] * s.in[1] * s.in[2]);
     size_t OHW = (size_t)(s.out[0] * s.out[1] * s.out[2]);
     size_t chunk = chunk_cols(isa, Kg, OHW);
-    float *bp = c->scratch, *ap = bp + k_gemm_packed_b_floats(isa, Kg, chunk);
+    float *bp = c->scratch, *xsplit = bp + k_gemm_packed_b_floats(isa, Kg, chunk);
+    float *ap = xsplit + split_floats(&s, Cg);
+    int use_split = split_floats(&s, Cg) > 0;
     int pw = is_pointwise(&s);
     for (int64_t i = 0; i < s.N; i++)
         for (int64_t g = 0; g < s.group; g++) {
@@ -327,13 +341,16 @@ static int conv_run(op_ctx *c)
             k_epilogue ep = {bias ? bias + g * Mg : NULL, K_BIAS_ROW, n->fused_act, n->act_alpha, n->act_beta};
             const float *xi = x + (size_t)i * (size_t)s.C * HW;
             float *yg = y + ((size_t)i * (size_t)s.M + (size_t)(g * Mg)) * OHW;
+            if (use_split)
+                k_f32_split_w_phases(&s, xi, g * Cg, Cg, xsplit);
             /* column chunks: im2col (or pack) a slice of the output positions, multiply */
             for (size_t j0 = 0; j0 < OHW; j0 += chunk) {
                 size_t nc = OHW - j0 < chunk ? OHW - j0 : chunk;
                 if (pw)
                     k_f32_gemm_pack_b(isa, Kg, nc, xi + (size_t)(g * Cg) * HW + j0, (ptrdiff_t)HW, 1, bp);
                 else
-                    k_f32_im2col_packed(&s, xi, g * Cg, Cg, j0, nc, (size_t)isa->nr, bp, c->threads);
+                    k_f32_im2col_packed(&s, xi, g * Cg, Cg, j0, nc, (size_t)isa->nr, use_split ? xsplit : NULL, bp,
+                                        c->threads);
                 k_f32_gemm_packed(isa, (size_t)Mg, nc, Kg, 1.0f, a, bp, 0.0f, yg + j0, OHW, &ep, c->threads);
             }
         }
