@@ -203,6 +203,36 @@ void k_f32_conv_depthwise(const k_conv_shape *s, const float *x, const float *w,
                         if (ih < 0 || ih >= iH)
                             continue;
                         const float *xr = xc + (id * iH + ih) * iW;
+                        const float *wr = wm + (kd * kH + kh) * kW;
+                        if (kW == 3) {
+                            /* one pass for the three taps where all are inside, then the edges */
+                            int64_t lo = lo_c[0], hi = hi_c[0];
+                            for (int64_t kw = 1; kw < 3; kw++) {
+                                lo = lo_c[kw] > lo ? lo_c[kw] : lo;
+                                hi = hi_c[kw] < hi ? hi_c[kw] : hi;
+                            }
+                            if (hi < lo)
+                                hi = lo;
+                            const float *x0 = xr + (0 * s->dil[2] - s->pad[2]);
+                            const float *x1 = xr + (1 * s->dil[2] - s->pad[2]);
+                            const float *x2 = xr + (2 * s->dil[2] - s->pad[2]);
+                            float w0 = wr[0], w1 = wr[1], w2 = wr[2];
+                            if (sw == 1) {
+                                for (int64_t ow = lo; ow < hi; ow++)
+                                    yr[ow] += w0 * x0[ow] + w1 * x1[ow] + w2 * x2[ow];
+                            } else {
+                                for (int64_t ow = lo; ow < hi; ow++)
+                                    yr[ow] += w0 * x0[ow * sw] + w1 * x1[ow * sw] + w2 * x2[ow * sw];
+                            }
+                            for (int64_t kw = 0; kw < 3; kw++) {
+                                const float *xs = xr + (kw * s->dil[2] - s->pad[2]);
+                                for (int64_t ow = lo_c[kw]; ow < hi_c[kw] && ow < lo; ow++)
+                                    yr[ow] += wr[kw] * xs[ow * sw];
+                                for (int64_t ow = hi > lo_c[kw] ? hi : lo_c[kw]; ow < hi_c[kw]; ow++)
+                                    yr[ow] += wr[kw] * xs[ow * sw];
+                            }
+                            continue;
+                        }
                         for (int64_t kw = 0; kw < kW; kw++) {
                             float wv = wm[(kd * kH + kh) * kW + kw];
                             int64_t off = kw * s->dil[2] - s->pad[2], lo, hi;

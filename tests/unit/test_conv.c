@@ -216,6 +216,21 @@ static void conv_depthwise_and_multiplier_match_reference(void **st)
     check(&m, 0, 1);
     cspec one = base(2, 1, 1, 5, 1, 9, 3); /* C == 1 is also C/group == 1 */
     check(&one, 0, 1);
+    cspec d3 = base(2, 2, 6, 6, 6, 13, 3); /* 3-wide taps with W dilation and stride */
+    d3.dil[1] = 2;
+    d3.stride[1] = 2;
+    d3.pb[1] = 2;
+    d3.pe[1] = 1;
+    d3.bias = 1;
+    check(&d3, 0, 2);
+    d3.stride[1] = 1;
+    d3.pb[1] = 0;
+    check(&d3, 0, 1);
+    cspec narrow = base(1, 1, 3, 3, 3, 2, 3); /* input narrower than the kernel extent with padding */
+    narrow.pb[0] = 2;
+    narrow.pe[0] = 2;
+    narrow.dil[0] = 2;
+    check(&narrow, 0, 1);
     cspec wide = base(1, 1, 2, 2, 2, 40, 19); /* kernel wider than the hoisted range table */
     wide.pb[0] = 3;
     wide.pe[0] = 9;
