@@ -1,0 +1,338 @@
+/*
+ * Convolution kernels (see conv.h): the direct references, im2col into packed GEMM
+ * layout, the direct depthwise kernel and the col2im scatter of ConvTranspose.
+ */
+#include "kernels/conv.h"
+
+#include <string.h>
+
+#include "kernels/act.h"
+
+/* x (N,C,D,H,W), w (M,C/g,kD,kH,kW) -> y (N,M,oD,oH,oW) */
+void k_f32_conv_ref(const k_conv_shape *s, const float *x, const float *w, const float *bias, float *y,
+                    int act, float act_alpha, float act_beta)
+{
+    int64_t Cg = s->C / s->group, Mg = s->M / s->group;
+    int64_t iD = s->in[0], iH = s->in[1], iW = s->in[2];
+    int64_t oD = s->out[0], oH = s->out[1], oW = s->out[2];
+    int64_t kD = s->k[0], kH = s->k[1], kW = s->k[2];
+    for (int64_t n = 0; n < s->N; n++)
+        for (int64_t m = 0; m < s->M; m++) {
+            int64_t g = m / Mg;
+            for (int64_t od = 0; od < oD; od++)
+                for (int64_t oh = 0; oh < oH; oh++)
+                    for (int64_t ow = 0; ow < oW; ow++) {
+                        float acc = bias ? bias[m] : 0.0f;
+                        for (int64_t c = 0; c < Cg; c++)
+                            for (int64_t kd = 0; kd < kD; kd++) {
+                                int64_t id = od * s->stride[0] - s->pad[0] + kd * s->dil[0];
+                                if (id < 0 || id >= iD)
+                                    continue;
+                                for (int64_t kh = 0; kh < kH; kh++) {
+                                    int64_t ih = oh * s->stride[1] - s->pad[1] + kh * s->dil[1];
+                                    if (ih < 0 || ih >= iH)
+                                        continue;
+                                    for (int64_t kw = 0; kw < kW; kw++) {
+                                        int64_t iw = ow * s->stride[2] - s->pad[2] + kw * s->dil[2];
+                                        if (iw < 0 || iw >= iW)
+                                            continue;
+                                        float xv = x[(((n * s->C + g * Cg + c) * iD + id) * iH + ih) * iW + iw];
+                                        float wv = w[(((m * Cg + c) * kD + kd) * kH + kh) * kW + kw];
+                                        acc += xv * wv;
+                                    }
+                                }
+                            }
+                        y[(((n * s->M + m) * oD + od) * oH + oh) * oW + ow] = k_act_one(acc, act, act_alpha, act_beta);
+                    }
+        }
+}
+
+/* Range [lo, hi) of outputs o with 0 <= o*stride + off < in. */
+static void valid_range(int64_t nout, int64_t stride, int64_t off, int64_t in, int64_t *lo, int64_t *hi)
+{
+    int64_t l = 0, h = nout;
+    if (off < 0)
+        l = (-off + stride - 1) / stride;
+    if (in - off <= 0)
+        h = 0;
+    else if ((in - off + stride - 1) / stride < h)
+        h = (in - off + stride - 1) / stride;
+    if (l > h)
+        l = h;
+    *lo = l;
+    *hi = h;
+}
+
+/* one image x (C,D,H,W), channels c0.. -> packed (Cg*kD*kH*kW, oD*oH*oW)
+ *
+ * Works panel by panel (nr output columns) so that every write is sequential. The
+ * columns of a panel are cut into segments that share one output row (od, oh); for
+ * each kernel tap a segment is a zero prefix, a strided (or, for stride 1,
+ * contiguous) run of one input row, and a zero suffix. */
+/* x rows (Cg*D*H rows of W) -> rows of sw phases, phase p holding x[p], x[p+sw], ...
+ * in ceil(W/sw) slots, so that a strided read becomes a contiguous one. */
+void k_f32_split_w_phases(const k_conv_shape *s, const float *x, int64_t c0, int64_t Cg, float *dst)
+{
+    int64_t iW = s->in[2], sw = s->stride[2], wp = (iW + sw - 1) / sw;
+    int64_t rows = Cg * s->in[0] * s->in[1];
+    const float *src = x + c0 * s->in[0] * s->in[1] * iW;
+    for (int64_t r = 0; r < rows; r++) {
+        const float *xr = src + r * iW;
+        float *d = dst + r * sw * wp;
+        for (int64_t p = 0; p < sw; p++)
+            for (int64_t q = 0; q < wp; q++)
+                d[p * wp + q] = q * sw + p < iW ? xr[q * sw + p] : 0.0f;
+    }
+}
+
+void k_f32_im2col_packed(const k_conv_shape *s, const float *x, int64_t c0, int64_t Cg, size_t j_begin,
+                         size_t ncols, size_t nr, const float *xsplit, float *dst, int threads)
+{
+    int64_t iD = s->in[0], iH = s->in[1], iW = s->in[2];
+    int64_t oH = s->out[1], oW = s->out[2];
+    int64_t kD = s->k[0], kH = s->k[1], kW = s->k[2], sw = s->stride[2];
+    int64_t K = Cg * kD * kH * kW;
+    size_t Ncol = ncols;
+    size_t npanel = (Ncol + nr - 1) / nr;
+    int nt = threads > 1 && npanel > 1 && (size_t)K * Ncol > 65536 ? threads : 1;
+#pragma omp parallel for schedule(static) num_threads(nt)
+    for (size_t p = 0; p < npanel; p++) {
+        size_t j0 = p * nr, n = Ncol - j0 < nr ? Ncol - j0 : nr;
+        float *d = dst + p * nr * (size_t)K;
+        /* segments: start column in panel, length, output row (od, oh), first ow */
+        int64_t seg_j[64], seg_len[64], seg_od[64], seg_oh[64], seg_ow[64];
+        int nseg = 0;
+        for (size_t jj = 0; jj < n;) {
+            size_t j = j_begin + j0 + jj;
+            int64_t ow = (int64_t)(j % (size_t)oW), oh = (int64_t)((j / (size_t)oW) % (size_t)oH);
+            int64_t od = (int64_t)(j / (size_t)(oW * oH));
+            int64_t len = oW - ow < (int64_t)(n - jj) ? oW - ow : (int64_t)(n - jj);
+            seg_j[nseg] = (int64_t)jj;
+            seg_len[nseg] = len;
+            seg_od[nseg] = od;
+            seg_oh[nseg] = oh;
+            seg_ow[nseg] = ow;
+            nseg++;
+            jj += (size_t)len;
+        }
+        int64_t r = 0;
+        for (int64_t c = 0; c < Cg; c++)
+            for (int64_t kd = 0; kd < kD; kd++)
+                for (int64_t kh = 0; kh < kH; kh++)
+                    for (int64_t kw = 0; kw < kW; kw++, r++) {
+                        const float *xc = x + (c0 + c) * iD * iH * iW;
+                        int64_t offw = kw * s->dil[2] - s->pad[2];
+                        /* with the phase split: column (ow0 + t) reads phase ph at slot ow0 + t + q0 */
+                        int64_t wp = (iW + sw - 1) / sw, ph = ((offw % sw) + sw) % sw, q0 = (offw - ph) / sw;
+                        const float *xcs = xsplit ? xsplit + c * iD * iH * sw * wp + ph * wp : NULL;
+                        int64_t vlo, vhi;
+                        valid_range(oW, sw, offw, iW, &vlo, &vhi);
+                        float *dr = d + (size_t)r * nr;
+                        for (int q = 0; q < nseg; q++) {
+                            float *o = dr + seg_j[q];
+                            int64_t len = seg_len[q];
+                            int64_t id = seg_od[q] * s->stride[0] - s->pad[0] + kd * s->dil[0];
+                            int64_t ih = seg_oh[q] * s->stride[1] - s->pad[1] + kh * s->dil[1];
+                            if (id < 0 || id >= iD || ih < 0 || ih >= iH) {
+                                for (int64_t t = 0; t < len; t++)
+                                    o[t] = 0;
+                                continue;
+                            }
+                            const float *xr = xc + (id * iH + ih) * iW;
+                            int64_t ow0 = seg_ow[q];
+                            int64_t lo = vlo < ow0 ? 0 : vlo - ow0, hi = vhi < ow0 ? 0 : vhi - ow0;
+                            if (lo > len)
+                                lo = len;
+                            if (hi > len)
+                                hi = len;
+                            if (hi < lo)
+                                hi = lo;
+                            for (int64_t t = 0; t < lo; t++)
+                                o[t] = 0;
+                            const float *xs = xr + ow0 * sw + offw;
+                            if (sw == 1)
+                                memcpy(o + lo, xs + lo, sizeof(float) * (size_t)(hi - lo));
+                            else if (xcs)
+                                memcpy(o + lo, xcs + (id * iH + ih) * sw * wp + ow0 + q0 + lo,
+                                       sizeof(float) * (size_t)(hi - lo));
+                            else
+                                for (int64_t t = lo; t < hi; t++)
+                                    o[t] = xs[t * sw];
+                            for (int64_t t = hi; t < len; t++)
+                                o[t] = 0;
+                        }
+                        for (size_t jj = n; jj < nr; jj++)
+                            dr[jj] = 0;
+                    }
+    }
+}
+
+/* x (N,C,D,H,W), w (M,1,kD,kH,kW) with C == group -> y (N,M,oD,oH,oW) */
+void k_f32_conv_depthwise(const k_conv_shape *s, const float *x, const float *w, const float *bias, float *y,
+                          int act, float act_alpha, float act_beta, int threads)
+{
+    int64_t Mg = s->M / s->group;
+    int64_t iD = s->in[0], iH = s->in[1], iW = s->in[2];
+    int64_t oD = s->out[0], oH = s->out[1], oW = s->out[2];
+    int64_t kD = s->k[0], kH = s->k[1], kW = s->k[2];
+    int64_t sw = s->stride[2];
+    int64_t total = s->N * s->M;
+    int nt = threads > 1 && total > 1 && (double)total * (double)(oD * oH * oW * kD * kH * kW) > 1e5 ? threads : 1;
+#pragma omp parallel for schedule(static) num_threads(nt)
+    for (int64_t nm = 0; nm < total; nm++) {
+        int64_t n = nm / s->M, m = nm % s->M, c = m / Mg;
+        const float *xc = x + (n * s->C + c) * iD * iH * iW;
+        const float *wm = w + m * kD * kH * kW;
+        float *ym = y + nm * oD * oH * oW;
+        float b = bias ? bias[m] : 0.0f;
+        /* valid output ranges per kernel column, hoisted out of the row loops */
+        int64_t lo_c[16], hi_c[16];
+        for (int64_t kw = 0; kw < kW && kw < 16; kw++)
+            valid_range(oW, sw, kw * s->dil[2] - s->pad[2], iW, &lo_c[kw], &hi_c[kw]);
+        for (int64_t od = 0; od < oD; od++)
+            for (int64_t oh = 0; oh < oH; oh++) {
+                float *yr = ym + (od * oH + oh) * oW;
+                for (int64_t ow = 0; ow < oW; ow++)
+                    yr[ow] = b;
+                for (int64_t kd = 0; kd < kD; kd++) {
+                    int64_t id = od * s->stride[0] - s->pad[0] + kd * s->dil[0];
+                    if (id < 0 || id >= iD)
+                        continue;
+                    for (int64_t kh = 0; kh < kH; kh++) {
+                        int64_t ih = oh * s->stride[1] - s->pad[1] + kh * s->dil[1];
+                        if (ih < 0 || ih >= iH)
+                            continue;
+                        const float *xr = xc + (id * iH + ih) * iW;
+                        const float *wr = wm + (kd * kH + kh) * kW;
+                        if (kW == 3) {
+                            /* one pass for the three taps where all are inside, then the edges */
+                            int64_t lo = lo_c[0], hi = hi_c[0];
+                            for (int64_t kw = 1; kw < 3; kw++) {
+                                lo = lo_c[kw] > lo ? lo_c[kw] : lo;
+                                hi = hi_c[kw] < hi ? hi_c[kw] : hi;
+                            }
+                            if (hi < lo)
+                                hi = lo;
+                            const float *x0 = xr + (0 * s->dil[2] - s->pad[2]);
+                            const float *x1 = xr + (1 * s->dil[2] - s->pad[2]);
+                            const float *x2 = xr + (2 * s->dil[2] - s->pad[2]);
+                            float w0 = wr[0], w1 = wr[1], w2 = wr[2];
+                            if (sw == 1) {
+                                for (int64_t ow = lo; ow < hi; ow++)
+                                    yr[ow] += w0 * x0[ow] + w1 * x1[ow] + w2 * x2[ow];
+                            } else {
+                                for (int64_t ow = lo; ow < hi; ow++)
+                                    yr[ow] += w0 * x0[ow * sw] + w1 * x1[ow * sw] + w2 * x2[ow * sw];
+                            }
+                            for (int64_t kw = 0; kw < 3; kw++) {
+                                const float *xs = xr + (kw * s->dil[2] - s->pad[2]);
+                                for (int64_t ow = lo_c[kw]; ow < hi_c[kw] && ow < lo; ow++)
+                                    yr[ow] += wr[kw] * xs[ow * sw];
+                                for (int64_t ow = hi > lo_c[kw] ? hi : lo_c[kw]; ow < hi_c[kw]; ow++)
+                                    yr[ow] += wr[kw] * xs[ow * sw];
+                            }
+                            continue;
+                        }
+                        for (int64_t kw = 0; kw < kW; kw++) {
+                            float wv = wm[(kd * kH + kh) * kW + kw];
+                            int64_t off = kw * s->dil[2] - s->pad[2], lo, hi;
+                            if (kw < 16) {
+                                lo = lo_c[kw];
+                                hi = hi_c[kw];
+                            } else {
+                                valid_range(oW, sw, off, iW, &lo, &hi);
+                            }
+                            const float *xs = xr + off;
+                            if (sw == 1) {
+                                for (int64_t ow = lo; ow < hi; ow++)
+                                    yr[ow] += wv * xs[ow];
+                            } else {
+                                for (int64_t ow = lo; ow < hi; ow++)
+                                    yr[ow] += wv * xs[ow * sw];
+                            }
+                        }
+                    }
+                }
+                k_act_apply(yr, (size_t)oW, act, act_alpha, act_beta);
+            }
+    }
+}
+
+/* x (N,C,D,H,W), w (C,M/g,kD,kH,kW) -> y (N,M,oD,oH,oW) */
+void k_f32_convtranspose_ref(const k_conv_shape *s, const float *x, const float *w, const float *bias,
+                             float *y, int act, float act_alpha, float act_beta)
+{
+    int64_t Cg = s->C / s->group, Mg = s->M / s->group;
+    int64_t iD = s->in[0], iH = s->in[1], iW = s->in[2];
+    int64_t oD = s->out[0], oH = s->out[1], oW = s->out[2];
+    int64_t kD = s->k[0], kH = s->k[1], kW = s->k[2];
+    size_t osz = (size_t)(oD * oH * oW);
+    for (int64_t n = 0; n < s->N; n++)
+        for (int64_t m = 0; m < s->M; m++)
+            for (size_t i = 0; i < osz; i++)
+                y[(size_t)(n * s->M + m) * osz + i] = bias ? bias[m] : 0.0f;
+    for (int64_t n = 0; n < s->N; n++)
+        for (int64_t c = 0; c < s->C; c++) {
+            int64_t g = c / Cg;
+            for (int64_t id = 0; id < iD; id++)
+                for (int64_t ih = 0; ih < iH; ih++)
+                    for (int64_t iw = 0; iw < iW; iw++) {
+                        float xv = x[(((n * s->C + c) * iD + id) * iH + ih) * iW + iw];
+                        for (int64_t mm = 0; mm < Mg; mm++)
+                            for (int64_t kd = 0; kd < kD; kd++) {
+                                int64_t od = id * s->stride[0] - s->pad[0] + kd * s->dil[0];
+                                if (od < 0 || od >= oD)
+                                    continue;
+                                for (int64_t kh = 0; kh < kH; kh++) {
+                                    int64_t oh = ih * s->stride[1] - s->pad[1] + kh * s->dil[1];
+                                    if (oh < 0 || oh >= oH)
+                                        continue;
+                                    for (int64_t kw = 0; kw < kW; kw++) {
+                                        int64_t ow = iw * s->stride[2] - s->pad[2] + kw * s->dil[2];
+                                        if (ow < 0 || ow >= oW)
+                                            continue;
+                                        float wv = w[(((c * Mg + mm) * kD + kd) * kH + kh) * kW + kw];
+                                        y[(((n * s->M + g * Mg + mm) * oD + od) * oH + oh) * oW + ow] += xv * wv;
+                                    }
+                                }
+                            }
+                    }
+        }
+    k_act_apply(y, (size_t)s->N * (size_t)s->M * osz, act, act_alpha, act_beta);
+}
+
+/* col (Mg*kD*kH*kW, iD*iH*iW) -> y (Mg, oD, oH, oW) += */
+void k_f32_col2im_add(const k_conv_shape *s, const float *col, int64_t Mg, float *y, int threads)
+{
+    int64_t iD = s->in[0], iH = s->in[1], iW = s->in[2];
+    int64_t oD = s->out[0], oH = s->out[1], oW = s->out[2];
+    int64_t kD = s->k[0], kH = s->k[1], kW = s->k[2];
+    int64_t kk = kD * kH * kW, ncol = iD * iH * iW;
+    int nt = threads > 1 && Mg > 1 && (double)Mg * (double)kk * (double)ncol > 1e5 ? threads : 1;
+    /* output channels are independent: parallel over m, taps of one m in order */
+#pragma omp parallel for schedule(static) num_threads(nt)
+    for (int64_t m = 0; m < Mg; m++)
+        for (int64_t r = m * kk; r < (m + 1) * kk; r++) {
+            int64_t kw = r % kW, kh = (r / kW) % kH, kd = (r / (kW * kH)) % kD;
+            const float *cr = col + r * ncol;
+            float *ym = y + m * oD * oH * oW;
+            int64_t offw = kw * s->dil[2] - s->pad[2];
+            for (int64_t id = 0; id < iD; id++) {
+                int64_t od = id * s->stride[0] - s->pad[0] + kd * s->dil[0];
+                if (od < 0 || od >= oD)
+                    continue;
+                for (int64_t ih = 0; ih < iH; ih++) {
+                    int64_t oh = ih * s->stride[1] - s->pad[1] + kh * s->dil[1];
+                    if (oh < 0 || oh >= oH)
+                        continue;
+                    const float *cc = cr + (id * iH + ih) * iW;
+                    float *yr = ym + (od * oH + oh) * oW;
+                    for (int64_t iw = 0; iw < iW; iw++) {
+                        int64_t ow = iw * s->stride[2] + offw;
+                        if (ow >= 0 && ow < oW)
+                            yr[ow] += cc[iw];
+                    }
+                }
+            }
+        }
+}

@@ -1,0 +1,57 @@
+/*
+ * Convolution kernels, float32, with 1 to 3 spatial dimensions normalized to three
+ * (missing leading spatial dimensions have size 1, kernel 1, stride 1, pad 0).
+ *
+ *   Conv:          x (N,C,D,H,W), w (M,C/group,kD,kH,kW), bias (M) -> y (N,M,oD,oH,oW)
+ *   ConvTranspose: x (N,C,D,H,W), w (C,M/group,kD,kH,kW), bias (M) -> y (N,M,oD,oH,oW)
+ *
+ * k_f32_conv_ref / k_f32_convtranspose_ref are the direct loops the fast paths
+ * (im2col + packed GEMM, direct depthwise, GEMM + col2im) are tested against.
+ */
+#ifndef NORMA_KERNELS_CONV_H
+#define NORMA_KERNELS_CONV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernels/gemm.h"
+
+typedef struct k_conv_shape {
+    int64_t N, C, M, group;
+    int64_t in[3], out[3];
+    int64_t k[3], stride[3], dil[3];
+    int64_t pad[3]; /* pad at the beginning of each spatial dimension (may be < 0 for ConvTranspose) */
+} k_conv_shape;
+
+/* Direct convolution; bias may be NULL; act from kernels/act.h. */
+void k_f32_conv_ref(const k_conv_shape *s, const float *x, const float *w, const float *bias, float *y,
+                    int act, float act_alpha, float act_beta);
+
+/* im2col of channels c0..c0+Cg of one image x (C,D,H,W), columns j_begin ..
+ * j_begin+ncols of the K x oD*oH*oW matrix (K = Cg*kD*kH*kW), written straight into
+ * packed-B layout of a K x ncols matrix (k_gemm_packed_b_index with nr), tail
+ * columns of the last panel zeroed. */
+void k_f32_im2col_packed(const k_conv_shape *s, const float *x, int64_t c0, int64_t Cg, size_t j_begin,
+                         size_t ncols, size_t nr, const float *xsplit, float *dst, int threads);
+
+/* For stride_W > 1: rewrites channels c0..c0+Cg of one image so each input row holds
+ * its stride_W phases one after the other (ceil(W/stride_W) slots each, zero
+ * padded): Cg*D*H*stride_W*ceil(W/stride_W) floats. Passed to im2col as xsplit
+ * (else NULL), it turns every strided gather into a contiguous copy. */
+void k_f32_split_w_phases(const k_conv_shape *s, const float *x, int64_t c0, int64_t Cg, float *dst);
+
+/* Direct convolution for C/group == 1 (depthwise and its multipliers): output
+ * channel m reads input channel m / (M/group). One image at a time is not needed:
+ * all N are done, parallel over (n, m). */
+void k_f32_conv_depthwise(const k_conv_shape *s, const float *x, const float *w, const float *bias, float *y,
+                          int act, float act_alpha, float act_beta, int threads);
+
+/* Direct transposed convolution (scatter form). */
+void k_f32_convtranspose_ref(const k_conv_shape *s, const float *x, const float *w, const float *bias,
+                             float *y, int act, float act_alpha, float act_beta);
+
+/* Adds col (Mg*kD*kH*kW rows, iD*iH*iW columns) of one image and group into
+ * y (Mg, oD, oH, oW): the scatter half of ConvTranspose as GEMM + col2im. */
+void k_f32_col2im_add(const k_conv_shape *s, const float *col, int64_t Mg, float *y, int threads);
+
+#endif

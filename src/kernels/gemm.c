@@ -1,0 +1,396 @@
+/*
+ * SGEMM: the scalar reference, the packing routines, three microkernels (portable C,
+ * AVX2+FMA, AVX-512) and the cache-blocked driver. See gemm.h for the contract.
+ *
+ * Blocking: the output is cut into MC x NC tiles, one OpenMP work item each. Inside
+ * a tile, for every KC slice of K, each NR-wide panel of B (KC x NR floats, kept in
+ * L1) meets every MR-high panel of A in the tile (MC x KC, kept in L2).
+ */
+#include "kernels/gemm.h"
+
+#include <string.h>
+
+#include "kernels/act.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define K_X86 1
+#endif
+
+#define KC 256
+#define MC_PANELS 8  /* MC = 8 * MR */
+#define NC_PANELS 8  /* NC = 8 * NR */
+#define MAX_MR 16
+#define MAX_NR 32
+
+/* ---- reference ---- */
+
+void k_epilogue_apply(const k_epilogue *ep, float *C, size_t ldc, size_t r0, size_t m, size_t c0,
+                      size_t n)
+{
+    if (!ep)
+        return;
+    for (size_t i = 0; i < m; i++) {
+        float *c = C + i * ldc;
+        if (ep->bias && ep->bias_mode == K_BIAS_ROW) {
+            float b = ep->bias[r0 + i];
+            for (size_t j = 0; j < n; j++)
+                c[j] += b;
+        } else if (ep->bias && ep->bias_mode == K_BIAS_COL) {
+            for (size_t j = 0; j < n; j++)
+                c[j] += ep->bias[c0 + j];
+        }
+        k_act_apply(c, n, ep->act, ep->act_alpha, ep->act_beta);
+    }
+}
+
+/* A (M,K) strided, B (K,N) strided -> C (M,N) row stride ldc */
+void k_f32_gemm_ref(size_t M, size_t N, size_t K, float alpha, const float *A, ptrdiff_t ars,
+                    ptrdiff_t acs, const float *B, ptrdiff_t brs, ptrdiff_t bcs, float beta, float *C,
+                    size_t ldc, const k_epilogue *ep)
+{
+    for (size_t i = 0; i < M; i++) {
+        for (size_t j = 0; j < N; j++) {
+            float s = 0;
+            for (size_t k = 0; k < K; k++)
+                s += A[(ptrdiff_t)i * ars + (ptrdiff_t)k * acs] * B[(ptrdiff_t)k * brs + (ptrdiff_t)j * bcs];
+            float *c = &C[i * ldc + j];
+            *c = beta == 0 ? alpha * s : alpha * s + beta * *c;
+        }
+    }
+    k_epilogue_apply(ep, C, ldc, 0, M, 0, N);
+}
+
+/* ---- packing ---- */
+
+size_t k_gemm_packed_a_floats(const k_gemm_isa *isa, size_t M, size_t K)
+{
+    size_t mr = (size_t)isa->mr;
+    return (M + mr - 1) / mr * mr * K;
+}
+
+size_t k_gemm_packed_b_floats(const k_gemm_isa *isa, size_t K, size_t N)
+{
+    size_t nr = (size_t)isa->nr;
+    return (N + nr - 1) / nr * nr * K;
+}
+
+/* Panel p holds rows p*MR.. as K groups of MR consecutive floats. */
+void k_f32_gemm_pack_a(const k_gemm_isa *isa, size_t M, size_t K, const float *A, ptrdiff_t rs,
+                       ptrdiff_t cs, float *dst)
+{
+    size_t mr = (size_t)isa->mr;
+    size_t np = (M + mr - 1) / mr;
+    for (size_t p = 0; p < np; p++) {
+        float *d = dst + p * mr * K;
+        size_t i0 = p * mr, m = M - i0 < mr ? M - i0 : mr;
+        for (size_t k = 0; k < K; k++) {
+            for (size_t i = 0; i < m; i++)
+                d[k * mr + i] = A[(ptrdiff_t)(i0 + i) * rs + (ptrdiff_t)k * cs];
+            for (size_t i = m; i < mr; i++)
+                d[k * mr + i] = 0;
+        }
+    }
+}
+
+/* Panel p holds columns p*NR.. as K groups of NR consecutive floats. */
+void k_f32_gemm_pack_b(const k_gemm_isa *isa, size_t K, size_t N, const float *B, ptrdiff_t rs,
+                       ptrdiff_t cs, float *dst)
+{
+    size_t nr = (size_t)isa->nr;
+    size_t np = (N + nr - 1) / nr;
+    for (size_t p = 0; p < np; p++) {
+        float *d = dst + p * nr * K;
+        size_t j0 = p * nr, n = N - j0 < nr ? N - j0 : nr;
+        for (size_t k = 0; k < K; k++) {
+            const float *b = B + (ptrdiff_t)k * rs + (ptrdiff_t)j0 * cs;
+            if (cs == 1) {
+                memcpy(d + k * nr, b, n * sizeof(float));
+            } else {
+                for (size_t j = 0; j < n; j++)
+                    d[k * nr + j] = b[(ptrdiff_t)j * cs];
+            }
+            for (size_t j = n; j < nr; j++)
+                d[k * nr + j] = 0;
+        }
+    }
+}
+
+/* ---- microkernels: c (MR x NR, row stride ldc) = alpha * a*b + beta * c ---- */
+
+/* Portable kernel: GCC vector extensions (SSE2 on any x86-64, NEON on arm64), 4 x 16
+ * with 16 named accumulators of 4 floats. */
+#define G_MR 4
+#define G_NR 16
+typedef float v4f __attribute__((vector_size(16)));
+
+static inline v4f v4_load(const float *p)
+{
+    v4f v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void v4_store(float *p, v4f v)
+{
+    memcpy(p, &v, sizeof v);
+}
+
+#define G_ROW(i)                                                                                             \
+    {                                                                                                        \
+        v4f av = {ak[i], ak[i], ak[i], ak[i]};                                                               \
+        c##i##0 += av * b0;                                                                                  \
+        c##i##1 += av * b1;                                                                                  \
+        c##i##2 += av * b2;                                                                                  \
+        c##i##3 += av * b3;                                                                                  \
+    }
+
+static void k_f32_gemm_4x16_c(size_t kc, const float *a, const float *b, float *c, size_t ldc,
+                              float alpha, float beta)
+{
+    v4f z = {0, 0, 0, 0};
+    v4f c00 = z, c01 = z, c02 = z, c03 = z, c10 = z, c11 = z, c12 = z, c13 = z;
+    v4f c20 = z, c21 = z, c22 = z, c23 = z, c30 = z, c31 = z, c32 = z, c33 = z;
+    for (size_t k = 0; k < kc; k++) {
+        const float *bk = b + k * G_NR, *ak = a + k * G_MR;
+        v4f b0 = v4_load(bk), b1 = v4_load(bk + 4), b2 = v4_load(bk + 8), b3 = v4_load(bk + 12);
+        G_ROW(0)
+        G_ROW(1)
+        G_ROW(2)
+        G_ROW(3)
+    }
+    v4f acc[G_MR][4] = {{c00, c01, c02, c03}, {c10, c11, c12, c13}, {c20, c21, c22, c23}, {c30, c31, c32, c33}};
+    v4f va = {alpha, alpha, alpha, alpha}, vb = {beta, beta, beta, beta};
+    for (int i = 0; i < G_MR; i++)
+        for (int h = 0; h < 4; h++) {
+            float *y = c + (size_t)i * ldc + (size_t)h * 4;
+            v4f r = va * acc[i][h];
+            if (beta != 0)
+                r += vb * v4_load(y);
+            v4_store(y, r);
+        }
+}
+
+#ifdef K_X86
+/* Accumulators are named variables, not an array: with an array GCC keeps them
+ * in memory and stores every one of them on each k step. */
+__attribute__((target("avx2,fma"))) static void k_f32_gemm_6x16_avx2(size_t kc, const float *a, const float *b, float *c, size_t ldc, float alpha, float beta)
+{
+    __m256 c0_0 = _mm256_setzero_ps(), c0_1 = _mm256_setzero_ps(), c1_0 = _mm256_setzero_ps(), c1_1 = _mm256_setzero_ps(), c2_0 = _mm256_setzero_ps(), c2_1 = _mm256_setzero_ps(), c3_0 = _mm256_setzero_ps(), c3_1 = _mm256_setzero_ps(), c4_0 = _mm256_setzero_ps(), c4_1 = _mm256_setzero_ps(), c5_0 = _mm256_setzero_ps(), c5_1 = _mm256_setzero_ps();
+    for (size_t k = 0; k < kc; k++) {
+        __m256 b0 = _mm256_loadu_ps(b + k * 16), b1 = _mm256_loadu_ps(b + k * 16 + 8);
+        const float *ak = a + k * 6;
+        __m256 av;
+        av = _mm256_set1_ps(ak[0]);
+        c0_0 = _mm256_fmadd_ps(av, b0, c0_0);
+        c0_1 = _mm256_fmadd_ps(av, b1, c0_1);
+        av = _mm256_set1_ps(ak[1]);
+        c1_0 = _mm256_fmadd_ps(av, b0, c1_0);
+        c1_1 = _mm256_fmadd_ps(av, b1, c1_1);
+        av = _mm256_set1_ps(ak[2]);
+        c2_0 = _mm256_fmadd_ps(av, b0, c2_0);
+        c2_1 = _mm256_fmadd_ps(av, b1, c2_1);
+        av = _mm256_set1_ps(ak[3]);
+        c3_0 = _mm256_fmadd_ps(av, b0, c3_0);
+        c3_1 = _mm256_fmadd_ps(av, b1, c3_1);
+        av = _mm256_set1_ps(ak[4]);
+        c4_0 = _mm256_fmadd_ps(av, b0, c4_0);
+        c4_1 = _mm256_fmadd_ps(av, b1, c4_1);
+        av = _mm256_set1_ps(ak[5]);
+        c5_0 = _mm256_fmadd_ps(av, b0, c5_0);
+        c5_1 = _mm256_fmadd_ps(av, b1, c5_1);
+    }
+    __m256 acc[6][2] = {{c0_0, c0_1}, {c1_0, c1_1}, {c2_0, c2_1}, {c3_0, c3_1}, {c4_0, c4_1}, {c5_0, c5_1}};
+    __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+    for (int i = 0; i < 6; i++) {
+        float *y = c + (size_t)i * ldc;
+        for (int h = 0; h < 2; h++) {
+            __m256 r = _mm256_mul_ps(va, acc[i][h]);
+            if (beta != 0)
+                r = _mm256_fmadd_ps(vb, _mm256_loadu_ps(y + h * 8), r);
+            _mm256_storeu_ps(y + h * 8, r);
+        }
+    }
+}
+
+/* Accumulators are named variables, not an array: with an array GCC keeps them
+ * in memory and stores every one of them on each k step. */
+__attribute__((target("avx512f"))) static void k_f32_gemm_12x32_avx512(size_t kc, const float *a, const float *b, float *c, size_t ldc, float alpha, float beta)
+{
+    __m512 c0_0 = _mm512_setzero_ps(), c0_1 = _mm512_setzero_ps(), c1_0 = _mm512_setzero_ps(), c1_1 = _mm512_setzero_ps(), c2_0 = _mm512_setzero_ps(), c2_1 = _mm512_setzero_ps(), c3_0 = _mm512_setzero_ps(), c3_1 = _mm512_setzero_ps(), c4_0 = _mm512_setzero_ps(), c4_1 = _mm512_setzero_ps(), c5_0 = _mm512_setzero_ps(), c5_1 = _mm512_setzero_ps(), c6_0 = _mm512_setzero_ps(), c6_1 = _mm512_setzero_ps(), c7_0 = _mm512_setzero_ps(), c7_1 = _mm512_setzero_ps(), c8_0 = _mm512_setzero_ps(), c8_1 = _mm512_setzero_ps(), c9_0 = _mm512_setzero_ps(), c9_1 = _mm512_setzero_ps(), c10_0 = _mm512_setzero_ps(), c10_1 = _mm512_setzero_ps(), c11_0 = _mm512_setzero_ps(), c11_1 = _mm512_setzero_ps();
+    for (size_t k = 0; k < kc; k++) {
+        __m512 b0 = _mm512_loadu_ps(b + k * 32), b1 = _mm512_loadu_ps(b + k * 32 + 16);
+        const float *ak = a + k * 12;
+        __m512 av;
+        av = _mm512_set1_ps(ak[0]);
+        c0_0 = _mm512_fmadd_ps(av, b0, c0_0);
+        c0_1 = _mm512_fmadd_ps(av, b1, c0_1);
+        av = _mm512_set1_ps(ak[1]);
+        c1_0 = _mm512_fmadd_ps(av, b0, c1_0);
+        c1_1 = _mm512_fmadd_ps(av, b1, c1_1);
+        av = _mm512_set1_ps(ak[2]);
+        c2_0 = _mm512_fmadd_ps(av, b0, c2_0);
+        c2_1 = _mm512_fmadd_ps(av, b1, c2_1);
+        av = _mm512_set1_ps(ak[3]);
+        c3_0 = _mm512_fmadd_ps(av, b0, c3_0);
+        c3_1 = _mm512_fmadd_ps(av, b1, c3_1);
+        av = _mm512_set1_ps(ak[4]);
+        c4_0 = _mm512_fmadd_ps(av, b0, c4_0);
+        c4_1 = _mm512_fmadd_ps(av, b1, c4_1);
+        av = _mm512_set1_ps(ak[5]);
+        c5_0 = _mm512_fmadd_ps(av, b0, c5_0);
+        c5_1 = _mm512_fmadd_ps(av, b1, c5_1);
+        av = _mm512_set1_ps(ak[6]);
+        c6_0 = _mm512_fmadd_ps(av, b0, c6_0);
+        c6_1 = _mm512_fmadd_ps(av, b1, c6_1);
+        av = _mm512_set1_ps(ak[7]);
+        c7_0 = _mm512_fmadd_ps(av, b0, c7_0);
+        c7_1 = _mm512_fmadd_ps(av, b1, c7_1);
+        av = _mm512_set1_ps(ak[8]);
+        c8_0 = _mm512_fmadd_ps(av, b0, c8_0);
+        c8_1 = _mm512_fmadd_ps(av, b1, c8_1);
+        av = _mm512_set1_ps(ak[9]);
+        c9_0 = _mm512_fmadd_ps(av, b0, c9_0);
+        c9_1 = _mm512_fmadd_ps(av, b1, c9_1);
+        av = _mm512_set1_ps(ak[10]);
+        c10_0 = _mm512_fmadd_ps(av, b0, c10_0);
+        c10_1 = _mm512_fmadd_ps(av, b1, c10_1);
+        av = _mm512_set1_ps(ak[11]);
+        c11_0 = _mm512_fmadd_ps(av, b0, c11_0);
+        c11_1 = _mm512_fmadd_ps(av, b1, c11_1);
+    }
+    __m512 acc[12][2] = {{c0_0, c0_1}, {c1_0, c1_1}, {c2_0, c2_1}, {c3_0, c3_1}, {c4_0, c4_1}, {c5_0, c5_1}, {c6_0, c6_1}, {c7_0, c7_1}, {c8_0, c8_1}, {c9_0, c9_1}, {c10_0, c10_1}, {c11_0, c11_1}};
+    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    for (int i = 0; i < 12; i++) {
+        float *y = c + (size_t)i * ldc;
+        for (int h = 0; h < 2; h++) {
+            __m512 r = _mm512_mul_ps(va, acc[i][h]);
+            if (beta != 0)
+                r = _mm512_fmadd_ps(vb, _mm512_loadu_ps(y + h * 16), r);
+            _mm512_storeu_ps(y + h * 16, r);
+        }
+    }
+}
+#endif
+
+static const k_gemm_isa isa_generic = {"generic", G_MR, G_NR, k_f32_gemm_4x16_c};
+#ifdef K_X86
+static const k_gemm_isa isa_avx2 = {"avx2", 6, 16, k_f32_gemm_6x16_avx2};
+static const k_gemm_isa isa_avx512 = {"avx512", 12, 32, k_f32_gemm_12x32_avx512};
+#endif
+
+const k_gemm_isa *k_gemm_isa_get(int level)
+{
+    switch (level) {
+    case K_ISA_GENERIC: return &isa_generic;
+#ifdef K_X86
+    case K_ISA_AVX2:
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? &isa_avx2 : NULL;
+    case K_ISA_AVX512:
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx512f") ? &isa_avx512 : NULL;
+#endif
+    default: return NULL;
+    }
+}
+
+const k_gemm_isa *k_gemm_best(void)
+{
+    const k_gemm_isa *isa = k_gemm_isa_get(K_ISA_AVX512);
+    if (!isa)
+        isa = k_gemm_isa_get(K_ISA_AVX2);
+    return isa ? isa : &isa_generic;
+}
+
+/* ---- driver ---- */
+
+/* One MC x NC tile of C: rows i0..i0+m, columns j0..j0+n. */
+static void gemm_tile(const k_gemm_isa *isa, size_t i0, size_t m, size_t j0, size_t n, size_t K,
+                      float alpha, const float *Ap, const float *Bp, float beta, float *C,
+                      size_t ldc, const k_epilogue *ep)
+{
+    size_t mr = (size_t)isa->mr, nr = (size_t)isa->nr;
+    float tmp[MAX_MR * MAX_NR];
+    for (size_t k0 = 0; k0 < K; k0 += KC) {
+        size_t kc = K - k0 < KC ? K - k0 : KC;
+        float bk = k0 == 0 ? beta : 1.0f;
+        int last = k0 + kc >= K;
+        for (size_t j = j0; j < j0 + n; j += nr) {
+            size_t nn = j0 + n - j < nr ? j0 + n - j : nr;
+            const float *b = Bp + (j / nr) * K * nr + k0 * nr;
+            for (size_t i = i0; i < i0 + m; i += mr) {
+                size_t mm = i0 + m - i < mr ? i0 + m - i : mr;
+                const float *a = Ap + (i / mr) * K * mr + k0 * mr;
+                float *c = C + i * ldc + j;
+                if (mm == mr && nn == nr) {
+                    isa->kernel(kc, a, b, c, ldc, alpha, bk);
+                } else {
+                    isa->kernel(kc, a, b, tmp, nr, 1.0f, 0.0f);
+                    for (size_t ii = 0; ii < mm; ii++)
+                        for (size_t jj = 0; jj < nn; jj++) {
+                            float *y = &c[ii * ldc + jj];
+                            float v = alpha * tmp[ii * nr + jj];
+                            *y = bk == 0 ? v : v + bk * *y;
+                        }
+                }
+                if (last)
+                    k_epilogue_apply(ep, c, ldc, i, mm, j, nn);
+            }
+        }
+    }
+}
+
+/* M == 1: a row vector times packed B. The MR x NR microkernel would compute MR-1
+ * rows of padding; this reads each packed panel once, which is the whole cost. */
+static void gemv_packed(const k_gemm_isa *isa, size_t N, size_t K, float alpha, const float *a,
+                        const float *Bp, float beta, float *c, const k_epilogue *ep, int threads)
+{
+    size_t nr = (size_t)isa->nr, mr = (size_t)isa->mr, np = (N + nr - 1) / nr; /* a[k] is at a[k*mr] */
+    int nt = threads > 1 && np > 1 && (double)N * (double)K > 1e6 ? threads : 1;
+#pragma omp parallel for schedule(static) num_threads(nt)
+    for (size_t p = 0; p < np; p++) {
+        float acc[MAX_NR] = {0};
+        const float *b = Bp + p * K * nr;
+        for (size_t k = 0; k < K; k++) {
+            float av = a[k * mr];
+            for (size_t j = 0; j < nr; j++)
+                acc[j] += av * b[k * nr + j];
+        }
+        size_t j0 = p * nr, n = N - j0 < nr ? N - j0 : nr;
+        for (size_t j = 0; j < n; j++)
+            c[j0 + j] = beta == 0 ? alpha * acc[j] : alpha * acc[j] + beta * c[j0 + j];
+        k_epilogue_apply(ep, c + j0, 0, 0, 1, j0, n);
+    }
+}
+
+void k_f32_gemm_packed(const k_gemm_isa *isa, size_t M, size_t N, size_t K, float alpha,
+                       const float *Ap, const float *Bp, float beta, float *C, size_t ldc,
+                       const k_epilogue *ep, int threads)
+{
+    if (M == 0 || N == 0)
+        return;
+    if (K == 0) {
+        for (size_t i = 0; i < M; i++)
+            for (size_t j = 0; j < N; j++)
+                C[i * ldc + j] = beta == 0 ? 0.0f : beta * C[i * ldc + j];
+        k_epilogue_apply(ep, C, ldc, 0, M, 0, N);
+        return;
+    }
+    if (M == 1) {
+        gemv_packed(isa, N, K, alpha, Ap, Bp, beta, C, ep, threads);
+        return;
+    }
+    size_t mc = (size_t)isa->mr * MC_PANELS, nc = (size_t)isa->nr * NC_PANELS;
+    size_t tm = (M + mc - 1) / mc, tn = (N + nc - 1) / nc;
+    long ntiles = (long)(tm * tn);
+    double flops = 2.0 * (double)M * (double)N * (double)K;
+    int nt = threads > 1 && ntiles > 1 && flops > 2e6 ? threads : 1;
+#pragma omp parallel for schedule(dynamic) num_threads(nt)
+    for (long t = 0; t < ntiles; t++) {
+        size_t ti = (size_t)t / tn, tj = (size_t)t % tn;
+        size_t i0 = ti * mc, j0 = tj * nc;
+        size_t m = M - i0 < mc ? M - i0 : mc, n = N - j0 < nc ? N - j0 : nc;
+        gemm_tile(isa, i0, m, j0, n, K, alpha, Ap, Bp, beta, C, ldc, ep);
+    }
+}

@@ -1,0 +1,82 @@
+/*
+ * Single-precision matrix multiply: C (M,N) = alpha * A (M,K) * B (K,N) + beta * C,
+ * then an optional bias (one value per row or per column) and a fused activation.
+ *
+ * k_f32_gemm_ref is the plain triple loop every faster path is tested against.
+ * The fast path is GotoBLAS-style: A is packed into panels of MR rows and B into
+ * panels of NR columns (each panel holds all K, contiguous, so K blocks are slices
+ * of it), and an MR x NR register-blocked microkernel walks KC-long slices. The
+ * microkernel (and so MR/NR and the packed layout) is chosen at run time from the
+ * CPU: AVX-512, AVX2+FMA, or portable C. Constant operands (weights) are packed
+ * once by the op's init; the other operand is packed into scratch at run time.
+ */
+#ifndef NORMA_KERNELS_GEMM_H
+#define NORMA_KERNELS_GEMM_H
+
+#include <stddef.h>
+
+/* bias_mode values of k_epilogue */
+enum { K_BIAS_NONE = 0, K_BIAS_ROW = 1, K_BIAS_COL = 2 };
+
+/* What happens to C after the product: C += bias[i] (ROW) or bias[j] (COL), then
+ * the activation (kernels/act.h). A NULL epilogue means none. */
+typedef struct k_epilogue {
+    const float *bias;
+    int bias_mode;
+    int act;
+    float act_alpha, act_beta;
+} k_epilogue;
+
+typedef void (*k_gemm_ukernel)(size_t kc, const float *a, const float *b, float *c, size_t ldc,
+                               float alpha, float beta);
+
+/* A microkernel and the packed layout it reads. */
+typedef struct k_gemm_isa {
+    const char *name;
+    int mr, nr;
+    k_gemm_ukernel kernel;
+} k_gemm_isa;
+
+enum { K_ISA_GENERIC = 0, K_ISA_AVX2 = 1, K_ISA_AVX512 = 2 };
+
+/* The best microkernel this CPU runs (never NULL). */
+const k_gemm_isa *k_gemm_best(void);
+/* The microkernel of one ISA level, or NULL when this CPU lacks it (for tests). */
+const k_gemm_isa *k_gemm_isa_get(int level);
+
+/* Floats needed to pack an M x K left operand / K x N right operand. */
+size_t k_gemm_packed_a_floats(const k_gemm_isa *isa, size_t M, size_t K);
+size_t k_gemm_packed_b_floats(const k_gemm_isa *isa, size_t K, size_t N);
+
+/* Packs A, element (i,k) at A[i*rs + k*cs], into dst (k_gemm_packed_a_floats).
+ * Rows past M are zero. Strides make transposed sources free. */
+void k_f32_gemm_pack_a(const k_gemm_isa *isa, size_t M, size_t K, const float *A, ptrdiff_t rs,
+                       ptrdiff_t cs, float *dst);
+/* Packs B, element (k,j) at B[k*rs + j*cs], into dst (k_gemm_packed_b_floats). */
+void k_f32_gemm_pack_b(const k_gemm_isa *isa, size_t K, size_t N, const float *B, ptrdiff_t rs,
+                       ptrdiff_t cs, float *dst);
+/* Index in packed-B storage of element (k, j): lets im2col write packed data directly. */
+static inline size_t k_gemm_packed_b_index(size_t nr, size_t K, size_t k, size_t j)
+{
+    return (j / nr) * K * nr + k * nr + j % nr;
+}
+
+/* C (M,N), row stride ldc = alpha * unpack(Ap) * unpack(Bp) + beta * C, then ep.
+ * beta == 0 means C is not read (may hold NaN). Parallel over output tiles with at
+ * most `threads` OpenMP threads. */
+void k_f32_gemm_packed(const k_gemm_isa *isa, size_t M, size_t N, size_t K, float alpha,
+                       const float *Ap, const float *Bp, float beta, float *C, size_t ldc,
+                       const k_epilogue *ep, int threads);
+
+/* Reference: same contract, operands given by strides: A(i,k) = A[i*ars + k*acs],
+ * B(k,j) = B[k*brs + j*bcs]. Accumulates in float in k order. */
+void k_f32_gemm_ref(size_t M, size_t N, size_t K, float alpha, const float *A, ptrdiff_t ars,
+                    ptrdiff_t acs, const float *B, ptrdiff_t brs, ptrdiff_t bcs, float beta, float *C,
+                    size_t ldc, const k_epilogue *ep);
+
+/* Applies the bias and activation of ep to the rows r0..r0+m and columns c0..c0+n of
+ * C (the block starts at C[0]); used by the drivers and by ops that fill C themselves. */
+void k_epilogue_apply(const k_epilogue *ep, float *C, size_t ldc, size_t r0, size_t m, size_t c0,
+                      size_t n);
+
+#endif

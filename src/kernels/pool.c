@@ -1,0 +1,136 @@
+/* Pooling kernels (see pool.h). Parallel over (n, c) planes. */
+#include "kernels/pool.h"
+
+#include <math.h>
+
+#define POOL_PAR(s) ((s)->NC > 1 && (double)(s)->NC * (double)((s)->out[0] * (s)->out[1] * (s)->out[2]) * \
+                     (double)((s)->k[0] * (s)->k[1] * (s)->k[2]) > 1e5)
+
+/* x (NC,D,H,W) -> y (NC,oD,oH,oW), T the element type, LOW its smallest value */
+#define DEFINE_MAXPOOL(name, T, LOW)                                                                           \
+    void name(const k_pool_shape *s, const T *x, T *y, int64_t *ind, int storage_order, int threads)             \
+    {                                                                                                          \
+        int64_t iD = s->in[0], iH = s->in[1], iW = s->in[2], oD = s->out[0], oH = s->out[1], oW = s->out[2];   \
+        int64_t vol = iD * iH * iW, ovol = oD * oH * oW;                                                       \
+        int nt = threads > 1 && POOL_PAR(s) ? threads : 1;                                                     \
+        _Pragma("omp parallel for num_threads(nt)") for (int64_t p = 0; p < s->NC; p++)                        \
+        {                                                                                                      \
+            const T *xp = x + p * vol;                                                                         \
+            for (int64_t od = 0; od < oD; od++)                                                                \
+                for (int64_t oh = 0; oh < oH; oh++)                                                            \
+                    for (int64_t ow = 0; ow < oW; ow++) {                                                      \
+                        T best = LOW;                                                                          \
+                        int64_t bi = -1;                                                                       \
+                        for (int64_t kd = 0; kd < s->k[0]; kd++) {                                             \
+                            int64_t id = od * s->stride[0] - s->pad[0] + kd * s->dil[0];                       \
+                            if (id < 0 || id >= iD)                                                            \
+                                continue;                                                                      \
+                            for (int64_t kh = 0; kh < s->k[1]; kh++) {                                         \
+                                int64_t ih = oh * s->stride[1] - s->pad[1] + kh * s->dil[1];                   \
+                                if (ih < 0 || ih >= iH)                                                        \
+                                    continue;                                                                  \
+                                for (int64_t kw = 0; kw < s->k[2]; kw++) {                                     \
+                                    int64_t iw = ow * s->stride[2] - s->pad[2] + kw * s->dil[2];               \
+                                    if (iw < 0 || iw >= iW)                                                    \
+                                        continue;                                                              \
+                                    T v = xp[(id * iH + ih) * iW + iw];                                        \
+                                    if (bi < 0 || v > best) {                                                  \
+                                        best = v;                                                              \
+                                        bi = storage_order ? id + iD * (ih + iH * iw) : (id * iH + ih) * iW + iw; \
+                                    }                                                                          \
+                                }                                                                              \
+                            }                                                                                  \
+                        }                                                                                      \
+                        int64_t o = p * ovol + (od * oH + oh) * oW + ow;                                       \
+                        y[o] = best;                                                                           \
+                        if (ind)                                                                               \
+                            ind[o] = bi < 0 ? -1 : p * vol + bi;                                               \
+                    }                                                                                          \
+        }                                                                                                      \
+    }
+
+DEFINE_MAXPOOL(k_f32_maxpool_ref, float, -INFINITY)
+DEFINE_MAXPOOL(k_u8_maxpool_ref, uint8_t, 0)
+DEFINE_MAXPOOL(k_i8_maxpool_ref, int8_t, -128)
+
+/* Taps of a window starting at start: how many fall in [lo, hi). */
+static int64_t taps_in(int64_t start, int64_t k, int64_t dil, int64_t lo, int64_t hi)
+{
+    int64_t n = 0;
+    for (int64_t t = 0; t < k; t++) {
+        int64_t p = start + t * dil;
+        n += p >= lo && p < hi;
+    }
+    return n;
+}
+
+/* x (NC,D,H,W) -> y (NC,oD,oH,oW) */
+void k_f32_avgpool_ref(const k_pool_shape *s, const float *x, float *y, int count_include_pad, int threads)
+{
+    int64_t iD = s->in[0], iH = s->in[1], iW = s->in[2], oD = s->out[0], oH = s->out[1], oW = s->out[2];
+    int64_t vol = iD * iH * iW, ovol = oD * oH * oW;
+    int nt = threads > 1 && POOL_PAR(s) ? threads : 1;
+#pragma omp parallel for num_threads(nt)
+    for (int64_t p = 0; p < s->NC; p++) {
+        const float *xp = x + p * vol;
+        for (int64_t od = 0; od < oD; od++)
+            for (int64_t oh = 0; oh < oH; oh++)
+                for (int64_t ow = 0; ow < oW; ow++) {
+                    int64_t sd = od * s->stride[0] - s->pad[0], sh = oh * s->stride[1] - s->pad[1],
+                            sw = ow * s->stride[2] - s->pad[2];
+                    float sum = 0;
+                    for (int64_t kd = 0; kd < s->k[0]; kd++) {
+                        int64_t id = sd + kd * s->dil[0];
+                        if (id < 0 || id >= iD)
+                            continue;
+                        for (int64_t kh = 0; kh < s->k[1]; kh++) {
+                            int64_t ih = sh + kh * s->dil[1];
+                            if (ih < 0 || ih >= iH)
+                                continue;
+                            for (int64_t kw = 0; kw < s->k[2]; kw++) {
+                                int64_t iw = sw + kw * s->dil[2];
+                                if (iw >= 0 && iw < iW)
+                                    sum += xp[(id * iH + ih) * iW + iw];
+                            }
+                        }
+                    }
+                    int64_t cnt;
+                    if (count_include_pad)
+                        cnt = taps_in(sd, s->k[0], s->dil[0], -s->pad[0], iD + s->pad_end[0]) *
+                              taps_in(sh, s->k[1], s->dil[1], -s->pad[1], iH + s->pad_end[1]) *
+                              taps_in(sw, s->k[2], s->dil[2], -s->pad[2], iW + s->pad_end[2]);
+                    else
+                        cnt = taps_in(sd, s->k[0], s->dil[0], 0, iD) * taps_in(sh, s->k[1], s->dil[1], 0, iH) *
+                              taps_in(sw, s->k[2], s->dil[2], 0, iW);
+                    y[p * ovol + (od * oH + oh) * oW + ow] = cnt ? sum / (float)cnt : NAN;
+                }
+    }
+}
+
+/* x (NC, n) -> y (NC) */
+void k_f32_global_avgpool(size_t NC, size_t n, const float *x, float *y, int threads)
+{
+    int nt = threads > 1 && NC * n > 100000 ? threads : 1;
+#pragma omp parallel for num_threads(nt)
+    for (size_t p = 0; p < NC; p++) {
+        const float *xp = x + p * n;
+        float sum = 0;
+        for (size_t i = 0; i < n; i++)
+            sum += xp[i];
+        y[p] = sum / (float)n;
+    }
+}
+
+void k_f32_global_maxpool(size_t NC, size_t n, const float *x, float *y, int threads)
+{
+    int nt = threads > 1 && NC * n > 100000 ? threads : 1;
+#pragma omp parallel for num_threads(nt)
+    for (size_t p = 0; p < NC; p++) {
+        const float *xp = x + p * n;
+        float best = -INFINITY;
+        for (size_t i = 0; i < n; i++)
+            if (xp[i] > best || isnan(xp[i]))
+                best = isnan(best) ? best : xp[i];
+        y[p] = best;
+    }
+}

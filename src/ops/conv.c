@@ -1,0 +1,467 @@
+/*
+ * Conv (ONNX opsets 1, 11) and ConvTranspose (ONNX opsets 1, 11), float32, 1 to 3
+ * spatial dimensions, groups, strides, dilations, pads and auto_pad.
+ *
+ * Conv runs one of: the direct depthwise kernel (C/group == 1), a plain GEMM for
+ * 1x1 stride-1 unpadded kernels, or im2col written straight into packed GEMM layout
+ * followed by the packed SGEMM. ConvTranspose is W^T * x by GEMM then a col2im
+ * scatter. Constant weights are packed per group in init. Bias and a fused
+ * activation (node->fused_act) are applied in the GEMM epilogue.
+ */
+#include <stdlib.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "kernels/act.h"
+#include "kernels/conv.h"
+#include "kernels/gemm.h"
+#include "ops/op.h"
+
+typedef struct conv_state {
+    const k_gemm_isa *isa;
+    float *wp;          /* packed weights, one block of group_floats per group, or NULL */
+    size_t group_floats;
+} conv_state;
+
+static void conv_state_free(void *p)
+{
+    conv_state *s = p;
+    if (!s)
+        return;
+    free(s->wp);
+    free(s);
+}
+
+static const int float_only[] = {NORMA_FLOAT, 0};
+
+/* Reads an INTS attribute of length nsp into out (default def when absent). */
+static int spatial_attr(op_ctx *c, const char *name, int nsp, int64_t def, int64_t min, int64_t *out)
+{
+    const int64_t *v;
+    int n = ir_attr_ints(c->node, name, &v);
+    for (int i = 0; i < nsp; i++)
+        out[i] = def;
+    if (n < 0)
+        return NORMA_OK;
+    if (n != nsp)
+        return op_fail(c, NORMA_ERR_MODEL, "%s has %d values; the input has %d spatial dimensions", name, n, nsp);
+    for (int i = 0; i < nsp; i++) {
+        if (v[i] < min || v[i] > INT32_MAX) /* the bound keeps the size arithmetic in int64 */
+            return op_fail(c, NORMA_ERR_MODEL, "%s[%d] = %lld must be >= %lld and <= %d", name, i, (long long)v[i],
+                           (long long)min, INT32_MAX);
+        out[i] = v[i];
+    }
+    return NORMA_OK;
+}
+
+/*
+ * Works out the geometry of a Conv or ConvTranspose from the input shapes and the
+ * attributes into s (spatial dims right-aligned into 3) and checks it. Called by
+ * infer, and again by run (cheap, allocates nothing).
+ */
+static int conv_geometry(op_ctx *c, int transpose, k_conv_shape *s)
+{
+    const ir_tensor *x = c->in[0], *w = c->in[1], *b = c->n_in > 2 ? c->in[2] : NULL;
+    int rc;
+    if ((rc = op_check_dtype(c, 0, float_only)) || (rc = op_check_dtype(c, 1, float_only)))
+        return rc;
+    if (x->rank < 3 || x->rank > 5)
+        return op_fail(c, NORMA_ERR_UNSUPPORTED, "input X has rank %d; 3 to 5 (1 to 3 spatial dimensions) are supported",
+                       x->rank);
+    if (w->rank != x->rank)
+        return op_fail(c, NORMA_ERR_SHAPE, "weight W has rank %d but X has rank %d", w->rank, x->rank);
+    int nsp = x->rank - 2;
+    int64_t group = ir_attr_int(c->node, "group", 1);
+    if (group < 1)
+        return op_fail(c, NORMA_ERR_MODEL, "group %lld must be >= 1", (long long)group);
+    int64_t C = x->dims[1], M;
+    if (!transpose) {
+        M = w->dims[0];
+        if (C % group)
+            return op_fail(c, NORMA_ERR_SHAPE, "group %lld does not divide C=%lld", (long long)group, (long long)C);
+        if (w->dims[1] * group != C)
+            return op_fail(c, NORMA_ERR_SHAPE, "W has %lld input channels per group but X has C=%lld with group %lld",
+                           (long long)w->dims[1], (long long)C, (long long)group);
+        if (M % group)
+            return op_fail(c, NORMA_ERR_SHAPE, "group %lld does not divide M=%lld output channels", (long long)group,
+                           (long long)M);
+    } else {
+        if (w->dims[0] != C)
+            return op_fail(c, NORMA_ERR_SHAPE, "W has %lld input channels but X has C=%lld", (long long)w->dims[0],
+                           (long long)C);
+        if (C % group)
+            return op_fail(c, NORMA_ERR_SHAPE, "group %lld does not divide C=%lld", (long long)group, (long long)C);
+        M = w->dims[1] * group;
+    }
+    if (b) {
+        if ((rc = op_check_dtype(c, 2, float_only)))
+            return rc;
+        if (b->rank != 1 || b->dims[0] != M)
+            return op_fail(c, NORMA_ERR_SHAPE, "bias B must have shape (%lld)", (long long)M);
+    }
+    int64_t k[3], st[3], dl[3], pads[6], op[3] = {0, 0, 0};
+    const int64_t *ks;
+    int nk = ir_attr_ints(c->node, "kernel_shape", &ks);
+    if (nk >= 0) {
+        if (nk != nsp)
+            return op_fail(c, NORMA_ERR_MODEL, "kernel_shape has %d values; the input has %d spatial dimensions", nk,
+                           nsp);
+        for (int i = 0; i < nsp; i++)
+            if (ks[i] != w->dims[2 + i])
+                return op_fail(c, NORMA_ERR_SHAPE, "kernel_shape[%d] = %lld but W has %lld", i, (long long)ks[i],
+                               (long long)w->dims[2 + i]);
+    }
+    for (int i = 0; i < nsp; i++) {
+        k[i] = w->dims[2 + i];
+        if (k[i] < 1 || k[i] > INT32_MAX)
+            return op_fail(c, NORMA_ERR_SHAPE, "kernel dimension %d is %lld", i, (long long)k[i]);
+    }
+    if ((rc = spatial_attr(c, "strides", nsp, 1, 1, st)) || (rc = spatial_attr(c, "dilations", nsp, 1, 1, dl)))
+        return rc;
+    if (transpose && (rc = spatial_attr(c, "output_padding", nsp, 0, 0, op)))
+        return rc;
+    const int64_t *pv;
+    int np = ir_attr_ints(c->node, "pads", &pv);
+    if (np >= 0 && np != 2 * nsp)
+        return op_fail(c, NORMA_ERR_MODEL, "pads has %d values; expected %d", np, 2 * nsp);
+    for (int i = 0; i < 2 * nsp; i++) {
+        pads[i] = np >= 0 ? pv[i] : 0;
+        if (pads[i] < 0 || pads[i] > INT32_MAX)
+            return op_fail(c, NORMA_ERR_MODEL, "pads[%d] = %lld is out of range", i, (long long)pads[i]);
+    }
+    const char *ap = ir_attr_string(c->node, "auto_pad", "NOTSET");
+    int same_upper = !strcmp(ap, "SAME_UPPER"), same_lower = !strcmp(ap, "SAME_LOWER"), valid = !strcmp(ap, "VALID");
+    if (!same_upper && !same_lower && !valid && strcmp(ap, "NOTSET"))
+        return op_fail(c, NORMA_ERR_MODEL, "unknown auto_pad '%s'", ap);
+
+    memset(s, 0, sizeof *s);
+    s->N = x->dims[0];
+    s->C = C;
+    s->M = M;
+    s->group = group;
+    for (int i = 0; i < 3; i++) {
+        s->in[i] = s->out[i] = s->k[i] = s->stride[i] = s->dil[i] = 1;
+        s->pad[i] = 0;
+    }
+    const int64_t *oshape = NULL;
+    int nos = transpose ? ir_attr_ints(c->node, "output_shape", &oshape) : -1;
+    if (nos >= 0 && nos != nsp && nos != nsp + 2)
+        return op_fail(c, NORMA_ERR_MODEL, "output_shape has %d values; expected %d", nos, nsp);
+    for (int i = 0; i < nsp; i++) {
+        int d = 3 - nsp + i;
+        int64_t in = x->dims[2 + i], eff = (k[i] - 1) * dl[i] + 1, pb = pads[i], pe = pads[nsp + i], out;
+        if (!transpose) {
+            if (same_upper || same_lower) {
+                out = (in + st[i] - 1) / st[i];
+                int64_t total = (out - 1) * st[i] + eff - in;
+                if (total < 0)
+                    total = 0;
+                pb = same_upper ? total / 2 : total - total / 2;
+            } else {
+                if (valid)
+                    pb = pe = 0;
+                if (in + pb + pe < eff)
+                    return op_fail(c, NORMA_ERR_SHAPE,
+                                   "spatial dimension %d: input %lld with pads %lld+%lld is smaller than the kernel extent %lld",
+                                   i, (long long)in, (long long)pb, (long long)pe, (long long)eff);
+                out = (in + pb + pe - eff) / st[i] + 1;
+            }
+        } else {
+            if (op[i] >= st[i] && op[i] >= dl[i])
+                return op_fail(c, NORMA_ERR_MODEL, "output_padding[%d] = %lld must be smaller than the stride or dilation",
+                               i, (long long)op[i]);
+            int64_t natural = st[i] * (in - 1) + op[i] + eff;
+            if (nos >= 0 || same_upper || same_lower) {
+                out = nos >= 0 ? oshape[nos - nsp + i] : in * st[i];
+                if (out > INT32_MAX * (int64_t)INT32_MAX)
+                    return op_fail(c, NORMA_ERR_MODEL, "output_shape[%d] = %lld is too large", i, (long long)out);
+                int64_t total = natural - out;
+                if (total < 0)
+                    total = 0; /* a larger output_shape only adds bias-only positions at the end */
+                pb = same_upper ? total / 2 : total - total / 2;
+            } else {
+                if (valid)
+                    pb = pe = 0;
+                out = natural - pb - pe;
+            }
+        }
+        if (out < 1)
+            return op_fail(c, NORMA_ERR_SHAPE, "spatial dimension %d of the output would be %lld", i, (long long)out);
+        s->in[d] = in;
+        s->out[d] = out;
+        s->k[d] = k[i];
+        s->stride[d] = st[i];
+        s->dil[d] = dl[i];
+        s->pad[d] = pb;
+    }
+    return NORMA_OK;
+}
+
+/* Output columns per im2col chunk: about 1 MB of packed data so the chunk is still
+ * in L2 when the GEMM reads it, and at least two GEMM column tiles so two threads
+ * share the work. */
+static size_t chunk_cols(const k_gemm_isa *isa, size_t K, size_t ncol)
+{
+    size_t tile = (size_t)isa->nr * 8, c = (262144 / (K ? K : 1)) / tile * tile;
+    if (c < 2 * tile)
+        c = 2 * tile;
+    return c < ncol ? c : ncol;
+}
+
+static int is_pointwise(const k_conv_shape *s);
+
+/* Scratch for the W-phase split of one image's group (0 when not used). */
+static size_t split_floats(const k_conv_shape *s, int64_t Cg)
+{
+    if (s->stride[2] <= 1 || is_pointwise(s))
+        return 0;
+    int64_t sw = s->stride[2], wp = (s->in[2] + sw - 1) / sw;
+    return (size_t)(Cg * s->in[0] * s->in[1] * sw * wp);
+}
+
+static int64_t kvol(const k_conv_shape *s)
+{
+    return s->k[0] * s->k[1] * s->k[2];
+}
+
+static int is_pointwise(const k_conv_shape *s)
+{
+    for (int i = 0; i < 3; i++)
+        if (s->k[i] != 1 || s->stride[i] != 1 || s->pad[i] != 0 || s->in[i] != s->out[i])
+            return 0;
+    return 1;
+}
+
+static int alloc_state(op_ctx *c, conv_state **out)
+{
+    conv_state *st = calloc(1, sizeof *st);
+    if (!st)
+        return op_fail(c, NORMA_ERR_MEMORY, "out of memory");
+    st->isa = k_gemm_best();
+    c->state = st;
+    *out = st;
+    return NORMA_OK;
+}
+
+/* ---------------- Conv ---------------- */
+
+static int conv_init(op_ctx *c)
+{
+    conv_state *st = NULL;
+    int rc = alloc_state(c, &st);
+    if (rc)
+        return rc;
+    int64_t group = ir_attr_int(c->node, "group", 1);
+    if (group < 1)
+        return op_fail(c, NORMA_ERR_MODEL, "group %lld must be >= 1", (long long)group);
+    const ir_tensor *w = c->in[1];
+    if (!w || !w->data || w->dtype != NORMA_FLOAT || w->rank < 3 || w->dims[0] % group)
+        return NORMA_OK; /* infer reports what is wrong */
+    int ok;
+    size_t kk = ir_numel_checked(w->rank - 2, w->dims + 2, &ok);
+    size_t Mg = (size_t)(w->dims[0] / group), Kg = (size_t)w->dims[1] * kk;
+    if (!ok || w->dims[1] == 1)
+        return NORMA_OK; /* depthwise reads W directly */
+    st->group_floats = k_gemm_packed_a_floats(st->isa, Mg, Kg);
+    st->wp = malloc((st->group_floats * (size_t)group) * sizeof(float) + 1);
+    if (!st->wp)
+        return op_fail(c, NORMA_ERR_MEMORY, "out of memory packing W");
+    const float *wd = w->data;
+    for (int64_t g = 0; g < group; g++)
+        k_f32_gemm_pack_a(st->isa, Mg, Kg, wd + (size_t)g * Mg * Kg, (ptrdiff_t)Kg, 1,
+                          st->wp + (size_t)g * st->group_floats);
+    return NORMA_OK;
+}
+
+static int conv_infer(op_ctx *c)
+{
+    k_conv_shape s;
+    int rc = conv_geometry(c, 0, &s);
+    if (rc)
+        return rc;
+    int nsp = c->in[0]->rank - 2;
+    int64_t od[5] = {s.N, s.M};
+    for (int i = 0; i < nsp; i++)
+        od[2 + i] = s.out[3 - nsp + i];
+    op_set_shape(c->out[0], NORMA_FLOAT, nsp + 2, od);
+    int ok1, ok2;
+    ir_numel_checked(nsp + 2, od, &ok1);
+    int64_t t[3] = {s.C, kvol(&s), s.out[0] * s.out[1] * s.out[2]};
+    ir_numel_checked(3, t, &ok2);
+    if (!ok1 || !ok2)
+        return op_fail(c, NORMA_ERR_SHAPE, "sizes overflow");
+    const conv_state *st = c->state;
+    const k_gemm_isa *isa = st ? st->isa : k_gemm_best();
+    int64_t Cg = s.C / s.group, Mg = s.M / s.group;
+    c->scratch_size = 0;
+    if (Cg == 1)
+        return NORMA_OK;
+    size_t Kg = (size_t)(Cg * kvol(&s));
+    size_t need = k_gemm_packed_b_floats(isa, Kg, chunk_cols(isa, Kg, (size_t)t[2]));
+    need += split_floats(&s, Cg);
+    if (!st || !st->wp)
+        need += k_gemm_packed_a_floats(isa, (size_t)Mg, (size_t)(Cg * kvol(&s)));
+    c->scratch_size = need * sizeof(float);
+    return NORMA_OK;
+}
+
+static int conv_run(op_ctx *c)
+{
+    k_conv_shape s;
+    int rc = conv_geometry(c, 0, &s);
+    if (rc)
+        return rc;
+    const conv_state *st = c->state;
+    const ir_node *n = c->node;
+    const float *x = c->in[0]->data, *w = c->in[1]->data;
+    const float *bias = c->n_in > 2 && c->in[2] ? c->in[2]->data : NULL;
+    float *y = c->out[0]->data;
+    int64_t Cg = s.C / s.group, Mg = s.M / s.group;
+    if (Cg == 1) {
+        k_f32_conv_depthwise(&s, x, w, bias, y, n->fused_act, n->act_alpha, n->act_beta, c->threads);
+        return NORMA_OK;
+    }
+    const k_gemm_isa *isa = st->isa;
+    size_t Kg = (size_t)(Cg * kvol(&s)), HW = (size_t)(s.in[0] * s.in[1] * s.in[2]);
+    size_t OHW = (size_t)(s.out[0] * s.out[1] * s.out[2]);
+    size_t chunk = chunk_cols(isa, Kg, OHW);
+    float *bp = c->scratch, *xsplit = bp + k_gemm_packed_b_floats(isa, Kg, chunk);
+    float *ap = xsplit + split_floats(&s, Cg);
+    int use_split = split_floats(&s, Cg) > 0;
+    int pw = is_pointwise(&s);
+    for (int64_t i = 0; i < s.N; i++)
+        for (int64_t g = 0; g < s.group; g++) {
+            const float *a;
+            if (st->wp) {
+                a = st->wp + (size_t)g * st->group_floats;
+            } else {
+                k_f32_gemm_pack_a(isa, (size_t)Mg, Kg, w + (size_t)(g * Mg) * Kg, (ptrdiff_t)Kg, 1, ap);
+                a = ap;
+            }
+            k_epilogue ep = {bias ? bias + g * Mg : NULL, K_BIAS_ROW, n->fused_act, n->act_alpha, n->act_beta};
+            const float *xi = x + (size_t)i * (size_t)s.C * HW;
+            float *yg = y + ((size_t)i * (size_t)s.M + (size_t)(g * Mg)) * OHW;
+            if (use_split)
+                k_f32_split_w_phases(&s, xi, g * Cg, Cg, xsplit);
+            /* column chunks: im2col (or pack) a slice of the output positions, multiply */
+            for (size_t j0 = 0; j0 < OHW; j0 += chunk) {
+                size_t nc = OHW - j0 < chunk ? OHW - j0 : chunk;
+                if (pw)
+                    k_f32_gemm_pack_b(isa, Kg, nc, xi + (size_t)(g * Cg) * HW + j0, (ptrdiff_t)HW, 1, bp);
+                else
+                    k_f32_im2col_packed(&s, xi, g * Cg, Cg, j0, nc, (size_t)isa->nr, use_split ? xsplit : NULL, bp,
+                                        c->threads);
+                k_f32_gemm_packed(isa, (size_t)Mg, nc, Kg, 1.0f, a, bp, 0.0f, yg + j0, OHW, &ep, c->threads);
+            }
+        }
+    return NORMA_OK;
+}
+
+/* ---------------- ConvTranspose ---------------- */
+
+/* A = W^T of group g: A(r, c) = W[(g*Cg + c) * Mg*kk + r], rows Mg*kk, columns Cg. */
+static void pack_wt(const k_gemm_isa *isa, const float *w, int64_t g, int64_t Cg, size_t rows, float *dst)
+{
+    k_f32_gemm_pack_a(isa, rows, (size_t)Cg, w + (size_t)(g * Cg) * rows, 1, (ptrdiff_t)rows, dst);
+}
+
+static int convt_init(op_ctx *c)
+{
+    conv_state *st = NULL;
+    int rc = alloc_state(c, &st);
+    if (rc)
+        return rc;
+    int64_t group = ir_attr_int(c->node, "group", 1);
+    if (group < 1)
+        return op_fail(c, NORMA_ERR_MODEL, "group %lld must be >= 1", (long long)group);
+    const ir_tensor *w = c->in[1];
+    if (!w || !w->data || w->dtype != NORMA_FLOAT || w->rank < 3 || w->dims[0] % group)
+        return NORMA_OK;
+    int ok;
+    size_t kk = ir_numel_checked(w->rank - 2, w->dims + 2, &ok);
+    if (!ok)
+        return NORMA_OK;
+    int64_t Cg = w->dims[0] / group;
+    size_t rows = (size_t)w->dims[1] * kk;
+    st->group_floats = k_gemm_packed_a_floats(st->isa, rows, (size_t)Cg);
+    st->wp = malloc(st->group_floats * (size_t)group * sizeof(float) + 1);
+    if (!st->wp)
+        return op_fail(c, NORMA_ERR_MEMORY, "out of memory packing W");
+    for (int64_t g = 0; g < group; g++)
+        pack_wt(st->isa, w->data, g, Cg, rows, st->wp + (size_t)g * st->group_floats);
+    return NORMA_OK;
+}
+
+static int convt_infer(op_ctx *c)
+{
+    k_conv_shape s;
+    int rc = conv_geometry(c, 1, &s);
+    if (rc)
+        return rc;
+    int nsp = c->in[0]->rank - 2;
+    int64_t od[5] = {s.N, s.M};
+    for (int i = 0; i < nsp; i++)
+        od[2 + i] = s.out[3 - nsp + i];
+    op_set_shape(c->out[0], NORMA_FLOAT, nsp + 2, od);
+    int ok1, ok2;
+    ir_numel_checked(nsp + 2, od, &ok1);
+    int64_t t[3] = {s.M, kvol(&s), s.in[0] * s.in[1] * s.in[2]};
+    ir_numel_checked(3, t, &ok2);
+    if (!ok1 || !ok2)
+        return op_fail(c, NORMA_ERR_SHAPE, "sizes overflow");
+    const conv_state *st = c->state;
+    const k_gemm_isa *isa = st ? st->isa : k_gemm_best();
+    int64_t Cg = s.C / s.group, Mg = s.M / s.group;
+    size_t rows = (size_t)(Mg * kvol(&s)), HW = (size_t)t[2];
+    size_t need = rows * HW + k_gemm_packed_b_floats(isa, (size_t)Cg, HW);
+    if (!st || !st->wp)
+        need += k_gemm_packed_a_floats(isa, rows, (size_t)Cg);
+    c->scratch_size = need * sizeof(float);
+    return NORMA_OK;
+}
+
+static int convt_run(op_ctx *c)
+{
+    k_conv_shape s;
+    int rc = conv_geometry(c, 1, &s);
+    if (rc)
+        return rc;
+    const conv_state *st = c->state;
+    const ir_node *n = c->node;
+    const float *x = c->in[0]->data, *w = c->in[1]->data;
+    const float *bias = c->n_in > 2 && c->in[2] ? c->in[2]->data : NULL;
+    float *y = c->out[0]->data;
+    const k_gemm_isa *isa = st->isa;
+    int64_t Cg = s.C / s.group, Mg = s.M / s.group;
+    size_t rows = (size_t)(Mg * kvol(&s)), HW = (size_t)(s.in[0] * s.in[1] * s.in[2]);
+    size_t OHW = (size_t)(s.out[0] * s.out[1] * s.out[2]);
+    float *col = c->scratch, *bp = col + rows * HW, *ap = bp + k_gemm_packed_b_floats(isa, (size_t)Cg, HW);
+    for (int64_t i = 0; i < s.N; i++) {
+        float *yi = y + (size_t)i * (size_t)s.M * OHW;
+        for (int64_t m = 0; m < s.M; m++)
+            for (size_t j = 0; j < OHW; j++)
+                yi[(size_t)m * OHW + j] = bias ? bias[m] : 0.0f;
+        for (int64_t g = 0; g < s.group; g++) {
+            const float *xg = x + ((size_t)i * (size_t)s.C + (size_t)(g * Cg)) * HW;
+            k_f32_gemm_pack_b(isa, (size_t)Cg, HW, xg, (ptrdiff_t)HW, 1, bp);
+            const float *a;
+            if (st->wp) {
+                a = st->wp + (size_t)g * st->group_floats;
+            } else {
+                pack_wt(isa, w, g, Cg, rows, ap);
+                a = ap;
+            }
+            k_f32_gemm_packed(isa, rows, HW, (size_t)Cg, 1.0f, a, bp, 0.0f, col, HW, NULL, c->threads);
+            k_f32_col2im_add(&s, col, Mg, yi + (size_t)(g * Mg) * OHW, c->threads);
+        }
+        k_act_apply(yi, (size_t)s.M * OHW, n->fused_act, n->act_alpha, n->act_beta);
+    }
+    return NORMA_OK;
+}
+
+static const op_schema conv1 = {"Conv", "", 1, 2, 3, 1, 1, conv_init, conv_state_free, conv_infer, conv_run};
+static const op_schema conv11 = {"Conv", "", 11, 2, 3, 1, 1, conv_init, conv_state_free, conv_infer, conv_run};
+static const op_schema convt1 = {"ConvTranspose", "", 1, 2, 3, 1, 1, convt_init, conv_state_free, convt_infer, convt_run};
+static const op_schema convt11 = {"ConvTranspose", "", 11, 2, 3, 1, 1, convt_init, conv_state_free, convt_infer, convt_run};
+
+OP_TABLE(conv) = {&conv1, &conv11, &convt1, &convt11, NULL};

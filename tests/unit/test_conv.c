@@ -1,0 +1,380 @@
+/* Tests of Conv and ConvTranspose (every fast path) against the direct references. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "kernels/act.h"
+#include "kernels/conv.h"
+#include "ophelp.h"
+#include "testutil.h"
+
+typedef struct cspec {
+    int nsp;
+    int64_t N, C, M, group;
+    int64_t in[3], k[3], stride[3], dil[3], pb[3], pe[3], opad[3];
+    int bias, act;
+    unsigned cmask; /* which inputs init sees as constant */
+    const char *auto_pad; /* NULL: explicit pads */
+} cspec;
+
+static cspec base(int nsp, int64_t N, int64_t C, int64_t M, int64_t group, int64_t in, int64_t k)
+{
+    cspec s;
+    memset(&s, 0, sizeof s);
+    s.nsp = nsp;
+    s.N = N;
+    s.C = C;
+    s.M = M;
+    s.group = group;
+    for (int i = 0; i < 3; i++) {
+        s.in[i] = in + i; /* non-square on purpose */
+        s.k[i] = k;
+        s.stride[i] = s.dil[i] = 1;
+    }
+    s.cmask = 2 | 4;
+    return s;
+}
+
+/* Runs Conv (transpose = 0) or ConvTranspose (1) per spec and compares with the
+ * reference; returns nothing, fails the test on mismatch. */
+static void check(const cspec *sp, int transpose, int threads)
+{
+    int nsp = sp->nsp;
+    k_conv_shape s;
+    memset(&s, 0, sizeof s);
+    s.N = sp->N;
+    s.C = sp->C;
+    s.M = sp->M;
+    s.group = sp->group;
+    int64_t xd[5] = {sp->N, sp->C}, wd[5], bd[1] = {sp->M}, od[5] = {sp->N, sp->M};
+    if (transpose) {
+        wd[0] = sp->C;
+        wd[1] = sp->M / sp->group;
+    } else {
+        wd[0] = sp->M;
+        wd[1] = sp->C / sp->group;
+    }
+    for (int i = 0; i < 3; i++)
+        s.in[i] = s.out[i] = s.k[i] = s.stride[i] = s.dil[i] = 1;
+    for (int i = 0; i < nsp; i++) {
+        int d = 3 - nsp + i;
+        int64_t eff = (sp->k[i] - 1) * sp->dil[i] + 1;
+        xd[2 + i] = s.in[d] = sp->in[i];
+        wd[2 + i] = s.k[d] = sp->k[i];
+        s.stride[d] = sp->stride[i];
+        s.dil[d] = sp->dil[i];
+        s.pad[d] = sp->pb[i];
+        if (transpose)
+            od[2 + i] = s.out[d] = sp->stride[i] * (sp->in[i] - 1) + sp->opad[i] + eff - sp->pb[i] - sp->pe[i];
+        else
+            od[2 + i] = s.out[d] = (sp->in[i] + sp->pb[i] + sp->pe[i] - eff) / sp->stride[i] + 1;
+    }
+    int ok;
+    size_t nx = ir_numel_checked(nsp + 2, xd, &ok), nw = ir_numel_checked(nsp + 2, wd, &ok);
+    size_t ny = ir_numel_checked(nsp + 2, od, &ok);
+    float *x = malloc(sizeof(float) * nx), *w = malloc(sizeof(float) * nw), *b = malloc(sizeof(float) * (size_t)sp->M);
+    float *ref = malloc(sizeof(float) * ny);
+    tu_fill(x, nx, -1, 1);
+    tu_fill(w, nw, -1, 1);
+    tu_fill(b, (size_t)sp->M, -1, 1);
+    ir_tensor tx = oh_tensor(nsp + 2, xd, x), tw = oh_tensor(nsp + 2, wd, w), tb = oh_tensor(1, bd, b);
+    oh_node t;
+    oh_init(&t, transpose ? "ConvTranspose" : "Conv", 11);
+    int64_t v[6];
+    for (int i = 0; i < nsp; i++)
+        v[i] = sp->stride[i];
+    oh_ints(&t, "strides", nsp, v);
+    for (int i = 0; i < nsp; i++)
+        v[i] = sp->dil[i];
+    oh_ints(&t, "dilations", nsp, v);
+    for (int i = 0; i < nsp; i++)
+        v[i] = sp->k[i];
+    oh_ints(&t, "kernel_shape", nsp, v);
+    if (sp->auto_pad) {
+        oh_str(&t, "auto_pad", sp->auto_pad);
+    } else {
+        for (int i = 0; i < nsp; i++) {
+            v[i] = sp->pb[i];
+            v[nsp + i] = sp->pe[i];
+        }
+        oh_ints(&t, "pads", 2 * nsp, v);
+    }
+    if (transpose) {
+        for (int i = 0; i < nsp; i++)
+            v[i] = sp->opad[i];
+        oh_ints(&t, "output_padding", nsp, v);
+    }
+    oh_int(&t, "group", sp->group);
+    t.node.fused_act = sp->act;
+    t.node.act_alpha = 0.1f;
+    ir_tensor *in[3] = {&tx, &tw, &tb}, *out[1] = {NULL};
+    int rc = oh_run(&t, sp->bias ? 3 : 2, in, 1, out, sp->cmask, threads);
+    if (rc)
+        fail_msg("op failed: %s", t.err);
+    assert_int_equal(out[0]->rank, nsp + 2);
+    for (int i = 0; i < nsp + 2; i++)
+        assert_int_equal(out[0]->dims[i], od[i]);
+    if (transpose)
+        k_f32_convtranspose_ref(&s, x, w, sp->bias ? b : NULL, ref, sp->act, 0.1f, 0);
+    else
+        k_f32_conv_ref(&s, x, w, sp->bias ? b : NULL, ref, sp->act, 0.1f, 0);
+    double e = tu_max_rel_err(out[0]->data, ref, ny, 1e-5, 1e-4);
+    if (e > 1)
+        fail_msg("%s nsp=%d C=%lld M=%lld group=%lld: rel err %g", t.node.op_type, nsp, (long long)sp->C,
+                 (long long)sp->M, (long long)sp->group, e);
+    ir_tensor_free(out[0]);
+    free(x);
+    free(w);
+    free(b);
+    free(ref);
+}
+
+static void conv_2d_3x3_pad1_bias_matches_reference(void **st)
+{
+    (void)st;
+    tu_seed(10);
+    cspec s = base(2, 2, 3, 17, 1, 7, 3);
+    s.pb[0] = s.pb[1] = s.pe[0] = s.pe[1] = 1;
+    s.bias = 1;
+    check(&s, 0, 1);
+    s.cmask = 0; /* weights packed at run time */
+    check(&s, 0, 2);
+}
+
+static void conv_stride2_dilation2_asymmetric_pads_match_reference(void **st)
+{
+    (void)st;
+    tu_seed(11);
+    cspec s = base(2, 1, 5, 33, 1, 17, 3);
+    s.stride[0] = s.stride[1] = 2;
+    s.dil[1] = 2;
+    s.pb[0] = 2;
+    s.pe[1] = 1;
+    s.bias = 1;
+    check(&s, 0, 2);
+}
+
+static void conv_1x1_pointwise_matches_reference(void **st)
+{
+    (void)st;
+    tu_seed(12);
+    cspec s = base(2, 2, 17, 65, 1, 7, 1);
+    s.bias = 1;
+    s.act = ACT_RELU;
+    check(&s, 0, 2);
+    s.stride[0] = s.stride[1] = 2; /* strided 1x1 goes through im2col */
+    check(&s, 0, 1);
+}
+
+/* outputs wider than one im2col chunk (see chunk_cols in ops/conv.c) */
+static void conv_several_column_chunks_match_reference(void **st)
+{
+    (void)st;
+    tu_seed(18);
+    cspec s = base(2, 1, 32, 8, 1, 30, 3);
+    s.pb[0] = s.pb[1] = s.pe[0] = s.pe[1] = 1;
+    s.bias = 1;
+    s.act = ACT_RELU;
+    check(&s, 0, 2);
+    cspec p = base(2, 1, 64, 4, 1, 70, 1);
+    p.bias = 1;
+    check(&p, 0, 1);
+}
+
+static void conv_group2_pad1_matches_reference(void **st)
+{
+    (void)st;
+    tu_seed(13);
+    cspec s = base(2, 2, 6, 10, 2, 9, 3);
+    s.pb[0] = s.pb[1] = s.pe[0] = s.pe[1] = 1;
+    s.bias = 1;
+    check(&s, 0, 1);
+    s.cmask = 0;
+    check(&s, 0, 2);
+}
+
+static void conv_depthwise_and_multiplier_match_reference(void **st)
+{
+    (void)st;
+    tu_seed(14);
+    cspec s = base(2, 2, 7, 7, 7, 17, 3);
+    s.pb[0] = s.pb[1] = s.pe[0] = s.pe[1] = 1;
+    s.bias = 1;
+    s.act = ACT_LEAKY_RELU;
+    check(&s, 0, 2);
+    s.stride[0] = s.stride[1] = 2;
+    s.dil[0] = 2;
+    check(&s, 0, 1);
+    cspec m = base(2, 1, 4, 8, 4, 9, 5); /* channel multiplier 2 */
+    m.pb[1] = 2;
+    m.pe[0] = 3;
+    check(&m, 0, 1);
+    cspec one = base(2, 1, 1, 5, 1, 9, 3); /* C == 1 is also C/group == 1 */
+    check(&one, 0, 1);
+    cspec d3 = base(2, 2, 6, 6, 6, 13, 3); /* 3-wide taps with W dilation and stride */
+    d3.dil[1] = 2;
+    d3.stride[1] = 2;
+    d3.pb[1] = 2;
+    d3.pe[1] = 1;
+    d3.bias = 1;
+    check(&d3, 0, 2);
+    d3.stride[1] = 1;
+    d3.pb[1] = 0;
+    check(&d3, 0, 1);
+    cspec narrow = base(1, 1, 3, 3, 3, 2, 3); /* input narrower than the kernel extent with padding */
+    narrow.pb[0] = 2;
+    narrow.pe[0] = 2;
+    narrow.dil[0] = 2;
+    check(&narrow, 0, 1);
+    cspec wide = base(1, 1, 2, 2, 2, 40, 19); /* kernel wider than the hoisted range table */
+    wide.pb[0] = 3;
+    wide.pe[0] = 9;
+    wide.stride[0] = 2;
+    check(&wide, 0, 1);
+}
+
+static void conv_1d_and_3d_match_reference(void **st)
+{
+    (void)st;
+    tu_seed(15);
+    cspec a = base(1, 2, 3, 7, 1, 33, 5);
+    a.pb[0] = 2;
+    a.pe[0] = 1;
+    a.stride[0] = 3;
+    a.bias = 1;
+    check(&a, 0, 1);
+    cspec b = base(3, 1, 4, 6, 2, 5, 3);
+    b.pb[0] = b.pb[1] = b.pb[2] = 1;
+    b.pe[2] = 1;
+    b.stride[1] = 2;
+    b.dil[2] = 2;
+    b.bias = 1;
+    check(&b, 0, 2);
+    cspec c = base(3, 1, 3, 3, 3, 4, 2);
+    check(&c, 0, 1);
+}
+
+static void conv_auto_pad_same_upper_and_lower_place_extra_pad(void **st)
+{
+    (void)st;
+    tu_seed(16);
+    /* in 7, k 3, stride 2: out 4, total pad 2 -> 1 + 1 */
+    cspec s = base(1, 1, 3, 5, 1, 7, 3);
+    s.stride[0] = 2;
+    s.pb[0] = 1;
+    s.pe[0] = 1;
+    s.auto_pad = "SAME_UPPER";
+    check(&s, 0, 1);
+    /* in 6, k 4: out 6, total pad 3 -> upper 1 + 2, lower 2 + 1 */
+    cspec u = base(1, 1, 3, 5, 1, 6, 4);
+    u.pb[0] = 1;
+    u.pe[0] = 2;
+    u.auto_pad = "SAME_UPPER";
+    check(&u, 0, 1);
+    u.pb[0] = 2;
+    u.pe[0] = 1;
+    u.auto_pad = "SAME_LOWER";
+    check(&u, 0, 1);
+    cspec v = base(2, 1, 3, 5, 1, 6, 4);
+    v.auto_pad = "VALID";
+    check(&v, 0, 1);
+}
+
+static void convtranspose_strides_groups_pads_match_reference(void **st)
+{
+    (void)st;
+    tu_seed(17);
+    cspec s = base(2, 2, 4, 6, 2, 5, 3);
+    s.stride[0] = s.stride[1] = 2;
+    s.pb[0] = 1;
+    s.pe[1] = 1;
+    s.opad[0] = 1;
+    s.bias = 1;
+    check(&s, 1, 1);
+    s.cmask = 0;
+    s.act = ACT_RELU;
+    check(&s, 1, 2);
+    cspec d = base(1, 1, 3, 5, 1, 7, 3);
+    d.dil[0] = 2;
+    d.stride[0] = 3;
+    d.opad[0] = 2;
+    check(&d, 1, 1);
+    cspec e = base(3, 1, 2, 3, 1, 3, 2);
+    e.stride[2] = 2;
+    e.pb[1] = 1;
+    check(&e, 1, 1);
+}
+
+/* Builds a Conv with x (1,C,5,5), W (M,Cw,k,k) and the given attributes and
+ * expects failure with status and message. */
+static void expect_conv_error(int64_t C, int64_t M, int64_t Cw, int64_t k, int64_t group, const char *attr,
+                              int n, const int64_t *v, int status, const char *msg)
+{
+    static float buf[4096];
+    int64_t xd[4] = {1, C, 5, 5}, wd[4] = {M, Cw, k, k};
+    ir_tensor tx = oh_tensor(4, xd, buf), tw = oh_tensor(4, wd, buf);
+    oh_node t;
+    oh_init(&t, "Conv", 11);
+    oh_int(&t, "group", group);
+    if (attr)
+        oh_ints(&t, attr, n, v);
+    ir_tensor *in[2] = {&tx, &tw}, *out[1] = {NULL};
+    assert_int_equal(oh_run(&t, 2, in, 1, out, 2, 1), status);
+    if (!strstr(t.err, msg))
+        fail_msg("message '%s' lacks '%s'", t.err, msg);
+}
+
+static void conv_rejects_bad_groups_channels_and_kernels(void **st)
+{
+    (void)st;
+    expect_conv_error(4, 6, 1, 3, 3, NULL, 0, NULL, NORMA_ERR_SHAPE, "Conv 'n0': group 3 does not divide C=4");
+    expect_conv_error(4, 8, 3, 3, 1, NULL, 0, NULL, NORMA_ERR_SHAPE, "W has 3 input channels per group but X has C=4");
+    expect_conv_error(4, 6, 2, 3, 2, "kernel_shape", 2, (int64_t[]){5, 3}, NORMA_ERR_SHAPE,
+                      "kernel_shape[0] = 5 but W has 3");
+    expect_conv_error(4, 6, 4, 3, 1, "pads", 3, (int64_t[]){1, 1, 1}, NORMA_ERR_MODEL, "pads has 3 values");
+    expect_conv_error(4, 6, 4, 7, 1, NULL, 0, NULL, NORMA_ERR_SHAPE, "smaller than the kernel extent");
+    expect_conv_error(4, 6, 4, 3, 1, "strides", 2, (int64_t[]){0, 1}, NORMA_ERR_MODEL, "strides[0] = 0 must be >= 1");
+    expect_conv_error(4, 6, 4, 3, 0, NULL, 0, NULL, NORMA_ERR_MODEL, "group 0 must be >= 1");
+    expect_conv_error(4, 5, 2, 3, 2, NULL, 0, NULL, NORMA_ERR_SHAPE, "group 2 does not divide M=5");
+}
+
+static void conv_rejects_bias_of_wrong_length(void **st)
+{
+    (void)st;
+    static float buf[4096];
+    int64_t xd[4] = {1, 2, 5, 5}, wd[4] = {3, 2, 3, 3}, bd[1] = {4};
+    ir_tensor tx = oh_tensor(4, xd, buf), tw = oh_tensor(4, wd, buf), tb = oh_tensor(1, bd, buf);
+    oh_node t;
+    oh_init(&t, "Conv", 11);
+    ir_tensor *in[3] = {&tx, &tw, &tb}, *out[1] = {NULL};
+    assert_int_equal(oh_run(&t, 3, in, 1, out, 2, 1), NORMA_ERR_SHAPE);
+    assert_non_null(strstr(t.err, "bias B must have shape (3)"));
+    oh_init(&t, "ConvTranspose", 11);
+    int64_t wt[4] = {3, 2, 3, 3};
+    tw = oh_tensor(4, wt, buf);
+    assert_int_equal(oh_run(&t, 2, in, 1, out, 2, 1), NORMA_ERR_SHAPE);
+    assert_non_null(strstr(t.err, "ConvTranspose 'n0': W has 3 input channels but X has C=2"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(conv_2d_3x3_pad1_bias_matches_reference),
+        cmocka_unit_test(conv_stride2_dilation2_asymmetric_pads_match_reference),
+        cmocka_unit_test(conv_1x1_pointwise_matches_reference),
+        cmocka_unit_test(conv_several_column_chunks_match_reference),
+        cmocka_unit_test(conv_group2_pad1_matches_reference),
+        cmocka_unit_test(conv_depthwise_and_multiplier_match_reference),
+        cmocka_unit_test(conv_1d_and_3d_match_reference),
+        cmocka_unit_test(conv_auto_pad_same_upper_and_lower_place_extra_pad),
+        cmocka_unit_test(convtranspose_strides_groups_pads_match_reference),
+        cmocka_unit_test(conv_rejects_bad_groups_channels_and_kernels),
+        cmocka_unit_test(conv_rejects_bias_of_wrong_length),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,322 @@
+/* Tests of the packed SGEMM kernels and the Gemm / MatMul ops against k_f32_gemm_ref. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "kernels/act.h"
+#include "kernels/gemm.h"
+#include "ophelp.h"
+#include "testutil.h"
+
+static const size_t sizes[] = {1, 7, 17, 33, 65};
+#define NS (sizeof sizes / sizeof sizes[0])
+
+/* Packs A and B for isa, runs the driver, and compares with the reference. */
+static void check_packed(const k_gemm_isa *isa, size_t M, size_t N, size_t K, float alpha, float beta,
+                         const k_epilogue *ep, int threads)
+{
+    float *A = malloc(sizeof(float) * (M * K + 1)), *B = malloc(sizeof(float) * (K * N + 1));
+    float *C0 = malloc(sizeof(float) * M * N), *C1 = malloc(sizeof(float) * M * N);
+    float *ap = malloc(sizeof(float) * (k_gemm_packed_a_floats(isa, M, K) + 1));
+    float *bp = malloc(sizeof(float) * (k_gemm_packed_b_floats(isa, K, N) + 1));
+    tu_fill(A, M * K, -1, 1);
+    tu_fill(B, K * N, -1, 1);
+    tu_fill(C0, M * N, -1, 1);
+    memcpy(C1, C0, sizeof(float) * M * N);
+    /* A stored transposed (K, M) to exercise the strided packer */
+    k_f32_gemm_pack_a(isa, M, K, A, 1, (ptrdiff_t)M, ap);
+    k_f32_gemm_pack_b(isa, K, N, B, (ptrdiff_t)N, 1, bp);
+    k_f32_gemm_packed(isa, M, N, K, alpha, ap, bp, beta, C1, N, ep, threads);
+    k_f32_gemm_ref(M, N, K, alpha, A, 1, (ptrdiff_t)M, B, (ptrdiff_t)N, 1, beta, C0, N, ep);
+    double e = tu_max_rel_err(C1, C0, M * N, 1e-5, 1e-4);
+    if (e > 1)
+        fail_msg("%s M=%zu N=%zu K=%zu alpha=%g beta=%g: rel err %g", isa->name, M, N, K, alpha, beta, e);
+    free(A);
+    free(B);
+    free(C0);
+    free(C1);
+    free(ap);
+    free(bp);
+}
+
+static void gemm_packed_matches_reference_awkward_shapes(void **st)
+{
+    (void)st;
+    tu_seed(1);
+    for (int lvl = K_ISA_GENERIC; lvl <= K_ISA_AVX512; lvl++) {
+        const k_gemm_isa *isa = k_gemm_isa_get(lvl);
+        if (!isa)
+            continue;
+        for (size_t a = 0; a < NS; a++)
+            for (size_t b = 0; b < NS; b++)
+                for (size_t c = 0; c < NS; c++)
+                    check_packed(isa, sizes[a], sizes[b], sizes[c], 1.0f, 0.0f, NULL, 1);
+    }
+}
+
+static void gemm_packed_alpha_beta_bias_act_match_reference(void **st)
+{
+    (void)st;
+    tu_seed(2);
+    float bias[300];
+    tu_fill(bias, 300, -1, 1);
+    k_epilogue row = {bias, K_BIAS_ROW, ACT_RELU, 0, 0};
+    k_epilogue col = {bias, K_BIAS_COL, ACT_CLIP, -0.5f, 0.5f};
+    k_epilogue leaky = {NULL, K_BIAS_NONE, ACT_LEAKY_RELU, 0.1f, 0};
+    for (int lvl = K_ISA_GENERIC; lvl <= K_ISA_AVX512; lvl++) {
+        const k_gemm_isa *isa = k_gemm_isa_get(lvl);
+        if (!isa)
+            continue;
+        check_packed(isa, 33, 65, 17, 0.5f, 2.0f, &row, 1);
+        check_packed(isa, 7, 33, 65, -1.5f, 0.25f, &col, 1);
+        check_packed(isa, 65, 7, 1, 1.0f, 1.0f, &leaky, 1);
+        /* M == 1 takes the GEMV path */
+        check_packed(isa, 1, 65, 33, 0.5f, 2.0f, &col, 1);
+        check_packed(isa, 1, 300, 2000, 1.0f, 0.0f, &row, 2);
+        /* several KC blocks and MC/NC tiles, threaded */
+        check_packed(isa, 130, 290, 600, 1.0f, 0.5f, &row, 2);
+        check_packed(isa, 100, 300, 257, 1.0f, 0.0f, &col, 2);
+    }
+}
+
+static void gemm_packed_k_zero_gives_beta_c(void **st)
+{
+    (void)st;
+    const k_gemm_isa *isa = k_gemm_best();
+    float C[6] = {1, 2, 3, 4, 5, 6};
+    k_f32_gemm_packed(isa, 2, 3, 0, 1.0f, NULL, NULL, 2.0f, C, 3, NULL, 1);
+    for (int i = 0; i < 6; i++)
+        assert_float_equal(C[i], 2.0f * (float)(i + 1), 0);
+}
+
+/* Runs Gemm on A (MxK or KxM), B, optional C of shape cdims, and compares. */
+static void check_gemm_op_beta(size_t M, size_t N, size_t K, int ta, int tb, int crank, const int64_t *cdims,
+                               unsigned const_mask, int act, float beta)
+{
+    float *A = malloc(sizeof(float) * M * K), *B = malloc(sizeof(float) * K * N);
+    float Cv[4096], *ref = malloc(sizeof(float) * M * N);
+    tu_fill(A, M * K, -1, 1);
+    tu_fill(B, K * N, -1, 1);
+    tu_fill(Cv, 4096, -1, 1);
+    int64_t ad[2] = {(int64_t)(ta ? K : M), (int64_t)(ta ? M : K)};
+    int64_t bd[2] = {(int64_t)(tb ? N : K), (int64_t)(tb ? K : N)};
+    ir_tensor a = oh_tensor(2, ad, A), b = oh_tensor(2, bd, B), cc = oh_tensor(crank, cdims, Cv);
+    oh_node t;
+    oh_init(&t, "Gemm", 13);
+    oh_int(&t, "transA", ta);
+    oh_int(&t, "transB", tb);
+    oh_float(&t, "alpha", 0.75f);
+    oh_float(&t, "beta", beta);
+    t.node.fused_act = act;
+    ir_tensor *in[3] = {&a, &b, &cc}, *out[1] = {NULL};
+    int rc = oh_run(&t, crank >= 0 ? 3 : 2, in, 1, out, const_mask, 2);
+    assert_int_equal(rc, NORMA_OK);
+    assert_int_equal(out[0]->rank, 2);
+    assert_int_equal(out[0]->dims[0], (int64_t)M);
+    assert_int_equal(out[0]->dims[1], (int64_t)N);
+    for (size_t i = 0; i < M; i++)
+        for (size_t j = 0; j < N; j++) {
+            float cv = 0;
+            if (crank >= 0) {
+                size_t cm = crank == 2 ? (size_t)cdims[0] : 1, cn = crank >= 1 ? (size_t)cdims[crank - 1] : 1;
+                cv = Cv[(cm == 1 ? 0 : i) * cn + (cn == 1 ? 0 : j)];
+            }
+            ref[i * N + j] = cv;
+        }
+    k_epilogue ep = {NULL, 0, act, 0, 0};
+    k_f32_gemm_ref(M, N, K, 0.75f, A, ta ? 1 : (ptrdiff_t)K, ta ? (ptrdiff_t)M : 1, B, tb ? 1 : (ptrdiff_t)N,
+                   tb ? (ptrdiff_t)K : 1, crank >= 0 ? beta : 0.0f, ref, N, &ep);
+    double e = tu_max_rel_err(out[0]->data, ref, M * N, 1e-5, 1e-4);
+    if (e > 1)
+        fail_msg("Gemm M=%zu N=%zu K=%zu ta=%d tb=%d crank=%d: rel err %g", M, N, K, ta, tb, crank, e);
+    ir_tensor_free(out[0]);
+    free(A);
+    free(B);
+    free(ref);
+}
+
+static void check_gemm_op(size_t M, size_t N, size_t K, int ta, int tb, int crank, const int64_t *cdims,
+                          unsigned const_mask, int act)
+{
+    check_gemm_op_beta(M, N, K, ta, tb, crank, cdims, const_mask, act, 1.5f);
+}
+
+static void gemm_op_transposes_and_c_broadcasts_match_reference(void **st)
+{
+    (void)st;
+    tu_seed(3);
+    int64_t full[2] = {17, 33}, row[1] = {33}, col[2] = {17, 1}, one[1] = {1};
+    for (int ta = 0; ta < 2; ta++)
+        for (int tb = 0; tb < 2; tb++)
+            for (unsigned cm = 0; cm < 8; cm += 2) {
+                check_gemm_op(17, 33, 7, ta, tb, 2, full, cm, 0);
+                check_gemm_op(17, 33, 65, ta, tb, 1, row, cm, 0);
+                check_gemm_op(17, 33, 1, ta, tb, 2, col, cm, 0);
+                check_gemm_op(17, 33, 7, ta, tb, 0, one, cm, 0);
+                check_gemm_op(17, 33, 7, ta, tb, -1, NULL, cm, 0);
+            }
+}
+
+static void gemm_op_applies_fused_relu(void **st)
+{
+    (void)st;
+    tu_seed(4);
+    int64_t row[1] = {65};
+    check_gemm_op(33, 65, 17, 0, 1, 1, row, 2, ACT_RELU);
+    check_gemm_op(1, 65, 17, 0, 0, -1, NULL, 0, ACT_HARD_SIGMOID);
+}
+
+/* beta == 1 with a row or column vector C takes the bias epilogue instead of a prefill */
+static void gemm_op_vector_bias_beta1_matches_reference(void **st)
+{
+    (void)st;
+    tu_seed(6);
+    int64_t row[1] = {65}, row2[2] = {1, 65}, col[2] = {33, 1};
+    check_gemm_op_beta(33, 65, 17, 0, 1, 1, row, 2, ACT_RELU, 1.0f);
+    check_gemm_op_beta(33, 65, 17, 1, 0, 2, row2, 0, 0, 1.0f);
+    check_gemm_op_beta(33, 65, 17, 0, 0, 2, col, 2, ACT_SIGMOID, 1.0f);
+}
+
+static void gemm_op_rejects_inner_dimension_mismatch(void **st)
+{
+    (void)st;
+    float A[12] = {0}, B[12] = {0};
+    int64_t ad[2] = {3, 4}, bd[2] = {3, 4};
+    ir_tensor a = oh_tensor(2, ad, A), b = oh_tensor(2, bd, B);
+    oh_node t;
+    oh_init(&t, "Gemm", 13);
+    ir_tensor *in[2] = {&a, &b}, *out[1] = {NULL};
+    assert_int_equal(oh_run(&t, 2, in, 1, out, 2, 1), NORMA_ERR_SHAPE);
+    assert_non_null(strstr(t.err, "Gemm 'n0': inner dimensions differ"));
+}
+
+static void gemm_op_rejects_c_that_does_not_broadcast(void **st)
+{
+    (void)st;
+    float A[12] = {0}, B[12] = {0}, Cv[5] = {0};
+    int64_t ad[2] = {3, 4}, bd[2] = {4, 3}, cd[1] = {5};
+    ir_tensor a = oh_tensor(2, ad, A), b = oh_tensor(2, bd, B), cc = oh_tensor(1, cd, Cv);
+    oh_node t;
+    oh_init(&t, "Gemm", 13);
+    ir_tensor *in[3] = {&a, &b, &cc}, *out[1] = {NULL};
+    assert_int_equal(oh_run(&t, 3, in, 1, out, 0, 1), NORMA_ERR_SHAPE);
+    assert_non_null(strstr(t.err, "does not broadcast"));
+}
+
+/* MatMul of A (ar, ad) and B (br, bd) against a per-batch reference computed by
+ * broadcasting by hand (A and B batch dims right-aligned, up to 2 batch dims). */
+static void check_matmul(int ar, const int64_t *ad, int br, const int64_t *bd, unsigned const_mask)
+{
+    int ok;
+    size_t na = ir_numel_checked(ar, ad, &ok), nb = ir_numel_checked(br, bd, &ok);
+    float *A = malloc(sizeof(float) * na), *B = malloc(sizeof(float) * nb);
+    tu_fill(A, na, -1, 1);
+    tu_fill(B, nb, -1, 1);
+    ir_tensor a = oh_tensor(ar, ad, A), b = oh_tensor(br, bd, B);
+    oh_node t;
+    oh_init(&t, "MatMul", 13);
+    ir_tensor *in[2] = {&a, &b}, *out[1] = {NULL};
+    assert_int_equal(oh_run(&t, 2, in, 1, out, const_mask, 2), NORMA_OK);
+    size_t M = ar == 1 ? 1 : (size_t)ad[ar - 2], K = (size_t)ad[ar - 1], N = br == 1 ? 1 : (size_t)bd[br - 1];
+    /* batch dims padded to 2 */
+    int64_t ab[2] = {1, 1}, bb[2] = {1, 1};
+    for (int i = 0; i < ar - 2; i++)
+        ab[2 - (ar - 2) + i] = ad[i];
+    for (int i = 0; i < br - 2; i++)
+        bb[2 - (br - 2) + i] = bd[i];
+    int64_t ob[2] = {ab[0] > bb[0] ? ab[0] : bb[0], ab[1] > bb[1] ? ab[1] : bb[1]};
+    size_t nbatch = (size_t)(ob[0] * ob[1]);
+    assert_int_equal(ir_tensor_numel(out[0]), nbatch * M * N);
+    float *ref = malloc(sizeof(float) * nbatch * M * N);
+    for (int64_t i0 = 0; i0 < ob[0]; i0++)
+        for (int64_t i1 = 0; i1 < ob[1]; i1++) {
+            size_t oa = (size_t)((ab[0] == 1 ? 0 : i0) * ab[1] + (ab[1] == 1 ? 0 : i1));
+            size_t obb = (size_t)((bb[0] == 1 ? 0 : i0) * bb[1] + (bb[1] == 1 ? 0 : i1));
+            size_t o = (size_t)(i0 * ob[1] + i1);
+            k_f32_gemm_ref(M, N, K, 1.0f, A + oa * M * K, (ptrdiff_t)K, 1, B + obb * K * N, (ptrdiff_t)N, 1, 0.0f,
+                           ref + o * M * N, N, NULL);
+        }
+    double e = tu_max_rel_err(out[0]->data, ref, nbatch * M * N, 1e-5, 1e-4);
+    if (e > 1)
+        fail_msg("MatMul ranks %d x %d: rel err %g", ar, br, e);
+    ir_tensor_free(out[0]);
+    free(A);
+    free(B);
+    free(ref);
+}
+
+static void matmul_batched_broadcast_and_1d_match_reference(void **st)
+{
+    (void)st;
+    tu_seed(5);
+    int64_t a4[4] = {2, 1, 7, 17}, b3[3] = {3, 17, 33}, a2[2] = {65, 33}, b2[2] = {33, 7}, a1[1] = {17},
+            b1[1] = {17}, a3[3] = {3, 7, 17}, b4[4] = {2, 3, 17, 1};
+    for (unsigned cm = 0; cm < 4; cm += 2) {
+        check_matmul(4, a4, 3, b3, cm);
+        check_matmul(2, a2, 2, b2, cm);
+        check_matmul(1, a1, 3, b3, cm);
+        check_matmul(3, a3, 1, b1, cm);
+        check_matmul(1, a1, 1, b1, cm);
+        check_matmul(3, a3, 4, b4, cm);
+        check_matmul(3, a3, 2, (int64_t[]){17, 1}, cm);
+    }
+}
+
+static void matmul_1d_shapes_drop_dimensions(void **st)
+{
+    (void)st;
+    float A[3] = {1, 2, 3}, B[6] = {1, 2, 3, 4, 5, 6};
+    int64_t ad[1] = {3}, bd[2] = {3, 2};
+    ir_tensor a = oh_tensor(1, ad, A), b = oh_tensor(2, bd, B);
+    oh_node t;
+    oh_init(&t, "MatMul", 13);
+    ir_tensor *in[2] = {&a, &b}, *out[1] = {NULL};
+    assert_int_equal(oh_run(&t, 2, in, 1, out, 0, 1), NORMA_OK);
+    assert_int_equal(out[0]->rank, 1);
+    assert_int_equal(out[0]->dims[0], 2);
+    float *y = out[0]->data;
+    assert_float_equal(y[0], 22, 0);
+    assert_float_equal(y[1], 28, 0);
+    ir_tensor_free(out[0]);
+}
+
+static void matmul_rejects_mismatched_batches(void **st)
+{
+    (void)st;
+    float A[24] = {0}, B[24] = {0};
+    int64_t ad[3] = {2, 3, 4}, bd[3] = {3, 4, 2};
+    ir_tensor a = oh_tensor(3, ad, A), b = oh_tensor(3, bd, B);
+    oh_node t;
+    oh_init(&t, "MatMul", 13);
+    ir_tensor *in[2] = {&a, &b}, *out[1] = {NULL};
+    assert_int_equal(oh_run(&t, 2, in, 1, out, 0, 1), NORMA_ERR_SHAPE);
+    assert_non_null(strstr(t.err, "MatMul 'n0': batch dimensions"));
+    int64_t bd2[2] = {5, 2};
+    ir_tensor b2 = oh_tensor(2, bd2, B);
+    in[1] = &b2;
+    assert_int_equal(oh_run(&t, 2, in, 1, out, 0, 1), NORMA_ERR_SHAPE);
+    assert_non_null(strstr(t.err, "inner dimensions differ"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(gemm_packed_matches_reference_awkward_shapes),
+        cmocka_unit_test(gemm_packed_alpha_beta_bias_act_match_reference),
+        cmocka_unit_test(gemm_packed_k_zero_gives_beta_c),
+        cmocka_unit_test(gemm_op_transposes_and_c_broadcasts_match_reference),
+        cmocka_unit_test(gemm_op_applies_fused_relu),
+        cmocka_unit_test(gemm_op_vector_bias_beta1_matches_reference),
+        cmocka_unit_test(gemm_op_rejects_inner_dimension_mismatch),
+        cmocka_unit_test(gemm_op_rejects_c_that_does_not_broadcast),
+        cmocka_unit_test(matmul_batched_broadcast_and_1d_match_reference),
+        cmocka_unit_test(matmul_1d_shapes_drop_dimensions),
+        cmocka_unit_test(matmul_rejects_mismatched_batches),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

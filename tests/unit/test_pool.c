@@ -1,0 +1,284 @@
+/* Tests of MaxPool, AveragePool, GlobalAveragePool and GlobalMaxPool: hand-computed
+ * cases and a brute-force 2-D pool written independently of the kernels. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "ophelp.h"
+#include "testutil.h"
+
+static int run_pool(oh_node *t, ir_tensor *x, ir_tensor **out, int n_out)
+{
+    ir_tensor *in[1] = {x};
+    return oh_run(t, 1, in, n_out, out, 0, 2);
+}
+
+static void maxpool_2x2_stride2_values_and_indices(void **st)
+{
+    (void)st;
+    float x[16];
+    for (int i = 0; i < 16; i++)
+        x[i] = (float)i;
+    int64_t xd[4] = {1, 1, 4, 4};
+    ir_tensor tx = oh_tensor(4, xd, x);
+    for (int so = 0; so < 2; so++) {
+        oh_node t;
+        oh_init(&t, "MaxPool", 12);
+        oh_ints(&t, "kernel_shape", 2, (int64_t[]){2, 2});
+        oh_ints(&t, "strides", 2, (int64_t[]){2, 2});
+        oh_int(&t, "storage_order", so);
+        ir_tensor *out[2] = {NULL, NULL};
+        assert_int_equal(run_pool(&t, &tx, out, 2), NORMA_OK);
+        assert_int_equal(out[0]->dims[2], 2);
+        assert_int_equal(out[1]->dtype, NORMA_INT64);
+        const float *y = out[0]->data;
+        const int64_t *ind = out[1]->data;
+        const float want[4] = {5, 7, 13, 15};
+        const int64_t want_ind[2][4] = {{5, 7, 13, 15}, {5, 13, 7, 15}};
+        for (int i = 0; i < 4; i++) {
+            assert_float_equal(y[i], want[i], 0);
+            assert_int_equal(ind[i], want_ind[so][i]);
+        }
+        ir_tensor_free(out[0]);
+        ir_tensor_free(out[1]);
+    }
+}
+
+static void averagepool_count_include_pad_changes_border_divisor(void **st)
+{
+    (void)st;
+    float x[9];
+    for (int i = 0; i < 9; i++)
+        x[i] = 1;
+    int64_t xd[4] = {1, 1, 3, 3};
+    ir_tensor tx = oh_tensor(4, xd, x);
+    for (int cip = 0; cip < 2; cip++) {
+        oh_node t;
+        oh_init(&t, "AveragePool", 11);
+        oh_ints(&t, "kernel_shape", 2, (int64_t[]){3, 3});
+        oh_ints(&t, "pads", 4, (int64_t[]){1, 1, 1, 1});
+        oh_int(&t, "count_include_pad", cip);
+        ir_tensor *out[1] = {NULL};
+        assert_int_equal(run_pool(&t, &tx, out, 1), NORMA_OK);
+        const float *y = out[0]->data;
+        assert_float_equal(y[0], cip ? 4.0f / 9 : 1.0f, 1e-6);
+        assert_float_equal(y[1], cip ? 6.0f / 9 : 1.0f, 1e-6);
+        assert_float_equal(y[4], 1.0f, 1e-6);
+        ir_tensor_free(out[0]);
+    }
+}
+
+static void pool_ceil_mode_adds_a_window_only_when_it_starts_inside(void **st)
+{
+    (void)st;
+    float x[25] = {0};
+    int64_t xd[3] = {1, 1, 5}, xd4[3] = {1, 1, 4};
+    ir_tensor tx = oh_tensor(3, xd, x), tx4 = oh_tensor(3, xd4, x);
+    oh_node t;
+    ir_tensor *out[1] = {NULL};
+    for (int ceil = 0; ceil < 2; ceil++) {
+        oh_init(&t, "MaxPool", 12);
+        oh_ints(&t, "kernel_shape", 1, (int64_t[]){2});
+        oh_ints(&t, "strides", 1, (int64_t[]){2});
+        oh_int(&t, "ceil_mode", ceil);
+        assert_int_equal(run_pool(&t, &tx, out, 1), NORMA_OK);
+        assert_int_equal(out[0]->dims[2], ceil ? 3 : 2);
+        ir_tensor_free(out[0]);
+    }
+    /* in 4 + end pad 1, k 2, s 2: a third window would start in the end padding */
+    oh_init(&t, "AveragePool", 11);
+    oh_ints(&t, "kernel_shape", 1, (int64_t[]){2});
+    oh_ints(&t, "strides", 1, (int64_t[]){2});
+    oh_ints(&t, "pads", 2, (int64_t[]){0, 1});
+    oh_int(&t, "ceil_mode", 1);
+    assert_int_equal(run_pool(&t, &tx4, out, 1), NORMA_OK);
+    assert_int_equal(out[0]->dims[2], 2);
+    ir_tensor_free(out[0]);
+}
+
+/* Brute force over one (H, W) plane, written around the padded image. */
+static void brute_pool(int is_max, int cip, int64_t H, int64_t W, const int64_t *k, const int64_t *s,
+                       const int64_t *d, const int64_t *p, int64_t oH, int64_t oW, const float *x, float *y)
+{
+    int64_t PH = H + p[0] + p[2], PW = W + p[1] + p[3];
+    for (int64_t oh = 0; oh < oH; oh++)
+        for (int64_t ow = 0; ow < oW; ow++) {
+            float best = -INFINITY, sum = 0;
+            int cnt = 0;
+            for (int64_t a = 0; a < k[0]; a++)
+                for (int64_t b = 0; b < k[1]; b++) {
+                    int64_t ph = oh * s[0] + a * d[0], pw = ow * s[1] + b * d[1]; /* padded coords */
+                    int inside_pad = ph < PH && pw < PW;
+                    int64_t h = ph - p[0], w = pw - p[1];
+                    int real = h >= 0 && h < H && w >= 0 && w < W;
+                    if (real) {
+                        float v = x[h * W + w];
+                        best = v > best ? v : best;
+                        sum += v;
+                    }
+                    cnt += cip ? inside_pad : real;
+                }
+            y[oh * oW + ow] = is_max ? best : sum / (float)cnt;
+        }
+}
+
+static void pool_2d_random_shapes_match_brute_force(void **st)
+{
+    (void)st;
+    tu_seed(20);
+    for (int iter = 0; iter < 40; iter++) {
+        int is_max = iter % 2, cip = (iter / 2) % 2, ceil = (iter / 4) % 2;
+        int64_t H = 1 + iter % 9, W = 3 + (iter * 7) % 11;
+        int64_t k[2] = {1 + iter % 3, 1 + (iter / 3) % 4}, s[2] = {1 + iter % 2, 1 + (iter / 5) % 3};
+        int64_t d[2] = {1 + (iter / 7) % 2, 1 + (iter / 11) % 2};
+        int64_t p[4] = {iter % 2, (iter / 3) % 2, (iter / 2) % 2, 0};
+        for (int i = 0; i < 2; i++) { /* keep the kernel inside and pads below its extent */
+            int64_t eff = (k[i] - 1) * d[i] + 1, in = i ? W : H;
+            if (in + p[i] + p[i + 2] < eff)
+                k[i] = 1;
+            eff = (k[i] - 1) * d[i] + 1;
+            if (p[i] >= eff)
+                p[i] = eff - 1;
+            if (p[i + 2] >= eff)
+                p[i + 2] = eff - 1;
+        }
+        int64_t xd[4] = {2, 3, H, W};
+        size_t n = (size_t)(6 * H * W);
+        float *x = malloc(sizeof(float) * n);
+        tu_fill(x, n, -1, 1);
+        ir_tensor tx = oh_tensor(4, xd, x);
+        oh_node t;
+        oh_init(&t, is_max ? "MaxPool" : "AveragePool", is_max ? 12 : 19);
+        oh_ints(&t, "kernel_shape", 2, k);
+        oh_ints(&t, "strides", 2, s);
+        oh_ints(&t, "dilations", 2, d);
+        oh_ints(&t, "pads", 4, p);
+        oh_int(&t, "ceil_mode", ceil);
+        if (!is_max)
+            oh_int(&t, "count_include_pad", cip);
+        ir_tensor *out[1] = {NULL};
+        if (run_pool(&t, &tx, out, 1))
+            fail_msg("iter %d: %s", iter, t.err);
+        int64_t oH = out[0]->dims[2], oW = out[0]->dims[3];
+        float *ref = malloc(sizeof(float) * (size_t)(oH * oW));
+        for (int pl = 0; pl < 6; pl++) {
+            brute_pool(is_max, cip, H, W, k, s, d, p, oH, oW, x + pl * H * W, ref);
+            double e = tu_max_rel_err((float *)out[0]->data + pl * oH * oW, ref, (size_t)(oH * oW), 1e-6, 1e-5);
+            if (e > 1)
+                fail_msg("iter %d (%s) plane %d: rel err %g", iter, t.node.op_type, pl, e);
+        }
+        free(ref);
+        free(x);
+        ir_tensor_free(out[0]);
+    }
+}
+
+static void global_pools_reduce_all_spatial_dimensions(void **st)
+{
+    (void)st;
+    tu_seed(21);
+    float x[2 * 3 * 4 * 5 * 2];
+    tu_fill(x, sizeof x / sizeof x[0], -1, 1);
+    int64_t xd[5] = {2, 3, 4, 5, 2};
+    ir_tensor tx = oh_tensor(5, xd, x);
+    for (int is_max = 0; is_max < 2; is_max++) {
+        oh_node t;
+        oh_init(&t, is_max ? "GlobalMaxPool" : "GlobalAveragePool", 1);
+        ir_tensor *out[1] = {NULL};
+        assert_int_equal(run_pool(&t, &tx, out, 1), NORMA_OK);
+        assert_int_equal(out[0]->rank, 5);
+        assert_int_equal(out[0]->dims[1], 3);
+        assert_int_equal(out[0]->dims[4], 1);
+        const float *y = out[0]->data;
+        for (int p = 0; p < 6; p++) {
+            float best = -INFINITY;
+            double sum = 0;
+            for (int i = 0; i < 40; i++) {
+                best = x[p * 40 + i] > best ? x[p * 40 + i] : best;
+                sum += x[p * 40 + i];
+            }
+            assert_float_equal(y[p], is_max ? best : (float)(sum / 40), 1e-6);
+        }
+        ir_tensor_free(out[0]);
+    }
+}
+
+static void maxpool_uint8_from_opset_12(void **st)
+{
+    (void)st;
+    uint8_t x[6] = {3, 200, 7, 9, 255, 1};
+    int64_t xd[3] = {1, 2, 3};
+    ir_tensor tx = oh_tensor(3, xd, NULL);
+    tx.dtype = NORMA_UINT8;
+    tx.data = x;
+    oh_node t;
+    oh_init(&t, "MaxPool", 12);
+    oh_ints(&t, "kernel_shape", 1, (int64_t[]){2});
+    ir_tensor *out[1] = {NULL};
+    assert_int_equal(run_pool(&t, &tx, out, 1), NORMA_OK);
+    const uint8_t *y = out[0]->data;
+    assert_int_equal(out[0]->dtype, NORMA_UINT8);
+    assert_int_equal(y[0], 200);
+    assert_int_equal(y[1], 200);
+    assert_int_equal(y[2], 255);
+    assert_int_equal(y[3], 255);
+    ir_tensor_free(out[0]);
+    oh_init(&t, "MaxPool", 11);
+    oh_ints(&t, "kernel_shape", 1, (int64_t[]){2});
+    assert_int_equal(run_pool(&t, &tx, out, 1), NORMA_ERR_UNSUPPORTED);
+    assert_non_null(strstr(t.err, "dtype uint8"));
+}
+
+static void pool_rejects_bad_attributes_and_ranks(void **st)
+{
+    (void)st;
+    float x[64] = {0};
+    int64_t xd[4] = {1, 1, 4, 4}, x2[2] = {4, 4};
+    ir_tensor tx = oh_tensor(4, xd, x), t2 = oh_tensor(2, x2, x);
+    oh_node t;
+    ir_tensor *out[1] = {NULL};
+    oh_init(&t, "MaxPool", 12);
+    assert_int_equal(run_pool(&t, &tx, out, 1), NORMA_ERR_MODEL);
+    assert_non_null(strstr(t.err, "MaxPool 'n0': attribute kernel_shape is required"));
+    oh_init(&t, "AveragePool", 11);
+    oh_ints(&t, "kernel_shape", 2, (int64_t[]){2, 2});
+    oh_ints(&t, "pads", 3, (int64_t[]){0, 0, 0});
+    assert_int_equal(run_pool(&t, &tx, out, 1), NORMA_ERR_MODEL);
+    assert_non_null(strstr(t.err, "pads has 3 values"));
+    oh_init(&t, "AveragePool", 11);
+    oh_ints(&t, "kernel_shape", 2, (int64_t[]){2, 2});
+    assert_int_equal(run_pool(&t, &t2, out, 1), NORMA_ERR_UNSUPPORTED);
+    assert_non_null(strstr(t.err, "rank 2"));
+    oh_init(&t, "MaxPool", 12);
+    oh_ints(&t, "kernel_shape", 2, (int64_t[]){5, 2});
+    assert_int_equal(run_pool(&t, &tx, out, 1), NORMA_ERR_SHAPE);
+    assert_non_null(strstr(t.err, "smaller than the kernel extent"));
+    oh_init(&t, "MaxPool", 12);
+    oh_ints(&t, "kernel_shape", 2, (int64_t[]){2, 2});
+    oh_int(&t, "storage_order", 2);
+    assert_int_equal(run_pool(&t, &tx, out, 1), NORMA_ERR_MODEL);
+    assert_non_null(strstr(t.err, "storage_order 2"));
+    oh_init(&t, "GlobalAveragePool", 1);
+    assert_int_equal(run_pool(&t, &t2, out, 1), NORMA_ERR_SHAPE);
+    assert_non_null(strstr(t.err, "at least 3"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(maxpool_2x2_stride2_values_and_indices),
+        cmocka_unit_test(averagepool_count_include_pad_changes_border_divisor),
+        cmocka_unit_test(pool_ceil_mode_adds_a_window_only_when_it_starts_inside),
+        cmocka_unit_test(pool_2d_random_shapes_match_brute_force),
+        cmocka_unit_test(global_pools_reduce_all_spatial_dimensions),
+        cmocka_unit_test(maxpool_uint8_from_opset_12),
+        cmocka_unit_test(pool_rejects_bad_attributes_and_ranks),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
