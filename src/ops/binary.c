@@ -63,6 +63,16 @@ static int legacy_view(op_ctx *c, const bin_state *st, const ir_tensor *a, const
                        ir_tensor *view)
 {
     *view = *b;
+    /* PRelu with a per-channel slope of shape (C) on X of shape (N, C, ...): older
+     * exports (PyTorch's nn.PReLU(C) at opset 6) mean channel-wise, which numpy
+     * broadcasting would align with the last axis instead. */
+    if (st->op == K_BIN_PRELU && b->rank == 1 && a->rank >= 3 && b->dims[0] == a->dims[1] &&
+        b->dims[0] != a->dims[a->rank - 1]) {
+        view->rank = a->rank;
+        for (int i = 0; i < a->rank; i++)
+            view->dims[i] = i == 1 ? b->dims[0] : 1;
+        return NORMA_OK;
+    }
     if (st->legacy == 0)
         return NORMA_OK;
     if (st->legacy < 0) {

@@ -146,7 +146,8 @@ static int split_infer(op_ctx *c)
     const ir_tensor *x = c->in[0];
     int64_t av = ir_attr_int(c->node, "axis", 0);
     int axis = op_axis(av, x->rank);
-    if (axis < 0 || (av < 0 && c->opset < 11))
+    /* Negative axes are formally opset 11+, but older PyTorch exports use them. */
+    if (axis < 0)
         return op_fail(c, NORMA_ERR_MODEL, "axis %lld is out of range for rank %d", (long long)av, x->rank);
     int64_t sz[64];
     if (c->n_out > 64)

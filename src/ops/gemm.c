@@ -303,6 +303,9 @@ static int matmul_run(op_ctx *c)
     return NORMA_OK;
 }
 
+/* Gemm 1 and 6 differ from 7 only in the `broadcast` attribute; numpy broadcasting
+ * of C covers both of its settings. */
+static const op_schema gemm1 = {"Gemm", "", 1, 3, 3, 1, 1, gemm_init, gemm_state_free, gemm_infer, gemm_run};
 static const op_schema gemm7 = {"Gemm", "", 7, 3, 3, 1, 1, gemm_init, gemm_state_free, gemm_infer, gemm_run};
 static const op_schema gemm9 = {"Gemm", "", 9, 3, 3, 1, 1, gemm_init, gemm_state_free, gemm_infer, gemm_run};
 static const op_schema gemm11 = {"Gemm", "", 11, 2, 3, 1, 1, gemm_init, gemm_state_free, gemm_infer, gemm_run};
@@ -311,4 +314,4 @@ static const op_schema matmul1 = {"MatMul", "", 1, 2, 2, 1, 1, matmul_init, gemm
 static const op_schema matmul9 = {"MatMul", "", 9, 2, 2, 1, 1, matmul_init, gemm_state_free, matmul_infer, matmul_run};
 static const op_schema matmul13 = {"MatMul", "", 13, 2, 2, 1, 1, matmul_init, gemm_state_free, matmul_infer, matmul_run};
 
-OP_TABLE(gemm) = {&gemm7, &gemm9, &gemm11, &gemm13, &matmul1, &matmul9, &matmul13, NULL};
+OP_TABLE(gemm) = {&gemm1, &gemm7, &gemm9, &gemm11, &gemm13, &matmul1, &matmul9, &matmul13, NULL};

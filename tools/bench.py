@@ -1,0 +1,193 @@
+#!/usr/bin/python3
+"""Benchmark norma against ONNX Runtime (CPU, node binding) on model directories.
+
+Reproduce (from the repository root, after building into build/):
+
+    # once per machine: ONNX Runtime's CPU build (see /work/shared/tools/ort/README.md)
+    mkdir -p ~/ort && cd ~/ort && npm init -y >/dev/null && \
+        npm install --ignore-scripts onnxruntime-node
+    export ORT_NODE=~/ort/node_modules/onnxruntime-node
+
+    /usr/bin/python3 tools/bench.py                      # every models/*/ with test_data_set_0
+    /usr/bin/python3 tools/bench.py --models models/resnet models/densenet \
+        --threads 1 2 4 --iters 100 --rounds 5 --out bench.md
+
+Needs /usr/bin/python3 with python3-numpy and python3-onnx (used by ort_bench.py), node,
+and the ORT helper scripts (default /work/shared/tools/ort, override with --ort-tools or
+$ORT_TOOLS). ORT_NODE defaults to ~/ort/node_modules/onnxruntime-node if not set.
+
+For each model directory and thread count it first runs `build/norma test DIR -t T`
+(outputs against the stored reference), then alternates
+`build/norma bench DIR/model.onnx -t T -n N --data DIR/test_data_set_0` and
+`ort_bench.py DIR T N` for R rounds, and reports the median over rounds of each
+side's per-run median latency and load time. Absolute times move from run to run on
+shared machines; the ratios (norma / ORT, lower is better for norma) are the point.
+
+Notes on the columns:
+- load ms: norma = norma_session_create_from_file; ORT = InferenceSession.create
+  (neither includes process start-up; ORT's excludes loading the native library).
+- peak RSS: norma's is the bench process's own ru_maxrss. ort_bench.py does not report
+  memory, so ORT's is /usr/bin/time -f %M around ort_bench.py, i.e. the max RSS over
+  the python driver and the node process (in practice the node process: Node.js runtime
+  + onnxruntime + the model), so it includes Node.js's own baseline.
+- ort_bench.py rounds median_ms to 0.01 ms, which limits ratio precision for
+  sub-millisecond models.
+"""
+import argparse
+import datetime
+import glob
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+NORMA = os.path.join(ROOT, 'build', 'norma')
+
+
+def cpu_model():
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or 'unknown'
+
+
+def last_json(text):
+    for line in reversed(text.strip().splitlines()):
+        line = line.strip()
+        if line.startswith('{'):
+            return json.loads(line)
+    raise ValueError('no JSON line in output: %r' % text[-300:])
+
+
+def norma_test(d, t):
+    r = subprocess.run([NORMA, 'test', d, '-t', str(t)], capture_output=True, text=True)
+    return r.returncode == 0, (r.stdout + r.stderr).strip()
+
+
+def norma_bench(d, t, n):
+    r = subprocess.run([NORMA, 'bench', os.path.join(d, 'model.onnx'), '-t', str(t), '-n', str(n),
+                        '--data', os.path.join(d, 'test_data_set_0')], capture_output=True, text=True)
+    if r.returncode:
+        raise RuntimeError('norma bench %s -t %d failed: %s' % (d, t, r.stderr.strip()[-300:]))
+    return last_json(r.stdout)
+
+
+def ort_bench(d, t, n, tools, use_time):
+    cmd = ['/usr/bin/python3', os.path.join(tools, 'ort_bench.py'), d, str(t), str(n)]
+    rss_file = None
+    if use_time:
+        fd, rss_file = tempfile.mkstemp(prefix='ort_rss_')
+        os.close(fd)
+        cmd = ['/usr/bin/time', '-f', '%M', '-o', rss_file] + cmd
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, cwd=tools)
+        if r.returncode:
+            raise RuntimeError('ort_bench %s %d failed: %s' % (d, t, r.stderr.strip()[-300:]))
+        res = last_json(r.stdout)
+        if 'peak_rss_mb' not in res and rss_file:
+            try:
+                with open(rss_file) as f:
+                    kb = [l for l in f.read().split() if l.isdigit()]
+                if kb:
+                    res['peak_rss_mb'] = int(kb[-1]) / 1024.0
+            except OSError:
+                pass
+        return res
+    finally:
+        if rss_file:
+            os.unlink(rss_file)
+
+
+def fmt(x, nd=2):
+    return 'n/a' if x is None else ('%.*f' % (nd, x))
+
+
+def ratio(a, b):
+    return None if a is None or not b else a / b
+
+
+def med(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--models', nargs='+', help='model directories (default: models/*/ with test_data_set_0)')
+    ap.add_argument('--threads', nargs='+', type=int, default=[1, 2])
+    ap.add_argument('--iters', type=int, default=50, help='timed runs per process (default 50)')
+    ap.add_argument('--rounds', type=int, default=3, help='alternating norma/ORT rounds (default 3)')
+    ap.add_argument('--out', help='also write the table to this file')
+    ap.add_argument('--ort-tools', default=os.environ.get('ORT_TOOLS', '/work/shared/tools/ort'))
+    a = ap.parse_args()
+
+    os.environ.setdefault('ORT_NODE', os.path.expanduser('~/ort/node_modules/onnxruntime-node'))
+    if not os.path.isdir(os.environ['ORT_NODE']):
+        sys.exit('ORT_NODE=%s does not exist; install onnxruntime-node (see docstring)' % os.environ['ORT_NODE'])
+    if not os.access(NORMA, os.X_OK):
+        sys.exit('%s not found; build first' % NORMA)
+    models = a.models or sorted(os.path.dirname(p.rstrip('/')) for p in
+                                glob.glob(os.path.join(ROOT, 'models', '*', 'test_data_set_0')))
+    models = [os.path.abspath(m) for m in models]
+    use_time = os.access('/usr/bin/time', os.X_OK)
+
+    head = ['CPU: %s (%d logical CPUs)' % (cpu_model(), os.cpu_count() or 0),
+            'Date: %s' % datetime.datetime.now().astimezone().strftime('%Y-%m-%d %H:%M:%S %Z'),
+            'Settings: iters=%d rounds=%d threads=%s; medians over rounds of per-run medians; '
+            'ratio = norma / ORT (lower is better for norma)' % (a.iters, a.rounds, ' '.join(map(str, a.threads))),
+            '']
+    for l in head:
+        print(l)
+    sys.stdout.flush()
+
+    cols = ['model', 'threads', 'norma test', 'norma median ms', 'ORT median ms', 'ratio',
+            'norma load ms', 'ORT load ms', 'load ratio', 'norma peak RSS MB', 'ORT peak RSS MB']
+    rows = []
+    failures = []
+    for d in models:
+        name = os.path.basename(d.rstrip('/'))
+        for t in a.threads:
+            ok, msg = norma_test(d, t)
+            if not ok:
+                failures.append('%s -t %d: norma test failed:\n%s' % (name, t, msg))
+            nr, orr = [], []
+            try:
+                for _ in range(a.rounds):
+                    nr.append(norma_bench(d, t, a.iters))
+                    orr.append(ort_bench(d, t, a.iters, a.ort_tools, use_time))
+            except RuntimeError as e:
+                failures.append('%s -t %d: %s' % (name, t, e))
+            nm = med([r['median_ms'] for r in nr])
+            om = med([r['median_ms'] for r in orr])
+            nl = med([r['load_ms'] for r in nr])
+            ol = med([r['load_ms'] for r in orr])
+            nrss = med([r.get('peak_rss_mb') for r in nr])
+            orss = med([r.get('peak_rss_mb') for r in orr])
+            row = [name, str(t), 'ok' if ok else 'FAIL', fmt(nm, 3), fmt(om, 3), fmt(ratio(nm, om)),
+                   fmt(nl, 1), fmt(ol, 1), fmt(ratio(nl, ol)), fmt(nrss, 1), fmt(orss, 1)]
+            rows.append(row)
+            print('  done %-20s -t %d  norma %s ms  ORT %s ms' % (name, t, row[3], row[4]), file=sys.stderr)
+
+    table = ['| ' + ' | '.join(cols) + ' |', '|' + '|'.join(['---'] * len(cols)) + '|']
+    table += ['| ' + ' | '.join(r) + ' |' for r in rows]
+    print('\n'.join(table))
+    for f in failures:
+        print('\n' + f)
+    if a.out:
+        with open(a.out, 'w') as f:
+            f.write('\n'.join(head + table) + '\n')
+            for x in failures:
+                f.write('\n' + x + '\n')
+    return 1 if failures else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
