@@ -92,6 +92,8 @@ def main():
     ap.add_argument("--suites", default=",".join(SUITES))
     ap.add_argument("--expected", default=os.path.join(ROOT, "tests", "conformance", "expected-failures.txt"))
     ap.add_argument("--table", default=None, help="write the per-op markdown table here")
+    ap.add_argument("--readme", default=None,
+                    help="rewrite the generated section of this README (summary and op table)")
     ap.add_argument("--update-expected", action="store_true",
                     help="rewrite the expected-failures list from this run (keeps existing reasons)")
     args = ap.parse_args()
@@ -133,12 +135,16 @@ def main():
                 summary[suite][1] += 1
                 unexpected_fail.append((key, err))
 
+    summary_lines = []
     for suite in args.suites.split(","):
         p, f, x = summary[suite]
         total = p + f + x
-        print("%s: %d passed, %d failed, %d expected failures (%d cases, %.1f%% pass)"
-              % (suite, p, f, x, total, 100.0 * p / total if total else 0))
+        summary_lines.append("%s: %d passed, %d failed, %d expected failures (%d cases, %.1f%% pass)"
+                             % (suite, p, f, x, total, 100.0 * p / total if total else 0))
+        print(summary_lines[-1])
 
+    if args.readme and not args.table:
+        args.table = os.path.join(ROOT, "build", "optable.md")
     if args.table:
         ops = defaultdict(lambda: {"opsets": set(), "dtypes": set(), "passed": 0, "total": 0})
         for suite, name, d in cases:
@@ -162,6 +168,18 @@ def main():
                 f.write("| %s | %s | %s | %d / %d |\n" % (
                     op, ", ".join(str(o) for o in sorted(e["opsets"])), ", ".join(sorted(e["dtypes"])),
                     e["passed"], e["total"]))
+
+    if args.readme:
+        text = open(args.readme).read()
+        begin, end = "<!-- optable:begin -->", "<!-- optable:end -->"
+        if begin not in text or end not in text:
+            print("%s has no %s ... %s section" % (args.readme, begin, end))
+            return 2
+        table = open(args.table).read()
+        body = ("\n```\n" + "\n".join(summary_lines) + "\n```\n\n" + table)
+        text = text[:text.index(begin) + len(begin)] + body + text[text.index(end):]
+        open(args.readme, "w").write(text)
+        print("updated %s" % args.readme)
 
     if args.update_expected:
         os.makedirs(os.path.dirname(args.expected), exist_ok=True)

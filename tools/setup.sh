@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake pkg-config libprotobuf-c-dev protobuf-c-compiler
-          libcmocka-dev libonnx-dev libonnx-testdata)
+          libcmocka-dev libonnx-dev libonnx-testdata python3)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
