@@ -40,9 +40,9 @@ void k_f32_im2col_packed(const k_conv_shape *s, const float *x, int64_t c0, int6
  * (else NULL), it turns every strided gather into a contiguous copy. */
 void k_f32_split_w_phases(const k_conv_shape *s, const float *x, int64_t c0, int64_t Cg, float *dst);
 
-/* Direct convolution for C/group == 1 (depthwise and its multipliers): output
- * channel m reads input channel m / (M/group). One image at a time is not needed:
- * all N are done, parallel over (n, m). */
+/* Direct convolution for C/group == 1 (depthwise, with or without a channel
+ * multiplier): output channel m reads input channel m / (M/group). All N images,
+ * parallel over (n, m); bias and activation applied per output row. */
 void k_f32_conv_depthwise(const k_conv_shape *s, const float *x, const float *w, const float *bias, float *y,
                           int act, float act_alpha, float act_beta, int threads);
 

@@ -146,7 +146,7 @@ static inline void v4_store(float *p, v4f v)
     }
 
 static void k_f32_gemm_4x16_c(size_t kc, const float *a, const float *b, float *c, size_t ldc,
-                              float alpha, float beta)
+                              float alpha, float beta, const float *rbias, const float *cbias)
 {
     v4f z = {0, 0, 0, 0};
     v4f c00 = z, c01 = z, c02 = z, c03 = z, c10 = z, c11 = z, c12 = z, c13 = z;
@@ -167,6 +167,10 @@ static void k_f32_gemm_4x16_c(size_t kc, const float *a, const float *b, float *
             v4f r = va * acc[i][h];
             if (beta != 0)
                 r += vb * v4_load(y);
+            if (rbias)
+                r += (v4f){rbias[i], rbias[i], rbias[i], rbias[i]};
+            if (cbias)
+                r += v4_load(cbias + h * 4);
             v4_store(y, r);
         }
 }
@@ -174,7 +178,7 @@ static void k_f32_gemm_4x16_c(size_t kc, const float *a, const float *b, float *
 #ifdef K_X86
 /* Accumulators are named variables, not an array: with an array GCC keeps them
  * in memory and stores every one of them on each k step. */
-__attribute__((target("avx2,fma"))) static void k_f32_gemm_6x16_avx2(size_t kc, const float *a, const float *b, float *c, size_t ldc, float alpha, float beta)
+__attribute__((target("avx2,fma"))) static void k_f32_gemm_6x16_avx2(size_t kc, const float *a, const float *b, float *c, size_t ldc, float alpha, float beta, const float *rbias, const float *cbias)
 {
     __m256 c0_0 = _mm256_setzero_ps(), c0_1 = _mm256_setzero_ps(), c1_0 = _mm256_setzero_ps(), c1_1 = _mm256_setzero_ps(), c2_0 = _mm256_setzero_ps(), c2_1 = _mm256_setzero_ps(), c3_0 = _mm256_setzero_ps(), c3_1 = _mm256_setzero_ps(), c4_0 = _mm256_setzero_ps(), c4_1 = _mm256_setzero_ps(), c5_0 = _mm256_setzero_ps(), c5_1 = _mm256_setzero_ps();
     for (size_t k = 0; k < kc; k++) {
@@ -208,6 +212,10 @@ __attribute__((target("avx2,fma"))) static void k_f32_gemm_6x16_avx2(size_t kc, 
             __m256 r = _mm256_mul_ps(va, acc[i][h]);
             if (beta != 0)
                 r = _mm256_fmadd_ps(vb, _mm256_loadu_ps(y + h * 8), r);
+            if (rbias)
+                r = _mm256_add_ps(r, _mm256_set1_ps(rbias[i]));
+            if (cbias)
+                r = _mm256_add_ps(r, _mm256_loadu_ps(cbias + h * 8));
             _mm256_storeu_ps(y + h * 8, r);
         }
     }
@@ -215,7 +223,7 @@ __attribute__((target("avx2,fma"))) static void k_f32_gemm_6x16_avx2(size_t kc, 
 
 /* Accumulators are named variables, not an array: with an array GCC keeps them
  * in memory and stores every one of them on each k step. */
-__attribute__((target("avx512f"))) static void k_f32_gemm_12x32_avx512(size_t kc, const float *a, const float *b, float *c, size_t ldc, float alpha, float beta)
+__attribute__((target("avx512f"))) static void k_f32_gemm_12x32_avx512(size_t kc, const float *a, const float *b, float *c, size_t ldc, float alpha, float beta, const float *rbias, const float *cbias)
 {
     __m512 c0_0 = _mm512_setzero_ps(), c0_1 = _mm512_setzero_ps(), c1_0 = _mm512_setzero_ps(), c1_1 = _mm512_setzero_ps(), c2_0 = _mm512_setzero_ps(), c2_1 = _mm512_setzero_ps(), c3_0 = _mm512_setzero_ps(), c3_1 = _mm512_setzero_ps(), c4_0 = _mm512_setzero_ps(), c4_1 = _mm512_setzero_ps(), c5_0 = _mm512_setzero_ps(), c5_1 = _mm512_setzero_ps(), c6_0 = _mm512_setzero_ps(), c6_1 = _mm512_setzero_ps(), c7_0 = _mm512_setzero_ps(), c7_1 = _mm512_setzero_ps(), c8_0 = _mm512_setzero_ps(), c8_1 = _mm512_setzero_ps(), c9_0 = _mm512_setzero_ps(), c9_1 = _mm512_setzero_ps(), c10_0 = _mm512_setzero_ps(), c10_1 = _mm512_setzero_ps(), c11_0 = _mm512_setzero_ps(), c11_1 = _mm512_setzero_ps();
     for (size_t k = 0; k < kc; k++) {
@@ -267,6 +275,10 @@ __attribute__((target("avx512f"))) static void k_f32_gemm_12x32_avx512(size_t kc
             __m512 r = _mm512_mul_ps(va, acc[i][h]);
             if (beta != 0)
                 r = _mm512_fmadd_ps(vb, _mm512_loadu_ps(y + h * 16), r);
+            if (rbias)
+                r = _mm512_add_ps(r, _mm512_set1_ps(rbias[i]));
+            if (cbias)
+                r = _mm512_add_ps(r, _mm512_loadu_ps(cbias + h * 16));
             _mm512_storeu_ps(y + h * 16, r);
         }
     }
@@ -312,6 +324,8 @@ static void gemm_tile(const k_gemm_isa *isa, size_t i0, size_t m, size_t j0, siz
 {
     size_t mr = (size_t)isa->mr, nr = (size_t)isa->nr;
     float tmp[MAX_MR * MAX_NR];
+    int has_bias = ep && ep->bias && ep->bias_mode != K_BIAS_NONE;
+    k_epilogue act_only = {NULL, K_BIAS_NONE, ep ? ep->act : 0, ep ? ep->act_alpha : 0, ep ? ep->act_beta : 0};
     for (size_t k0 = 0; k0 < K; k0 += KC) {
         size_t kc = K - k0 < KC ? K - k0 : KC;
         float bk = k0 == 0 ? beta : 1.0f;
@@ -324,16 +338,22 @@ static void gemm_tile(const k_gemm_isa *isa, size_t i0, size_t m, size_t j0, siz
                 const float *a = Ap + (i / mr) * K * mr + k0 * mr;
                 float *c = C + i * ldc + j;
                 if (mm == mr && nn == nr) {
-                    isa->kernel(kc, a, b, c, ldc, alpha, bk);
-                } else {
-                    isa->kernel(kc, a, b, tmp, nr, 1.0f, 0.0f);
-                    for (size_t ii = 0; ii < mm; ii++)
-                        for (size_t jj = 0; jj < nn; jj++) {
-                            float *y = &c[ii * ldc + jj];
-                            float v = alpha * tmp[ii * nr + jj];
-                            *y = bk == 0 ? v : v + bk * *y;
-                        }
+                    /* full tile: the bias goes in with the store on the last K block */
+                    const float *rb = last && has_bias && ep->bias_mode == K_BIAS_ROW ? ep->bias + i : NULL;
+                    const float *cb = last && has_bias && ep->bias_mode == K_BIAS_COL ? ep->bias + j : NULL;
+                    isa->kernel(kc, a, b, c, ldc, alpha, bk, rb, cb);
+                    if (last && act_only.act)
+                        k_epilogue_apply(&act_only, c, ldc, i, mm, j, nn);
+                    continue;
                 }
+                /* edge tile: compute into tmp, merge the valid part, then bias and act */
+                isa->kernel(kc, a, b, tmp, nr, 1.0f, 0.0f, NULL, NULL);
+                for (size_t ii = 0; ii < mm; ii++)
+                    for (size_t jj = 0; jj < nn; jj++) {
+                        float *y = &c[ii * ldc + jj];
+                        float v = alpha * tmp[ii * nr + jj];
+                        *y = bk == 0 ? v : v + bk * *y;
+                    }
                 if (last)
                     k_epilogue_apply(ep, c, ldc, i, mm, j, nn);
             }

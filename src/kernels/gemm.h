@@ -27,8 +27,10 @@ typedef struct k_epilogue {
     float act_alpha, act_beta;
 } k_epilogue;
 
+/* c (MR x NR, row stride ldc) = alpha * a*b + beta * c (c not read when beta == 0)
+ * + rbias[i] (MR values, may be NULL) + cbias[j] (NR values, may be NULL). */
 typedef void (*k_gemm_ukernel)(size_t kc, const float *a, const float *b, float *c, size_t ldc,
-                               float alpha, float beta);
+                               float alpha, float beta, const float *rbias, const float *cbias);
 
 /* A microkernel and the packed layout it reads. */
 typedef struct k_gemm_isa {

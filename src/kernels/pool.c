@@ -134,3 +134,94 @@ void k_f32_global_maxpool(size_t NC, size_t n, const float *x, float *y, int thr
         y[p] = best;
     }
 }
+
+/* Number of taps t in [0, k) with lo <= start + t*dil < hi. */
+static int64_t taps_count(int64_t start, int64_t k, int64_t dil, int64_t lo, int64_t hi)
+{
+    int64_t t0 = start >= lo ? 0 : (lo - start + dil - 1) / dil;
+    if (start >= hi)
+        return 0;
+    int64_t t1 = (hi - 1 - start) / dil + 1; /* first t with start + t*dil >= hi */
+    if (t1 > k)
+        t1 = k;
+    return t1 > t0 ? t1 - t0 : 0;
+}
+
+/* Range [lo, hi) of outputs o with 0 <= o*stride + off < in. */
+static void out_range(int64_t nout, int64_t stride, int64_t off, int64_t in, int64_t *lo, int64_t *hi)
+{
+    int64_t l = 0, h = nout;
+    if (off < 0)
+        l = (-off + stride - 1) / stride;
+    if (in - off <= 0)
+        h = 0;
+    else if ((in - off + stride - 1) / stride < h)
+        h = (in - off + stride - 1) / stride;
+    if (l > h)
+        l = h;
+    *lo = l;
+    *hi = h;
+}
+
+/* Row-wise pooling: for each output row and kernel tap (kd, kh, kw), one pass over the
+ * output columns whose input is inside, so the inner loop has no bounds checks. */
+void k_f32_pool_rows(const k_pool_shape *s, const float *x, float *y, int is_max, int count_include_pad,
+                     int threads)
+{
+    int64_t iD = s->in[0], iH = s->in[1], iW = s->in[2], oD = s->out[0], oH = s->out[1], oW = s->out[2];
+    int64_t vol = iD * iH * iW, ovol = oD * oH * oW, sw = s->stride[2];
+    int nt = threads > 1 && POOL_PAR(s) ? threads : 1;
+#pragma omp parallel for num_threads(nt)
+    for (int64_t p = 0; p < s->NC; p++) {
+        const float *xp = x + p * vol;
+        for (int64_t od = 0; od < oD; od++)
+            for (int64_t oh = 0; oh < oH; oh++) {
+                float *yr = y + p * ovol + (od * oH + oh) * oW;
+                float init = is_max ? -INFINITY : 0.0f;
+                for (int64_t ow = 0; ow < oW; ow++)
+                    yr[ow] = init;
+                int64_t sd = od * s->stride[0] - s->pad[0], sh = oh * s->stride[1] - s->pad[1];
+                for (int64_t kd = 0; kd < s->k[0]; kd++) {
+                    int64_t id = sd + kd * s->dil[0];
+                    if (id < 0 || id >= iD)
+                        continue;
+                    for (int64_t kh = 0; kh < s->k[1]; kh++) {
+                        int64_t ih = sh + kh * s->dil[1];
+                        if (ih < 0 || ih >= iH)
+                            continue;
+                        const float *xr = xp + (id * iH + ih) * iW;
+                        for (int64_t kw = 0; kw < s->k[2]; kw++) {
+                            int64_t off = kw * s->dil[2] - s->pad[2], lo, hi;
+                            out_range(oW, sw, off, iW, &lo, &hi);
+                            const float *xs = xr + off;
+                            if (is_max) {
+                                if (sw == 1)
+                                    for (int64_t ow = lo; ow < hi; ow++)
+                                        yr[ow] = xs[ow] > yr[ow] ? xs[ow] : yr[ow];
+                                else
+                                    for (int64_t ow = lo; ow < hi; ow++)
+                                        yr[ow] = xs[ow * sw] > yr[ow] ? xs[ow * sw] : yr[ow];
+                            } else {
+                                if (sw == 1)
+                                    for (int64_t ow = lo; ow < hi; ow++)
+                                        yr[ow] += xs[ow];
+                                else
+                                    for (int64_t ow = lo; ow < hi; ow++)
+                                        yr[ow] += xs[ow * sw];
+                            }
+                        }
+                    }
+                }
+                if (is_max)
+                    continue;
+                int64_t lo0 = count_include_pad ? -s->pad[0] : 0, hi0 = count_include_pad ? iD + s->pad_end[0] : iD;
+                int64_t lo1 = count_include_pad ? -s->pad[1] : 0, hi1 = count_include_pad ? iH + s->pad_end[1] : iH;
+                int64_t lo2 = count_include_pad ? -s->pad[2] : 0, hi2 = count_include_pad ? iW + s->pad_end[2] : iW;
+                int64_t cdh = taps_count(sd, s->k[0], s->dil[0], lo0, hi0) * taps_count(sh, s->k[1], s->dil[1], lo1, hi1);
+                for (int64_t ow = 0; ow < oW; ow++) {
+                    int64_t cnt = cdh * taps_count(ow * sw - s->pad[2], s->k[2], s->dil[2], lo2, hi2);
+                    yr[ow] = cnt ? yr[ow] / (float)cnt : NAN;
+                }
+            }
+    }
+}

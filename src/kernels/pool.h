@@ -27,6 +27,11 @@ void k_u8_maxpool_ref(const k_pool_shape *s, const uint8_t *x, uint8_t *y, int64
 void k_i8_maxpool_ref(const k_pool_shape *s, const int8_t *x, int8_t *y, int64_t *ind, int storage_order,
                       int threads);
 void k_f32_avgpool_ref(const k_pool_shape *s, const float *x, float *y, int count_include_pad, int threads);
+/* The fast path of both (no Indices): row-wise passes without bounds checks in the
+ * inner loop. Max ignores NaN inputs unless all taps are NaN-free (it returns -inf
+ * for a window of only NaN), where the reference keeps a leading NaN. */
+void k_f32_pool_rows(const k_pool_shape *s, const float *x, float *y, int is_max, int count_include_pad,
+                     int threads);
 /* Global pools: x (NC, n) -> y (NC). */
 void k_f32_global_avgpool(size_t NC, size_t n, const float *x, float *y, int threads);
 void k_f32_global_maxpool(size_t NC, size_t n, const float *x, float *y, int threads);

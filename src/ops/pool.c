@@ -140,7 +140,12 @@ static int maxpool_run(op_ctx *c)
     switch (c->in[0]->dtype) {
     case NORMA_UINT8: k_u8_maxpool_ref(&s, x, y, ind, so, c->threads); break;
     case NORMA_INT8: k_i8_maxpool_ref(&s, x, y, ind, so, c->threads); break;
-    default: k_f32_maxpool_ref(&s, x, y, ind, so, c->threads); break;
+    default:
+        if (ind)
+            k_f32_maxpool_ref(&s, x, y, ind, so, c->threads);
+        else
+            k_f32_pool_rows(&s, x, y, 1, 0, c->threads);
+        break;
     }
     return NORMA_OK;
 }
@@ -161,7 +166,7 @@ static int avgpool_run(op_ctx *c)
     if (rc)
         return rc;
     int cip = c->opset >= 7 && ir_attr_int(c->node, "count_include_pad", 0) != 0;
-    k_f32_avgpool_ref(&s, c->in[0]->data, c->out[0]->data, cip, c->threads);
+    k_f32_pool_rows(&s, c->in[0]->data, c->out[0]->data, 0, cip, c->threads);
     return NORMA_OK;
 }
 

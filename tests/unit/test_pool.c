@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "kernels/pool.h"
 #include "ophelp.h"
 #include "testutil.h"
 
@@ -179,6 +180,51 @@ static void pool_2d_random_shapes_match_brute_force(void **st)
     }
 }
 
+/* The row-wise fast path against the direct references, 3-D with awkward sizes. */
+static void pool_rows_matches_references_3d(void **st)
+{
+    (void)st;
+    tu_seed(22);
+    for (int iter = 0; iter < 30; iter++) {
+        k_pool_shape s;
+        memset(&s, 0, sizeof s);
+        s.NC = 1 + iter % 3;
+        for (int d = 0; d < 3; d++) {
+            s.in[d] = 1 + (iter * (d + 3)) % 9;
+            s.k[d] = 1 + (iter + d) % 3;
+            s.stride[d] = 1 + (iter / (d + 1)) % 3;
+            s.dil[d] = 1 + (iter / 5 + d) % 2;
+            int64_t eff = (s.k[d] - 1) * s.dil[d] + 1;
+            s.pad[d] = (iter + d) % eff;
+            s.pad_end[d] = (iter / 2 + d) % eff;
+            if (s.in[d] + s.pad[d] + s.pad_end[d] < eff)
+                s.pad_end[d] += eff;
+            if (s.pad_end[d] >= eff && s.in[d] + s.pad[d] < eff) {
+                s.k[d] = 1;
+                s.pad[d] = s.pad_end[d] = 0;
+                eff = 1;
+            }
+            s.out[d] = (s.in[d] + s.pad[d] + s.pad_end[d] - eff) / s.stride[d] + 1;
+        }
+        size_t nx = (size_t)(s.NC * s.in[0] * s.in[1] * s.in[2]), ny = (size_t)(s.NC * s.out[0] * s.out[1] * s.out[2]);
+        float *x = malloc(sizeof(float) * nx), *a = malloc(sizeof(float) * ny), *b = malloc(sizeof(float) * ny);
+        tu_fill(x, nx, -1, 1);
+        k_f32_pool_rows(&s, x, a, 1, 0, 2);
+        k_f32_maxpool_ref(&s, x, b, NULL, 0, 1);
+        if (tu_max_rel_err(a, b, ny, 0, 1e-6) > 1)
+            fail_msg("max iter %d differs", iter);
+        for (int cip = 0; cip < 2; cip++) {
+            k_f32_pool_rows(&s, x, a, 0, cip, 1);
+            k_f32_avgpool_ref(&s, x, b, cip, 2);
+            if (tu_max_rel_err(a, b, ny, 1e-6, 1e-5) > 1)
+                fail_msg("avg iter %d cip %d differs", iter, cip);
+        }
+        free(x);
+        free(a);
+        free(b);
+    }
+}
+
 static void global_pools_reduce_all_spatial_dimensions(void **st)
 {
     (void)st;
@@ -276,6 +322,7 @@ int main(void)
         cmocka_unit_test(averagepool_count_include_pad_changes_border_divisor),
         cmocka_unit_test(pool_ceil_mode_adds_a_window_only_when_it_starts_inside),
         cmocka_unit_test(pool_2d_random_shapes_match_brute_force),
+        cmocka_unit_test(pool_rows_matches_references_3d),
         cmocka_unit_test(global_pools_reduce_all_spatial_dimensions),
         cmocka_unit_test(maxpool_uint8_from_opset_12),
         cmocka_unit_test(pool_rejects_bad_attributes_and_ranks),
