@@ -26,7 +26,9 @@ shared machines; the ratios (norma / ORT, lower is better for norma) are the poi
 Notes on the columns:
 - load ms: norma = norma_session_create_from_file; ORT = InferenceSession.create
   (neither includes process start-up; ORT's excludes loading the native library).
-- peak RSS: norma's is the bench process's own ru_maxrss. ort_bench.py does not report
+- peak RSS: norma's is the bench process's own ru_maxrss (norma is started through
+  /usr/bin/time when available, since a child spawned directly by Python reports the
+  Python parent's RSS as its own floor). ort_bench.py does not report
   memory, so ORT's is /usr/bin/time -f %M around ort_bench.py, i.e. the max RSS over
   the python driver and the node process (in practice the node process: Node.js runtime
   + onnxruntime + the model), so it includes Node.js's own baseline.
@@ -72,9 +74,15 @@ def norma_test(d, t):
     return r.returncode == 0, (r.stdout + r.stderr).strip()
 
 
-def norma_bench(d, t, n):
-    r = subprocess.run([NORMA, 'bench', os.path.join(d, 'model.onnx'), '-t', str(t), '-n', str(n),
-                        '--data', os.path.join(d, 'test_data_set_0')], capture_output=True, text=True)
+def norma_bench(d, t, n, use_time):
+    cmd = [NORMA, 'bench', os.path.join(d, 'model.onnx'), '-t', str(t), '-n', str(n),
+           '--data', os.path.join(d, 'test_data_set_0')]
+    # Python's subprocess spawns with vfork, and Linux carries the parent's max RSS across
+    # exec, so norma's own ru_maxrss would read at least this script's RSS (~10-13 MB).
+    # Going through /usr/bin/time (a small, separately forked parent) avoids that.
+    if use_time:
+        cmd = ['/usr/bin/time', '-f', '%M'] + cmd
+    r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode:
         raise RuntimeError('norma bench %s -t %d failed: %s' % (d, t, r.stderr.strip()[-300:]))
     return last_json(r.stdout)
@@ -161,7 +169,7 @@ def main():
             nr, orr = [], []
             try:
                 for _ in range(a.rounds):
-                    nr.append(norma_bench(d, t, a.iters))
+                    nr.append(norma_bench(d, t, a.iters, use_time))
                     orr.append(ort_bench(d, t, a.iters, a.ort_tools, use_time))
             except RuntimeError as e:
                 failures.append('%s -t %d: %s' % (name, t, e))

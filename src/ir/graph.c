@@ -179,6 +179,34 @@ int64_t ir_opset_version(const ir_graph *g, const char *domain)
 
 /* ---- attributes ---- */
 
+const char *ir_attr_type_name(int type)
+{
+    static const char *names[] = {"UNDEFINED", "FLOAT", "INT", "STRING", "TENSOR", "GRAPH",
+                                  "FLOATS", "INTS", "STRINGS", "TENSORS", "GRAPHS"};
+    return type >= 0 && type <= 10 ? names[type] : "UNKNOWN";
+}
+
+/* Records a type mismatch on the node (see ir_node.bad_attr); the node is otherwise
+ * read-only here, the flag is the one field accessors write. */
+static void note_bad(const ir_node *n, const ir_attr *a, int want)
+{
+    ir_node *w = (ir_node *)n;
+    if (!w->bad_attr) {
+        w->bad_attr = a->name;
+        w->bad_attr_want = want;
+        w->bad_attr_have = a->type;
+    }
+}
+
+int ir_check_attr_types(const ir_node *n, char *err, size_t cap)
+{
+    if (!n->bad_attr)
+        return 0;
+    snprintf(err, cap, "%s '%s': attribute '%s' is %s, expected %s", n->op_type, n->name, n->bad_attr,
+             ir_attr_type_name(n->bad_attr_have), ir_attr_type_name(n->bad_attr_want));
+    return NORMA_ERR_MODEL;
+}
+
 const ir_attr *ir_attr_find(const ir_node *n, const char *name)
 {
     for (int i = 0; i < n->n_attrs; i++)
@@ -190,6 +218,8 @@ const ir_attr *ir_attr_find(const ir_node *n, const char *name)
 int64_t ir_attr_int(const ir_node *n, const char *name, int64_t def)
 {
     const ir_attr *a = ir_attr_find(n, name);
+    if (a && a->type != IR_ATTR_INT)
+        note_bad(n, a, IR_ATTR_INT);
     return a && a->type == IR_ATTR_INT ? a->i : def;
 }
 
@@ -202,18 +232,23 @@ float ir_attr_float(const ir_node *n, const char *name, float def)
         return a->f;
     if (a->type == IR_ATTR_INT)
         return (float)a->i;
+    note_bad(n, a, IR_ATTR_FLOAT);
     return def;
 }
 
 const char *ir_attr_string(const ir_node *n, const char *name, const char *def)
 {
     const ir_attr *a = ir_attr_find(n, name);
+    if (a && a->type != IR_ATTR_STRING)
+        note_bad(n, a, IR_ATTR_STRING);
     return a && a->type == IR_ATTR_STRING ? a->s : def;
 }
 
 int ir_attr_ints(const ir_node *n, const char *name, const int64_t **out)
 {
     const ir_attr *a = ir_attr_find(n, name);
+    if (a && a->type != IR_ATTR_INTS)
+        note_bad(n, a, IR_ATTR_INTS);
     if (!a || a->type != IR_ATTR_INTS)
         return -1;
     *out = a->ints;
@@ -223,6 +258,8 @@ int ir_attr_ints(const ir_node *n, const char *name, const int64_t **out)
 int ir_attr_floats(const ir_node *n, const char *name, const float **out)
 {
     const ir_attr *a = ir_attr_find(n, name);
+    if (a && a->type != IR_ATTR_FLOATS)
+        note_bad(n, a, IR_ATTR_FLOATS);
     if (!a || a->type != IR_ATTR_FLOATS)
         return -1;
     *out = a->floats;

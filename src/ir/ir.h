@@ -74,6 +74,10 @@ typedef struct ir_node {
     int dead;     /* set by passes; removed by ir_graph_compact */
     int fused_act; /* activation fused into this node by a pass (see ops/act.h), 0 none */
     float act_alpha, act_beta;
+    /* Set by the ir_attr_* accessors when an op asks for an attribute that exists with
+     * another type; the runtime turns it into an error after init and infer. */
+    const char *bad_attr;
+    int bad_attr_want, bad_attr_have;
 } ir_node;
 
 typedef struct ir_value {
@@ -156,6 +160,10 @@ const char *ir_attr_string(const ir_node *n, const char *name, const char *def);
 int ir_attr_ints(const ir_node *n, const char *name, const int64_t **out);
 int ir_attr_floats(const ir_node *n, const char *name, const float **out);
 void ir_attr_clear(ir_attr *a);
+const char *ir_attr_type_name(int type);
+/* If an accessor found an attribute of the wrong type on n, writes
+ * "Op 'name': attribute 'a' is FLOAT, expected INT" into err and returns NORMA_ERR_MODEL. */
+int ir_check_attr_types(const ir_node *n, char *err, size_t cap);
 
 /* ---- structure ---- */
 

@@ -204,6 +204,8 @@ int plan_build(norma_session *s, const int64_t *in_dims, const void *const *in_d
         op_ctx c = {.node = n, .opset = n->opset, .n_in = n->n_in, .n_out = n->n_out, .in = ins,
                     .out = outs, .state = s->nodes[i].state, .threads = 1, .err = err, .err_cap = cap};
         rc = sc->infer(&c);
+        if (!rc)
+            rc = ir_check_attr_types(n, err, cap);
         if (rc)
             goto fail;
         p->scratch_size[i] = c.scratch_size;

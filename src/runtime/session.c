@@ -212,6 +212,8 @@ static norma_status session_init(ir_graph *g, ld_store *st, const norma_options 
                     .out = ptrs + n->n_in, .threads = s->opt.threads, .err = err, .err_cap = sizeof err};
         rc = s->nodes[i].schema->init(&c);
         s->nodes[i].state = c.state;
+        if (!rc)
+            rc = ir_check_attr_types(n, err, sizeof err);
         if (rc)
             goto fail;
     }

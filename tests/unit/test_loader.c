@@ -411,6 +411,32 @@ static void garbage_truncated_and_missing_files(void **state)
     assert_non_null(strstr(norma_last_error(), "no graph"));
 }
 
+static void attribute_of_the_wrong_type_is_an_error(void **state)
+{
+    (void)state;
+    mb_model *m = mb_new(13);
+    mb_input(m, "x", NORMA_FLOAT, 2, (int64_t[]){2, 3});
+    mb_node *n = mb_add_node(m, "Softmax", "x", "y");
+    mb_attr_string(n, "axis", "last");
+    mb_output(m, "y");
+    norma_session *s;
+    assert_int_equal(create(m, &s), NORMA_ERR_MODEL);
+    assert_null(s);
+    assert_string_equal(norma_last_error(), "Softmax 'Softmax_0': attribute 'axis' is STRING, expected INT");
+    mb_free(m);
+
+    /* read by infer: reported at creation when the input shapes are static and
+     * large enough to be planned then */
+    m = mb_new(13);
+    mb_input(m, "x", NORMA_FLOAT, 2, (int64_t[]){20, 30});
+    n = mb_add_node(m, "Transpose", "x", "y");
+    mb_attr_int(n, "perm", 1);
+    mb_output(m, "y");
+    assert_int_equal(create(m, &s), NORMA_ERR_MODEL);
+    assert_non_null(strstr(norma_last_error(), "attribute 'perm' is INT, expected INTS"));
+    mb_free(m);
+}
+
 static void tensor_files_round_trip(void **state)
 {
     (void)state;
@@ -452,6 +478,7 @@ int main(void)
         cmocka_unit_test(every_unsupported_op_is_listed_once),
         cmocka_unit_test(local_function_is_inlined),
         cmocka_unit_test(garbage_truncated_and_missing_files),
+        cmocka_unit_test(attribute_of_the_wrong_type_is_an_error),
         cmocka_unit_test(tensor_files_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
