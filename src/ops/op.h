@@ -8,7 +8,11 @@
  *   infer once per plan (whenever input shapes change): from the input dtypes and
  *         shapes (and data, where known at plan time), set each output's dtype, rank
  *         and dims, and the bytes of scratch the kernel needs (c->scratch_size).
- *         All shape errors are reported here.
+ *         All shape errors are reported here. When an output's shape depends on the
+ *         values of an input that is not known at plan time (NonZero, TopK's k, a
+ *         Reshape target computed at run time), infer returns OP_NEEDS_DATA: the
+ *         runtime then infers and allocates this node and the ones after it at run
+ *         time, with every input's data known.
  *   run   per inference: compute outputs from inputs. Allocates nothing; uses
  *         c->scratch. Returns an error only for values read from the data that are
  *         out of range (an index, a size); shapes were checked by infer.
@@ -49,7 +53,17 @@ typedef struct op_schema {
     void (*free_state)(void *state); /* may be NULL (then state is free()d) */
     int (*infer)(op_ctx *c);
     int (*run)(op_ctx *c);
+    unsigned flags;      /* OP_F_* */
 } op_schema;
+
+/* infer's answer when it needs the data of an input that is not known yet (see above).
+ * Not a norma_status: the runtime never returns it to the caller. */
+#define OP_NEEDS_DATA 1000
+
+/* Schema flags. */
+enum {
+    OP_F_SHAPE_ONLY = 1, /* reads only its inputs' shapes (Shape, Size): always evaluated at plan time */
+};
 
 /* Formats "OpType 'name': <message>" into c->err and returns status. */
 int op_fail(op_ctx *c, int status, const char *fmt, ...)

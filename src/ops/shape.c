@@ -160,11 +160,11 @@ static int range_run(op_ctx *c)
     return NORMA_OK;
 }
 
-static const op_schema shape1 = {"Shape", "", 1, 1, 1, 1, 1, NULL, NULL, shape_infer, shape_run};
-static const op_schema shape13 = {"Shape", "", 13, 1, 1, 1, 1, NULL, NULL, shape_infer, shape_run};
-static const op_schema shape15 = {"Shape", "", 15, 1, 1, 1, 1, NULL, NULL, shape_infer, shape_run};
-static const op_schema size1 = {"Size", "", 1, 1, 1, 1, 1, NULL, NULL, size_infer, size_run};
-static const op_schema size13 = {"Size", "", 13, 1, 1, 1, 1, NULL, NULL, size_infer, size_run};
+static const op_schema shape1 = {"Shape", "", 1, 1, 1, 1, 1, NULL, NULL, shape_infer, shape_run, OP_F_SHAPE_ONLY};
+static const op_schema shape13 = {"Shape", "", 13, 1, 1, 1, 1, NULL, NULL, shape_infer, shape_run, OP_F_SHAPE_ONLY};
+static const op_schema shape15 = {"Shape", "", 15, 1, 1, 1, 1, NULL, NULL, shape_infer, shape_run, OP_F_SHAPE_ONLY};
+static const op_schema size1 = {"Size", "", 1, 1, 1, 1, 1, NULL, NULL, size_infer, size_run, OP_F_SHAPE_ONLY};
+static const op_schema size13 = {"Size", "", 13, 1, 1, 1, 1, NULL, NULL, size_infer, size_run, OP_F_SHAPE_ONLY};
 static const op_schema cos9 = {"ConstantOfShape", "", 9, 1, 1, 1, 1, NULL, NULL, cos_infer, cos_run};
 static const op_schema range11 = {"Range", "", 11, 3, 3, 1, 1, NULL, NULL, range_infer, range_run};
 

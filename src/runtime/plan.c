@@ -196,8 +196,7 @@ int plan_build(norma_session *s, const int64_t *in_dims, const void *const *in_d
             if (v >= 0 && !p->vals[v].data)
                 all_known = 0;
         }
-        /* Shape and Size read only their input's shape, which is known here. */
-        if (n->domain[0] == 0 && (strcmp(n->op_type, "Shape") == 0 || strcmp(n->op_type, "Size") == 0))
+        if (sc->flags & OP_F_SHAPE_ONLY) /* Shape, Size: input shapes are known here */
             all_known = 1;
         for (int k = 0; k < n->n_out; k++)
             outs[k] = n->out[k] >= 0 ? &p->vals[n->out[k]] : NULL;
