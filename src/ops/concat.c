@@ -93,14 +93,14 @@ static int split_sizes(op_ctx *c, int axis, int64_t *sz)
             memcpy(buf, v, sizeof(int64_t) * (size_t)ns);
         if (ns < 0 && c->opset < 2 && c->n_in > 1 && c->in[1]) {
             if (!c->in[1]->data)
-                return op_fail(c, NORMA_ERR_UNSUPPORTED, "'split' computed at run time is not supported");
+                return OP_NEEDS_DATA;
             ns = op_read_ints(c->in[1], buf, 64);
         }
     } else if (c->n_in > 1 && c->in[1]) {
         if (c->in[1]->dtype != NORMA_INT64)
             return op_fail(c, NORMA_ERR_MODEL, "'split' must be int64");
         if (!c->in[1]->data)
-            return op_fail(c, NORMA_ERR_UNSUPPORTED, "'split' computed at run time is not supported");
+            return OP_NEEDS_DATA;
         if (ir_tensor_numel(c->in[1]) > 64)
             return op_fail(c, NORMA_ERR_UNSUPPORTED, "more than 64 outputs");
         ns = op_read_ints(c->in[1], buf, 64);

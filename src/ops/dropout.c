@@ -15,7 +15,7 @@ static int dropout_infer(op_ctx *c)
     if (c->n_in > 2 && c->in[2]) {
         const ir_tensor *t = c->in[2];
         if (!t->data)
-            return op_fail(c, NORMA_ERR_UNSUPPORTED, "'training_mode' computed at run time is not supported");
+            return OP_NEEDS_DATA;
         if (ir_tensor_numel(t) != 1 || t->dtype != NORMA_BOOL)
             return op_fail(c, NORMA_ERR_MODEL, "'training_mode' must be a bool scalar");
         if (*(const unsigned char *)t->data)

@@ -17,7 +17,7 @@ static int read_shape_input(op_ctx *c, const char *what, int64_t *buf, int *n)
     if (t->rank != 1)
         return op_fail(c, NORMA_ERR_MODEL, "'%s' must be 1-D", what);
     if (!t->data)
-        return op_fail(c, NORMA_ERR_UNSUPPORTED, "'%s' computed at run time is not supported", what);
+        return OP_NEEDS_DATA;
     if (t->dims[0] > IR_MAX_RANK)
         return op_fail(c, NORMA_ERR_UNSUPPORTED, "'%s' has more than %d entries", what, IR_MAX_RANK);
     *n = op_read_ints(t, buf, IR_MAX_RANK);

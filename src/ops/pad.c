@@ -57,7 +57,7 @@ static int pad_compute(op_ctx *c, pad_plan *pp)
         if (p->dtype != NORMA_INT64)
             return op_fail(c, NORMA_ERR_MODEL, "'pads' must be int64, not %s", ir_dtype_name(p->dtype));
         if (!p->data)
-            return op_fail(c, NORMA_ERR_UNSUPPORTED, "'pads' computed at run time is not supported");
+            return OP_NEEDS_DATA;
         if (ir_tensor_numel(p) > 2 * IR_MAX_RANK)
             return op_fail(c, NORMA_ERR_MODEL, "'pads' has %zu values for rank %d", ir_tensor_numel(p), r);
         np = op_read_ints(p, pads, 2 * IR_MAX_RANK);
@@ -67,7 +67,7 @@ static int pad_compute(op_ctx *c, pad_plan *pp)
                 return op_fail(c, NORMA_ERR_MODEL, "constant_value has dtype %s, the input %s",
                                ir_dtype_name(cv->dtype), ir_dtype_name(x->dtype));
             if (!cv->data)
-                return op_fail(c, NORMA_ERR_UNSUPPORTED, "'constant_value' computed at run time is not supported");
+                return OP_NEEDS_DATA;
             memcpy(pp->value, cv->data, ir_dtype_size(x->dtype));
         }
     }
@@ -78,7 +78,7 @@ static int pad_compute(op_ctx *c, pad_plan *pp)
     if (at) {
         int64_t av[IR_MAX_RANK];
         if (!at->data)
-            return op_fail(c, NORMA_ERR_UNSUPPORTED, "'axes' computed at run time is not supported");
+            return OP_NEEDS_DATA;
         if (ir_tensor_numel(at) > (size_t)r)
             return op_fail(c, NORMA_ERR_MODEL, "more axes than the input's rank %d", r);
         na = op_read_ints(at, av, IR_MAX_RANK);

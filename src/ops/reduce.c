@@ -3,9 +3,9 @@
  * ReduceL1, ReduceL2, ReduceLogSum, ReduceLogSumExp, ReduceSumSquare).
  *
  * Axes come from the `axes` attribute before opset 18 (ReduceSum: before 13) and from
- * the optional second input after. The output shape depends on them, so an axes input
- * must be known when the session is planned (an initializer, or computed from
- * constants); an empty axes tensor needs no data. Empty axes reduce everything unless
+ * the optional second input after. The output shape depends on them: an axes input
+ * known only at run time makes infer ask for its data (OP_NEEDS_DATA); an empty axes
+ * tensor needs no data. Empty axes reduce everything unless
  * noop_with_empty_axes=1, which applies the op elementwise (a reduction of one element).
  *
  * The reduced axes are merged with their neighbours; trailing axes become the rows
@@ -83,8 +83,7 @@ static int reduced_dims(op_ctx *c, int *red)
         n = 0;
         if (na) {
             if (!a->data)
-                return op_fail(c, NORMA_ERR_UNSUPPORTED,
-                               "axes must be known when the session is planned (a constant)");
+                return OP_NEEDS_DATA;
             n = op_read_ints(a, axes, IR_MAX_RANK);
         }
     }

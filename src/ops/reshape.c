@@ -37,7 +37,7 @@ static int read_list(op_ctx *c, const char *attr, int input_from, int idx, int64
         return op_fail(c, NORMA_ERR_MODEL, "input %d ('%s') must be int64, not %s", idx, attr,
                        ir_dtype_name(t->dtype)), -2;
     if (!t->data)
-        return op_fail(c, NORMA_ERR_UNSUPPORTED, "'%s' computed at run time is not supported", attr), -2;
+        return -4; /* known only at run time */
     if (ir_tensor_numel(t) > (size_t)cap)
         return -3;
     return op_read_ints(t, buf, cap);
@@ -48,8 +48,10 @@ static int reshape_infer(op_ctx *c)
     const ir_tensor *x = c->in[0];
     int64_t tgt[IR_MAX_RANK + 1];
     int n = read_list(c, "shape", 5, 1, tgt, IR_MAX_RANK + 1);
+    if (n == -4)
+        return OP_NEEDS_DATA;
     if (n == -2)
-        return NORMA_ERR_UNSUPPORTED;
+        return NORMA_ERR_MODEL;
     if (n == -1)
         return op_fail(c, NORMA_ERR_MODEL, "the target shape is missing");
     if (n == -3 || n > IR_MAX_RANK)
@@ -127,8 +129,10 @@ static int squeeze_infer(op_ctx *c)
     const ir_tensor *x = c->in[0];
     int64_t axes[IR_MAX_RANK + 1];
     int n = read_list(c, "axes", 13, 1, axes, IR_MAX_RANK + 1);
+    if (n == -4)
+        return OP_NEEDS_DATA;
     if (n == -2)
-        return NORMA_ERR_UNSUPPORTED;
+        return NORMA_ERR_MODEL;
     if (n == -3 || n > x->rank)
         return op_fail(c, NORMA_ERR_MODEL, "more axes than the input's rank %d", x->rank);
     int drop[IR_MAX_RANK] = {0};
@@ -162,8 +166,10 @@ static int unsqueeze_infer(op_ctx *c)
     const ir_tensor *x = c->in[0];
     int64_t axes[IR_MAX_RANK + 1];
     int n = read_list(c, "axes", 13, 1, axes, IR_MAX_RANK + 1);
+    if (n == -4)
+        return OP_NEEDS_DATA;
     if (n == -2)
-        return NORMA_ERR_UNSUPPORTED;
+        return NORMA_ERR_MODEL;
     if (n == -1)
         return op_fail(c, NORMA_ERR_MODEL, "axes are missing");
     int r = x->rank + n;

@@ -37,7 +37,7 @@ static int is_upsample(const op_ctx *c)
 static int read_floats(op_ctx *c, const ir_tensor *t, const char *what, double *buf, int cap, int *n)
 {
     if (!t->data)
-        return op_fail(c, NORMA_ERR_UNSUPPORTED, "'%s' computed at run time is not supported", what);
+        return OP_NEEDS_DATA;
     if (t->dtype != NORMA_FLOAT && t->dtype != NORMA_DOUBLE && t->dtype != NORMA_FLOAT16)
         return op_fail(c, NORMA_ERR_MODEL, "'%s' must be float, not %s", what, ir_dtype_name(t->dtype));
     size_t k = ir_tensor_numel(t);
@@ -164,7 +164,7 @@ static int rs_compute(op_ctx *c, rs_plan *p)
         goto sizes_from_scales;
     }
     if (!sizes->data)
-        return op_fail(c, NORMA_ERR_UNSUPPORTED, "'sizes' computed at run time is not supported");
+        return OP_NEEDS_DATA;
     if (sizes->dtype != NORMA_INT64)
         return op_fail(c, NORMA_ERR_MODEL, "'sizes' must be int64");
     {

@@ -72,7 +72,7 @@ static int cos_infer(op_ctx *c)
     if (s->rank != 1)
         return op_fail(c, NORMA_ERR_MODEL, "the shape input must be 1-D");
     if (!s->data)
-        return op_fail(c, NORMA_ERR_UNSUPPORTED, "'input' (the shape) computed at run time is not supported");
+        return OP_NEEDS_DATA;
     if (s->dims[0] > IR_MAX_RANK)
         return op_fail(c, NORMA_ERR_UNSUPPORTED, "output rank %lld is above %d", (long long)s->dims[0], IR_MAX_RANK);
     int64_t d[IR_MAX_RANK];
@@ -109,8 +109,7 @@ static int range_infer(op_ctx *c)
         if (ir_tensor_numel(c->in[i]) != 1)
             return op_fail(c, NORMA_ERR_MODEL, "input %d must be a scalar", i);
         if (!c->in[i]->data)
-            return op_fail(c, NORMA_ERR_UNSUPPORTED, "'%s' computed at run time is not supported",
-                           i == 0 ? "start" : i == 1 ? "limit" : "delta");
+            return OP_NEEDS_DATA;
     }
     int dt = c->in[0]->dtype;
     int64_t n;

@@ -20,7 +20,7 @@ static int read_vec(op_ctx *c, int idx, const char *what, int64_t *buf, int *n)
     if (t->dtype != NORMA_INT64 && t->dtype != NORMA_INT32)
         return op_fail(c, NORMA_ERR_MODEL, "'%s' must be int32 or int64, not %s", what, ir_dtype_name(t->dtype));
     if (!t->data)
-        return op_fail(c, NORMA_ERR_UNSUPPORTED, "'%s' computed at run time is not supported", what);
+        return OP_NEEDS_DATA;
     if (t->rank != 1 || ir_tensor_numel(t) > IR_MAX_RANK)
         return op_fail(c, NORMA_ERR_MODEL, "'%s' must be a 1-D list of at most %d values", what, IR_MAX_RANK);
     *n = op_read_ints(t, buf, IR_MAX_RANK);

@@ -17,6 +17,12 @@ void ctx_free(run_ctx *ctx)
     free(ctx->vals);
     free(ctx->ptrs);
     free(ctx->ops);
+    if (ctx->dyn_data)
+        for (int v = 0; v < ctx->n_values; v++)
+            free(ctx->dyn_data[v]);
+    free(ctx->dyn_data);
+    free(ctx->dyn_cap);
+    free(ctx->dyn_scratch);
     free(ctx);
 }
 
@@ -31,7 +37,10 @@ int ctx_bind(norma_session *s, run_ctx *ctx, plan *p, char *err, size_t cap)
         ctx->vals = calloc((size_t)(nv ? nv : 1), sizeof(ir_tensor));
         ctx->ptrs = calloc(nptr ? nptr : 1, sizeof(ir_tensor *));
         ctx->ops = calloc((size_t)(nn ? nn : 1), sizeof(op_ctx));
-        if (!ctx->vals || !ctx->ptrs || !ctx->ops) {
+        ctx->dyn_data = calloc((size_t)(nv ? nv : 1), sizeof(void *));
+        ctx->dyn_cap = calloc((size_t)(nv ? nv : 1), sizeof(size_t));
+        ctx->n_values = nv;
+        if (!ctx->vals || !ctx->ptrs || !ctx->ops || !ctx->dyn_data || !ctx->dyn_cap) {
             snprintf(err, cap, "out of memory creating a run context");
             return NORMA_ERR_MEMORY;
         }
@@ -68,7 +77,7 @@ int ctx_bind(norma_session *s, run_ctx *ctx, plan *p, char *err, size_t cap)
         for (int j = 0; j < n->n_out; j++)
             ctx->ptrs[k++] = n->out[j] >= 0 ? &ctx->vals[n->out[j]] : NULL;
         c->state = s->nodes[i].state;
-        c->scratch = p->scratch_size[i] ? ctx->arena + p->scratch_off[i] : NULL;
+        c->scratch = i < p->dyn_from && p->scratch_size[i] ? ctx->arena + p->scratch_off[i] : NULL;
         c->scratch_size = p->scratch_size[i];
         c->threads = threads;
         c->err = ctx->err;
@@ -78,13 +87,80 @@ int ctx_bind(norma_session *s, run_ctx *ctx, plan *p, char *err, size_t cap)
     return NORMA_OK;
 }
 
+/* Grows *buf to at least size bytes (64-byte aligned); old contents are dropped. */
+static int grow(void **buf, size_t *cap, size_t size)
+{
+    if (size <= *cap && *buf)
+        return 0;
+    size_t want = (size + 63) & ~(size_t)63;
+    void *b = aligned_alloc(64, want ? want : 64);
+    if (!b)
+        return -1;
+    free(*buf);
+    *buf = b;
+    *cap = want;
+    return 0;
+}
+
+/* A node after a data-dependent shape: infer now that its inputs hold data, then give
+ * its outputs and scratch this context's buffers, grown when too small. */
+static int run_dynamic(norma_session *s, run_ctx *ctx, int i)
+{
+    const ir_graph *g = s->g;
+    const ir_node *n = &g->nodes[i];
+    const op_schema *sc = s->nodes[i].schema;
+    op_ctx *c = &ctx->ops[i];
+    c->scratch = NULL;
+    c->scratch_size = 0;
+    for (int k = 0; k < n->n_out; k++)
+        if (c->out[k])
+            c->out[k]->data = NULL;
+    int rc = sc->infer(c);
+    if (rc == OP_NEEDS_DATA)
+        return op_fail(c, NORMA_ERR_RUNTIME, "an input's data is missing at run time");
+    if (!rc)
+        rc = ir_check_attr_types(n, ctx->err, sizeof ctx->err);
+    if (rc)
+        return rc;
+    for (int k = 0; k < n->n_out; k++) {
+        ir_tensor *t = c->out[k];
+        if (!t)
+            continue;
+        int ok;
+        size_t ne = ir_numel_checked(t->rank, t->dims, &ok);
+        size_t es = ir_dtype_size(t->dtype);
+        if (!ok || !es || ne > s->memory_limit / es) {
+            char shp[128];
+            ir_shape_str(t->rank, t->dims, shp, sizeof shp);
+            return op_fail(c, NORMA_ERR_MEMORY, "output '%s' of shape %s is larger than the memory limit (%zu bytes)",
+                           g->values[n->out[k]].name, shp, s->memory_limit);
+        }
+        int v = n->out[k];
+        if (grow(&ctx->dyn_data[v], &ctx->dyn_cap[v], ne * es))
+            return op_fail(c, NORMA_ERR_MEMORY, "cannot allocate %zu bytes for output '%s'", ne * es,
+                           g->values[v].name);
+        t->data = ctx->dyn_data[v];
+    }
+    if (c->scratch_size) {
+        if (c->scratch_size > s->memory_limit ||
+            grow(&ctx->dyn_scratch, &ctx->dyn_scratch_cap, c->scratch_size))
+            return op_fail(c, NORMA_ERR_MEMORY, "cannot allocate %zu bytes of scratch", c->scratch_size);
+        c->scratch = ctx->dyn_scratch;
+    }
+    return sc->run(c);
+}
+
 int ctx_execute(norma_session *s, run_ctx *ctx)
 {
     const plan *p = ctx->p;
     for (int i = 0; i < s->g->n_nodes; i++) {
-        if (p->skip[i])
+        int rc;
+        if (i >= p->dyn_from)
+            rc = run_dynamic(s, ctx, i);
+        else if (p->skip[i])
             continue;
-        int rc = s->nodes[i].schema->run(&ctx->ops[i]);
+        else
+            rc = s->nodes[i].schema->run(&ctx->ops[i]);
         if (rc)
             return rc;
     }

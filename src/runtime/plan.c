@@ -139,6 +139,7 @@ int plan_build(norma_session *s, const int64_t *in_dims, const void *const *in_d
         !p->scratch_size || !p->skip || !last_use || !ptrs)
         goto oom;
     memcpy(p->in_dims, in_dims, sizeof(int64_t) * IR_MAX_RANK * (size_t)g->n_inputs);
+    p->dyn_from = nn;
 
     for (int v = 0; v < nv; v++) {
         const ir_value *val = &g->values[v];
@@ -203,6 +204,20 @@ int plan_build(norma_session *s, const int64_t *in_dims, const void *const *in_d
         op_ctx c = {.node = n, .opset = n->opset, .n_in = n->n_in, .n_out = n->n_out, .in = ins,
                     .out = outs, .state = s->nodes[i].state, .threads = 1, .err = err, .err_cap = cap};
         rc = sc->infer(&c);
+        if (rc == OP_NEEDS_DATA && !all_known) {
+            /* An output shape depends on data computed at run time: from here on,
+             * nodes are inferred and given memory when they run. */
+            p->dyn_from = i;
+            for (int j = i; j < nn; j++)
+                for (int k = 0; k < g->nodes[j].n_out; k++)
+                    if (g->nodes[j].out[k] >= 0)
+                        p->kind[g->nodes[j].out[k]] = VK_DYN;
+            break;
+        }
+        if (rc == OP_NEEDS_DATA) {
+            snprintf(err, cap, "%s '%s': asked for input data that is known", n->op_type, n->name);
+            rc = NORMA_ERR_RUNTIME;
+        }
         if (!rc)
             rc = ir_check_attr_types(n, err, cap);
         if (rc)
@@ -256,7 +271,7 @@ int plan_build(norma_session *s, const int64_t *in_dims, const void *const *in_d
         const ir_node *n = &g->nodes[i];
         for (int k = 0; k < n->n_in; k++)
             if (n->in[k] >= 0)
-                last_use[n->in[k]] = i;
+                last_use[n->in[k]] = i < p->dyn_from ? i : nn; /* run-time nodes: keep to the end */
     }
     for (int k = 0; k < g->n_outputs; k++)
         last_use[g->outputs[k]] = nn;
@@ -277,7 +292,7 @@ int plan_build(norma_session *s, const int64_t *in_dims, const void *const *in_d
         blocks[nb].last = last_use[v] < prod ? prod : last_use[v];
         block_of[v] = nb++;
     }
-    for (int i = 0; i < nn; i++) {
+    for (int i = 0; i < p->dyn_from; i++) {
         if (p->skip[i] || !p->scratch_size[i])
             continue;
         blocks[nb].size = (p->scratch_size[i] + ALIGN - 1) & ~(size_t)(ALIGN - 1);
@@ -299,7 +314,7 @@ int plan_build(norma_session *s, const int64_t *in_dims, const void *const *in_d
     for (int v = 0; v < nv; v++)
         if (p->kind[v] == VK_ARENA)
             p->offset[v] = blocks[block_of[v]].off;
-    for (int i = 0; i < nn; i++)
+    for (int i = 0; i < p->dyn_from; i++)
         if (!p->skip[i] && p->scratch_size[i])
             p->scratch_off[i] = blocks[block_of[nv + i]].off;
     free(block_of);

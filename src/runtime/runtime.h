@@ -14,7 +14,10 @@
 
 #define RT_ERR_CAP 1024
 
-enum { VK_ARENA = 0, VK_CONST = 1, VK_INPUT = 2, VK_PLAN = 3, VK_NONE = 4 };
+/* Where a value's data lives: the plan's arena, a constant, the caller's input, a
+ * tensor computed at plan time, nowhere (not produced), or a per-context buffer sized
+ * at run time (values computed after a data-dependent shape, see plan.dyn_from). */
+enum { VK_ARENA = 0, VK_CONST = 1, VK_INPUT = 2, VK_PLAN = 3, VK_NONE = 4, VK_DYN = 5 };
 
 typedef struct plan {
     int refs;                 /* run contexts using it, plus 1 while it is current */
@@ -30,6 +33,9 @@ typedef struct plan {
     ir_tensor **owned;        /* [n_values]: plan-time tensors this plan owns */
     int n_owned;
     size_t arena_size;
+    /* The first node whose output shape depends on data known only at run time (or
+     * n_nodes): it and every node after it are inferred and given memory at run time. */
+    int dyn_from;
 } plan;
 
 typedef struct run_ctx {
@@ -41,6 +47,11 @@ typedef struct run_ctx {
     ir_tensor *vals;  /* [n_values] */
     ir_tensor **ptrs; /* per-node input/output pointer arrays, flattened */
     op_ctx *ops;      /* [n_nodes] */
+    void **dyn_data;  /* [n_values]: buffers of VK_DYN values, grown as needed */
+    size_t *dyn_cap;  /* [n_values] */
+    void *dyn_scratch;
+    size_t dyn_scratch_cap;
+    int n_values;
     char err[RT_ERR_CAP];
 } run_ctx;
 

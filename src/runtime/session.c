@@ -289,7 +289,7 @@ static void describe(const ir_graph *g, int v, const plan *p, norma_value_info *
         info->dim_names[k] = val->dim_names[k];
     }
     /* Outputs: with a static plan the shapes are known exactly. */
-    if (p && (val->producer >= 0 || val->constant) && !val->is_input) {
+    if (p && p->kind[v] != VK_DYN && (val->producer >= 0 || val->constant) && !val->is_input) {
         info->dtype = (norma_dtype)p->vals[v].dtype;
         info->rank = p->vals[v].rank;
         for (int k = 0; k < info->rank; k++)
