@@ -82,6 +82,8 @@ void ir_graph_free(ir_graph *g)
     free(g->nodes);
     free(g->inputs);
     free(g->outputs);
+    free(g->outer);
+    free(g->outer_slot);
     for (int i = 0; i < g->n_opsets; i++)
         free(g->opsets[i].domain);
     free(g->opsets);
@@ -476,4 +478,83 @@ out:
     free(done);
     free(sorted);
     return status;
+}
+
+/* Values sub reads that nothing in sub defines: free variables, bound by name in the
+ * enclosing graph. */
+static int is_free_value(const ir_graph *sub, int v)
+{
+    const ir_value *val = &sub->values[v];
+    return val->producer < 0 && !val->constant && !val->is_input;
+}
+
+static int bind_subgraph(ir_graph *g, int node, ir_graph *sub)
+{
+    int nv = sub->n_values;
+    char *read = calloc((size_t)(nv ? nv : 1), 1);
+    if (!read)
+        return NORMA_ERR_MEMORY;
+    for (int i = 0; i < sub->n_nodes; i++)
+        for (int k = 0; k < sub->nodes[i].n_in; k++)
+            if (sub->nodes[i].in[k] >= 0)
+                read[sub->nodes[i].in[k]] = 1;
+    for (int k = 0; k < sub->n_outputs; k++)
+        read[sub->outputs[k]] = 1;
+    int n_free = 0;
+    for (int v = 0; v < nv; v++)
+        n_free += read[v] && is_free_value(sub, v);
+    free(sub->outer);
+    free(sub->outer_slot);
+    sub->outer = malloc(sizeof(int) * (size_t)(n_free ? n_free : 1));
+    sub->outer_slot = malloc(sizeof(int) * (size_t)(n_free ? n_free : 1));
+    sub->n_outer = 0;
+    if (!sub->outer || !sub->outer_slot) {
+        free(read);
+        return NORMA_ERR_MEMORY;
+    }
+    for (int v = 0; v < nv; v++) {
+        if (!read[v] || !is_free_value(sub, v))
+            continue;
+        int pv = ir_find_value(g, sub->values[v].name);
+        if (pv < 0 && (pv = ir_add_value(g, sub->values[v].name)) < 0) {
+            free(read);
+            return NORMA_ERR_MEMORY;
+        }
+        ir_node *n = &g->nodes[node];
+        int slot = -1;
+        for (int k = 0; k < n->n_outer; k++)
+            if (n->in[n->n_in - n->n_outer + k] == pv)
+                slot = k;
+        if (slot < 0) {
+            int *in = realloc(n->in, sizeof(int) * (size_t)(n->n_in + 1));
+            if (!in) {
+                free(read);
+                return NORMA_ERR_MEMORY;
+            }
+            n->in = in;
+            n->in[n->n_in++] = pv;
+            slot = n->n_outer++;
+        }
+        sub->outer[sub->n_outer] = v;
+        sub->outer_slot[sub->n_outer++] = slot;
+    }
+    free(read);
+    return NORMA_OK;
+}
+
+int ir_bind_outer_scope(ir_graph *g)
+{
+    for (int i = 0; i < g->n_nodes; i++) {
+        for (int j = 0; j < g->nodes[i].n_attrs; j++) {
+            ir_attr *a = &g->nodes[i].attrs[j];
+            int rc = NORMA_OK;
+            if (a->type == IR_ATTR_GRAPH && a->g)
+                rc = bind_subgraph(g, i, a->g);
+            for (size_t k = 0; a->type == IR_ATTR_GRAPHS && k < a->n && !rc; k++)
+                rc = bind_subgraph(g, i, a->graphs[k]);
+            if (rc)
+                return rc;
+        }
+    }
+    return NORMA_OK;
 }

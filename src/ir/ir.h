@@ -28,6 +28,18 @@ typedef struct ir_tensor {
     int owns_data; /* 1: data is malloc'd and freed with the tensor */
 } ir_tensor;
 
+/* Values that are not dense tensors carry an internal dtype: a sequence of tensors
+ * (data points to an ir_seq) and an optional that holds nothing (data NULL). An
+ * optional that holds a value is just that value. */
+#define IR_DTYPE_SEQUENCE 1001
+#define IR_DTYPE_NONE 1002
+
+typedef struct ir_seq {
+    int n, cap;
+    int elem_dtype; /* 0 until known */
+    ir_tensor **items; /* owned */
+} ir_seq;
+
 typedef enum ir_attr_type {
     IR_ATTR_UNDEFINED = 0,
     IR_ATTR_FLOAT = 1,
@@ -78,6 +90,10 @@ typedef struct ir_node {
      * another type; the runtime turns it into an error after init and infer. */
     const char *bad_attr;
     int bad_attr_want, bad_attr_have;
+    /* Nodes with subgraphs (If, Loop, Scan): the last n_outer inputs are the values of
+     * this graph that the subgraphs read by name (outer scope), added by the loader so
+     * that ordering, lifetimes and passes see them as ordinary inputs. */
+    int n_outer;
 } ir_node;
 
 typedef struct ir_value {
@@ -114,6 +130,10 @@ typedef struct ir_graph {
     char *producer_name, *producer_version, *domain, *doc;
     int64_t model_version;
     struct ir_graph *parent; /* for subgraphs: the enclosing graph (outer-scope names) */
+    /* For subgraphs: the values read from the outer scope (outer[j], a value of this
+     * graph) and where the owning node passes each (its input n_in - n_outer + slot[j]). */
+    int n_outer;
+    int *outer, *outer_slot;
 } ir_graph;
 
 /* ---- tensors ---- */
@@ -132,6 +152,17 @@ void ir_tensor_free(ir_tensor *t);
 int64_t ir_tensor_get_i64(const ir_tensor *t, size_t i);
 double ir_tensor_get_f64(const ir_tensor *t, size_t i);
 void ir_shape_str(int rank, const int64_t *dims, char *buf, size_t cap);
+
+/* ---- sequences ---- */
+
+/* A new tensor of dtype IR_DTYPE_SEQUENCE holding an empty sequence. */
+ir_tensor *ir_seq_tensor_new(void);
+void ir_seq_clear(ir_seq *s);
+/* Inserts a copy of t at position pos (0..n). 0, or -1 on OOM. */
+int ir_seq_insert(ir_seq *s, int pos, const ir_tensor *t);
+void ir_seq_erase(ir_seq *s, int pos);
+/* Copies src's contents (tensors or sequence) into a new owned value. */
+ir_tensor *ir_value_clone(const ir_tensor *src);
 
 /* ---- graph building ---- */
 
@@ -177,5 +208,9 @@ int ir_graph_compact(ir_graph *g);
  * read before any definition, or a value defined twice, returns NORMA_ERR_MODEL with
  * a message naming it in err. */
 int ir_graph_toposort(ir_graph *g, char *err, size_t err_cap);
+/* For every node of g with subgraph attributes (already bound themselves): finds the
+ * values its subgraphs read from the outer scope, appends them to the node's inputs
+ * (n_outer) and records each subgraph's outer/outer_slot. 0, or NORMA_ERR_MEMORY. */
+int ir_bind_outer_scope(ir_graph *g);
 
 #endif /* NORMA_IR_H */

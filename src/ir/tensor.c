@@ -24,6 +24,10 @@ const char *ir_dtype_name(int dtype)
     static const char *names[] = {"undefined", "float", "uint8", "int8", "uint16", "int16",
                                   "int32", "int64", "string", "bool", "float16", "double",
                                   "uint32", "uint64"};
+    if (dtype == IR_DTYPE_SEQUENCE)
+        return "sequence";
+    if (dtype == IR_DTYPE_NONE)
+        return "none (empty optional)";
     if (dtype >= 0 && dtype < (int)(sizeof names / sizeof names[0]))
         return names[dtype];
     return "unknown";
@@ -62,6 +66,14 @@ size_t ir_tensor_nbytes(const ir_tensor *t)
 ir_tensor *ir_tensor_new(int dtype, int rank, const int64_t *dims)
 {
     int ok;
+    if (dtype == IR_DTYPE_SEQUENCE)
+        return ir_seq_tensor_new();
+    if (dtype == IR_DTYPE_NONE) {
+        ir_tensor *t = calloc(1, sizeof(ir_tensor));
+        if (t)
+            t->dtype = IR_DTYPE_NONE;
+        return t;
+    }
     if (rank < 0 || rank > IR_MAX_RANK)
         return NULL;
     size_t n = ir_numel_checked(rank, dims, &ok);
@@ -86,6 +98,8 @@ ir_tensor *ir_tensor_new(int dtype, int rank, const int64_t *dims)
 
 ir_tensor *ir_tensor_clone(const ir_tensor *src)
 {
+    if (src->dtype == IR_DTYPE_SEQUENCE || src->dtype == IR_DTYPE_NONE)
+        return ir_value_clone(src);
     ir_tensor *t = ir_tensor_new(src->dtype, src->rank, src->dims);
     if (t && src->data)
         memcpy(t->data, src->data, ir_tensor_nbytes(src));
@@ -96,9 +110,89 @@ void ir_tensor_free(ir_tensor *t)
 {
     if (!t)
         return;
-    if (t->owns_data)
+    if (t->owns_data && t->dtype == IR_DTYPE_SEQUENCE) {
+        ir_seq *s = t->data;
+        ir_seq_clear(s);
+        free(s->items);
+        free(s);
+    } else if (t->owns_data) {
         free(t->data);
+    }
     free(t);
+}
+
+ir_tensor *ir_seq_tensor_new(void)
+{
+    ir_tensor *t = calloc(1, sizeof(ir_tensor));
+    ir_seq *s = calloc(1, sizeof(ir_seq));
+    if (!t || !s) {
+        free(t);
+        free(s);
+        return NULL;
+    }
+    t->dtype = IR_DTYPE_SEQUENCE;
+    t->data = s;
+    t->owns_data = 1;
+    return t;
+}
+
+void ir_seq_clear(ir_seq *s)
+{
+    for (int i = 0; i < s->n; i++)
+        ir_tensor_free(s->items[i]);
+    s->n = 0;
+}
+
+int ir_seq_insert(ir_seq *s, int pos, const ir_tensor *t)
+{
+    if (pos < 0 || pos > s->n)
+        return -1;
+    if (s->n == s->cap) {
+        int cap = s->cap ? 2 * s->cap : 8;
+        ir_tensor **items = realloc(s->items, sizeof(ir_tensor *) * (size_t)cap);
+        if (!items)
+            return -1;
+        s->items = items;
+        s->cap = cap;
+    }
+    ir_tensor *c = ir_tensor_clone(t);
+    if (!c)
+        return -1;
+    memmove(s->items + pos + 1, s->items + pos, sizeof(ir_tensor *) * (size_t)(s->n - pos));
+    s->items[pos] = c;
+    s->n++;
+    if (!s->elem_dtype)
+        s->elem_dtype = t->dtype;
+    return 0;
+}
+
+void ir_seq_erase(ir_seq *s, int pos)
+{
+    if (pos < 0 || pos >= s->n)
+        return;
+    ir_tensor_free(s->items[pos]);
+    memmove(s->items + pos, s->items + pos + 1, sizeof(ir_tensor *) * (size_t)(s->n - pos - 1));
+    s->n--;
+}
+
+ir_tensor *ir_value_clone(const ir_tensor *src)
+{
+    if (src->dtype == IR_DTYPE_NONE)
+        return ir_tensor_new(IR_DTYPE_NONE, 0, NULL);
+    if (src->dtype != IR_DTYPE_SEQUENCE)
+        return ir_tensor_clone(src);
+    ir_tensor *t = ir_seq_tensor_new();
+    if (!t)
+        return NULL;
+    const ir_seq *s = src->data;
+    ir_seq *d = t->data;
+    d->elem_dtype = s->elem_dtype;
+    for (int i = 0; i < s->n; i++)
+        if (ir_seq_insert(d, i, s->items[i])) {
+            ir_tensor_free(t);
+            return NULL;
+        }
+    return t;
 }
 
 int64_t ir_tensor_get_i64(const ir_tensor *t, size_t i)

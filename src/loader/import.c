@@ -532,6 +532,8 @@ static int import_graph(importer *im, const Onnx__GraphProto *gp, ir_graph *g)
         any_dead |= g->nodes[i].dead;
     if (any_dead && ir_graph_compact(g))
         return NORMA_ERR_MEMORY;
+    if (ir_bind_outer_scope(g))
+        return NORMA_ERR_MEMORY;
     return ir_graph_toposort(g, im->err, im->cap);
 }
 

@@ -41,6 +41,10 @@ typedef struct op_ctx {
     int threads;         /* OpenMP threads this run may use */
     char *err;           /* message buffer (op_fail writes here) */
     size_t err_cap;
+    /* For OP_F_RUNTIME_OUTPUTS ops: hands output k over to the runtime (see
+     * op_set_output). Set by whoever runs the op. */
+    int (*set_output)(struct op_ctx *c, int k, ir_tensor *t);
+    void *set_output_arg;
 } op_ctx;
 
 typedef struct op_schema {
@@ -63,7 +67,18 @@ typedef struct op_schema {
 /* Schema flags. */
 enum {
     OP_F_SHAPE_ONLY = 1, /* reads only its inputs' shapes (Shape, Size): always evaluated at plan time */
+    /* Output shapes are known only by running it (If, Loop, Scan, the sequence ops):
+     * infer only checks what it can; the node always runs at run time, and run creates
+     * each output itself and hands it over with op_set_output. Never constant-folded. */
+    OP_F_RUNTIME_OUTPUTS = 2,
 };
+
+/* Gives output k to the runtime, which takes ownership of t (also on failure). Only
+ * for OP_F_RUNTIME_OUTPUTS ops, in run. */
+static inline int op_set_output(op_ctx *c, int k, ir_tensor *t)
+{
+    return c->set_output(c, k, t);
+}
 
 /* Formats "OpType 'name': <message>" into c->err and returns status. */
 int op_fail(op_ctx *c, int status, const char *fmt, ...)

@@ -5,7 +5,8 @@
  * Guards:
  *   - every present input is a constant that the caller cannot override (a graph input
  *     with a default initializer is not constant);
- *   - the op is deterministic (no Random*, Multinomial, Bernoulli) and has no subgraph;
+ *   - the op is deterministic (no Random*, Multinomial, Bernoulli), has no subgraph
+ *     and is not one whose outputs exist only at run time (sequences);
  *   - the outputs are not much larger than the inputs: a node producing more than
  *     CF_MAX_ELEMS elements, and more than it reads, is left to run (ConstantOfShape or
  *     Expand would otherwise inflate the model in memory);
@@ -111,7 +112,7 @@ int pass_const_fold(ir_graph *g, char *err, size_t cap)
             continue;
         const op_schema *s;
         char e[256];
-        if (op_resolve(n, &s, e, sizeof e))
+        if (op_resolve(n, &s, e, sizeof e) || (s->flags & OP_F_RUNTIME_OUTPUTS))
             continue;
         ir_tensor *ins[64];
         for (int k = 0; k < n->n_in; k++)

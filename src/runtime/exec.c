@@ -17,9 +17,11 @@ void ctx_free(run_ctx *ctx)
     free(ctx->vals);
     free(ctx->ptrs);
     free(ctx->ops);
-    if (ctx->dyn_data)
-        for (int v = 0; v < ctx->n_values; v++)
-            free(ctx->dyn_data[v]);
+    for (int v = 0; v < ctx->n_values; v++) {
+        free(ctx->dyn_data[v]);
+        ir_tensor_free(ctx->dyn_owned[v]);
+    }
+    free(ctx->dyn_owned);
     free(ctx->dyn_data);
     free(ctx->dyn_cap);
     free(ctx->dyn_scratch);
@@ -39,11 +41,12 @@ int ctx_bind(norma_session *s, run_ctx *ctx, plan *p, char *err, size_t cap)
         ctx->ops = calloc((size_t)(nn ? nn : 1), sizeof(op_ctx));
         ctx->dyn_data = calloc((size_t)(nv ? nv : 1), sizeof(void *));
         ctx->dyn_cap = calloc((size_t)(nv ? nv : 1), sizeof(size_t));
-        ctx->n_values = nv;
-        if (!ctx->vals || !ctx->ptrs || !ctx->ops || !ctx->dyn_data || !ctx->dyn_cap) {
+        ctx->dyn_owned = calloc((size_t)(nv ? nv : 1), sizeof(ir_tensor *));
+        if (!ctx->vals || !ctx->ptrs || !ctx->ops || !ctx->dyn_data || !ctx->dyn_cap || !ctx->dyn_owned) {
             snprintf(err, cap, "out of memory creating a run context");
             return NORMA_ERR_MEMORY;
         }
+        ctx->n_values = nv;
     }
     if (p->arena_size > ctx->arena_cap || !ctx->arena) {
         free(ctx->arena);
@@ -102,6 +105,23 @@ static int grow(void **buf, size_t *cap, size_t size)
     return 0;
 }
 
+/* op_set_output for nodes run at run time: the context keeps the value until the
+ * node runs again (outputs are lent to the caller until the next run). */
+static int ctx_set_output(op_ctx *c, int k, ir_tensor *t)
+{
+    run_ctx *ctx = c->set_output_arg;
+    int v = k >= 0 && k < c->n_out && c->out[k] ? c->node->out[k] : -1;
+    if (v < 0) {
+        ir_tensor_free(t);
+        return op_fail(c, NORMA_ERR_RUNTIME, "output %d is not wanted", k);
+    }
+    ir_tensor_free(ctx->dyn_owned[v]);
+    ctx->dyn_owned[v] = t;
+    *c->out[k] = *t;
+    c->out[k]->owns_data = 0;
+    return NORMA_OK;
+}
+
 /* A node after a data-dependent shape: infer now that its inputs hold data, then give
  * its outputs and scratch this context's buffers, grown when too small. */
 static int run_dynamic(norma_session *s, run_ctx *ctx, int i)
@@ -112,6 +132,8 @@ static int run_dynamic(norma_session *s, run_ctx *ctx, int i)
     op_ctx *c = &ctx->ops[i];
     c->scratch = NULL;
     c->scratch_size = 0;
+    c->set_output = ctx_set_output;
+    c->set_output_arg = ctx;
     for (int k = 0; k < n->n_out; k++)
         if (c->out[k])
             c->out[k]->data = NULL;
@@ -122,7 +144,7 @@ static int run_dynamic(norma_session *s, run_ctx *ctx, int i)
         rc = ir_check_attr_types(n, ctx->err, sizeof ctx->err);
     if (rc)
         return rc;
-    for (int k = 0; k < n->n_out; k++) {
+    for (int k = 0; k < n->n_out && !(sc->flags & OP_F_RUNTIME_OUTPUTS); k++) {
         ir_tensor *t = c->out[k];
         if (!t)
             continue;
@@ -147,7 +169,12 @@ static int run_dynamic(norma_session *s, run_ctx *ctx, int i)
             return op_fail(c, NORMA_ERR_MEMORY, "cannot allocate %zu bytes of scratch", c->scratch_size);
         c->scratch = ctx->dyn_scratch;
     }
-    return sc->run(c);
+    if ((rc = sc->run(c)))
+        return rc;
+    for (int k = 0; k < n->n_out && (sc->flags & OP_F_RUNTIME_OUTPUTS); k++)
+        if (c->out[k] && !ctx->dyn_owned[n->out[k]])
+            return op_fail(c, NORMA_ERR_RUNTIME, "output %d was not produced", k);
+    return NORMA_OK;
 }
 
 int ctx_execute(norma_session *s, run_ctx *ctx)

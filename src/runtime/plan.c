@@ -203,8 +203,8 @@ int plan_build(norma_session *s, const int64_t *in_dims, const void *const *in_d
             outs[k] = n->out[k] >= 0 ? &p->vals[n->out[k]] : NULL;
         op_ctx c = {.node = n, .opset = n->opset, .n_in = n->n_in, .n_out = n->n_out, .in = ins,
                     .out = outs, .state = s->nodes[i].state, .threads = 1, .err = err, .err_cap = cap};
-        rc = sc->infer(&c);
-        if (rc == OP_NEEDS_DATA && !all_known) {
+        rc = sc->flags & OP_F_RUNTIME_OUTPUTS ? OP_NEEDS_DATA : sc->infer(&c);
+        if (rc == OP_NEEDS_DATA && (!all_known || (sc->flags & OP_F_RUNTIME_OUTPUTS))) {
             /* An output shape depends on data computed at run time: from here on,
              * nodes are inferred and given memory when they run. */
             p->dyn_from = i;

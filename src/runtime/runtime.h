@@ -48,6 +48,7 @@ typedef struct run_ctx {
     ir_tensor **ptrs; /* per-node input/output pointer arrays, flattened */
     op_ctx *ops;      /* [n_nodes] */
     void **dyn_data;  /* [n_values]: buffers of VK_DYN values, grown as needed */
+    ir_tensor **dyn_owned; /* [n_values]: values handed over by OP_F_RUNTIME_OUTPUTS ops */
     size_t *dyn_cap;  /* [n_values] */
     void *dyn_scratch;
     size_t dyn_scratch_cap;
