@@ -55,7 +55,12 @@ typedef enum norma_dtype {
     NORMA_FLOAT16 = 10,
     NORMA_DOUBLE = 11,
     NORMA_UINT32 = 12,
-    NORMA_UINT64 = 13
+    NORMA_UINT64 = 13,
+    /* Not tensors: a sequence of tensors (data points to dims[0] norma_tensor items,
+     * rank 1), and an optional value that holds nothing (an optional that holds a
+     * value is passed as that value). */
+    NORMA_SEQUENCE = 1001,
+    NORMA_NONE = 1002
 } norma_dtype;
 
 #define NORMA_MAX_RANK 8
@@ -76,7 +81,8 @@ typedef struct norma_tensor {
     int rank;
     int64_t dims[NORMA_MAX_RANK];
     void *data;            /* inputs: caller's buffer, read in place (not copied) */
-    size_t capacity;       /* outputs: bytes available at data, or 0 to borrow the session's */
+    size_t capacity;       /* outputs: bytes available at data, or 0 to borrow the session's;
+                              sequence outputs are always borrowed */
 } norma_tensor;
 
 /* Name, dtype and shape of a model input or output. A symbolic or unknown dimension
@@ -87,6 +93,7 @@ typedef struct norma_value_info {
     int rank;              /* -1 when the model does not give the rank */
     int64_t dims[NORMA_MAX_RANK];
     const char *dim_names[NORMA_MAX_RANK];
+    int optional;          /* 1: the value may be absent (pass a NORMA_NONE tensor) */
 } norma_value_info;
 
 /* Fills *opt with the defaults: all cores, optimizations on, default memory limit. */

@@ -269,6 +269,23 @@ static int tensor_to_norma(ir_tensor *t, const char *name, norma_tensor *out)
     return 0;
 }
 
+/* A sequence value as the API takes it: *items (malloc'd, the caller frees it) holds
+ * one norma_tensor per item, pointing at the items' data. */
+static int seq_to_norma(const ir_tensor *t, norma_tensor *out, norma_tensor **items)
+{
+    const ir_seq *sq = t->data;
+    *items = calloc((size_t)sq->n + 1, sizeof(norma_tensor));
+    if (!*items)
+        return -1;
+    for (int i = 0; i < sq->n; i++)
+        tensor_to_norma(sq->items[i], NULL, &(*items)[i]);
+    out->dtype = NORMA_SEQUENCE;
+    out->rank = 1;
+    out->dims[0] = sq->n;
+    out->data = *items;
+    return 0;
+}
+
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 static double rng_uniform(void)
 {
@@ -536,6 +553,40 @@ static void compare(const norma_tensor *got, const ir_tensor *ref, double atol, 
                  r->got, r->ref, r->diff, atol + rtol * fabs(r->ref));
 }
 
+/* compare() for sequences (item by item) and empty optionals as well. */
+static void compare_value(const norma_tensor *got, const ir_tensor *ref, double atol, double rtol, cmp_result *r)
+{
+    if (ref->dtype != IR_DTYPE_SEQUENCE && ref->dtype != IR_DTYPE_NONE && got->dtype != NORMA_SEQUENCE &&
+        got->dtype != NORMA_NONE) {
+        compare(got, ref, atol, rtol, r);
+        return;
+    }
+    memset(r, 0, sizeof(*r));
+    r->ok = (int)got->dtype == ref->dtype;
+    if (!r->ok) {
+        snprintf(r->why, sizeof r->why, "got a %s, expected a %s", norma_dtype_name(got->dtype),
+                 ir_dtype_name(ref->dtype));
+        return;
+    }
+    if (ref->dtype == IR_DTYPE_NONE)
+        return;
+    const ir_seq *sq = ref->data;
+    if (got->dims[0] != sq->n) {
+        r->ok = 0;
+        snprintf(r->why, sizeof r->why, "a sequence of %lld items, expected %d", (long long)got->dims[0], sq->n);
+        return;
+    }
+    for (int i = 0; i < sq->n; i++) {
+        compare(&((const norma_tensor *)got->data)[i], sq->items[i], atol, rtol, r);
+        if (!r->ok) {
+            char why[sizeof r->why];
+            snprintf(why, sizeof why, "item %d: %s", i, r->why);
+            memcpy(r->why, why, sizeof why);
+            return;
+        }
+    }
+}
+
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -593,6 +644,7 @@ static int run_data_set(norma_session *s, const char *model_dir, const char *set
     ir_tensor *in_t[MAX_IO] = {0}, *ref_t[MAX_IO] = {0};
     char *ref_names[MAX_IO] = {0};
     norma_tensor ins[MAX_IO], outs[MAX_IO];
+    norma_tensor *items[MAX_IO] = {0};
     int n_in = 0, n_ref = 0, ok = 0;
     (void)model_dir;
     for (int i = 0; i < nf; i++) {
@@ -605,7 +657,12 @@ static int run_data_set(norma_session *s, const char *model_dir, const char *set
         snprintf(path, sizeof path, "%s/%s", set, files[i]);
         char *name = NULL;
         ir_tensor *t;
-        if (ld_read_tensor_file(path, &t, &name, err, sizeof err)) {
+        norma_value_info vi;
+        memset(&vi, 0, sizeof vi);
+        if (is_in ? norma_input_info(s, (size_t)idx, &vi) : norma_output_info(s, (size_t)idx, &vi))
+            memset(&vi, 0, sizeof vi);
+        int kind = vi.optional ? LD_VALUE_OPTIONAL : vi.dtype == NORMA_SEQUENCE ? LD_VALUE_SEQUENCE : LD_VALUE_TENSOR;
+        if (ld_read_value_file(path, kind, &t, &name, err, sizeof err)) {
             printf("FAIL %s: %s\n", set, err);
             goto out;
         }
@@ -633,6 +690,8 @@ static int run_data_set(norma_session *s, const char *model_dir, const char *set
             goto out;
         }
         tensor_to_norma(in_t[k], vi.name, &ins[k]);
+        if (in_t[k]->dtype == IR_DTYPE_SEQUENCE)
+            seq_to_norma(in_t[k], &ins[k], &items[k]);
     }
     if ((size_t)n_ref > no) {
         printf("FAIL %s: %d reference outputs for a model with %zu outputs\n", set, n_ref, no);
@@ -650,7 +709,7 @@ static int run_data_set(norma_session *s, const char *model_dir, const char *set
         norma_value_info vi;
         norma_output_info(s, (size_t)k, &vi);
         cmp_result r;
-        compare(&outs[k], ref_t[k], atol, rtol, &r);
+        compare_value(&outs[k], ref_t[k], atol, rtol, &r);
         if (!r.ok) {
             printf("FAIL %s: output '%s': %s\n", set, vi.name, r.why);
             ok = 0;
@@ -661,6 +720,7 @@ out:
         ir_tensor_free(in_t[k]);
         ir_tensor_free(ref_t[k]);
         free(ref_names[k]);
+        free(items[k]);
     }
     free_list(files, nf);
     return ok;

@@ -31,8 +31,8 @@ typedef struct ir_tensor {
 /* Values that are not dense tensors carry an internal dtype: a sequence of tensors
  * (data points to an ir_seq) and an optional that holds nothing (data NULL). An
  * optional that holds a value is just that value. */
-#define IR_DTYPE_SEQUENCE 1001
-#define IR_DTYPE_NONE 1002
+#define IR_DTYPE_SEQUENCE NORMA_SEQUENCE
+#define IR_DTYPE_NONE NORMA_NONE
 
 typedef struct ir_seq {
     int n, cap;
@@ -51,7 +51,9 @@ typedef enum ir_attr_type {
     IR_ATTR_INTS = 7,
     IR_ATTR_STRINGS = 8,
     IR_ATTR_TENSORS = 9,
-    IR_ATTR_GRAPHS = 10
+    IR_ATTR_GRAPHS = 10,
+    IR_ATTR_TYPE_PROTO = 13, /* kept as a name only: norma takes types from values */
+    IR_ATTR_TYPE_PROTOS = 14
 } ir_attr_type;
 
 struct ir_graph;
@@ -106,6 +108,7 @@ typedef struct ir_value {
     int producer;  /* node index, or -1 for graph inputs and constants */
     int is_input;  /* a graph input the caller feeds */
     int is_output; /* a graph output */
+    int optional;  /* declared as an optional type: may hold nothing (IR_DTYPE_NONE) */
 } ir_value;
 
 typedef struct ir_opset {

@@ -137,6 +137,10 @@ static int import_attr(importer *im, const Onnx__AttributeProto *ap, ir_attr *a,
                 return r;
         }
         break;
+    case IR_ATTR_TYPE_PROTO: /* Optional's 'type': norma takes types from values */
+    case IR_ATTR_TYPE_PROTOS:
+        a->type = IR_ATTR_UNDEFINED;
+        break;
     default:
         snprintf(im->err, im->cap, "attribute '%s' has unsupported type %d", a->name, (int)ap->type);
         return NORMA_ERR_UNSUPPORTED;
@@ -419,9 +423,21 @@ static int import_value_info(importer *im, ir_value *v, const Onnx__ValueInfoPro
     const Onnx__TypeProto *tp = vi->type;
     if (!tp)
         return NORMA_OK;
+    if (tp->value_case == ONNX__TYPE_PROTO__VALUE_OPTIONAL_TYPE && tp->optional_type &&
+        tp->optional_type->elem_type) {
+        v->optional = 1;
+        tp = tp->optional_type->elem_type;
+    }
+    if (tp->value_case == ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE && tp->sequence_type &&
+        tp->sequence_type->elem_type &&
+        tp->sequence_type->elem_type->value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE) {
+        v->dtype = IR_DTYPE_SEQUENCE; /* of tensors */
+        v->rank = -1;
+        return NORMA_OK;
+    }
     if (tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE) {
-        snprintf(im->err, im->cap, "%s '%s' is not a tensor (sequence, map and optional values are not supported)",
-                 what, v->name);
+        snprintf(im->err, im->cap, "%s '%s' is not a tensor, a sequence of tensors or an optional of either "
+                 "(maps and sparse tensors are not supported)", what, v->name);
         return NORMA_ERR_UNSUPPORTED;
     }
     const Onnx__TypeProto__Tensor *tt = tp->tensor_type;
@@ -512,6 +528,7 @@ static int import_graph(importer *im, const Onnx__GraphProto *gp, ir_graph *g)
         int r = import_value_info(im, &tmp, gp->output[i], "output");
         /* declared output types are informative; keep the dtype and names only */
         g->values[v].dtype = g->values[v].dtype ? g->values[v].dtype : tmp.dtype;
+        g->values[v].optional |= tmp.optional;
         if (g->values[v].rank < 0 && !g->values[v].is_input) { /* declared shape, for info */
             g->values[v].rank = tmp.rank;
             memcpy(g->values[v].dims, tmp.dims, sizeof tmp.dims);

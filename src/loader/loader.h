@@ -30,6 +30,13 @@ int ld_read_tensor_file(const char *path, ir_tensor **out, char **name, char *er
 int ld_read_tensor_bytes(const void *data, size_t size, ir_tensor **out, char **name, char *err,
                          size_t err_cap);
 
+/* Reads a test-data value of the given kind: a TensorProto, a SequenceProto (into an
+ * IR_DTYPE_SEQUENCE value) or an OptionalProto (its value, or IR_DTYPE_NONE). */
+enum { LD_VALUE_TENSOR = 0, LD_VALUE_SEQUENCE = 1, LD_VALUE_OPTIONAL = 2 };
+int ld_read_value_file(const char *path, int kind, ir_tensor **out, char **name, char *err, size_t err_cap);
+int ld_read_value_bytes(const void *data, size_t size, int kind, ir_tensor **out, char **name, char *err,
+                        size_t err_cap);
+
 /* Writes t as a serialized TensorProto (raw_data form) named name. */
 int ld_write_tensor_file(const char *path, const ir_tensor *t, const char *name, char *err,
                          size_t err_cap);

@@ -55,11 +55,22 @@ int op_eval(const ir_node *n, const op_schema *s, ir_tensor **ins, ir_tensor **o
     op_ctx c = {.node = n, .opset = n->opset, .n_in = n->n_in, .n_out = n->n_out, .in = ins,
                 .out = outp, .threads = 1, .err = err, .err_cap = cap,
                 .set_output = eval_set_output, .set_output_arg = outs};
+    int value_outputs = (s->flags & OP_F_RUNTIME_OUTPUTS) != 0;
+    for (int k = 0; k < n->n_in; k++) {
+        if (ins[k] && (ins[k]->dtype == IR_DTYPE_SEQUENCE || ins[k]->dtype == IR_DTYPE_NONE)) {
+            if (!(s->flags & (OP_F_ANY_VALUE | OP_F_RUNTIME_OUTPUTS))) {
+                snprintf(err, cap, "%s '%s': input %d is a %s, not a tensor", n->op_type, n->name, k,
+                         ir_dtype_name(ins[k]->dtype));
+                return NORMA_ERR_MODEL;
+            }
+            value_outputs = 1;
+        }
+    }
     if (s->init && (rc = s->init(&c)) != NORMA_OK)
         return rc;
     if ((rc = s->infer(&c)) != NORMA_OK)
         goto out;
-    for (int i = 0; i < n->n_out && !(s->flags & OP_F_RUNTIME_OUTPUTS); i++) {
+    for (int i = 0; i < n->n_out && !value_outputs; i++) {
         if (!outp[i])
             continue;
         outs[i] = ir_tensor_new(shapes[i].dtype, shapes[i].rank, shapes[i].dims);
@@ -80,7 +91,7 @@ int op_eval(const ir_node *n, const op_schema *s, ir_tensor **ins, ir_tensor **o
     rc = s->run(&c);
     free(c.scratch);
     for (int i = 0; i < n->n_out && !rc; i++)
-        if (n->out[i] >= 0 && !outs[i])
+        if (n->out[i] >= 0 && !outs[i] && shapes[i].dtype != IR_DTYPE_NONE)
             rc = op_fail(&c, NORMA_ERR_RUNTIME, "output %d was not produced", i);
 out:
     if (c.state) {

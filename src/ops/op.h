@@ -71,6 +71,9 @@ enum {
      * infer only checks what it can; the node always runs at run time, and run creates
      * each output itself and hands it over with op_set_output. Never constant-folded. */
     OP_F_RUNTIME_OUTPUTS = 2,
+    /* Also takes sequences and empty optionals (Identity): given one, it runs like an
+     * OP_F_RUNTIME_OUTPUTS op. Other ops get an error for such inputs. */
+    OP_F_ANY_VALUE = 4,
 };
 
 /* Gives output k to the runtime, which takes ownership of t (also on failure). Only

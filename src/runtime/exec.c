@@ -22,6 +22,13 @@ void ctx_free(run_ctx *ctx)
         ir_tensor_free(ctx->dyn_owned[v]);
     }
     free(ctx->dyn_owned);
+    for (int i = 0; i < ctx->n_inputs; i++)
+        ir_tensor_free(ctx->in_values[i]);
+    for (int i = 0; i < ctx->n_outputs; i++)
+        free(ctx->out_items[i]);
+    free(ctx->in_values);
+    free(ctx->out_items);
+    free(ctx->out_items_cap);
     free(ctx->dyn_data);
     free(ctx->dyn_cap);
     free(ctx->dyn_scratch);
@@ -42,11 +49,17 @@ int ctx_bind(norma_session *s, run_ctx *ctx, plan *p, char *err, size_t cap)
         ctx->dyn_data = calloc((size_t)(nv ? nv : 1), sizeof(void *));
         ctx->dyn_cap = calloc((size_t)(nv ? nv : 1), sizeof(size_t));
         ctx->dyn_owned = calloc((size_t)(nv ? nv : 1), sizeof(ir_tensor *));
-        if (!ctx->vals || !ctx->ptrs || !ctx->ops || !ctx->dyn_data || !ctx->dyn_cap || !ctx->dyn_owned) {
+        ctx->in_values = calloc((size_t)g->n_inputs + 1, sizeof(ir_tensor *));
+        ctx->out_items = calloc((size_t)g->n_outputs + 1, sizeof(norma_tensor *));
+        ctx->out_items_cap = calloc((size_t)g->n_outputs + 1, sizeof(int));
+        if (!ctx->vals || !ctx->ptrs || !ctx->ops || !ctx->dyn_data || !ctx->dyn_cap || !ctx->dyn_owned ||
+            !ctx->in_values || !ctx->out_items || !ctx->out_items_cap) {
             snprintf(err, cap, "out of memory creating a run context");
             return NORMA_ERR_MEMORY;
         }
         ctx->n_values = nv;
+        ctx->n_inputs = g->n_inputs;
+        ctx->n_outputs = g->n_outputs;
     }
     if (p->arena_size > ctx->arena_cap || !ctx->arena) {
         free(ctx->arena);
@@ -137,6 +150,15 @@ static int run_dynamic(norma_session *s, run_ctx *ctx, int i)
     for (int k = 0; k < n->n_out; k++)
         if (c->out[k])
             c->out[k]->data = NULL;
+    int value_outputs = (sc->flags & OP_F_RUNTIME_OUTPUTS) != 0;
+    for (int k = 0; k < n->n_in; k++) {
+        const ir_tensor *t = c->in[k];
+        if (t && (t->dtype == IR_DTYPE_SEQUENCE || t->dtype == IR_DTYPE_NONE)) {
+            if (!(sc->flags & (OP_F_ANY_VALUE | OP_F_RUNTIME_OUTPUTS)))
+                return op_fail(c, NORMA_ERR_MODEL, "input %d is a %s, not a tensor", k, ir_dtype_name(t->dtype));
+            value_outputs = 1;
+        }
+    }
     int rc = sc->infer(c);
     if (rc == OP_NEEDS_DATA)
         return op_fail(c, NORMA_ERR_RUNTIME, "an input's data is missing at run time");
@@ -144,7 +166,7 @@ static int run_dynamic(norma_session *s, run_ctx *ctx, int i)
         rc = ir_check_attr_types(n, ctx->err, sizeof ctx->err);
     if (rc)
         return rc;
-    for (int k = 0; k < n->n_out && !(sc->flags & OP_F_RUNTIME_OUTPUTS); k++) {
+    for (int k = 0; k < n->n_out && !value_outputs; k++) {
         ir_tensor *t = c->out[k];
         if (!t)
             continue;
@@ -171,8 +193,8 @@ static int run_dynamic(norma_session *s, run_ctx *ctx, int i)
     }
     if ((rc = sc->run(c)))
         return rc;
-    for (int k = 0; k < n->n_out && (sc->flags & OP_F_RUNTIME_OUTPUTS); k++)
-        if (c->out[k] && !ctx->dyn_owned[n->out[k]])
+    for (int k = 0; k < n->n_out && value_outputs; k++)
+        if (c->out[k] && !ctx->dyn_owned[n->out[k]] && c->out[k]->dtype != IR_DTYPE_NONE)
             return op_fail(c, NORMA_ERR_RUNTIME, "output %d was not produced", k);
     return NORMA_OK;
 }

@@ -140,6 +140,12 @@ int plan_build(norma_session *s, const int64_t *in_dims, const void *const *in_d
         goto oom;
     memcpy(p->in_dims, in_dims, sizeof(int64_t) * IR_MAX_RANK * (size_t)g->n_inputs);
     p->dyn_from = nn;
+    /* Sequences and optionals in or out: everything runs at run time. */
+    for (int i = 0; i < g->n_inputs + g->n_outputs; i++) {
+        const ir_value *v = &g->values[i < g->n_inputs ? g->inputs[i] : g->outputs[i - g->n_inputs]];
+        if (v->optional || v->dtype == IR_DTYPE_SEQUENCE)
+            p->dyn_from = 0;
+    }
 
     for (int v = 0; v < nv; v++) {
         const ir_value *val = &g->values[v];
@@ -175,8 +181,13 @@ int plan_build(norma_session *s, const int64_t *in_dims, const void *const *in_d
         memcpy(p->in_key, key, p->in_key_len);
     }
 
+    for (int j = p->dyn_from; j < nn; j++)
+        for (int k = 0; k < g->nodes[j].n_out; k++)
+            if (g->nodes[j].out[k] >= 0)
+                p->kind[g->nodes[j].out[k]] = VK_DYN;
+
     /* Shape inference in node order, evaluating what is known. */
-    for (int i = 0; i < nn; i++) {
+    for (int i = 0; i < p->dyn_from; i++) {
         const ir_node *n = &g->nodes[i];
         const op_schema *sc = s->nodes[i].schema;
         if (n->n_in + n->n_out > 64) {

@@ -50,9 +50,12 @@ typedef struct run_ctx {
     void **dyn_data;  /* [n_values]: buffers of VK_DYN values, grown as needed */
     ir_tensor **dyn_owned; /* [n_values]: values handed over by OP_F_RUNTIME_OUTPUTS ops */
     size_t *dyn_cap;  /* [n_values] */
+    ir_tensor **in_values; /* [n_inputs]: sequence inputs copied in */
+    norma_tensor **out_items; /* [n_outputs]: the items of sequence outputs, lent */
+    int *out_items_cap;
     void *dyn_scratch;
     size_t dyn_scratch_cap;
-    int n_values;
+    int n_values, n_inputs, n_outputs;
     char err[RT_ERR_CAP];
 } run_ctx;
 

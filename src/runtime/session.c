@@ -119,7 +119,7 @@ static int inputs_static(const ir_graph *g)
 {
     for (int i = 0; i < g->n_inputs; i++) {
         const ir_value *v = &g->values[g->inputs[i]];
-        if (v->rank < 0 || !v->dtype)
+        if (v->rank < 0 || !v->dtype || v->optional || v->dtype == IR_DTYPE_SEQUENCE)
             return 0;
         for (int k = 0; k < v->rank; k++)
             if (v->dims[k] < 0)
@@ -164,7 +164,7 @@ static norma_status session_init(ir_graph *g, ld_store *st, const norma_options 
     }
     for (int i = 0; i < g->n_inputs; i++) {
         const ir_value *v = &g->values[g->inputs[i]];
-        if (!v->dtype || ir_dtype_size(v->dtype) == 0) {
+        if (!v->dtype || (ir_dtype_size(v->dtype) == 0 && v->dtype != IR_DTYPE_SEQUENCE)) {
             snprintf(err, sizeof err, "input '%s' has no supported element type (%s)", v->name,
                      ir_dtype_name(v->dtype));
             rc = NORMA_ERR_UNSUPPORTED;
@@ -284,6 +284,7 @@ static void describe(const ir_graph *g, int v, const plan *p, norma_value_info *
     info->name = val->name;
     info->dtype = (norma_dtype)val->dtype;
     info->rank = val->rank;
+    info->optional = val->optional;
     for (int k = 0; k < val->rank && k < IR_MAX_RANK; k++) {
         info->dims[k] = val->dims[k];
         info->dim_names[k] = val->dim_names[k];
@@ -319,6 +320,32 @@ norma_status norma_output_info(const norma_session *s, size_t i, norma_value_inf
     return NORMA_OK;
 }
 
+/* A sequence (or an empty optional) given for input v: the items' dtypes, shapes and
+ * buffers. */
+static norma_status check_value_input(const norma_session *s, const ir_value *v, const norma_tensor *t)
+{
+    if (t->dtype == NORMA_NONE)
+        return NORMA_OK;
+    if (v->dtype != IR_DTYPE_SEQUENCE)
+        return set_error(NORMA_ERR_SHAPE, "input '%s' is a sequence, the model expects a %s tensor", v->name,
+                         ir_dtype_name(v->dtype));
+    if (t->rank != 1 || t->dims[0] < 0 || t->dims[0] > 1000000 || (t->dims[0] && !t->data))
+        return set_error(NORMA_ERR_ARGUMENT, "sequence input '%s' needs rank 1, dims[0] items and data pointing "
+                         "to them", v->name);
+    const norma_tensor *items = t->data;
+    for (int64_t i = 0; i < t->dims[0]; i++) {
+        const norma_tensor *x = &items[i];
+        int ok;
+        size_t es = ir_dtype_size(x->dtype);
+        size_t n = x->rank >= 0 && x->rank <= IR_MAX_RANK ? ir_numel_checked(x->rank, x->dims, &ok) : (ok = 0);
+        if (!es || !ok || n > s->memory_limit / es || (n && !x->data) ||
+            (i > 0 && x->dtype != items[0].dtype))
+            return set_error(NORMA_ERR_SHAPE, "item %lld of sequence input '%s' is not a valid tensor of the "
+                             "sequence's dtype", (long long)i, v->name);
+    }
+    return NORMA_OK;
+}
+
 /* Matches the caller's inputs to the model's, checking dtype and shape. */
 static norma_status bind_inputs(norma_session *s, const norma_tensor *inputs, size_t n_inputs,
                                 const norma_tensor **by_input, int64_t *dims)
@@ -349,6 +376,17 @@ static norma_status bind_inputs(norma_session *s, const norma_tensor *inputs, si
         const norma_tensor *t = by_input[i];
         if (!t)
             return set_error(NORMA_ERR_SHAPE, "input '%s' is missing", v->name);
+        if (t->dtype == NORMA_NONE && !v->optional)
+            return set_error(NORMA_ERR_ARGUMENT, "input '%s' is not optional: it needs a value", v->name);
+        if (t->dtype == NORMA_NONE || t->dtype == NORMA_SEQUENCE) {
+            norma_status st = check_value_input(s, v, t);
+            if (st)
+                return st;
+            int64_t *row = dims + (size_t)i * IR_MAX_RANK;
+            for (int d = 0; d < IR_MAX_RANK; d++)
+                row[d] = 0;
+            continue;
+        }
         if ((int)t->dtype != v->dtype)
             return set_error(NORMA_ERR_SHAPE, "input '%s' has dtype %s, the model expects %s", v->name,
                              ir_dtype_name(t->dtype), ir_dtype_name(v->dtype));
@@ -372,6 +410,66 @@ static norma_status bind_inputs(norma_session *s, const norma_tensor *inputs, si
         for (int d = 0; d < IR_MAX_RANK; d++)
             row[d] = d < t->rank ? t->dims[d] : 0;
     }
+    return NORMA_OK;
+}
+
+/* Points the context's tensor t for input i at the caller's data; sequences are copied
+ * into the context (items are tensors of their own), an empty optional has no data. */
+static norma_status bind_value_input(run_ctx *ctx, int i, ir_tensor *t, const norma_tensor *in)
+{
+    if (in->dtype != NORMA_SEQUENCE && in->dtype != NORMA_NONE) {
+        t->dtype = in->dtype;
+        t->data = in->data;
+        return NORMA_OK;
+    }
+    ir_tensor_free(ctx->in_values[i]);
+    ctx->in_values[i] = ir_tensor_new(in->dtype, 0, NULL);
+    if (!ctx->in_values[i])
+        return set_error(NORMA_ERR_MEMORY, "out of memory copying sequence input %d", i);
+    for (int64_t k = 0; in->dtype == NORMA_SEQUENCE && k < in->dims[0]; k++) {
+        const norma_tensor *x = &((const norma_tensor *)in->data)[k];
+        ir_tensor item = {.dtype = x->dtype, .rank = x->rank, .data = x->data};
+        memcpy(item.dims, x->dims, sizeof(int64_t) * (size_t)x->rank);
+        ir_seq *sq = ctx->in_values[i]->data;
+        if (ir_seq_insert(sq, sq->n, &item))
+            return set_error(NORMA_ERR_MEMORY, "out of memory copying sequence input %d", i);
+    }
+    *t = *ctx->in_values[i];
+    t->owns_data = 0;
+    return NORMA_OK;
+}
+
+/* Describes a sequence or empty optional output in o: the items are lent from the
+ * context until the next run on this thread. */
+static norma_status lend_value_output(run_ctx *ctx, int k, const ir_tensor *t, norma_tensor *o)
+{
+    o->dtype = (norma_dtype)t->dtype;
+    o->rank = t->dtype == IR_DTYPE_SEQUENCE ? 1 : 0;
+    o->data = NULL;
+    o->capacity = 0;
+    if (t->dtype != IR_DTYPE_SEQUENCE)
+        return NORMA_OK;
+    const ir_seq *sq = t->data;
+    if (sq->n > ctx->out_items_cap[k]) {
+        norma_tensor *items = realloc(ctx->out_items[k], sizeof(norma_tensor) * (size_t)sq->n);
+        if (!items)
+            return set_error(NORMA_ERR_MEMORY, "out of memory returning a sequence");
+        ctx->out_items[k] = items;
+        ctx->out_items_cap[k] = sq->n;
+    }
+    for (int i = 0; i < sq->n; i++) {
+        const ir_tensor *x = sq->items[i];
+        if (x->dtype == IR_DTYPE_SEQUENCE || x->dtype == IR_DTYPE_NONE)
+            return set_error(NORMA_ERR_UNSUPPORTED, "sequences of sequences cannot be returned");
+        norma_tensor *it = &ctx->out_items[k][i];
+        memset(it, 0, sizeof *it);
+        it->dtype = (norma_dtype)x->dtype;
+        it->rank = x->rank;
+        memcpy(it->dims, x->dims, sizeof(int64_t) * (size_t)x->rank);
+        it->data = x->data;
+    }
+    o->dims[0] = sq->n;
+    o->data = ctx->out_items[k];
     return NORMA_OK;
 }
 
@@ -469,7 +567,8 @@ norma_status norma_run(norma_session *s, const norma_tensor *inputs, size_t n_in
         return st;
     for (int i = 0; i < g->n_inputs; i++) {
         ir_tensor *t = &ctx->vals[g->inputs[i]];
-        t->data = by_input[i]->data;
+        if ((st = bind_value_input(ctx, i, t, by_input[i])))
+            return st;
     }
     ctx->err[0] = 0;
     int rc = ctx_execute(s, ctx);
@@ -478,6 +577,11 @@ norma_status norma_run(norma_session *s, const norma_tensor *inputs, size_t n_in
     for (size_t k = 0; k < n_outputs; k++) {
         const ir_tensor *t = &ctx->vals[g->outputs[out_idx[k]]];
         norma_tensor *o = &outputs[k];
+        if (t->dtype == IR_DTYPE_SEQUENCE || t->dtype == IR_DTYPE_NONE) {
+            if ((st = lend_value_output(ctx, out_idx[k], t, o)))
+                return st;
+            continue;
+        }
         size_t bytes = ir_tensor_nbytes(t);
         o->dtype = (norma_dtype)t->dtype;
         o->rank = t->rank;
