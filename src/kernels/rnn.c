@@ -4,6 +4,9 @@
  */
 #include "kernels/rnn.h"
 
+#include "kernels/clones.h"
+#include "kernels/fastmath.h"
+
 #include <ctype.h>
 #include <math.h>
 #include <string.h>
@@ -119,5 +122,85 @@ void k_f32_gru_cell_ref(size_t H, const float *g, const float *hr, const float *
         }
         float ht = k_rnn_act_one(gg, clip, pre);
         h[j] = (1.0f - z) * ht + z * h[j];
+    }
+}
+
+/* ---- default activations, vectorizable ---- */
+
+K_INLINE float clipf(float x, float clip)
+{
+    return x < -clip ? -clip : x > clip ? clip : x;
+}
+
+K_INLINE float sigm(float x)
+{
+    return 1.0f / (1.0f + k_expf(-x));
+}
+
+K_INLINE void clip_all(float *x, size_t n, float clip)
+{
+    if (clip > 0)
+        for (size_t j = 0; j < n; j++)
+            x[j] = clipf(x[j], clip);
+}
+
+K_CLONES void k_f32_rnn_cell_tanh(size_t H, float *g, float clip, float *h)
+{
+    clip_all(g, H, clip);
+    for (size_t j = 0; j < H; j++)
+        h[j] = k_tanhf(g[j]);
+}
+
+K_CLONES void k_f32_lstm_cell_sig_tanh(size_t H, float *g, const float *P, float clip, int input_forget, float *c,
+                              float *h)
+{
+    float *gi = g, *go = g + H, *gf = g + 2 * H, *gc = g + 3 * H;
+    if (P)
+        for (size_t j = 0; j < H; j++) {
+            gi[j] += P[j] * c[j];
+            gf[j] += P[2 * H + j] * c[j];
+        }
+    if (clip > 0) {
+        clip_all(gi, H, clip);
+        clip_all(gf, 2 * H, clip); /* f and c */
+    }
+    if (input_forget)
+        for (size_t j = 0; j < H; j++) {
+            float i = sigm(gi[j]);
+            c[j] = (1.0f - i) * c[j] + i * k_tanhf(gc[j]);
+        }
+    else
+        for (size_t j = 0; j < H; j++)
+            c[j] = sigm(gf[j]) * c[j] + sigm(gi[j]) * k_tanhf(gc[j]);
+    if (P)
+        for (size_t j = 0; j < H; j++)
+            go[j] += P[H + j] * c[j];
+    clip_all(go, H, clip);
+    for (size_t j = 0; j < H; j++)
+        h[j] = sigm(go[j]) * k_tanhf(c[j]);
+}
+
+K_CLONES void k_f32_gru_reset_sig(size_t H, const float *g, float clip, const float *h, float *rh)
+{
+    const float *gr = g + H;
+    if (clip > 0)
+        for (size_t j = 0; j < H; j++)
+            rh[j] = sigm(clipf(gr[j], clip)) * h[j];
+    else
+        for (size_t j = 0; j < H; j++)
+            rh[j] = sigm(gr[j]) * h[j];
+}
+
+K_CLONES void k_f32_gru_cell_sig_tanh(size_t H, float *g, const float *hr, const float *rbh, float clip, float *h)
+{
+    float *gz = g, *gr = g + H, *gh = g + 2 * H;
+    clip_all(g, 2 * H, clip);
+    if (hr)
+        for (size_t j = 0; j < H; j++)
+            gh[j] += sigm(gr[j]) * (hr[j] + (rbh ? rbh[j] : 0));
+    clip_all(gh, H, clip);
+    for (size_t j = 0; j < H; j++) {
+        float z = sigm(gz[j]);
+        h[j] = (1.0f - z) * k_tanhf(gh[j]) + z * h[j];
     }
 }

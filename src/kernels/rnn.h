@@ -69,4 +69,14 @@ void k_f32_gru_reset_ref(size_t H, const float *g, const k_rnn_act *f, float cli
 void k_f32_gru_cell_ref(size_t H, const float *g, const float *hr, const float *rbh,
                         const k_rnn_act *f, const k_rnn_act *gg, float clip, float *h);
 
+/* Faster variants for the default activations (f = Sigmoid, g = h = Tanh), with
+ * branch-free exp / tanh (kernels/fastmath.h, a few ulp) in loops the compiler
+ * vectorizes. Same contracts as the _ref kernels, except that g (the gate
+ * pre-activations, scratch of the caller) is overwritten. */
+void k_f32_rnn_cell_tanh(size_t H, float *g, float clip, float *h);
+void k_f32_lstm_cell_sig_tanh(size_t H, float *g, const float *P, float clip, int input_forget, float *c,
+                              float *h);
+void k_f32_gru_reset_sig(size_t H, const float *g, float clip, const float *h, float *rh);
+void k_f32_gru_cell_sig_tanh(size_t H, float *g, const float *hr, const float *rbh, float clip, float *h);
+
 #endif

@@ -251,6 +251,13 @@ static int plan_scratch(const rnn_state *s, const rnn_dims *d, rnn_scratch *sc)
     const k_gemm_isa *isa = s->isa;
     size_t rows = mul3(d->S, d->B, 1, &ok);
     int packed = s->wp[0] != NULL;
+    /* the packed operands hold at most a few panels more than their products */
+    mul3(rows + 64, d->I + 64, 1, &ok);
+    mul3(d->I + 64, d->GH + 64, 1, &ok);
+    mul3(d->H + 64, d->GH + 64, 1, &ok);
+    mul3(d->B + 64, d->H + 64, 1, &ok);
+    if (!ok)
+        return -1;
     sc->xw = add_region(&t, mul3(rows, d->GH, 1, &ok), &ok);
     sc->apx = add_region(&t, ok ? k_gemm_packed_a_floats(isa, rows, d->I) : 0, &ok);
     sc->wp = add_region(&t, packed ? 0 : k_gemm_packed_b_floats(isa, d->I, d->GH), &ok);
@@ -369,6 +376,10 @@ static void run_direction(op_ctx *c, const rnn_state *s, const rnn_dims *dm, con
     const k_rnn_act *act = s->act[d];
     const float *P = Pt ? (const float *)Pt->data + (size_t)d * 3 * H : NULL;
     int threads = c->threads;
+    /* the default activations (what exporters emit) take the vectorized cells */
+    int fast = s->cell == CELL_RNN ? act[0].kind == K_RNN_TANH
+                                   : act[0].kind == K_RNN_SIGMOID && act[1].kind == K_RNN_TANH &&
+                                         (s->cell == CELL_GRU || act[2].kind == K_RNN_TANH);
 
     if (!wp) {
         float *w[2] = {scr + sc->wp}, *r[2] = {scr + sc->rp}, *rh[2] = {scr + sc->rhp};
@@ -433,7 +444,10 @@ static void run_direction(op_ctx *c, const rnn_state *s, const rnn_dims *dm, con
                 k_f32_gemm_packed(s->isa, B, H, H, 1.0f, aph, rhp, 0.0f, tmp, H, NULL, threads);
             } else {
                 for (size_t b = 0; b < B; b++)
-                    k_f32_gru_reset_ref(H, gates + b * GH, &act[0], s->clip, h + b * H, tmp + b * H);
+                    if (fast)
+                        k_f32_gru_reset_sig(H, gates + b * GH, s->clip, h + b * H, tmp + b * H);
+                    else
+                        k_f32_gru_reset_ref(H, gates + b * GH, &act[0], s->clip, h + b * H, tmp + b * H);
                 k_f32_gemm_pack_a(s->isa, B, H, tmp, (ptrdiff_t)H, 1, aph);
                 k_f32_gemm_packed(s->isa, B, H, H, 1.0f, aph, rhp, 1.0f, gates + 2 * H, GH, NULL, threads);
             }
@@ -445,7 +459,14 @@ static void run_direction(op_ctx *c, const rnn_state *s, const rnn_dims *dm, con
             if (step >= L)
                 continue;
             float *g = gates + b * GH, *hb = h + b * H;
-            if (s->cell == CELL_RNN)
+            if (fast) {
+                if (s->cell == CELL_RNN)
+                    k_f32_rnn_cell_tanh(H, g, s->clip, hb);
+                else if (s->cell == CELL_GRU)
+                    k_f32_gru_cell_sig_tanh(H, g, s->lbr ? tmp + b * H : NULL, s->lbr ? rbh : NULL, s->clip, hb);
+                else
+                    k_f32_lstm_cell_sig_tanh(H, g, P, s->clip, s->input_forget, cs + b * H, hb);
+            } else if (s->cell == CELL_RNN)
                 k_f32_rnn_cell_ref(H, g, &act[0], s->clip, hb);
             else if (s->cell == CELL_GRU)
                 k_f32_gru_cell_ref(H, g, s->lbr ? tmp + b * H : NULL, s->lbr ? rbh : NULL, &act[0], &act[1],

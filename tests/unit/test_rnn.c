@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "kernels/rnn.h"
 #include "ophelp.h"
 #include "testutil.h"
 
@@ -396,6 +397,48 @@ static void lstm_large_batch_threads_match_reference(void **st)
     check_case(&l);
 }
 
+/* ---- the vectorized cells against the _ref kernels ---- */
+
+static void fast_cells_match_ref_kernels(void **st)
+{
+    (void)st;
+    tu_seed(17);
+    static const size_t hs[] = {1, 7, 16, 33, 100};
+    k_rnn_act sig = {K_RNN_SIGMOID, 0, 0}, th = {K_RNN_TANH, 0, 0};
+    float g[400], g2[400], P[300], c0[100], c1[100], c2[100], h0[100], h1[100], h2[100], hr[100], rbh[100];
+    for (size_t k = 0; k < sizeof hs / sizeof hs[0]; k++) {
+        size_t H = hs[k];
+        for (int v = 0; v < 4; v++) {
+            float clip = v & 1 ? 0.9f : 0;
+            tu_fill(g, 4 * H, -4, 4);
+            tu_fill(P, 3 * H, -1, 1);
+            tu_fill(c0, H, -2, 2);
+            tu_fill(h0, H, -1, 1);
+            tu_fill(hr, H, -1, 1);
+            tu_fill(rbh, H, -1, 1);
+            /* LSTM, with peepholes and input_forget on v & 2 */
+            memcpy(g2, g, sizeof g), memcpy(c1, c0, sizeof c0), memcpy(c2, c0, sizeof c0);
+            k_f32_lstm_cell_ref(H, g, v & 2 ? P : NULL, &sig, &th, &th, clip, v == 3, c1, h1);
+            k_f32_lstm_cell_sig_tanh(H, g2, v & 2 ? P : NULL, clip, v == 3, c2, h2);
+            assert_true(tu_max_rel_err(h2, h1, H, 1e-6, 1e-5) <= 1);
+            assert_true(tu_max_rel_err(c2, c1, H, 1e-6, 1e-5) <= 1);
+            /* GRU, linear_before_reset on v & 2 */
+            memcpy(g2, g, sizeof g), memcpy(h1, h0, sizeof h0), memcpy(h2, h0, sizeof h0);
+            k_f32_gru_reset_ref(H, g, &sig, clip, h0, c1);
+            k_f32_gru_reset_sig(H, g, clip, h0, c2);
+            assert_true(tu_max_rel_err(c2, c1, H, 1e-6, 1e-5) <= 1);
+            k_f32_gru_cell_ref(H, g, v & 2 ? hr : NULL, v & 2 ? rbh : NULL, &sig, &th, clip, h1);
+            k_f32_gru_cell_sig_tanh(H, g2, v & 2 ? hr : NULL, v & 2 ? rbh : NULL, clip, h2);
+            assert_true(tu_max_rel_err(h2, h1, H, 1e-6, 1e-5) <= 1);
+            /* RNN */
+            memcpy(g2, g, sizeof g);
+            k_f32_rnn_cell_ref(H, g, &th, clip, h1);
+            k_f32_rnn_cell_tanh(H, g2, clip, h2);
+            assert_true(tu_max_rel_err(h2, h1, H, 1e-6, 1e-5) <= 1);
+        }
+    }
+}
+
 /* ---- errors ---- */
 
 static int run_shapes(oh_node *t, int64_t S, int64_t B, int64_t I, int64_t GH, int64_t H, int64_t D, const float *buf,
@@ -472,6 +515,7 @@ int main(void)
         cmocka_unit_test(sequence_lens_zero_tail_and_last_state),
         cmocka_unit_test(clip_input_forget_and_activations_match_reference),
         cmocka_unit_test(lstm_large_batch_threads_match_reference),
+        cmocka_unit_test(fast_cells_match_ref_kernels),
         cmocka_unit_test(rnn_errors_name_op_and_value),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
