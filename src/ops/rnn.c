@@ -426,30 +426,40 @@ static void run_direction(op_ctx *c, const rnn_state *s, const rnn_dims *dm, con
         if ((size_t)lens[b] > maxlen)
             maxlen = (size_t)lens[b];
 
+    /* With every entry running all S steps in layout 0, the gate rows of a step are
+     * contiguous in xw: accumulate into them in place instead of copying. */
+    int direct = s->layout == 0 && maxlen == S;
+    for (size_t b = 0; b < B; b++)
+        direct &= (size_t)lens[b] == S;
     for (size_t step = 0; step < maxlen; step++) {
-        for (size_t b = 0; b < B; b++) {
-            size_t L = (size_t)lens[b];
-            if (step >= L) {
-                memset(gates + b * GH, 0, GH * sizeof(float));
-                continue;
+        float *gt = gates;
+        if (direct) {
+            gt = xw + (rev ? S - 1 - step : step) * B * GH;
+        } else {
+            for (size_t b = 0; b < B; b++) {
+                size_t L = (size_t)lens[b];
+                if (step >= L) {
+                    memset(gates + b * GH, 0, GH * sizeof(float));
+                    continue;
+                }
+                size_t t = rev ? L - 1 - step : step;
+                size_t row = s->layout ? b * S + t : t * B + b;
+                memcpy(gates + b * GH, xw + row * GH, GH * sizeof(float));
             }
-            size_t t = rev ? L - 1 - step : step;
-            size_t row = s->layout ? b * S + t : t * B + b;
-            memcpy(gates + b * GH, xw + row * GH, GH * sizeof(float));
         }
         k_f32_gemm_pack_a(s->isa, B, H, h, (ptrdiff_t)H, 1, aph);
-        k_f32_gemm_packed(s->isa, B, dm->NR, H, 1.0f, aph, rp, 1.0f, gates, GH, NULL, threads);
+        k_f32_gemm_packed(s->isa, B, dm->NR, H, 1.0f, aph, rp, 1.0f, gt, GH, NULL, threads);
         if (s->cell == CELL_GRU) {
             if (s->lbr) {
                 k_f32_gemm_packed(s->isa, B, H, H, 1.0f, aph, rhp, 0.0f, tmp, H, NULL, threads);
             } else {
                 for (size_t b = 0; b < B; b++)
                     if (fast)
-                        k_f32_gru_reset_sig(H, gates + b * GH, s->clip, h + b * H, tmp + b * H);
+                        k_f32_gru_reset_sig(H, gt + b * GH, s->clip, h + b * H, tmp + b * H);
                     else
-                        k_f32_gru_reset_ref(H, gates + b * GH, &act[0], s->clip, h + b * H, tmp + b * H);
+                        k_f32_gru_reset_ref(H, gt + b * GH, &act[0], s->clip, h + b * H, tmp + b * H);
                 k_f32_gemm_pack_a(s->isa, B, H, tmp, (ptrdiff_t)H, 1, aph);
-                k_f32_gemm_packed(s->isa, B, H, H, 1.0f, aph, rhp, 1.0f, gates + 2 * H, GH, NULL, threads);
+                k_f32_gemm_packed(s->isa, B, H, H, 1.0f, aph, rhp, 1.0f, gt + 2 * H, GH, NULL, threads);
             }
         }
         int nth = B * GH >= 16384 ? threads : 1;
@@ -458,7 +468,7 @@ static void run_direction(op_ctx *c, const rnn_state *s, const rnn_dims *dm, con
             size_t L = (size_t)lens[b];
             if (step >= L)
                 continue;
-            float *g = gates + b * GH, *hb = h + b * H;
+            float *g = gt + b * GH, *hb = h + b * H;
             if (fast) {
                 if (s->cell == CELL_RNN)
                     k_f32_rnn_cell_tanh(H, g, s->clip, hb);
