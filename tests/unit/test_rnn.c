@@ -211,7 +211,7 @@ static void ref_run(const rcase *rc, const float *X, const float *W, const float
 
 /* ---- driving the op ---- */
 
-static void set_node(oh_node *t, const rcase *rc, int D)
+static void set_node(oh_node *t, const rcase *rc)
 {
     oh_init(t, rc->op, rc->opset);
     oh_str(t, "direction", rc->dir);
@@ -224,7 +224,6 @@ static void set_node(oh_node *t, const rcase *rc, int D)
         oh_int(t, "linear_before_reset", 1);
     if (rc->input_forget)
         oh_int(t, "input_forget", 1);
-    (void)D;
     if (rc->nacts) {
         ir_attr *a = &t->attrs[t->node.n_attrs++];
         a->name = (char *)"activations";
@@ -283,7 +282,7 @@ static void check_case(const rcase *rc)
     while (n_in > 3 && !in[n_in - 1])
         n_in--;
     oh_node t;
-    set_node(&t, rc, D);
+    set_node(&t, rc);
     ir_tensor *out[3] = {NULL, NULL, NULL};
     int st = oh_run(&t, n_in, in, n_out, out, rc->const_mask, rc->threads ? rc->threads : 1);
     if (st)
