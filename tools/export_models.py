@@ -37,6 +37,16 @@ torch.nn.functional, independent of the nn.Module) to confirm the graph computes
     convtranspose_bn  decoder of ConvTranspose2d + BatchNorm2d + ReLU, including a grouped
                       ConvTranspose (BN's channel is axis 1 of the weight, per group), 1x16x8x8.
 
+Sequence models (no BN; they exist to test the recurrent ops). Their input is int64 token ids
+(batch, seq) with both axes symbolic, they are always exported at opset 14 with constant
+folding (so W, R and B reach LSTM/GRU as initializers, as in real exports), and their
+test_data_set_1 has another batch size and sequence length than test_data_set_0:
+
+    lstm_classifier   Embedding(50, 16) -> 2-layer bidirectional LSTM(hidden 24, batch_first)
+                      -> last time step -> Linear(48, 5); token shapes 2x7 and 5x3.
+    gru_tagger        Embedding(40, 12) -> GRU(hidden 20, batch_first) -> Linear(20, 7) at
+                      every step; token shapes 3x6 and 1x11.
+
 Regenerate (deterministic: fixed seeds, CPU, float32; needs Debian's python3-torch,
 python3-torchvision, python3-onnx):
 
@@ -147,6 +157,38 @@ def make_convtranspose_bn():
     )
 
 
+class LstmClassifier(nn.Module):
+    def __init__(self, vocab=50, emb=16, hidden=24, classes=5):
+        super().__init__()
+        self.emb = nn.Embedding(vocab, emb)
+        self.lstm = nn.LSTM(emb, hidden, num_layers=2, batch_first=True, bidirectional=True)
+        self.fc = nn.Linear(2 * hidden, classes)
+
+    def forward(self, tokens):
+        y, _ = self.lstm(self.emb(tokens))
+        return self.fc(y[:, -1])
+
+
+class GruTagger(nn.Module):
+    def __init__(self, vocab=40, emb=12, hidden=20, tags=7):
+        super().__init__()
+        self.emb = nn.Embedding(vocab, emb)
+        self.gru = nn.GRU(emb, hidden, batch_first=True)
+        self.fc = nn.Linear(hidden, tags)
+
+    def forward(self, tokens):
+        y, _ = self.gru(self.emb(tokens))
+        return self.fc(y)
+
+
+# name -> (constructor, vocabulary size, token shapes (batch, seq), one per test data set)
+SEQUENCE_MODELS = {
+    "lstm_classifier": (LstmClassifier, 50, [(2, 7), (5, 3)]),
+    "gru_tagger": (GruTagger, 40, [(3, 6), (1, 11)]),
+}
+SEQUENCE_OPSET = 14
+
+
 # name -> (constructor, list of input shapes, one per test data set, dynamic batch axis)
 MODELS = {
     "resnet": (make_resnet, [(1, 3, 64, 64)], False),
@@ -162,7 +204,8 @@ MODELS = {
 # The weights of a model depend only on its constructor's seed, so resnet and resnet_dynamic
 # are the same network.
 WEIGHT_SEEDS = {"resnet": 1, "resnet_dynamic": 1, "mobilenetv2": 2, "densenet": 3,
-                "conv1d_bn": 4, "mlp_bn": 5, "conv3d_bn": 6, "convtranspose_bn": 7}
+                "conv1d_bn": 4, "mlp_bn": 5, "conv3d_bn": 6, "convtranspose_bn": 7,
+                "lstm_classifier": 8, "gru_tagger": 9}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -225,6 +268,51 @@ def _sym_pads(a, rank):
     pads = list(a.get("pads", [0] * (2 * rank)))
     assert pads[:rank] == pads[rank:], "asymmetric pads are not handled here"
     return pads[:rank]
+
+
+def _recurrent(op, a, x):
+    """ONNX LSTM / GRU (default activations, no sequence_lens, layout 0) in float64 numpy,
+    written from the spec's equations. Returns (Y, Y_h[, Y_c]) as float32."""
+    sig = lambda v: 1.0 / (1.0 + np.exp(-v))
+    for k in ("activations", "clip", "input_forget", "layout"):
+        assert not a.get(k), "%s attribute %s is not handled here" % (op, k)
+    X, W, R = (v.astype(np.float64) for v in x[:3])
+    get = lambda i: x[i].astype(np.float64) if len(x) > i and x[i] is not None else None
+    B, L, H0, C0 = get(3), (x[4] if len(x) > 4 else None), get(5), get(6)
+    assert L is None and (len(x) <= 7 or x[7] is None)
+    S, N, _ = X.shape
+    D, GH, H = R.shape
+    assert H == a["hidden_size"]
+    if B is None:
+        B = np.zeros((D, 2 * GH))
+    Y = np.zeros((S, D, N, H))
+    Yh = np.zeros((D, N, H))
+    Yc = np.zeros((D, N, H))
+    for d in range(D):
+        rev = a.get("direction", b"forward") in (b"reverse", "reverse") or d == 1
+        h = H0[d] if H0 is not None else np.zeros((N, H))
+        c = C0[d] if C0 is not None else np.zeros((N, H))
+        wb, rb = B[d, :GH], B[d, GH:]
+        for t in (range(S - 1, -1, -1) if rev else range(S)):
+            if op == "LSTM":
+                g = X[t] @ W[d].T + wb + h @ R[d].T + rb
+                i, o, f, cc = (g[:, k * H:(k + 1) * H] for k in range(4))
+                c = sig(f) * c + sig(i) * np.tanh(cc)
+                h = sig(o) * np.tanh(c)
+            else:
+                gx = X[t] @ W[d].T + wb
+                gh = h @ R[d].T
+                z = sig(gx[:, :H] + gh[:, :H] + rb[:H])
+                r = sig(gx[:, H:2 * H] + gh[:, H:2 * H] + rb[H:2 * H])
+                if a.get("linear_before_reset", 0):
+                    n = np.tanh(gx[:, 2 * H:] + r * (gh[:, 2 * H:] + rb[2 * H:]))
+                else:
+                    n = np.tanh(gx[:, 2 * H:] + (r * h) @ R[d, 2 * H:].T + rb[2 * H:])
+                h = (1 - z) * n + z * h
+            Y[t, d] = h
+        Yh[d], Yc[d] = h, c
+    out = (Y, Yh, Yc) if op == "LSTM" else (Y, Yh)
+    return tuple(v.astype(np.float32) for v in out)
 
 
 def interpret(proto, feeds):
@@ -295,14 +383,46 @@ def interpret(proto, feeds):
             y = np.transpose(x[0], a["perm"])
         elif t == "Concat":
             y = np.concatenate(x, axis=a["axis"])
+        elif t == "Gather":
+            y = np.take(x[0], x[1].astype(np.int64), axis=a.get("axis", 0))
+        elif t == "Shape":
+            y = np.array(x[0].shape, dtype=np.int64)
+        elif t == "Unsqueeze":
+            y = x[0]
+            for ax in sorted(int(v) for v in x[1]):
+                y = np.expand_dims(y, ax)
+        elif t == "Squeeze":
+            y = np.squeeze(x[0], axis=tuple(int(v) for v in x[1]))
+        elif t == "ConstantOfShape":
+            v = onnx.numpy_helper.to_array(a["value"]) if "value" in a else np.zeros(1, np.float32)
+            y = np.full(tuple(int(d) for d in x[0]), v.reshape(-1)[0], dtype=v.dtype)
+        elif t == "Reshape":
+            shape = [int(v) if v != 0 else x[0].shape[i] for i, v in enumerate(x[1])]
+            y = x[0].reshape(shape)
+        elif t == "Slice":
+            sl = [slice(None)] * x[0].ndim
+            axes = x[3] if len(x) > 3 else range(len(x[1]))
+            steps = x[4] if len(x) > 4 else [1] * len(x[1])
+            for ax, b, e, st in zip(axes, x[1], x[2], steps):
+                sl[int(ax)] = slice(int(b), int(e), int(st))
+            y = x[0][tuple(sl)]
+        elif t in ("LSTM", "GRU"):
+            y = _recurrent(t, a, x)
         elif t == "Pad":
             assert a.get("mode", b"constant") in (b"constant", "constant") and len(x) == 2
             r = x[0].ndim
             y = np.pad(x[0], [(int(x[1][i]), int(x[1][i + r])) for i in range(r)])
         else:
             raise NotImplementedError(t)
+        if t in ("LSTM", "GRU"):
+            for o, v in zip(n.output, y):
+                if o:
+                    env[o] = v
+            continue
         assert len(n.output) == 1
-        env[n.output[0]] = np.asarray(y, dtype=np.float32) if t != "Constant" else y
+        keep = t in ("Constant", "Shape", "Gather", "Unsqueeze", "Squeeze", "ConstantOfShape",
+                     "Reshape", "Slice", "Concat", "Transpose")
+        env[n.output[0]] = np.asarray(y) if keep else np.asarray(y, dtype=np.float32)
     return [env[o.name] for o in proto.graph.output]
 
 
@@ -358,6 +478,55 @@ def export_one(name, outdir, opset):
     return proto
 
 
+def build_sequence(name):
+    """Returns the eval-mode sequence model `name` with its deterministic weights."""
+    torch.manual_seed(WEIGHT_SEEDS[name])
+    model = SEQUENCE_MODELS[name][0]()
+    model.eval()
+    return model
+
+
+def export_sequence(name, outdir):
+    """Exports a model of SEQUENCE_MODELS: int64 tokens (batch, seq), both axes symbolic,
+    one test data set per token shape, each reference checked as in export_one."""
+    _, vocab, shapes = SEQUENCE_MODELS[name]
+    model = build_sequence(name)
+    rng = np.random.RandomState(2000 + WEIGHT_SEEDS[name])
+    inputs = [rng.randint(0, vocab, size=s).astype(np.int64) for s in shapes]
+    d = os.path.join(outdir, name)
+    if os.path.isdir(d):
+        shutil.rmtree(d)
+    os.makedirs(d)
+    path = os.path.join(d, "model.onnx")
+    out_axes = {0: "batch"} if name == "lstm_classifier" else {0: "batch", 1: "seq"}
+    with torch.no_grad():
+        torch.onnx.export(model, torch.from_numpy(inputs[0]), path, opset_version=SEQUENCE_OPSET,
+                          input_names=["tokens"], output_names=["output"],
+                          dynamic_axes={"tokens": {0: "batch", 1: "seq"}, "output": out_axes})
+    proto = onnx.load(path)
+    onnx.checker.check_model(proto, full_check=True)
+    rnn_ops = [n.op_type for n in proto.graph.node if n.op_type in ("LSTM", "GRU", "RNN")]
+    assert rnn_ops, "%s: no recurrent node in the graph" % name
+    in_name, out_name = proto.graph.input[0].name, proto.graph.output[0].name
+    for k, x in enumerate(inputs):
+        with torch.no_grad():
+            y = model(torch.from_numpy(x)).numpy()
+            y2 = build_sequence(name)(torch.from_numpy(x.copy())).numpy()
+        assert np.array_equal(y, y2), "%s: PyTorch output is not reproducible" % name
+        assert np.all(np.isfinite(y)) and np.abs(y).max() > 0.05, name
+        (z,) = interpret(proto, {in_name: x})
+        assert z.shape == y.shape and np.allclose(z, y, rtol=1e-4, atol=1e-5), \
+            "%s: the ONNX graph does not compute PyTorch's output (max diff %g)" % (
+                name, float(np.abs(z - y).max()))
+        sd = os.path.join(d, "test_data_set_%d" % k)
+        os.makedirs(sd)
+        with open(os.path.join(sd, "input_0.pb"), "wb") as f:
+            f.write(onnx.numpy_helper.from_array(x, in_name).SerializeToString())
+        with open(os.path.join(sd, "output_0.pb"), "wb") as f:
+            f.write(onnx.numpy_helper.from_array(y, out_name).SerializeToString())
+    return proto
+
+
 def summary(name, outdir, proto):
     counts = {}
     for n in proto.graph.node:
@@ -377,21 +546,25 @@ def main(argv):
     p.add_argument("--list", action="store_true", help="list the model names and exit")
     args = p.parse_args(argv)
     if args.list:
-        print("\n".join(MODELS))
+        print("\n".join(list(MODELS) + list(SEQUENCE_MODELS)))
         return 0
     # A lone model name given without a directory is a name, not a directory.
-    if args.outdir in MODELS and not os.path.isdir(args.outdir):
+    known = list(MODELS) + list(SEQUENCE_MODELS)
+    if args.outdir in known and not os.path.isdir(args.outdir):
         args.names.insert(0, args.outdir)
         args.outdir = os.path.join(ROOT, "models")
-    names = args.names or list(MODELS)
+    names = args.names or known
     for n in names:
-        if n not in MODELS:
-            p.error("unknown model '%s' (known: %s)" % (n, ", ".join(MODELS)))
+        if n not in known:
+            p.error("unknown model '%s' (known: %s)" % (n, ", ".join(known)))
     torch.set_num_threads(1)  # bit-identical references from run to run
     torch.use_deterministic_algorithms(True)
     os.makedirs(args.outdir, exist_ok=True)
     for n in names:
-        summary(n, args.outdir, export_one(n, args.outdir, args.opset))
+        if n in SEQUENCE_MODELS:
+            summary(n, args.outdir, export_sequence(n, args.outdir))
+        else:
+            summary(n, args.outdir, export_one(n, args.outdir, args.opset))
     return 0
 
 
