@@ -19,7 +19,7 @@
     }                                                                                            \
     break
 
-#define FLOAT_UNARY(T, SUF, EXPM1, EXP, LOG1P, TANH, ERF, LOG, SQRT, FABS, FLOOR, CEIL)          \
+#define FLOAT_UNARY(T, SUF, M, EXPM1, EXP, LOG1P, TANH, ERF, LOG, SQRT, FABS, FLOOR, CEIL)       \
     K_CLONES void k_##SUF##_unary(int op, size_t n, const T *x, T *y, T alpha, T beta, T gamma)          \
     {                                                                                            \
         switch (op) {                                                                            \
@@ -55,15 +55,34 @@
         case K_UN_RECIPROCAL: LOOP((T)1 / v);                                                    \
         case K_UN_FLOOR: LOOP(FLOOR(v));                                                         \
         case K_UN_CEIL: LOOP(CEIL(v));                                                           \
+        case K_UN_SIGN: LOOP(v > 0 ? (T)1 : v < 0 ? (T)-1 : v);                                  \
+        case K_UN_ROUND: LOOP(M(rint)(v));                                                       \
+        case K_UN_SIN: LOOP(M(sin)(v));                                                          \
+        case K_UN_COS: LOOP(M(cos)(v));                                                          \
+        case K_UN_TAN: LOOP(M(tan)(v));                                                          \
+        case K_UN_ASIN: LOOP(M(asin)(v));                                                        \
+        case K_UN_ACOS: LOOP(M(acos)(v));                                                        \
+        case K_UN_ATAN: LOOP(M(atan)(v));                                                        \
+        case K_UN_SINH: LOOP(M(sinh)(v));                                                        \
+        case K_UN_COSH: LOOP(M(cosh)(v));                                                        \
+        case K_UN_ASINH: LOOP(M(asinh)(v));                                                      \
+        case K_UN_ACOSH: LOOP(M(acosh)(v));                                                      \
+        case K_UN_ATANH: LOOP(M(atanh)(v));                                                      \
+        case K_UN_THRESHOLDED_RELU: LOOP(v > alpha ? v : (v != v ? v : (T)0));                   \
+        case K_UN_SHRINK: LOOP(v < -alpha ? v + beta : v > alpha ? v - beta : (v != v ? v : (T)0)); \
+        case K_UN_CELU: LOOP(v > 0 ? v : v < 0 ? alpha * EXPM1(v / alpha) : v);                  \
+        case K_UN_MISH: LOOP(v * TANH(v > 0 ? v + LOG1P(EXP(-v)) : LOG1P(EXP(v))));              \
         default: break;                                                                          \
         }                                                                                        \
     }
 
+#define MF(fn) fn##f
+#define MD(fn) fn
 #define T float
-FLOAT_UNARY(float, f32, expm1f, k_expf, log1pf, k_tanhf, erff, logf, sqrtf, fabsf, floorf, ceilf)
+FLOAT_UNARY(float, f32, MF, expm1f, k_expf, log1pf, k_tanhf, erff, logf, sqrtf, fabsf, floorf, ceilf)
 #undef T
 #define T double
-FLOAT_UNARY(double, f64, expm1, exp, log1p, tanh, erf, log, sqrt, fabs, floor, ceil)
+FLOAT_UNARY(double, f64, MD, expm1, exp, log1p, tanh, erf, log, sqrt, fabs, floor, ceil)
 #undef T
 
 static float f32_unary_one(int op, float v, float alpha, float beta, float gamma)
@@ -91,6 +110,28 @@ static float f32_unary_one(int op, float v, float alpha, float beta, float gamma
     case K_UN_RECIPROCAL: return 1.0f / v;
     case K_UN_FLOOR: return floorf(v);
     case K_UN_CEIL: return ceilf(v);
+    case K_UN_SIGN: return v > 0 ? 1.0f : v < 0 ? -1.0f : 0.0f;
+    case K_UN_ROUND: {
+        float r = floorf(v), d = v - r;
+        if (d > 0.5f || (d == 0.5f && fmodf(r, 2.0f) != 0))
+            r += 1.0f;
+        return r;
+    }
+    case K_UN_SIN: return (float)sin(v);
+    case K_UN_COS: return (float)cos(v);
+    case K_UN_TAN: return (float)tan(v);
+    case K_UN_ASIN: return (float)asin(v);
+    case K_UN_ACOS: return (float)acos(v);
+    case K_UN_ATAN: return (float)atan(v);
+    case K_UN_SINH: return (float)sinh(v);
+    case K_UN_COSH: return (float)cosh(v);
+    case K_UN_ASINH: return (float)asinh(v);
+    case K_UN_ACOSH: return (float)acosh(v);
+    case K_UN_ATANH: return (float)atanh(v);
+    case K_UN_THRESHOLDED_RELU: return v > alpha ? v : 0.0f;
+    case K_UN_SHRINK: return v < -alpha ? v + beta : v > alpha ? v - beta : 0.0f;
+    case K_UN_CELU: return fmaxf(0.0f, v) + fminf(0.0f, alpha * (expf(v / alpha) - 1.0f));
+    case K_UN_MISH: return (float)((double)v * tanh(log1p(exp((double)v))));
     default: return 0;
     }
 }
@@ -112,6 +153,7 @@ void k_f32_unary_ref(int op, size_t n, const float *x, float *y, float alpha, fl
         case K_UN_NEG: LOOP((T)(0 - (UT)v));                                                     \
         case K_UN_ABS: LOOP(v < 0 ? (T)(0 - (UT)v) : v);                                         \
         case K_UN_CLIP: LOOP(v < lo ? lo : v > hi ? hi : v);                                     \
+        case K_UN_SIGN: LOOP(v > 0 ? (T)1 : v < 0 ? (T)-1 : (T)0);                               \
         default: break;                                                                          \
         }                                                                                        \
     }
@@ -143,7 +185,7 @@ INT_UNARY(uint8_t, uint8_t, u8)
 
 int k_int_unary_supported(int dtype, int op)
 {
-    if (op != K_UN_RELU && op != K_UN_NEG && op != K_UN_ABS && op != K_UN_CLIP)
+    if (op != K_UN_RELU && op != K_UN_NEG && op != K_UN_ABS && op != K_UN_CLIP && op != K_UN_SIGN)
         return 0;
     switch (dtype) {
     case NORMA_INT64:

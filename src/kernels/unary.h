@@ -1,7 +1,8 @@
 /*
  * Elementwise unary kernels (activations and math functions): y[i] = f(x[i]).
- * Parameters: alpha, beta, gamma as the ONNX op defines them (LeakyRelu/Elu alpha,
- * Selu alpha/gamma, HardSigmoid alpha/beta, Clip min=alpha max=beta). NaN propagates:
+ * Parameters: alpha, beta, gamma as the ONNX op defines them (LeakyRelu/Elu/Celu/
+ * ThresholdedRelu alpha, Selu alpha/gamma, HardSigmoid alpha/beta, Clip min=alpha
+ * max=beta, Shrink lambd=alpha bias=beta). NaN propagates:
  * every f maps NaN to NaN (Relu, Clip and friends included), as numpy does.
  */
 #ifndef NORMA_K_UNARY_H
@@ -31,6 +32,23 @@ enum {
     K_UN_RECIPROCAL,
     K_UN_FLOOR,
     K_UN_CEIL,
+    K_UN_SIGN,             /* NaN stays NaN */
+    K_UN_ROUND,            /* half to even */
+    K_UN_SIN,
+    K_UN_COS,
+    K_UN_TAN,
+    K_UN_ASIN,
+    K_UN_ACOS,
+    K_UN_ATAN,
+    K_UN_SINH,
+    K_UN_COSH,
+    K_UN_ASINH,
+    K_UN_ACOSH,
+    K_UN_ATANH,
+    K_UN_THRESHOLDED_RELU, /* x > alpha ? x : 0 */
+    K_UN_SHRINK,           /* lambd = alpha, bias = beta */
+    K_UN_CELU,             /* max(0,x) + min(0, alpha*(exp(x/alpha)-1)) */
+    K_UN_MISH,             /* x * tanh(softplus(x)) */
     K_UN_COUNT
 };
 
@@ -40,7 +58,7 @@ void k_f32_unary(int op, size_t n, const float *x, float *y, float alpha, float 
 void k_f32_unary_ref(int op, size_t n, const float *x, float *y, float alpha, float beta, float gamma);
 /* float64, all ops, computed in double. */
 void k_f64_unary(int op, size_t n, const double *x, double *y, double alpha, double beta, double gamma);
-/* Integer dtypes (norma_dtype): Relu, Neg, Abs and Clip (lo, hi in the dtype's range).
+/* Integer dtypes (norma_dtype): Relu, Neg, Abs, Sign and Clip (lo, hi in the dtype's range).
  * Returns 0 when dtype/op is not handled. */
 int k_int_unary_supported(int dtype, int op);
 void k_int_unary(int dtype, int op, size_t n, const void *x, void *y, int64_t lo, int64_t hi);

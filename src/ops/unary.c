@@ -1,10 +1,13 @@
 /*
- * Elementwise unary ops: activations (Relu, LeakyRelu, Elu, Selu, Clip, Sigmoid,
- * HardSigmoid, HardSwish, Tanh, Softplus, Softsign) and math functions (Erf, Exp, Log,
- * Sqrt, Neg, Abs, Reciprocal, Floor, Ceil). ONNX spec: each op's section; all opset
- * versions since 1 share one implementation (opset 1's consumed_inputs is ignored).
+ * Elementwise unary ops: activations (Relu, LeakyRelu, Elu, Selu, Celu, Clip, Sigmoid,
+ * HardSigmoid, HardSwish, Tanh, Softplus, Softsign, ThresholdedRelu, Shrink, Mish) and
+ * math functions (Erf, Exp, Log, Sqrt, Neg, Abs, Sign, Reciprocal, Floor, Ceil, Round,
+ * Sin, Cos, Tan, Asin, Acos, Atan, Sinh, Cosh, Asinh, Acosh, Atanh). ONNX spec: each
+ * op's section; all opset versions since 1 share one implementation (opset 1's
+ * consumed_inputs is ignored).
  *
- * float32 and float64 for all; integer dtypes for Relu, Neg, Abs and Clip.
+ * float32 and float64 for all, float16 computed in float32; integer dtypes for Relu,
+ * Neg, Abs, Sign and Clip.
  * Clip takes min/max as attributes before opset 11 and as optional scalar inputs after.
  */
 #include <float.h>
@@ -12,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ir/half.h"
 #include "kernels/unary.h"
 #include "ops/op.h"
 
@@ -45,6 +49,23 @@ static const struct {
     {"Reciprocal", K_UN_RECIPROCAL, 0, 0, 0},
     {"Floor", K_UN_FLOOR, 0, 0, 0},
     {"Ceil", K_UN_CEIL, 0, 0, 0},
+    {"Sign", K_UN_SIGN, 0, 0, 0},
+    {"Round", K_UN_ROUND, 0, 0, 0},
+    {"Sin", K_UN_SIN, 0, 0, 0},
+    {"Cos", K_UN_COS, 0, 0, 0},
+    {"Tan", K_UN_TAN, 0, 0, 0},
+    {"Asin", K_UN_ASIN, 0, 0, 0},
+    {"Acos", K_UN_ACOS, 0, 0, 0},
+    {"Atan", K_UN_ATAN, 0, 0, 0},
+    {"Sinh", K_UN_SINH, 0, 0, 0},
+    {"Cosh", K_UN_COSH, 0, 0, 0},
+    {"Asinh", K_UN_ASINH, 0, 0, 0},
+    {"Acosh", K_UN_ACOSH, 0, 0, 0},
+    {"Atanh", K_UN_ATANH, 0, 0, 0},
+    {"ThresholdedRelu", K_UN_THRESHOLDED_RELU, 1.0f, 0, 0},
+    {"Shrink", K_UN_SHRINK, 0.5f, 0, 0},
+    {"Celu", K_UN_CELU, 1.0f, 0, 0},
+    {"Mish", K_UN_MISH, 0, 0, 0},
 };
 
 static int un_init(op_ctx *c)
@@ -66,11 +87,16 @@ static int un_init(op_ctx *c)
     if (st->op == K_UN_CLIP) {
         st->alpha = ir_attr_float(c->node, "min", -FLT_MAX);
         st->beta = ir_attr_float(c->node, "max", FLT_MAX);
+    } else if (st->op == K_UN_SHRINK) {
+        st->alpha = ir_attr_float(c->node, "lambd", st->alpha);
+        st->beta = ir_attr_float(c->node, "bias", st->beta);
     } else if (st->op != K_UN_HARD_SWISH) {
         st->alpha = ir_attr_float(c->node, "alpha", st->alpha);
         st->beta = ir_attr_float(c->node, "beta", st->beta);
         st->gamma = ir_attr_float(c->node, "gamma", st->gamma);
     }
+    if (st->op == K_UN_CELU && st->alpha == 0)
+        return op_fail(c, NORMA_ERR_MODEL, "alpha must not be 0");
     return NORMA_OK;
 }
 
@@ -81,7 +107,7 @@ static int un_infer(op_ctx *c)
     if (!x)
         return op_fail(c, NORMA_ERR_MODEL, "input 0 is missing");
     int t = x->dtype;
-    if (t != NORMA_FLOAT && t != NORMA_DOUBLE && !k_int_unary_supported(t, st->op))
+    if (t != NORMA_FLOAT && t != NORMA_DOUBLE && t != NORMA_FLOAT16 && !k_int_unary_supported(t, st->op))
         return op_fail(c, NORMA_ERR_UNSUPPORTED, "input 0 has dtype %s, which this op does not support",
                        ir_dtype_name(t));
     for (int i = 1; i < c->n_in; i++) {
@@ -114,6 +140,22 @@ static void int_range(int t, int64_t *lo, int64_t *hi)
 }
 
 #define UN_CHUNK 16384
+#define UN_F16_BLOCK 512
+
+/* float16: widen a block to float32, run the float32 loop, round back. */
+static void f16_unary(int op, size_t n, const uint16_t *x, uint16_t *y, float alpha, float beta,
+                      float gamma)
+{
+    float buf[UN_F16_BLOCK];
+    for (size_t lo = 0; lo < n; lo += UN_F16_BLOCK) {
+        size_t len = n - lo < UN_F16_BLOCK ? n - lo : UN_F16_BLOCK;
+        for (size_t i = 0; i < len; i++)
+            buf[i] = half_to_float(x[lo + i]);
+        k_f32_unary(op, len, buf, buf, alpha, beta, gamma);
+        for (size_t i = 0; i < len; i++)
+            y[lo + i] = float_to_half(buf[i]);
+    }
+}
 
 static int un_run(op_ctx *c)
 {
@@ -149,6 +191,8 @@ static int un_run(op_ctx *c)
         void *ys = py + lo_i * es;
         if (t == NORMA_FLOAT)
             k_f32_unary(st->op, len, xs, ys, (float)lo, (float)hi, st->gamma);
+        else if (t == NORMA_FLOAT16)
+            f16_unary(st->op, len, xs, ys, (float)lo, (float)hi, st->gamma);
         else if (t == NORMA_DOUBLE)
             k_f64_unary(st->op, len, xs, ys, st->op == K_UN_CLIP ? lo : (double)st->alpha,
                         st->op == K_UN_CLIP ? hi : (double)st->beta, st->gamma);
@@ -213,6 +257,24 @@ UN(floor13, "Floor", 13, 1, 1)
 UN(ceil1, "Ceil", 1, 1, 1)
 UN(ceil6, "Ceil", 6, 1, 1)
 UN(ceil13, "Ceil", 13, 1, 1)
+UN(sign9, "Sign", 9, 1, 1)
+UN(sign13, "Sign", 13, 1, 1)
+UN(round11, "Round", 11, 1, 1)
+UN(sin7, "Sin", 7, 1, 1)
+UN(cos7, "Cos", 7, 1, 1)
+UN(tan7, "Tan", 7, 1, 1)
+UN(asin7, "Asin", 7, 1, 1)
+UN(acos7, "Acos", 7, 1, 1)
+UN(atan7, "Atan", 7, 1, 1)
+UN(sinh9, "Sinh", 9, 1, 1)
+UN(cosh9, "Cosh", 9, 1, 1)
+UN(asinh9, "Asinh", 9, 1, 1)
+UN(acosh9, "Acosh", 9, 1, 1)
+UN(atanh9, "Atanh", 9, 1, 1)
+UN(thrrelu10, "ThresholdedRelu", 10, 1, 1)
+UN(shrink9, "Shrink", 9, 1, 1)
+UN(celu12, "Celu", 12, 1, 1)
+UN(mish18, "Mish", 18, 1, 1)
 
 OP_TABLE(unary) = {&relu1, &relu6, &relu13, &relu14, &leaky1, &leaky6, &leaky16, &elu1, &elu6,
                    &selu1, &selu6, &clip1, &clip6, &clip11, &clip12, &clip13, &sigmoid1,
@@ -220,4 +282,6 @@ OP_TABLE(unary) = {&relu1, &relu6, &relu13, &relu14, &leaky1, &leaky6, &leaky16,
                    &softplus1, &softsign1, &erf9, &erf13, &exp1, &exp6, &exp13, &log1, &log6,
                    &log13, &sqrt1, &sqrt6, &sqrt13, &neg1, &neg6, &neg13, &abs1, &abs6, &abs13,
                    &recip1, &recip6, &recip13, &floor1, &floor6, &floor13, &ceil1, &ceil6,
-                   &ceil13, NULL};
+                   &ceil13, &sign9, &sign13, &round11, &sin7, &cos7, &tan7, &asin7, &acos7,
+                   &atan7, &sinh9, &cosh9, &asinh9, &acosh9, &atanh9, &thrrelu10, &shrink9,
+                   &celu12, &mish18, NULL};

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "ew_harness.h"
+#include "ir/half.h"
 #include "kernels/fastmath.h"
 #include "kernels/unary.h"
 #include "testutil.h"
@@ -80,11 +81,13 @@ static void unary_nan_propagates_like_numpy(void **st)
     static const char *const ops[] = {"Relu", "LeakyRelu", "Elu", "Selu", "Sigmoid", "HardSigmoid",
                                       "HardSwish", "Tanh", "Softplus", "Softsign", "Erf", "Exp",
                                       "Log", "Sqrt", "Neg", "Abs", "Reciprocal", "Floor", "Ceil",
-                                      "Clip"};
+                                      "Clip", "Sign", "Round", "Sin", "Cos", "Tan", "Asin",
+                                      "Acos", "Atan", "Sinh", "Cosh", "Asinh", "Acosh", "Atanh",
+                                      "ThresholdedRelu", "Shrink", "Celu", "Mish"};
     float x[3] = {NAN, 1.0f, -1.0f};
     for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++) {
         int rc;
-        ir_tensor *y = run1(ops[k], 14, x, 3, 1, &rc);
+        ir_tensor *y = run1(ops[k], 18, x, 3, 1, &rc);
         assert_int_equal(rc, NORMA_OK);
         if (!isnan(((float *)y->data)[0]))
             fail_msg("%s(NaN) is not NaN", ops[k]);
@@ -215,6 +218,125 @@ static void unary_attributes_are_used(void **st)
     ir_tensor_free(y);
 }
 
+static void round_is_half_to_even(void **st)
+{
+    (void)st;
+    const float x[8] = {0.5f, 1.5f, 2.5f, -0.5f, -1.5f, 2.4f, -2.6f, 1e20f};
+    const float want[8] = {0.0f, 2.0f, 2.0f, -0.0f, -2.0f, 2.0f, -3.0f, 1e20f};
+    int rc;
+    ir_tensor *y = run1("Round", 11, x, 8, 1, &rc);
+    assert_int_equal(rc, NORMA_OK);
+    for (int i = 0; i < 8; i++)
+        if (((float *)y->data)[i] != want[i])
+            fail_msg("Round(%g) = %g, want %g", x[i], ((float *)y->data)[i], want[i]);
+    ir_tensor_free(y);
+}
+
+static void shrink_celu_thresholded_attributes(void **st)
+{
+    (void)st;
+    const float x[5] = {-2.0f, -1.0f, 0.0f, 1.0f, 2.0f};
+    int64_t n = 5;
+    ir_tensor tx = ew_tensor(NORMA_FLOAT, 1, &n, x);
+    ir_tensor *ins[1] = {&tx}, *y;
+    ew_node e;
+    ew_init(&e, "Shrink", 9, 1);
+    ew_attr_float(&e, "lambd", 1.5f);
+    ew_attr_float(&e, "bias", 0.5f);
+    assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_OK);
+    const float ws[5] = {-1.5f, 0.0f, 0.0f, 0.0f, 1.5f};
+    assert_memory_equal(y->data, ws, sizeof ws);
+    ir_tensor_free(y);
+
+    ew_init(&e, "Celu", 12, 1);
+    ew_attr_float(&e, "alpha", 2.0f);
+    assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_OK);
+    const float *py = y->data;
+    assert_true(fabs(py[1] - 2.0 * (exp(-0.5) - 1.0)) < 1e-6 && py[4] == 2.0f && py[2] == 0.0f);
+    ir_tensor_free(y);
+
+    ew_init(&e, "ThresholdedRelu", 10, 1);
+    ew_attr_float(&e, "alpha", 1.0f);
+    assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_OK);
+    const float wt[5] = {0.0f, 0.0f, 0.0f, 0.0f, 2.0f};
+    assert_memory_equal(y->data, wt, sizeof wt);
+    ir_tensor_free(y);
+
+    ew_init(&e, "Celu", 12, 1);
+    ew_attr_float(&e, "alpha", 0.0f);
+    assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_ERR_MODEL);
+    assert_non_null(strstr(e.err, "alpha must not be 0"));
+}
+
+/* float16 inputs are computed in float32 and rounded once: equal to the float32 op's
+ * result rounded to half. */
+static void unary_float16_matches_float32_rounded(void **st)
+{
+    (void)st;
+    static const char *const ops[] = {"Relu", "Sigmoid", "Exp", "Abs", "Neg", "Sin", "Cos",
+                                      "Round", "Sign", "Tanh", "Elu", "Softplus"};
+    enum { N = 1031 };
+    float x[N];
+    uint16_t h[N];
+    tu_seed(21);
+    tu_fill(x, N, -4.0f, 4.0f);
+    for (int i = 0; i < N; i++) {
+        h[i] = float_to_half(x[i]);
+        x[i] = half_to_float(h[i]);
+    }
+    int64_t n = N;
+    for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++) {
+        ir_tensor th = ew_tensor(NORMA_FLOAT16, 1, &n, h), tf = ew_tensor(NORMA_FLOAT, 1, &n, x);
+        ir_tensor *ih[1] = {&th}, *iff[1] = {&tf}, *yh, *yf;
+        ew_node e;
+        ew_init(&e, ops[k], 13, 1);
+        assert_int_equal(ew_exec(&e, ih, 1, &yh), NORMA_OK);
+        assert_int_equal(yh->dtype, NORMA_FLOAT16);
+        ew_init(&e, ops[k], 13, 1);
+        assert_int_equal(ew_exec(&e, iff, 1, &yf), NORMA_OK);
+        for (int i = 0; i < N; i++) {
+            uint16_t want = float_to_half(((float *)yf->data)[i]), got = ((uint16_t *)yh->data)[i];
+            if (want != got)
+                fail_msg("%s(%g): half %04x, want %04x", ops[k], x[i], got, want);
+        }
+        ir_tensor_free(yh);
+        ir_tensor_free(yf);
+    }
+}
+
+static void sign_integer_and_double(void **st)
+{
+    (void)st;
+    const int8_t xi[4] = {-128, -3, 0, 127};
+    const uint16_t xu[3] = {0, 1, 65535};
+    const double xd[4] = {-2.5, 0.0, 3.0, 0.5};
+    int64_t n4 = 4, n3 = 3;
+    ir_tensor ti = ew_tensor(NORMA_INT8, 1, &n4, xi), tu = ew_tensor(NORMA_UINT16, 1, &n3, xu),
+              td = ew_tensor(NORMA_DOUBLE, 1, &n4, xd);
+    ir_tensor *ins[1], *y;
+    ew_node e;
+    ins[0] = &ti;
+    ew_init(&e, "Sign", 13, 1);
+    assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_OK);
+    const int8_t wi[4] = {-1, -1, 0, 1};
+    assert_memory_equal(y->data, wi, sizeof wi);
+    ir_tensor_free(y);
+    ins[0] = &tu;
+    assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_OK);
+    const uint16_t wu[3] = {0, 1, 1};
+    assert_memory_equal(y->data, wu, sizeof wu);
+    ir_tensor_free(y);
+    ins[0] = &td;
+    ew_init(&e, "Acosh", 9, 1);
+    assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_OK);
+    assert_true(isnan(((double *)y->data)[0]) && ((double *)y->data)[2] == acosh(3.0));
+    ir_tensor_free(y);
+    ins[0] = &ti;
+    ew_init(&e, "Sin", 7, 1);
+    assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_ERR_UNSUPPORTED);
+    assert_non_null(strstr(e.err, "int8"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -227,6 +349,10 @@ int main(void)
         cmocka_unit_test(neg_abs_int64_and_double),
         cmocka_unit_test(unary_unsupported_dtype_fails),
         cmocka_unit_test(unary_attributes_are_used),
+        cmocka_unit_test(round_is_half_to_even),
+        cmocka_unit_test(shrink_celu_thresholded_attributes),
+        cmocka_unit_test(unary_float16_matches_float32_rounded),
+        cmocka_unit_test(sign_integer_and_double),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
