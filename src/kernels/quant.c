@@ -1,0 +1,192 @@
+/*
+ * Quantization kernels (see quant.h): plain loops the compiler vectorizes; the
+ * integer GEMM runs k-outer inside each row so the inner loop is a contiguous
+ * int16 x int16 -> int32 multiply-add over a row of b.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "kernels/quant.h"
+
+/* round-half-to-even of v, plus zp, saturated to [lo, hi]; NaN gives zp. */
+static inline int32_t quant_one(float v, int32_t zp, int32_t lo, int32_t hi)
+{
+    if (v != v)
+        return zp < lo ? lo : zp > hi ? hi : zp;
+    float r = rintf(v) + (float)zp;
+    if (r < (float)lo)
+        return lo;
+    if (r > (float)hi)
+        return hi;
+    return (int32_t)r;
+}
+
+void k_f32_quantize_u8_ref(size_t O, size_t C, size_t I, const float *x, const float *scale, const uint8_t *zp,
+                           uint8_t *y)
+{
+    for (size_t o = 0; o < O; o++)
+        for (size_t c = 0; c < C; c++) {
+            float s = scale[c];
+            int32_t z = zp ? zp[c] : 0;
+            const float *xr = x + (o * C + c) * I;
+            uint8_t *yr = y + (o * C + c) * I;
+            for (size_t i = 0; i < I; i++)
+                yr[i] = (uint8_t)quant_one(xr[i] / s, z, 0, 255);
+        }
+}
+
+void k_f32_quantize_s8_ref(size_t O, size_t C, size_t I, const float *x, const float *scale, const int8_t *zp,
+                           int8_t *y)
+{
+    for (size_t o = 0; o < O; o++)
+        for (size_t c = 0; c < C; c++) {
+            float s = scale[c];
+            int32_t z = zp ? zp[c] : 0;
+            const float *xr = x + (o * C + c) * I;
+            int8_t *yr = y + (o * C + c) * I;
+            for (size_t i = 0; i < I; i++)
+                yr[i] = (int8_t)quant_one(xr[i] / s, z, -128, 127);
+        }
+}
+
+#define DEQUANT_BODY                                                                                                   \
+    for (size_t o = 0; o < O; o++)                                                                                     \
+        for (size_t c = 0; c < C; c++) {                                                                               \
+            float s = scale[c];                                                                                        \
+            int64_t z = zp ? zp[c] : 0;                                                                                \
+            size_t base = (o * C + c) * I;                                                                             \
+            for (size_t i = 0; i < I; i++)                                                                             \
+                y[base + i] = (float)((int64_t)x[base + i] - z) * s;                                                   \
+        }
+
+void k_u8_dequantize_ref(size_t O, size_t C, size_t I, const uint8_t *x, const float *scale, const uint8_t *zp,
+                         float *y)
+{
+    DEQUANT_BODY
+}
+
+void k_s8_dequantize_ref(size_t O, size_t C, size_t I, const int8_t *x, const float *scale, const int8_t *zp,
+                         float *y)
+{
+    DEQUANT_BODY
+}
+
+void k_s32_dequantize_ref(size_t O, size_t C, size_t I, const int32_t *x, const float *scale, const int32_t *zp,
+                          float *y)
+{
+    DEQUANT_BODY
+}
+
+void k_f32_minmax(size_t n, const float *x, float *mn, float *mx)
+{
+    float lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < n; i++) {
+        if (x[i] < lo)
+            lo = x[i];
+        if (x[i] > hi)
+            hi = x[i];
+    }
+    *mn = lo;
+    *mx = hi;
+}
+
+void k_q8_widen_sub(size_t rows, size_t cols, const void *x, int is_signed, size_t ld, const void *zp, size_t zp_rs,
+                    size_t zp_cs, int16_t *out)
+{
+    for (size_t r = 0; r < rows; r++) {
+        int16_t *o = out + r * cols;
+        if (is_signed) {
+            const int8_t *xr = (const int8_t *)x + r * ld, *z = zp ? (const int8_t *)zp + r * zp_rs : NULL;
+            if (!z)
+                for (size_t c = 0; c < cols; c++)
+                    o[c] = xr[c];
+            else if (zp_cs == 0)
+                for (size_t c = 0; c < cols; c++)
+                    o[c] = (int16_t)(xr[c] - z[0]);
+            else
+                for (size_t c = 0; c < cols; c++)
+                    o[c] = (int16_t)(xr[c] - z[c * zp_cs]);
+        } else {
+            const uint8_t *xr = (const uint8_t *)x + r * ld, *z = zp ? (const uint8_t *)zp + r * zp_rs : NULL;
+            if (!z)
+                for (size_t c = 0; c < cols; c++)
+                    o[c] = xr[c];
+            else if (zp_cs == 0)
+                for (size_t c = 0; c < cols; c++)
+                    o[c] = (int16_t)(xr[c] - z[0]);
+            else
+                for (size_t c = 0; c < cols; c++)
+                    o[c] = (int16_t)(xr[c] - z[c * zp_cs]);
+        }
+    }
+}
+
+void k_s16_gemm_s32_ref(size_t M, size_t N, size_t K, const int16_t *a, size_t lda, const int16_t *b, size_t ldb,
+                        int32_t *y, size_t ldy)
+{
+    for (size_t m = 0; m < M; m++)
+        for (size_t n = 0; n < N; n++) {
+            int32_t acc = 0;
+            for (size_t k = 0; k < K; k++)
+                acc += (int32_t)a[m * lda + k] * (int32_t)b[k * ldb + n];
+            y[m * ldy + n] = acc;
+        }
+}
+
+/* One row of y: y[0..N) = sum_k a[k] * b[k, 0..N), with b's rows in blocks of 512
+ * columns so the accumulator row stays in L1. */
+static void gemm_row(size_t N, size_t K, const int16_t *a, const int16_t *b, size_t ldb, int32_t *y)
+{
+    for (size_t n0 = 0; n0 < N; n0 += 512) {
+        size_t nb = N - n0 < 512 ? N - n0 : 512;
+        int32_t *yr = y + n0;
+        memset(yr, 0, nb * sizeof *yr);
+        for (size_t k = 0; k < K; k++) {
+            int32_t av = a[k];
+            if (!av)
+                continue;
+            const int16_t *br = b + k * ldb + n0;
+            for (size_t n = 0; n < nb; n++)
+                yr[n] += av * (int32_t)br[n];
+        }
+    }
+}
+
+void k_s16_gemm_s32(size_t M, size_t N, size_t K, const int16_t *a, size_t lda, const int16_t *b, size_t ldb,
+                    int32_t *y, size_t ldy, int threads)
+{
+    int big = (double)M * (double)N * (double)K > 1e5 && M > 1;
+    long long Ml = (long long)M;
+#pragma omp parallel for num_threads(threads) schedule(static) if (big)
+    for (long long m = 0; m < Ml; m++)
+        gemm_row(N, K, a + (size_t)m * lda, b, ldb, y + (size_t)m * ldy);
+}
+
+void k_s32_requantize_q8(size_t M, size_t N, const int32_t *acc, size_t ldacc, const k_requant *q, void *y,
+                         size_t ldy)
+{
+    int32_t lo = q->is_signed ? -128 : 0, hi = q->is_signed ? 127 : 255;
+    for (size_t m = 0; m < M; m++) {
+        int32_t bias = q->bias ? q->bias[m * q->bias_rs] : 0;
+        for (size_t n = 0; n < N; n++) {
+            double mult = (double)q->sa[m * q->sa_rs + n * q->sa_cs] * (double)q->sb[m * q->sb_rs + n * q->sb_cs] /
+                          (double)q->sy[m * q->sy_rs + n * q->sy_cs];
+            int32_t zp = 0;
+            if (q->yzp)
+                zp = q->is_signed ? ((const int8_t *)q->yzp)[m * q->zp_rs + n * q->zp_cs]
+                                  : ((const uint8_t *)q->yzp)[m * q->zp_rs + n * q->zp_cs];
+            double v = ((double)acc[m * ldacc + n] + (double)bias) * mult;
+            int32_t r;
+            if (v != v)
+                r = zp;
+            else {
+                v = nearbyint(v) + zp;
+                r = v < lo ? lo : v > hi ? hi : (int32_t)v;
+            }
+            if (q->is_signed)
+                ((int8_t *)y)[m * ldy + n] = (int8_t)r;
+            else
+                ((uint8_t *)y)[m * ldy + n] = (uint8_t)r;
+        }
+    }
+}
