@@ -190,3 +190,76 @@ void k_s32_requantize_q8(size_t M, size_t N, const int32_t *acc, size_t ldacc, c
         }
     }
 }
+
+static inline int32_t q8_at(const void *p, int is_signed, size_t i)
+{
+    return is_signed ? ((const int8_t *)p)[i] : ((const uint8_t *)p)[i];
+}
+
+void k_q8_im2col_s16(const k_conv_shape *s, const void *x, int is_signed, int32_t xzp, int64_t c0, int64_t Cg,
+                     int16_t *col)
+{
+    size_t HW = (size_t)(s->in[0] * s->in[1] * s->in[2]);
+    size_t OHW = (size_t)(s->out[0] * s->out[1] * s->out[2]);
+    size_t r = 0;
+    for (int64_t c = 0; c < Cg; c++) {
+        size_t xc = (size_t)(c0 + c) * HW;
+        for (int64_t kd = 0; kd < s->k[0]; kd++)
+            for (int64_t kh = 0; kh < s->k[1]; kh++)
+                for (int64_t kw = 0; kw < s->k[2]; kw++, r++) {
+                    int16_t *dst = col + r * OHW;
+                    size_t j = 0;
+                    for (int64_t od = 0; od < s->out[0]; od++) {
+                        int64_t id = od * s->stride[0] - s->pad[0] + kd * s->dil[0];
+                        for (int64_t oh = 0; oh < s->out[1]; oh++) {
+                            int64_t ih = oh * s->stride[1] - s->pad[1] + kh * s->dil[1];
+                            int row_ok = id >= 0 && id < s->in[0] && ih >= 0 && ih < s->in[1];
+                            size_t xrow = xc + (size_t)((id * s->in[1] + ih) * s->in[2]);
+                            for (int64_t ow = 0; ow < s->out[2]; ow++, j++) {
+                                int64_t iw = ow * s->stride[2] - s->pad[2] + kw * s->dil[2];
+                                dst[j] = row_ok && iw >= 0 && iw < s->in[2]
+                                             ? (int16_t)(q8_at(x, is_signed, xrow + (size_t)iw) - xzp)
+                                             : 0;
+                            }
+                        }
+                    }
+                }
+    }
+}
+
+void k_q8_conv_ref(const k_conv_shape *s, const void *x, int x_signed, int32_t xzp, const void *w, int w_signed,
+                   const int32_t *wzp, size_t wzp_s, int32_t *y)
+{
+    int64_t Cg = s->C / s->group, Mg = s->M / s->group;
+    size_t HW = (size_t)(s->in[0] * s->in[1] * s->in[2]);
+    size_t OHW = (size_t)(s->out[0] * s->out[1] * s->out[2]);
+    for (int64_t n = 0; n < s->N; n++)
+        for (int64_t m = 0; m < s->M; m++) {
+            int64_t g = m / Mg;
+            int32_t wz = wzp ? wzp[(size_t)m * wzp_s] : 0;
+            size_t j = 0;
+            for (int64_t od = 0; od < s->out[0]; od++)
+                for (int64_t oh = 0; oh < s->out[1]; oh++)
+                    for (int64_t ow = 0; ow < s->out[2]; ow++, j++) {
+                        int32_t acc = 0;
+                        for (int64_t c = 0; c < Cg; c++)
+                            for (int64_t kd = 0; kd < s->k[0]; kd++)
+                                for (int64_t kh = 0; kh < s->k[1]; kh++)
+                                    for (int64_t kw = 0; kw < s->k[2]; kw++) {
+                                        int64_t id = od * s->stride[0] - s->pad[0] + kd * s->dil[0];
+                                        int64_t ih = oh * s->stride[1] - s->pad[1] + kh * s->dil[1];
+                                        int64_t iw = ow * s->stride[2] - s->pad[2] + kw * s->dil[2];
+                                        if (id < 0 || id >= s->in[0] || ih < 0 || ih >= s->in[1] || iw < 0 ||
+                                            iw >= s->in[2])
+                                            continue;
+                                        size_t xi = (size_t)(n * s->C + g * Cg + c) * HW +
+                                                    (size_t)((id * s->in[1] + ih) * s->in[2] + iw);
+                                        size_t wi = ((size_t)(m * Cg + c) * (size_t)s->k[0] + (size_t)kd) *
+                                                        (size_t)(s->k[1] * s->k[2]) +
+                                                    (size_t)(kh * s->k[2] + kw);
+                                        acc += (q8_at(x, x_signed, xi) - xzp) * (q8_at(w, w_signed, wi) - wz);
+                                    }
+                        y[((size_t)n * (size_t)s->M + (size_t)m) * OHW + j] = acc;
+                    }
+        }
+}

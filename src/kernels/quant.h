@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernels/conv.h"
+
 /* y (O,C,I) uint8 = saturate(round(x / scale[c]) + zp[c]). */
 void k_f32_quantize_u8_ref(size_t O, size_t C, size_t I, const float *x, const float *scale, const uint8_t *zp,
                            uint8_t *y);
@@ -68,5 +70,18 @@ typedef struct k_requant {
  * the multiplier computed in double, rounding half to even. */
 void k_s32_requantize_q8(size_t M, size_t N, const int32_t *acc, size_t ldacc, const k_requant *q, void *y,
                          size_t ldy);
+
+/*
+ * Integer im2col of channels c0..c0+Cg of one image x (C,D,H,W) (uint8, or int8 when
+ * is_signed) into col (Cg*kD*kH*kW, oD*oH*oW) int16, holding x - xzp; positions in the
+ * padding hold 0 (the padding is the zero point, so it contributes nothing).
+ */
+void k_q8_im2col_s16(const k_conv_shape *s, const void *x, int is_signed, int32_t xzp, int64_t c0, int64_t Cg,
+                     int16_t *col);
+
+/* Direct integer convolution reference: y (N,M,oD,oH,oW) int32 =
+ * sum (x - xzp) * (w - wzp[m*wzp_s]), x and w uint8 or int8 (per is_signed flags). */
+void k_q8_conv_ref(const k_conv_shape *s, const void *x, int x_signed, int32_t xzp, const void *w, int w_signed,
+                   const int32_t *wzp, size_t wzp_s, int32_t *y);
 
 #endif
