@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "kernels/clones.h"
 #include "kernels/quant.h"
 
 /* round-half-to-even of v, plus zp, saturated to [lo, hi]; NaN gives zp. */
@@ -134,17 +135,23 @@ void k_s16_gemm_s32_ref(size_t M, size_t N, size_t K, const int16_t *a, size_t l
 }
 
 /* One row of y: y[0..N) = sum_k a[k] * b[k, 0..N), with b's rows in blocks of 512
- * columns so the accumulator row stays in L1. */
-static void gemm_row(size_t N, size_t K, const int16_t *a, const int16_t *b, size_t ldb, int32_t *y)
+ * columns so the accumulator row stays in L1, four rows of b per pass (integer sums
+ * are exact, so the order is free). Compiled per instruction set (K_CLONES). */
+K_CLONES static void gemm_row(size_t N, size_t K, const int16_t *a, const int16_t *b, size_t ldb, int32_t *y)
 {
     for (size_t n0 = 0; n0 < N; n0 += 512) {
         size_t nb = N - n0 < 512 ? N - n0 : 512;
         int32_t *yr = y + n0;
         memset(yr, 0, nb * sizeof *yr);
-        for (size_t k = 0; k < K; k++) {
+        size_t k = 0;
+        for (; k + 4 <= K; k += 4) {
+            int32_t a0 = a[k], a1 = a[k + 1], a2 = a[k + 2], a3 = a[k + 3];
+            const int16_t *b0 = b + k * ldb + n0, *b1 = b0 + ldb, *b2 = b1 + ldb, *b3 = b2 + ldb;
+            for (size_t n = 0; n < nb; n++)
+                yr[n] += a0 * (int32_t)b0[n] + a1 * (int32_t)b1[n] + a2 * (int32_t)b2[n] + a3 * (int32_t)b3[n];
+        }
+        for (; k < K; k++) {
             int32_t av = a[k];
-            if (!av)
-                continue;
             const int16_t *br = b + k * ldb + n0;
             for (size_t n = 0; n < nb; n++)
                 yr[n] += av * (int32_t)br[n];
