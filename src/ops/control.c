@@ -1,5 +1,5 @@
 /*
- * Control flow (ONNX spec: If, Loop, Scan). Each runs its subgraph attributes with
+ * Control flow (ONNX spec: If, Loop, Scan, SequenceMap). Each runs its subgraph attributes with
  * op_eval_graph, once per branch taken or per iteration, so the output shapes are
  * known only after running: these ops create their outputs (OP_F_RUNTIME_OUTPUTS).
  * The node's last n_outer inputs are the outer-scope values its subgraphs read.
@@ -466,11 +466,69 @@ static int scan_run(op_ctx *c)
     return rc;
 }
 
+/* ---- SequenceMap ---- */
+
+static int seqmap_infer(op_ctx *c)
+{
+    const ir_graph *body = graph_attr(c, "body");
+    if (!body)
+        return op_fail(c, NORMA_ERR_MODEL, "the 'body' graph is required");
+    if (body->n_inputs != n_explicit(c) || body->n_outputs != c->n_out)
+        return op_fail(c, NORMA_ERR_MODEL, "the body takes %d inputs and gives %d outputs, the node has %d and %d",
+                       body->n_inputs, body->n_outputs, n_explicit(c), c->n_out);
+    return NORMA_OK;
+}
+
+static int seqmap_run(op_ctx *c)
+{
+    const ir_graph *body = graph_attr(c, "body");
+    int ni = n_explicit(c), no = c->n_out, rc = NORMA_OK;
+    if (ni > 64 || no > 64)
+        return op_fail(c, NORMA_ERR_UNSUPPORTED, "more than 64 inputs or outputs");
+    if (c->in[0]->dtype != IR_DTYPE_SEQUENCE)
+        return op_fail(c, NORMA_ERR_MODEL, "input 0 must be a sequence");
+    int len = ((const ir_seq *)c->in[0]->data)->n;
+    for (int i = 1; i < ni; i++)
+        if (c->in[i]->dtype == IR_DTYPE_SEQUENCE && ((const ir_seq *)c->in[i]->data)->n != len)
+            return op_fail(c, NORMA_ERR_SHAPE, "sequence input %d has %d items, input 0 has %d", i,
+                           ((const ir_seq *)c->in[i]->data)->n, len);
+    ir_tensor *res[64] = {0}, *bo[64] = {0}, *args[64];
+    for (int k = 0; k < no; k++)
+        if (!(res[k] = ir_seq_tensor_new()))
+            rc = op_fail(c, NORMA_ERR_MEMORY, "out of memory");
+    for (int it = 0; it < len && !rc; it++) {
+        for (int i = 0; i < ni; i++)
+            args[i] = c->in[i]->dtype == IR_DTYPE_SEQUENCE ? ((const ir_seq *)c->in[i]->data)->items[it] : c->in[i];
+        if ((rc = op_eval_graph(body, args, outer_inputs(c), bo, c->err, c->err_cap)))
+            break;
+        for (int k = 0; k < no && !rc; k++) {
+            ir_seq *s = res[k]->data;
+            if (bo[k]->dtype == IR_DTYPE_SEQUENCE || bo[k]->dtype == IR_DTYPE_NONE)
+                rc = op_fail(c, NORMA_ERR_UNSUPPORTED, "body output %d must be a tensor", k);
+            else if (ir_seq_insert(s, s->n, bo[k]))
+                rc = op_fail(c, NORMA_ERR_MEMORY, "out of memory");
+        }
+        free_all(bo, no);
+    }
+    for (int k = 0; k < no; k++) {
+        if (rc || !c->out[k]) {
+            ir_tensor_free(res[k]);
+            continue;
+        }
+        ir_seq *s = res[k]->data;
+        if (!s->elem_dtype)
+            s->elem_dtype = body->values[body->outputs[k]].dtype;
+        rc = op_set_output(c, k, res[k]);
+    }
+    return rc;
+}
+
 #define CF(name, type, v, lo, hi, in, run) \
     static const op_schema name = {type, "", v, lo, hi, 0, 64, NULL, NULL, in, run, OP_F_RUNTIME_OUTPUTS};
 CF(if1, "If", 1, 1, 1, if_infer, if_run)
 CF(loop1, "Loop", 1, 2, 64, loop_infer, loop_run)
 CF(scan8, "Scan", 8, 1, 64, scan_infer, scan_run)
 CF(scan9, "Scan", 9, 1, 64, scan_infer, scan_run)
+CF(seqmap17, "SequenceMap", 17, 1, 64, seqmap_infer, seqmap_run)
 
-OP_TABLE(control) = {&if1, &loop1, &scan8, &scan9, NULL};
+OP_TABLE(control) = {&if1, &loop1, &scan8, &scan9, &seqmap17, NULL};
