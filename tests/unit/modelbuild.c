@@ -330,6 +330,12 @@ static Onnx__AttributeProto *new_attr(mb_node *n, const char *name, Onnx__Attrib
     return a;
 }
 
+void mb_attr_graph(mb_node *n, const char *name, mb_model *body)
+{
+    Onnx__AttributeProto *a = new_attr(n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPH);
+    a->g = &body->graph;
+}
+
 void mb_attr_int(mb_node *n, const char *name, int64_t v)
 {
     Onnx__AttributeProto *a = new_attr(n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT);

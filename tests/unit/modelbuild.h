@@ -46,6 +46,9 @@ void mb_function(mb_model *m, const char *name, const char *inputs, const char *
 mb_node *mb_add_node(mb_model *m, const char *op, const char *inputs, const char *outputs);
 void mb_node_domain(mb_node *n, const char *domain);
 void mb_attr_int(mb_node *n, const char *name, int64_t v);
+/* A GRAPH attribute: body's graph (build it with mb_new; its opset is ignored). body
+ * must stay alive until the model is serialized; free it with mb_free after. */
+void mb_attr_graph(mb_node *n, const char *name, mb_model *body);
 void mb_attr_float(mb_node *n, const char *name, float v);
 void mb_attr_string(mb_node *n, const char *name, const char *v);
 void mb_attr_ints(mb_node *n, const char *name, int count, const int64_t *v);
