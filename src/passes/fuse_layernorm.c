@@ -74,8 +74,9 @@ static int fuse_at(ir_graph *g, ir_node *dv)
     ir_node *r1 = fu_producer(g, mean, "ReduceMean");
     if (!r1 || !fu_uses(g, mean, 1) || r1->in[0] != x || x < 0)
         return 0;
-    int k = fu_trailing_axes(g, r1);
-    if (!k || fu_trailing_axes(g, r2) != k)
+    int rank = g->values[x].rank;
+    int k = fu_trailing_axes(g, r1, rank);
+    if (!k || fu_trailing_axes(g, r2, rank) != k)
         return 0;
 
     /* the optional affine tail */

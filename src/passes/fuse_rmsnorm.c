@@ -58,7 +58,7 @@ static int fuse_at(ir_graph *g, ir_node *dv)
     if (!pw || !fu_uses(g, rm->in[0], 1) || pw->n_in != 2 || pw->in[0] != x ||
         !fu_is_scalar(g, pw->in[1], 2.0, 0.0))
         return 0;
-    int k = fu_trailing_axes(g, rm);
+    int k = fu_trailing_axes(g, rm, g->values[x].rank);
     if (!k)
         return 0;
 

@@ -175,8 +175,9 @@ static inline int fu_retype(ir_node *n, const char *op_type, const int *ins, int
 
 /* The axes of a ReduceMean with keepdims=1, as negative axes sorted ascending, when
  * they are the k trailing axes of its input: returns k, or 0 when not. The axes are the
- * attribute before opset 18 and a constant second input from 18. */
-static inline int fu_trailing_axes(const ir_graph *g, const ir_node *r)
+ * attribute before opset 18 and a constant second input from 18. rank is the rank of
+ * the pattern's input x (-1 when unknown: then only negative axes match). */
+static inline int fu_trailing_axes(const ir_graph *g, const ir_node *r, int rank)
 {
     if (ir_attr_int(r, "keepdims", 1) != 1 || r->in[0] < 0)
         return 0;
@@ -199,7 +200,6 @@ static inline int fu_trailing_axes(const ir_graph *g, const ir_node *r)
             return 0;
         memcpy(ax, a, sizeof(int64_t) * (size_t)n);
     }
-    int rank = g->values[r->in[0]].rank;
     unsigned seen = 0;
     for (int i = 0; i < n; i++) {
         int64_t a = ax[i];
