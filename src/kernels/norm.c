@@ -28,14 +28,14 @@ K_INLINE float lane_sum_shift(const float *x, size_t n, float shift)
     return s;
 }
 
-/* Sums of d and d^2 with d = x[i] - m. */
-K_INLINE void lane_dev(const float *x, size_t n, float m, float *sd, float *sd2)
+/* Sums of d and d^2 with d = (x[i] - shift) - mo. */
+K_INLINE void lane_dev(const float *x, size_t n, float shift, float mo, float *sd, float *sd2)
 {
     float p1[LANES] = {0}, p2[LANES] = {0};
     size_t i = 0;
     for (; i + LANES <= n; i += LANES)
         for (int l = 0; l < LANES; l++) {
-            float d = x[i + (size_t)l] - m;
+            float d = (x[i + (size_t)l] - shift) - mo;
             p1[l] += d;
             p2[l] += d * d;
         }
@@ -45,7 +45,7 @@ K_INLINE void lane_dev(const float *x, size_t n, float m, float *sd, float *sd2)
         s2 += p2[l];
     }
     for (; i < n; i++) {
-        float d = x[i] - m;
+        float d = (x[i] - shift) - mo;
         s1 += d;
         s2 += d * d;
     }
@@ -69,23 +69,25 @@ K_INLINE float lane_sumsq(const float *x, size_t n)
     return s;
 }
 
-/* Mean and variance of one row: shifted mean, then the corrected two-pass variance. */
-K_INLINE void row_stats(const float *x, size_t D, float *mean, float *var)
+/* Mean and variance of one row. The mean is kept as shift + mo with shift = x[0]:
+ * x - shift is exact for the values near shift (Sterbenz), so centring by
+ * (x - shift) - mo does not lose the low bits a rounded float mean would (at a mean of
+ * 1e4 the float mean alone is off by up to 5e-4). The variance is the corrected
+ * two-pass formula. */
+K_INLINE void row_stats(const float *x, size_t D, float *shift, float *mo, float *var)
 {
     if (D == 0) {
-        *mean = 0;
-        *var = 0;
+        *shift = *mo = *var = 0;
         return;
     }
-    float shift = x[0];
-    float m = shift + lane_sum_shift(x, D, shift) / (float)D;
+    float sh = x[0];
+    float m = lane_sum_shift(x, D, sh) / (float)D;
     float sd, sd2;
-    lane_dev(x, D, m, &sd, &sd2);
+    lane_dev(x, D, sh, m, &sd, &sd2);
     float v = (sd2 - sd * sd / (float)D) / (float)D;
-    *mean = m;
-    *var = v > 0 ? v : 0; /* rounding can leave a tiny negative; NaN passes through */
-    if (v != v)
-        *var = v;
+    *shift = sh;
+    *mo = m;
+    *var = v < 0 ? 0 : v; /* rounding can leave a tiny negative; NaN passes through */
 }
 
 K_CLONES void k_f32_layernorm(size_t O, size_t D, const float *x, const float *scale, const float *bias,
@@ -94,19 +96,19 @@ K_CLONES void k_f32_layernorm(size_t O, size_t D, const float *x, const float *s
     for (size_t o = 0; o < O; o++) {
         const float *xr = x + o * D;
         float *yr = y + o * D;
-        float m, v;
-        row_stats(xr, D, &m, &v);
+        float sh, m, v;
+        row_stats(xr, D, &sh, &m, &v);
         float is = 1.0f / sqrtf(v + eps);
         if (mean)
-            mean[o] = m;
+            mean[o] = sh + m;
         if (istd)
             istd[o] = is;
         if (bias)
             for (size_t j = 0; j < D; j++)
-                yr[j] = (xr[j] - m) * is * scale[j] + bias[j];
+                yr[j] = ((xr[j] - sh) - m) * is * scale[j] + bias[j];
         else
             for (size_t j = 0; j < D; j++)
-                yr[j] = (xr[j] - m) * is * scale[j];
+                yr[j] = ((xr[j] - sh) - m) * is * scale[j];
     }
 }
 
@@ -135,9 +137,9 @@ void k_f32_layernorm_ref(size_t O, size_t D, const float *x, const float *scale,
 K_CLONES void k_f32_row_moments(size_t O, size_t D, const float *x, float eps, float *mean, float *istd)
 {
     for (size_t o = 0; o < O; o++) {
-        float m, v;
-        row_stats(x + o * D, D, &m, &v);
-        mean[o] = m;
+        float sh, m, v;
+        row_stats(x + o * D, D, &sh, &m, &v);
+        mean[o] = sh + m;
         istd[o] = 1.0f / sqrtf(v + eps);
     }
 }

@@ -3,10 +3,11 @@
  * GroupNormalization uses, and Gelu. A "row" is the D contiguous elements one
  * normalization covers; x and y are (O, D) row-major.
  *
- * Numerics: the mean comes from a sum shifted by the row's first element, and the
- * variance from the corrected two-pass formula var = (sum d^2 - (sum d)^2 / D) / D with
- * d = x - mean, so a row with a large mean and a small spread keeps its precision (no
- * E[x^2] - E[x]^2). The fast variants accumulate in float over 16 lanes in a fixed
+ * Numerics: the mean is kept as the row's first element plus a small offset (from a
+ * sum of x - x[0]), the values are centred as (x - x[0]) - offset, and the variance is
+ * the corrected two-pass formula var = (sum d^2 - (sum d)^2 / D) / D over the centred d,
+ * so a row with a large mean and a small spread keeps its precision (no
+ * E[x^2] - E[x]^2, and no rounding of the mean to float before centring). The fast variants accumulate in float over 16 lanes in a fixed
  * order (every clone agrees); the _ref variants accumulate in double.
  */
 #ifndef NORMA_K_NORM_H
