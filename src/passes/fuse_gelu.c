@@ -11,7 +11,8 @@
  *
  * Every Mul and Add matches either operand order. Guards: the constants are
  * one-element constants within a small tolerance of the exact values (sqrt 2, 1/sqrt 2,
- * sqrt(2/pi) to 1e-4, 0.044715 to 1e-6, 0.5 and 1 exactly), and every intermediate has
+ * sqrt(2/pi) to 1e-4, 0.044715 to 1e-6, 0.5 and 1 exactly; the 1 is float32, so the
+ * pattern computes in float32 like Gelu), and every intermediate has
  * one reader and is not a graph output (x itself may have any number of readers).
  */
 #include "passes/fuse_util.h"
@@ -60,7 +61,9 @@ static ir_node *match_tail(ir_graph *g, int x, int a, ir_node **extra)
 static ir_node *plus_one(ir_graph *g, int v)
 {
     ir_node *add = fu_consumer(g, v, "Add");
-    return add && fu_is_scalar(g, fu_other(add, v), 1.0, 0.0) ? add : NULL;
+    double one;
+    int c = add ? fu_other(add, v) : -1;
+    return c >= 0 && fu_f32_scalar(g, c, &one) && one == 1.0 ? add : NULL;
 }
 
 static int rewrite(ir_node *last, int x, int tanh_form, ir_node **dead, int n_dead)

@@ -13,7 +13,8 @@
  * (opset < 18) or its constant second input (opset 18).
  *
  * Guards (any failing leaves the pattern as it is):
- *   - Pow's exponent is the constant 2; eps is a one-element constant;
+ *   - Pow's exponent is the constant 2; eps is a one-element float32 constant (so the
+ *     pattern computes in float32, as the fused op does);
  *   - both ReduceMeans keep dims and reduce the same k trailing axes of x;
  *   - every intermediate has exactly one reader (d: exactly Pow and the division) and
  *     is not a graph output;
@@ -54,7 +55,7 @@ static int fuse_at(ir_graph *g, ir_node *dv)
     double eps;
     int var = -1;
     for (int k = 0; k < 2; k++)
-        if (fu_scalar(g, add->in[k], &eps)) {
+        if (fu_f32_scalar(g, add->in[k], &eps)) {
             var = add->in[1 - k];
             break;
         }

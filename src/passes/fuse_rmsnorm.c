@@ -7,7 +7,7 @@
  *   y = Mul(n, scale)                   (optional; either operand order)
  *
  * Guards (any failing leaves the pattern as it is): Pow's exponent is the constant 2,
- * eps a one-element constant, ReduceMean keeps dims over the k trailing axes of x,
+ * eps a one-element float32 constant, ReduceMean keeps dims over the k trailing axes of x,
  * every intermediate has one reader and is not a graph output, scale is a float
  * constant of rank <= k broadcasting within the normalized axes. Runs after
  * fuse-layernorm, whose pattern contains this one.
@@ -45,7 +45,7 @@ static int fuse_at(ir_graph *g, ir_node *dv)
     double eps;
     int ms = -1;
     for (int k = 0; k < 2; k++)
-        if (fu_scalar(g, add->in[k], &eps)) {
+        if (fu_f32_scalar(g, add->in[k], &eps)) {
             ms = add->in[1 - k];
             break;
         }

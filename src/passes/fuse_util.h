@@ -68,6 +68,14 @@ static inline int fu_scalar(const ir_graph *g, int v, double *out)
     return 1;
 }
 
+/* fu_scalar for a float32 constant only. The fused ops are float32: a pattern whose
+ * Add has a float32 constant operand computes in float32 (Add needs equal types), so
+ * this guard keeps float16 and double graphs unfused. */
+static inline int fu_f32_scalar(const ir_graph *g, int v, double *out)
+{
+    return fu_scalar(g, v, out) && g->values[v].constant->dtype == NORMA_FLOAT;
+}
+
 static inline int fu_is_scalar(const ir_graph *g, int v, double want, double tol)
 {
     double d;

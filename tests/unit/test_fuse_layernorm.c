@@ -171,6 +171,25 @@ static void layernorm_guards_leave_the_pattern(void **state)
     fuse_and_compare(&cases[5]);
 }
 
+/* A float16 eps means the pattern computes in float16: LayerNormalization here is
+ * float32 only, so the pattern stays. */
+static void layernorm_float16_pattern_stays(void **state)
+{
+    (void)state;
+    spec s = {14, 2, 0, 0, 0, 1, 0, 2.0f};
+    ir_graph *g = build(&s);
+    int e = ir_find_value(g, "eps");
+    ir_tensor_free(g->values[e].constant);
+    int64_t one = 1;
+    g->values[e].constant = ir_tensor_new(NORMA_FLOAT16, 0, &one);
+    ((uint16_t *)g->values[e].constant->data)[0] = 0x0001; /* smallest subnormal */
+    g->values[e].dtype = NORMA_FLOAT16;
+    char err[256];
+    assert_int_equal(pass_fuse_layernorm(g, err, sizeof err), NORMA_OK);
+    assert_int_equal(gb_count(g, "LayerNormalization"), 0);
+    ir_graph_free(g);
+}
+
 /* The pass is in the pipeline, and switching it off by name keeps the pattern. */
 static void layernorm_pass_runs_in_pipeline_and_can_be_disabled(void **state)
 {
@@ -196,6 +215,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(layernorm_variants_fuse_to_one_node),
         cmocka_unit_test(layernorm_guards_leave_the_pattern),
+        cmocka_unit_test(layernorm_float16_pattern_stays),
         cmocka_unit_test(layernorm_pass_runs_in_pipeline_and_can_be_disabled),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
