@@ -133,7 +133,8 @@ static const float *expand_param(const ir_tensor *t, const ir_tensor *x, int axi
     return buf;
 }
 
-/* Runs kern over the rows in nth chunks. */
+/* Normalizes the O rows in one contiguous chunk per thread (OpenMP when the tensor is
+ * large); Scale and B are expanded into scratch first when they broadcast. */
 static int ln_run(op_ctx *c)
 {
     ln_view v;
