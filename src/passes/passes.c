@@ -3,12 +3,16 @@
 #include <string.h>
 
 #include "passes/passes.h"
+#include "passes/fuse_util.h"
 #include "norma.h"
 
 static const pass_def passes[] = {
     {"remove-identity", pass_remove_identity},
     {"constant-folding", pass_const_fold},
     {"fold-batchnorm", pass_fold_batchnorm},
+    {"fuse-layernorm", pass_fuse_layernorm},
+    {"fuse-rmsnorm", pass_fuse_rmsnorm},
+    {"fuse-gelu", pass_fuse_gelu},
     {"fuse-activation", pass_fuse_activation},
 };
 
