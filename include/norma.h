@@ -56,6 +56,7 @@ typedef enum norma_dtype {
     NORMA_DOUBLE = 11,
     NORMA_UINT32 = 12,
     NORMA_UINT64 = 13,
+    NORMA_BFLOAT16 = 16,
     /* Not tensors: a sequence of tensors (data points to dims[0] norma_tensor items,
      * rank 1), and an optional value that holds nothing (an optional that holds a
      * value is passed as that value). */

@@ -489,7 +489,7 @@ typedef struct cmp_result {
 
 static int is_float(int dt)
 {
-    return dt == NORMA_FLOAT || dt == NORMA_DOUBLE || dt == NORMA_FLOAT16;
+    return dt == NORMA_FLOAT || dt == NORMA_DOUBLE || dt == NORMA_FLOAT16 || dt == NORMA_BFLOAT16;
 }
 
 /* |got - ref| <= atol + rtol*|ref|; NaN matches NaN, infinities match by sign,

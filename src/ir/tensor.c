@@ -13,7 +13,7 @@ size_t ir_dtype_size(int dtype)
     switch (dtype) {
     case NORMA_FLOAT: case NORMA_INT32: case NORMA_UINT32: return 4;
     case NORMA_DOUBLE: case NORMA_INT64: case NORMA_UINT64: return 8;
-    case NORMA_INT16: case NORMA_UINT16: case NORMA_FLOAT16: return 2;
+    case NORMA_INT16: case NORMA_UINT16: case NORMA_FLOAT16: case NORMA_BFLOAT16: return 2;
     case NORMA_INT8: case NORMA_UINT8: case NORMA_BOOL: return 1;
     default: return 0;
     }
@@ -24,6 +24,8 @@ const char *ir_dtype_name(int dtype)
     static const char *names[] = {"undefined", "float", "uint8", "int8", "uint16", "int16",
                                   "int32", "int64", "string", "bool", "float16", "double",
                                   "uint32", "uint64"};
+    if (dtype == NORMA_BFLOAT16)
+        return "bfloat16";
     if (dtype == IR_DTYPE_SEQUENCE)
         return "sequence";
     if (dtype == IR_DTYPE_NONE)
@@ -211,6 +213,7 @@ int64_t ir_tensor_get_i64(const ir_tensor *t, size_t i)
     case NORMA_FLOAT: return (int64_t)((const float *)d)[i];
     case NORMA_DOUBLE: return (int64_t)((const double *)d)[i];
     case NORMA_FLOAT16: return (int64_t)half_to_float(((const uint16_t *)d)[i]);
+    case NORMA_BFLOAT16: return (int64_t)bf16_to_float(((const uint16_t *)d)[i]);
     default: return 0;
     }
 }
@@ -221,6 +224,7 @@ double ir_tensor_get_f64(const ir_tensor *t, size_t i)
     case NORMA_FLOAT: return ((const float *)t->data)[i];
     case NORMA_DOUBLE: return ((const double *)t->data)[i];
     case NORMA_FLOAT16: return half_to_float(((const uint16_t *)t->data)[i]);
+    case NORMA_BFLOAT16: return bf16_to_float(((const uint16_t *)t->data)[i]);
     case NORMA_UINT64: return (double)((const uint64_t *)t->data)[i];
     default: return (double)ir_tensor_get_i64(t, i);
     }

@@ -142,7 +142,7 @@ int ld_tensor_from_proto(const Onnx__TensorProto *tp, ld_store *st, ir_tensor **
         switch (dt) {
         case NORMA_FLOAT: field = 2, src = tp->float_data, count = tp->n_float_data; break;
         case NORMA_INT32: case NORMA_INT16: case NORMA_INT8: case NORMA_UINT16: case NORMA_UINT8:
-        case NORMA_BOOL: case NORMA_FLOAT16:
+        case NORMA_BOOL: case NORMA_FLOAT16: case NORMA_BFLOAT16:
             field = 3, src = tp->int32_data, count = tp->n_int32_data; break;
         case NORMA_INT64: field = 4, src = tp->int64_data, count = tp->n_int64_data; break;
         case NORMA_DOUBLE: field = 5, src = tp->double_data, count = tp->n_double_data; break;
@@ -178,7 +178,7 @@ int ld_tensor_from_proto(const Onnx__TensorProto *tp, ld_store *st, ir_tensor **
             switch (dt) {
             case NORMA_INT32: ((int32_t *)t->data)[i] = s32[i]; break;
             case NORMA_INT16: ((int16_t *)t->data)[i] = (int16_t)s32[i]; break;
-            case NORMA_UINT16: case NORMA_FLOAT16: ((uint16_t *)t->data)[i] = (uint16_t)s32[i]; break;
+            case NORMA_UINT16: case NORMA_FLOAT16: case NORMA_BFLOAT16: ((uint16_t *)t->data)[i] = (uint16_t)s32[i]; break;
             case NORMA_INT8: ((int8_t *)t->data)[i] = (int8_t)s32[i]; break;
             case NORMA_UINT8: ((uint8_t *)t->data)[i] = (uint8_t)s32[i]; break;
             case NORMA_BOOL: ((uint8_t *)t->data)[i] = s32[i] != 0; break;

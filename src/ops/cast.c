@@ -1,6 +1,6 @@
 /*
  * Cast (ONNX opsets 1, 6, 9, 13, 19) and CastLike (15, 19) between the numeric dtypes
- * float32, double, float16, int8/16/32/64, uint8/16/32/64 and bool. Integers convert
+ * float32, double, float16, bfloat16, int8/16/32/64, uint8/16/32/64 and bool. Integers convert
  * through int64 (exact, wrapping like C's modular conversion); anything involving a
  * float goes through double. float16 uses the exact conversions of ir/half.h.
  */
@@ -23,9 +23,10 @@ static int cast_target(op_ctx *c)
         return -1;
     if (a->type == IR_ATTR_STRING) { /* opset 1 used type names */
         static const char *names[] = {"", "FLOAT", "UINT8", "INT8", "UINT16", "INT16", "INT32", "INT64",
-                                      "STRING", "BOOL", "FLOAT16", "DOUBLE", "UINT32", "UINT64"};
+                                      "STRING", "BOOL", "FLOAT16", "DOUBLE", "UINT32", "UINT64", "", "",
+                                      "BFLOAT16"};
         for (int i = 1; i < (int)(sizeof names / sizeof names[0]); i++)
-            if (a->s && strcmp(a->s, names[i]) == 0)
+            if (a->s && names[i][0] && strcmp(a->s, names[i]) == 0)
                 return i;
         return 0;
     }

@@ -16,7 +16,7 @@
 
 static inline int elem_is_float(int dt)
 {
-    return dt == NORMA_FLOAT || dt == NORMA_DOUBLE || dt == NORMA_FLOAT16;
+    return dt == NORMA_FLOAT || dt == NORMA_DOUBLE || dt == NORMA_FLOAT16 || dt == NORMA_BFLOAT16;
 }
 
 static inline double elem_get_f64(const void *p, int dt, size_t i)
@@ -25,6 +25,7 @@ static inline double elem_get_f64(const void *p, int dt, size_t i)
     case NORMA_FLOAT: return ((const float *)p)[i];
     case NORMA_DOUBLE: return ((const double *)p)[i];
     case NORMA_FLOAT16: return half_to_float(((const uint16_t *)p)[i]);
+    case NORMA_BFLOAT16: return bf16_to_float(((const uint16_t *)p)[i]);
     case NORMA_INT8: return ((const int8_t *)p)[i];
     case NORMA_INT16: return ((const int16_t *)p)[i];
     case NORMA_INT32: return ((const int32_t *)p)[i];
@@ -75,6 +76,7 @@ static inline void elem_set_i64(void *p, int dt, size_t i, int64_t v)
     case NORMA_FLOAT: ((float *)p)[i] = (float)v; break;
     case NORMA_DOUBLE: ((double *)p)[i] = (double)v; break;
     case NORMA_FLOAT16: ((uint16_t *)p)[i] = float_to_half((float)v); break;
+    case NORMA_BFLOAT16: ((uint16_t *)p)[i] = float_to_bf16((float)v); break;
     default: break;
     }
 }
@@ -85,6 +87,7 @@ static inline void elem_set_f64(void *p, int dt, size_t i, double v)
     case NORMA_FLOAT: ((float *)p)[i] = (float)v; break;
     case NORMA_DOUBLE: ((double *)p)[i] = v; break;
     case NORMA_FLOAT16: ((uint16_t *)p)[i] = float_to_half((float)v); break;
+    case NORMA_BFLOAT16: ((uint16_t *)p)[i] = float_to_bf16((float)v); break;
     case NORMA_BOOL: ((uint8_t *)p)[i] = v != 0; break; /* NaN is true */
     default: elem_set_i64(p, dt, i, elem_f64_to_i64(v)); break;
     }
