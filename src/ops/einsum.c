@@ -128,6 +128,10 @@ static int es_init(op_ctx *c)
     st->n_in = n;
     st->explicit_out = arrow != NULL;
     free(buf);
+    if (rc) { /* the state is ours to free when init fails */
+        free(st);
+        c->state = NULL;
+    }
     return rc;
 }
 
