@@ -2,8 +2,8 @@
  * GridSample (ONNX opset 16): samples X (N,C,H,W) at the normalized (x, y) locations of
  * Grid (N,oH,oW,2) -> Y (N,C,oH,oW). Attributes mode (bilinear, nearest, bicubic),
  * padding_mode (zeros, border, reflection), align_corners. Kernel: kernels/gridsample.h.
- * Grid values are coordinates, not indices: out-of-range ones read padding, and NaN or
- * huge values are clamped by the kernel's bounds checks, so no run-time error exists.
+ * Grid values are coordinates, not indices: out-of-range ones read padding (huge ones
+ * too, through the kernel's bounds checks) and NaN gives NaN, so no run-time error exists.
  */
 #include <math.h>
 #include <string.h>
