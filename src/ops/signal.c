@@ -2,9 +2,9 @@
  * Signal ops of ONNX opset 17: HannWindow, HammingWindow, BlackmanWindow (a window of
  * the length held by input 0), DFT (a 1-D transform along one axis of a real [.., 1] or
  * complex [.., 2] tensor) and STFT (windowed DFTs of frames of a signal). Transforms
- * run in double through kernels/dft.h: radix-2 FFT for power-of-two lengths, the
- * direct sum otherwise. Window lengths, dft_length, frame_step and frame_length decide
- * output shapes, so infer returns OP_NEEDS_DATA until their values are known.
+ * run in double through kernels/dft.h (radix-2 FFT; other lengths a direct sum when
+ * short, Bluestein's algorithm when long). Window lengths, dft_length, frame_step and
+ * frame_length decide output shapes, so infer returns OP_NEEDS_DATA until they are known.
  */
 #include <math.h>
 #include <string.h>
@@ -79,13 +79,23 @@ static int win_run(op_ctx *c)
 
 /* ---- shared transform driver ---- */
 
+/* Doubles of scratch a length-N transform needs (plan, work, signal buffer); 0 when
+ * N is too large. */
+static size_t sig_scratch(size_t N)
+{
+    size_t p = k_dft_plan_size(N), w = k_dft_work_size(N);
+    if (!p || !w || N > SIZE_MAX / 64 || p + w > SIZE_MAX / 16 - 2 * N)
+        return 0;
+    return p + w + 2 * N;
+}
+
 /* Transforms one signal of n complex (or real, cplx == 0) samples, read at x with a
  * stride of xs elements and multiplied by win (may be NULL), zero-padded or truncated
- * to N, into nout bins written at y with stride ys (re, im adjacent). tmp: 6N doubles. */
+ * to N, into nout bins written at y with stride ys (re, im adjacent). plan is
+ * k_dft_plan(N); a holds 2N doubles and work k_dft_work_size(N). */
 static void sig_one(int dtype, const void *x, size_t n, ptrdiff_t xs, int cplx, const double *win, size_t N,
-                    int inverse, void *y, size_t nout, ptrdiff_t ys, double *tmp)
+                    int inverse, void *y, size_t nout, ptrdiff_t ys, const double *plan, double *a, double *work)
 {
-    double *w = tmp, *a = tmp + 2 * N, *b = tmp + 4 * N;
     size_t m = n < N ? n : N;
     for (size_t i = 0; i < N; i++) {
         double re = 0, im = 0;
@@ -107,22 +117,16 @@ static void sig_one(int dtype, const void *x, size_t n, ptrdiff_t xs, int cplx, 
         a[2 * i] = re;
         a[2 * i + 1] = im;
     }
-    const double *r = a;
-    if (k_dft_is_pow2(N))
-        k_dft_fft(N, w, inverse, a);
-    else {
-        k_dft_ref(N, w, inverse, a, b);
-        r = b;
-    }
+    k_dft(N, plan, inverse, a, work);
     for (size_t k = 0; k < nout; k++) {
         if (dtype == NORMA_DOUBLE) {
             double *q = (double *)y + (ptrdiff_t)k * ys;
-            q[0] = r[2 * k];
-            q[1] = r[2 * k + 1];
+            q[0] = a[2 * k];
+            q[1] = a[2 * k + 1];
         } else {
             float *q = (float *)y + (ptrdiff_t)k * ys;
-            q[0] = (float)r[2 * k];
-            q[1] = (float)r[2 * k + 1];
+            q[0] = (float)a[2 * k];
+            q[1] = (float)a[2 * k + 1];
         }
     }
 }
@@ -165,10 +169,11 @@ static int dft_infer(op_ctx *c)
     od[r - 1] = 2;
     int ok = 1;
     ir_numel_checked(r, od, &ok);
-    if (!ok || (uint64_t)len > SIZE_MAX / 6 / sizeof(double))
+    size_t need = sig_scratch((size_t)len);
+    if (!ok || !need)
         return op_fail(c, NORMA_ERR_SHAPE, "output size overflows");
     op_set_shape(c->out[0], x->dtype, r, od);
-    c->scratch_size = 6 * (size_t)len * sizeof(double);
+    c->scratch_size = need * sizeof(double);
     return NORMA_OK;
 }
 
@@ -178,7 +183,10 @@ static int dft_run(op_ctx *c)
     ir_tensor *y = c->out[0];
     int r = x->rank, axis = op_axis(ir_attr_int(c->node, "axis", 1), r);
     int inverse = ir_attr_int(c->node, "inverse", 0) != 0, cplx = x->dims[r - 1] == 2;
-    size_t N = c->scratch_size / (6 * sizeof(double)), esz = ir_dtype_size(x->dtype);
+    int64_t len = x->dims[axis];
+    if (c->n_in > 1 && c->in[1])
+        op_read_ints(c->in[1], &len, 1);
+    size_t N = (size_t)len, esz = ir_dtype_size(x->dtype);
     size_t n = (size_t)x->dims[axis], nout = (size_t)y->dims[axis];
     size_t outer = 1, inner = 1;
     for (int d = 0; d < axis; d++)
@@ -186,14 +194,14 @@ static int dft_run(op_ctx *c)
     for (int d = axis + 1; d < r - 1; d++)
         inner *= (size_t)x->dims[d];
     size_t xc = (size_t)x->dims[r - 1];
-    double *tmp = c->scratch;
-    k_dft_twiddles(N, tmp);
+    double *plan = c->scratch, *work = plan + k_dft_plan_size(N), *a = work + k_dft_work_size(N);
+    k_dft_plan(N, plan);
     for (size_t o = 0; o < outer; o++)
         for (size_t i = 0; i < inner; i++) {
             const char *xp = (const char *)x->data + ((o * n) * inner + i) * xc * esz;
             char *yp = (char *)y->data + ((o * nout) * inner + i) * 2 * esz;
             sig_one(x->dtype, xp, n, (ptrdiff_t)(inner * xc), cplx, NULL, N, inverse, yp, nout,
-                    (ptrdiff_t)(inner * 2), tmp);
+                    (ptrdiff_t)(inner * 2), plan, a, work);
         }
     return NORMA_OK;
 }
@@ -250,8 +258,11 @@ static int stft_infer(op_ctx *c)
     if (rc)
         return rc;
     int64_t od[4] = {c->in[0]->dims[0], frames, bins, 2};
+    size_t need = sig_scratch((size_t)flen);
+    if (!need)
+        return op_fail(c, NORMA_ERR_SHAPE, "frame_length %lld is too large", (long long)flen);
     op_set_shape(c->out[0], c->in[0]->dtype, 4, od);
-    c->scratch_size = 7 * (size_t)flen * sizeof(double);
+    c->scratch_size = (need + (size_t)flen) * sizeof(double);
     return NORMA_OK;
 }
 
@@ -263,10 +274,10 @@ static int stft_run(op_ctx *c)
         return rc;
     const ir_tensor *x = c->in[0], *w = c->n_in > 2 ? c->in[2] : NULL;
     size_t N = (size_t)flen, esz = ir_dtype_size(x->dtype), xc = (size_t)x->dims[2];
-    double *tmp = c->scratch, *win = NULL;
-    k_dft_twiddles(N, tmp);
+    double *plan = c->scratch, *work = plan + k_dft_plan_size(N), *a = work + k_dft_work_size(N), *win = NULL;
+    k_dft_plan(N, plan);
     if (w) {
-        win = tmp + 6 * N;
+        win = a + 2 * N;
         for (size_t i = 0; i < N; i++)
             win[i] = x->dtype == NORMA_DOUBLE ? ((const double *)w->data)[i] : ((const float *)w->data)[i];
     }
@@ -274,7 +285,7 @@ static int stft_run(op_ctx *c)
         for (int64_t f = 0; f < frames; f++) {
             const char *xp = (const char *)x->data + ((size_t)(b * x->dims[1] + f * step)) * xc * esz;
             char *yp = (char *)c->out[0]->data + ((size_t)((b * frames + f) * bins)) * 2 * esz;
-            sig_one(x->dtype, xp, N, (ptrdiff_t)xc, xc == 2, win, N, 0, yp, (size_t)bins, 2, tmp);
+            sig_one(x->dtype, xp, N, (ptrdiff_t)xc, xc == 2, win, N, 0, yp, (size_t)bins, 2, plan, a, work);
         }
     return NORMA_OK;
 }

@@ -101,6 +101,35 @@ static void fft_matches_direct_dft(void **state)
     }
 }
 
+static void planned_dft_matches_direct_for_all_lengths(void **state)
+{
+    (void)state;
+    tu_seed(8);
+    size_t sizes[] = {1, 3, 7, 12, 64, 65, 97, 128, 200, 400, 1000};
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+        size_t N = sizes[s];
+        double *w = malloc(2 * N * sizeof(double)), *x = malloc(2 * N * sizeof(double));
+        double *ref = malloc(2 * N * sizeof(double)), *plan = malloc(k_dft_plan_size(N) * sizeof(double));
+        double *work = malloc(k_dft_work_size(N) * sizeof(double));
+        k_dft_twiddles(N, w);
+        k_dft_plan(N, plan);
+        for (int inv = 0; inv < 2; inv++) {
+            for (size_t i = 0; i < 2 * N; i++)
+                x[i] = tu_uniform(-1, 1);
+            k_dft_ref(N, w, inv, x, ref);
+            k_dft(N, plan, inv, x, work);
+            double scale = inv ? 1.0 / (double)N : 1.0;
+            for (size_t i = 0; i < 2 * N; i++)
+                assert_true(fabs(x[i] - ref[i]) <= 1e-10 * (double)N * scale + 1e-12);
+        }
+        free(w);
+        free(x);
+        free(ref);
+        free(plan);
+        free(work);
+    }
+}
+
 /* Naive DFT of x (n complex) padded/truncated to N, bin k. */
 static void naive_bin(const double *x, size_t n, size_t N, size_t k, int inv, double *re, double *im)
 {
@@ -165,6 +194,9 @@ static void dft_matches_naive_sum(void **state)
     check_dft(13, 1, 0, 1, 0);  /* onesided odd */
     check_dft(8, 1, 0, 1, 0);   /* onesided even */
     check_dft(1, 1, 0, 0, 0);
+    check_dft(70, 2, 0, 0, 0);  /* Bluestein */
+    check_dft(67, 1, 150, 1, 0); /* Bluestein, padded, onesided */
+    check_dft(90, 2, 0, 0, 1);  /* Bluestein inverse */
 }
 
 static void dft_rejects_bad_axis_and_onesided_complex(void **state)
@@ -265,6 +297,7 @@ int main(void)
         cmocka_unit_test(windows_match_formulas),
         cmocka_unit_test(window_size_unknown_needs_data_and_negative_fails),
         cmocka_unit_test(fft_matches_direct_dft),
+        cmocka_unit_test(planned_dft_matches_direct_for_all_lengths),
         cmocka_unit_test(dft_matches_naive_sum),
         cmocka_unit_test(dft_rejects_bad_axis_and_onesided_complex),
         cmocka_unit_test(stft_matches_windowed_frames),
