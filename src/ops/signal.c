@@ -1,5 +1,5 @@
 /*
- * Signal ops of ONNX opset 17: HannWindow, HammingWindow, BlackmanWindow (a window of
+ * Signal ops of ONNX opset 17 (DFT also 20, where axis became input 2): HannWindow, HammingWindow, BlackmanWindow (a window of
  * the length held by input 0), DFT (a 1-D transform along one axis of a real [.., 1] or
  * complex [.., 2] tensor) and STFT (windowed DFTs of frames of a signal). Transforms
  * run in double through kernels/dft.h (radix-2 FFT; other lengths a direct sum when
@@ -133,6 +133,18 @@ static void sig_one(int dtype, const void *x, size_t n, ptrdiff_t xs, int cplx, 
 
 /* ---- DFT ---- */
 
+/* The DFT axis: the attribute (opset 17, default 1) or the optional scalar input 2
+ * (opset 20, default -2). Returns NORMA_OK, OP_NEEDS_DATA or an error. */
+static int dft_axis(op_ctx *c, int64_t *ax)
+{
+    if (c->opset < 20) {
+        *ax = ir_attr_int(c->node, "axis", 1);
+        return NORMA_OK;
+    }
+    *ax = -2;
+    return c->n_in > 2 && c->in[2] ? sig_scalar(c, 2, "axis", ax) : NORMA_OK;
+}
+
 static int dft_infer(op_ctx *c)
 {
     static const int dt[] = {NORMA_FLOAT, NORMA_DOUBLE, 0};
@@ -143,7 +155,9 @@ static int dft_infer(op_ctx *c)
     int r = x->rank;
     if (r < 2 || (x->dims[r - 1] != 1 && x->dims[r - 1] != 2))
         return op_fail(c, NORMA_ERR_SHAPE, "input must have rank >= 2 and last dim 1 (real) or 2 (complex)");
-    int64_t ax = ir_attr_int(c->node, "axis", 1);
+    int64_t ax;
+    if ((rc = dft_axis(c, &ax)))
+        return rc;
     int axis = op_axis(ax, r);
     if (axis < 0 || axis == r - 1)
         return op_fail(c, NORMA_ERR_MODEL, "axis %lld is out of range for rank %d (the last dim is re/im)",
@@ -181,7 +195,9 @@ static int dft_run(op_ctx *c)
 {
     const ir_tensor *x = c->in[0];
     ir_tensor *y = c->out[0];
-    int r = x->rank, axis = op_axis(ir_attr_int(c->node, "axis", 1), r);
+    int64_t ax = 1;
+    dft_axis(c, &ax);
+    int r = x->rank, axis = op_axis(ax, r);
     int inverse = ir_attr_int(c->node, "inverse", 0) != 0, cplx = x->dims[r - 1] == 2;
     int64_t len = x->dims[axis];
     if (c->n_in > 1 && c->in[1])
@@ -294,6 +310,7 @@ static const op_schema hann17 = {"HannWindow", "", 17, 1, 1, 1, 1, win_init, NUL
 static const op_schema hamming17 = {"HammingWindow", "", 17, 1, 1, 1, 1, win_init, NULL, win_infer, win_run};
 static const op_schema blackman17 = {"BlackmanWindow", "", 17, 1, 1, 1, 1, win_init, NULL, win_infer, win_run};
 static const op_schema dft17 = {"DFT", "", 17, 1, 2, 1, 1, NULL, NULL, dft_infer, dft_run};
+static const op_schema dft20 = {"DFT", "", 20, 1, 3, 1, 1, NULL, NULL, dft_infer, dft_run};
 static const op_schema stft17 = {"STFT", "", 17, 2, 4, 1, 1, NULL, NULL, stft_infer, stft_run};
 
-OP_TABLE(signal) = {&hann17, &hamming17, &blackman17, &dft17, &stft17, NULL};
+OP_TABLE(signal) = {&hann17, &hamming17, &blackman17, &dft17, &dft20, &stft17, NULL};

@@ -226,6 +226,36 @@ static void dft_rejects_bad_axis_and_onesided_complex(void **state)
     ir_tensor_free(x);
 }
 
+static void dft_opset20_reads_axis_input(void **state)
+{
+    (void)state;
+    tu_seed(10);
+    int64_t d[4] = {2, 5, 6, 1}, ax = 2;
+    ir_tensor *x = ot_tensor(NORMA_FLOAT, 4, d, NULL), *y17 = NULL, *y20 = NULL, *y20d = NULL;
+    tu_fill(x->data, ir_tensor_numel(x), -1, 1);
+    ir_tensor *at = ot_tensor(NORMA_INT64, 0, NULL, &ax), *ins[3] = {x, NULL, at};
+    ot_node t;
+    ot_init(&t, "DFT", 17, 1, 1);
+    ot_int(&t, "axis", 2);
+    assert_int_equal(ot_eval(&t, ins, &y17), NORMA_OK);
+    ot_init(&t, "DFT", 20, 3, 1);
+    assert_int_equal(ot_eval(&t, ins, &y20), NORMA_OK);
+    ot_init(&t, "DFT", 20, 1, 1); /* default axis -2, the same dim here */
+    assert_int_equal(ot_eval(&t, ins, &y20d), NORMA_OK);
+    assert_int_equal(y20->dims[2], 6);
+    assert_memory_equal(y17->data, y20->data, ir_tensor_nbytes(y17));
+    assert_memory_equal(y17->data, y20d->data, ir_tensor_nbytes(y17));
+    ir_tensor unknown = {.dtype = NORMA_INT64, .rank = 0}, out = {0};
+    ins[2] = &unknown;
+    ot_init(&t, "DFT", 20, 3, 1);
+    assert_int_equal(infer_only(&t, ins, &out), OP_NEEDS_DATA);
+    ir_tensor_free(y17);
+    ir_tensor_free(y20);
+    ir_tensor_free(y20d);
+    ir_tensor_free(at);
+    ir_tensor_free(x);
+}
+
 static void stft_matches_windowed_frames(void **state)
 {
     (void)state;
@@ -300,6 +330,7 @@ int main(void)
         cmocka_unit_test(planned_dft_matches_direct_for_all_lengths),
         cmocka_unit_test(dft_matches_naive_sum),
         cmocka_unit_test(dft_rejects_bad_axis_and_onesided_complex),
+        cmocka_unit_test(dft_opset20_reads_axis_input),
         cmocka_unit_test(stft_matches_windowed_frames),
         cmocka_unit_test(stft_rejects_mismatched_window_and_missing_length),
     };
