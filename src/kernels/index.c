@@ -6,19 +6,22 @@
 #define K_FADD(a, b) ((a) + (b))
 /* integers wrap instead of overflowing (signed overflow is undefined) */
 #define K_IADD(a, b) ((uint64_t)(a) + (uint64_t)(b))
-#define K_ARG_DEF(tag, T, name, better, isnan_)                                                                 \
+/* With inner == 1 each row is scanned once; otherwise the n rows of inner values are
+ * walked in memory order, y holding the best position so far of each column. */
+#define K_ARG_DEF(tag, T, name, better, isnan_)                                                         \
     void k_##tag##_##name##_ref(const T *x, size_t outer, size_t n, size_t inner, int select_last,     \
                                 int64_t *y)                                                             \
     {                                                                                                   \
-        for (size_t o = 0; o < outer; o++)                                                              \
-            for (size_t i = 0; i < inner; i++) {                                                        \
-                const T *p = x + o * n * inner + i;                                                     \
+        for (size_t o = 0; o < outer; o++) {                                                            \
+            const T *p = x + o * n * inner;                                                             \
+            int64_t *q = y + o * inner;                                                                 \
+            if (inner == 1) {                                                                           \
                 T best = p[0];                                                                          \
                 size_t bi = 0;                                                                          \
-                if (!isnan_(best))                                                                       \
+                if (!isnan_(best))                                                                      \
                     for (size_t j = 1; j < n; j++) {                                                    \
-                        T v = p[j * inner];                                                             \
-                        if (isnan_(v)) {                                                                   \
+                        T v = p[j];                                                                     \
+                        if (isnan_(v)) {                                                                \
                             bi = j;                                                                     \
                             break;                                                                      \
                         }                                                                               \
@@ -27,35 +30,49 @@
                             bi = j;                                                                     \
                         }                                                                               \
                     }                                                                                   \
-                y[o * inner + i] = (int64_t)bi;                                                         \
+                q[0] = (int64_t)bi;                                                                     \
+                continue;                                                                               \
             }                                                                                           \
+            for (size_t i = 0; i < inner; i++)                                                          \
+                q[i] = 0;                                                                               \
+            for (size_t j = 1; j < n; j++)                                                              \
+                for (size_t i = 0; i < inner; i++) {                                                    \
+                    T best = p[(size_t)q[i] * inner + i], v = p[j * inner + i];                         \
+                    if (isnan_(best))                                                                   \
+                        continue;                                                                       \
+                    if (isnan_(v) || (better) || (select_last && v == best))                            \
+                        q[i] = (int64_t)j;                                                              \
+                }                                                                                       \
+        }                                                                                               \
     }
 
 #define K_ARGS_DEF(tag, T, isnan_)                                                                      \
     K_ARG_DEF(tag, T, argmax, v > best, isnan_)                                                         \
     K_ARG_DEF(tag, T, argmin, v < best, isnan_)
 
-#define K_CUMSUM_DEF(tag, T, add)                                                                            \
+/* y doubles as the accumulator: step s adds to the previous output, walking rows of
+ * inner values in memory order (the sums are formed in the same order as a scalar
+ * running total). */
+#define K_CUMSUM_DEF(tag, T, add)                                                                       \
     void k_##tag##_cumsum_ref(const T *x, size_t outer, size_t n, size_t inner, int exclusive, int reverse, \
                               T *y)                                                                     \
     {                                                                                                   \
-        for (size_t o = 0; o < outer; o++)                                                              \
-            for (size_t i = 0; i < inner; i++) {                                                        \
-                const T *p = x + o * n * inner + i;                                                     \
-                T *q = y + o * n * inner + i;                                                           \
-                T acc = 0;                                                                              \
-                for (size_t s = 0; s < n; s++) {                                                        \
-                    size_t j = reverse ? n - 1 - s : s;                                                 \
-                    T v = p[j * inner];                                                                 \
-                    if (exclusive) {                                                                    \
-                        q[j * inner] = acc;                                                             \
-                        acc = (T)add(acc, v);                                                             \
-                    } else {                                                                            \
-                        acc = (T)add(acc, v);                                                             \
-                        q[j * inner] = acc;                                                             \
-                    }                                                                                   \
+        for (size_t o = 0; o < outer; o++) {                                                            \
+            const T *p = x + o * n * inner;                                                             \
+            T *q = y + o * n * inner;                                                                   \
+            for (size_t s = 0; s < n; s++) {                                                            \
+                size_t j = reverse ? n - 1 - s : s, prev = reverse ? j + 1 : j - 1;                     \
+                T *yr = q + j * inner;                                                                  \
+                if (s == 0) {                                                                           \
+                    for (size_t i = 0; i < inner; i++)                                                  \
+                        yr[i] = exclusive ? (T)0 : p[j * inner + i];                                    \
+                    continue;                                                                           \
                 }                                                                                       \
+                const T *yp = q + prev * inner, *xr = p + (exclusive ? prev : j) * inner;               \
+                for (size_t i = 0; i < inner; i++)                                                      \
+                    yr[i] = (T)add(yp[i], xr[i]);                                                       \
             }                                                                                           \
+        }                                                                                               \
     }
 
 K_ARGS_DEF(f32, float, K_FNAN)

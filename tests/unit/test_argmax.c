@@ -96,6 +96,17 @@ static void argmax_first_nan_wins(void **state)
     assert_int_equal(y, 1);
     k_f32_argmin_ref(x, 1, 5, 1, 1, &y);
     assert_int_equal(y, 1);
+    /* the same as two interleaved columns (inner = 2): column 1 has no NaN */
+    float x2[10] = {1, 0, NAN, 3, 7, 3, NAN, -1, 2, 3};
+    int64_t y2[2];
+    k_f32_argmax_ref(x2, 1, 5, 2, 0, y2);
+    assert_int_equal(y2[0], 1);
+    assert_int_equal(y2[1], 1);
+    k_f32_argmax_ref(x2, 1, 5, 2, 1, y2);
+    assert_int_equal(y2[1], 4);
+    k_f32_argmin_ref(x2, 1, 5, 2, 0, y2);
+    assert_int_equal(y2[0], 1);
+    assert_int_equal(y2[1], 3);
     ir_tensor *ins[1] = {it_f32(1, &d, x)}, *outs[1] = {0};
     ot_node t;
     ot_init(&t, "ArgMax", 13, 1, 1);
