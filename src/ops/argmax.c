@@ -42,6 +42,21 @@ static void arg_dispatch(int dtype, const void *x, size_t outer, size_t n, size_
 #undef ARG_CASE
 }
 
+/* Splits outer across up to threads threads when the work is large. */
+static void arg_parallel(int dtype, const void *x, size_t es, size_t outer, size_t n, size_t inner, int last,
+                         int is_min, int64_t *y, int threads)
+{
+    int nth = (outer * n * inner >= 65536 && outer > 1 && threads > 1) ? threads : 1;
+    size_t per = (outer + (size_t)nth - 1) / (size_t)nth;
+#pragma omp parallel for num_threads(nth) schedule(static) if (nth > 1)
+    for (int t = 0; t < nth; t++) {
+        size_t o0 = (size_t)t * per, o1 = o0 + per < outer ? o0 + per : outer;
+        if (o0 < o1)
+            arg_dispatch(dtype, (const char *)x + o0 * n * inner * es, o1 - o0, n, inner, last, is_min,
+                         y + o0 * inner);
+    }
+}
+
 static int arg_infer(op_ctx *c)
 {
     const ir_tensor *x = c->in[0];
@@ -75,8 +90,8 @@ static int arg_run_common(op_ctx *c, int is_min)
     const ir_tensor *x = c->in[0];
     int axis = op_axis(ir_attr_int(c->node, "axis", 0), x->rank);
     int last = ir_attr_int(c->node, "select_last_index", 0) != 0;
-    arg_dispatch(x->dtype, x->data, ix_prod(x->dims, 0, axis), (size_t)x->dims[axis],
-                 ix_prod(x->dims, axis + 1, x->rank), last, is_min, c->out[0]->data);
+    arg_parallel(x->dtype, x->data, ir_dtype_size(x->dtype), ix_prod(x->dims, 0, axis), (size_t)x->dims[axis],
+                 ix_prod(x->dims, axis + 1, x->rank), last, is_min, c->out[0]->data, c->threads);
     return NORMA_OK;
 }
 
@@ -140,7 +155,7 @@ static int hardmax_run(op_ctx *c)
     if (n == 0 || outer * inner == 0)
         return NORMA_OK;
     int64_t *best = c->scratch;
-    arg_dispatch(x->dtype, x->data, outer, n, inner, 0, 0, best);
+    arg_parallel(x->dtype, x->data, es, outer, n, inner, 0, 0, best, c->threads);
     for (size_t o = 0; o < outer; o++)
         for (size_t i = 0; i < inner; i++) {
             size_t at = (o * n + (size_t)best[o * inner + i]) * inner + i;

@@ -35,14 +35,25 @@ static int cumsum_run(op_ctx *c)
         return op_fail(c, NORMA_ERR_RUNTIME, "axis %lld is out of range for rank %d", (long long)a, x->rank);
     int ex = ir_attr_int(c->node, "exclusive", 0) != 0, rev = ir_attr_int(c->node, "reverse", 0) != 0;
     size_t outer = ix_prod(x->dims, 0, axis), n = (size_t)x->dims[axis], inner = ix_prod(x->dims, axis + 1, x->rank);
-    void *y = c->out[0]->data;
-    switch (x->dtype) {
-    case NORMA_FLOAT: k_f32_cumsum_ref(x->data, outer, n, inner, ex, rev, y); break;
-    case NORMA_DOUBLE: k_f64_cumsum_ref(x->data, outer, n, inner, ex, rev, y); break;
-    case NORMA_INT32: k_i32_cumsum_ref(x->data, outer, n, inner, ex, rev, y); break;
-    case NORMA_UINT32: k_u32_cumsum_ref(x->data, outer, n, inner, ex, rev, y); break;
-    case NORMA_INT64: k_i64_cumsum_ref(x->data, outer, n, inner, ex, rev, y); break;
-    default: k_u64_cumsum_ref(x->data, outer, n, inner, ex, rev, y); break;
+    size_t es = ir_dtype_size(x->dtype), row = n * inner * es;
+    int nth = (outer * n * inner >= 65536 && outer > 1 && c->threads > 1) ? c->threads : 1;
+    size_t per = (outer + (size_t)nth - 1) / (size_t)nth;
+#pragma omp parallel for num_threads(nth) schedule(static) if (nth > 1)
+    for (int t = 0; t < nth; t++) {
+        size_t o0 = (size_t)t * per, o1 = o0 + per < outer ? o0 + per : outer;
+        if (o0 >= o1)
+            continue;
+        const void *xs = (const char *)x->data + o0 * row;
+        void *y = (char *)c->out[0]->data + o0 * row;
+        size_t m = o1 - o0;
+        switch (x->dtype) {
+        case NORMA_FLOAT: k_f32_cumsum_ref(xs, m, n, inner, ex, rev, y); break;
+        case NORMA_DOUBLE: k_f64_cumsum_ref(xs, m, n, inner, ex, rev, y); break;
+        case NORMA_INT32: k_i32_cumsum_ref(xs, m, n, inner, ex, rev, y); break;
+        case NORMA_UINT32: k_u32_cumsum_ref(xs, m, n, inner, ex, rev, y); break;
+        case NORMA_INT64: k_i64_cumsum_ref(xs, m, n, inner, ex, rev, y); break;
+        default: k_u64_cumsum_ref(xs, m, n, inner, ex, rev, y); break;
+        }
     }
     return NORMA_OK;
 }

@@ -67,6 +67,39 @@ static int int_keyed(int dt)
            dt == NORMA_UINT32 || dt == NORMA_INT64;
 }
 
+static void swap_entries(topk_entry *a, topk_entry *b)
+{
+    topk_entry t = *a;
+    *a = *b;
+    *b = t;
+}
+
+/* Moves the k best entries of e[0..n) (under cmp, a strict total order thanks to the
+ * index tie-break) to e[0..k) in any order: quickselect with a three-way partition. */
+static void select_best(topk_entry *e, size_t n, size_t k, int (*cmp)(const void *, const void *))
+{
+    size_t lo = 0, hi = n;
+    while (hi - lo > 1) {
+        topk_entry pv = e[lo + (hi - lo) / 2];
+        size_t lt = lo, i = lo, gt = hi;
+        while (i < gt) {
+            int r = cmp(&e[i], &pv);
+            if (r < 0)
+                swap_entries(&e[lt++], &e[i++]);
+            else if (r > 0)
+                swap_entries(&e[i], &e[--gt]);
+            else
+                i++;
+        }
+        if (k < lt)
+            hi = lt;
+        else if (k > gt)
+            lo = gt;
+        else
+            return;
+    }
+}
+
 static int topk_axis(op_ctx *c)
 {
     int64_t a = ir_attr_int(c->node, "axis", -1);
@@ -142,7 +175,9 @@ static int topk_run(op_ctx *c)
                 else
                     e[j].f = ir_tensor_get_f64(x, at);
             }
-            qsort(e, n, sizeof *e, cmp);
+            if (k < n / 4) /* select, then sort only the k kept */
+                select_best(e, n, k, cmp);
+            qsort(e, k < n / 4 ? k : n, sizeof *e, cmp);
             for (size_t j = 0; j < k; j++) {
                 size_t to = o * k * inner + j * inner + in;
                 if (y)

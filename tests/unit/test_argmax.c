@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "idxtest.h"
+#include "ophelp.h"
 #include "kernels/index.h"
 #include "testutil.h"
 
@@ -163,9 +164,30 @@ static void hardmax_axis_rules_by_opset(void **state)
     it_free(ins, 1);
 }
 
+static void argmax_two_threads_match_one(void **state)
+{
+    (void)state;
+    static float buf[64 * 33 * 40];
+    int64_t d[3] = {64, 33, 40};
+    tu_seed(31);
+    for (size_t i = 0; i < sizeof buf / sizeof *buf; i++)
+        buf[i] = floorf(tu_uniform(0, 8));
+    oh_node t;
+    oh_init(&t, "ArgMax", 13);
+    oh_int(&t, "axis", 1);
+    oh_int(&t, "select_last_index", 1);
+    ir_tensor x = oh_tensor(3, d, buf), *in[1] = {&x}, *y1[1] = {0}, *y2[1] = {0};
+    assert_int_equal(oh_run(&t, 1, in, 1, y1, 0, 1), NORMA_OK);
+    assert_int_equal(oh_run(&t, 1, in, 1, y2, 0, 2), NORMA_OK);
+    assert_memory_equal(y1[0]->data, y2[0]->data, ir_tensor_nbytes(y1[0]));
+    ir_tensor_free(y1[0]);
+    ir_tensor_free(y2[0]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(argmax_two_threads_match_one),
         cmocka_unit_test(argmax_argmin_all_axes_match_reference),
         cmocka_unit_test(argmax_kernels_agree_across_types),
         cmocka_unit_test(argmax_first_nan_wins),

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "idxtest.h"
+#include "ophelp.h"
 #include "kernels/index.h"
 #include "testutil.h"
 
@@ -92,9 +93,31 @@ static void cumsum_axis_out_of_range_fails(void **state)
     it_free(ins, 2);
 }
 
+static void cumsum_two_threads_match_one(void **state)
+{
+    (void)state;
+    static float buf[64 * 33 * 40];
+    int64_t d[3] = {64, 33, 40};
+    tu_seed(31);
+    for (size_t i = 0; i < sizeof buf / sizeof *buf; i++)
+        buf[i] = floorf(tu_uniform(0, 8));
+    int64_t av = -2;
+    ir_tensor ax = {.dtype = NORMA_INT64, .rank = 1, .dims = {1}, .data = &av};
+    oh_node t;
+    oh_init(&t, "CumSum", 14);
+    oh_int(&t, "reverse", 1);
+    ir_tensor x = oh_tensor(3, d, buf), *in[2] = {&x, &ax}, *y1[1] = {0}, *y2[1] = {0};
+    assert_int_equal(oh_run(&t, 2, in, 1, y1, 2, 1), NORMA_OK);
+    assert_int_equal(oh_run(&t, 2, in, 1, y2, 2, 2), NORMA_OK);
+    assert_memory_equal(y1[0]->data, y2[0]->data, ir_tensor_nbytes(y1[0]));
+    ir_tensor_free(y1[0]);
+    ir_tensor_free(y2[0]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(cumsum_two_threads_match_one),
         cmocka_unit_test(cumsum_all_modes_match_reference),
         cmocka_unit_test(cumsum_int32_wraps_without_overflow_trap),
         cmocka_unit_test(cumsum_axis_out_of_range_fails),

@@ -15,7 +15,7 @@
 /* Reference for one row v[0..n): the k best positions, ties to the lower index. */
 static void ref_topk(const float *v, int n, int stride, int k, int largest, int64_t *pos)
 {
-    int used[64] = {0};
+    int used[256] = {0};
     for (int r = 0; r < k; r++) {
         int b = -1;
         for (int j = 0; j < n; j++) {
@@ -65,6 +65,33 @@ static void topk_every_axis_matches_reference(void **state)
                             assert_true(((float *)outs[0]->data)[o] == x[base + pos[r] * st[axis]]);
                         }
                     }
+            it_free(outs, 2);
+            it_free(ins, 2);
+        }
+}
+
+static void topk_small_k_of_long_row_matches_reference(void **state)
+{
+    (void)state;
+    tu_seed(29);
+    enum { N = 203 };
+    float x[2 * N];
+    for (int i = 0; i < 2 * N; i++)
+        x[i] = floorf(tu_uniform(-20, 20));
+    int64_t d[2] = {2, N}, one = 1;
+    const int64_t ks[4] = {1, 7, 50, 51};
+    for (int ki = 0; ki < 4; ki++)
+        for (int largest = 0; largest < 2; largest++) {
+            int64_t k = ks[ki], pos[64];
+            ir_tensor *ins[2] = {it_f32(2, d, x), it_i64(1, &one, &k)}, *outs[2] = {0};
+            ot_node t;
+            ot_init(&t, "TopK", 11, 2, 2);
+            ot_int(&t, "largest", largest);
+            assert_int_equal(ot_eval(&t, ins, outs), NORMA_OK);
+            for (int r = 0; r < 2; r++) {
+                ref_topk(x + r * N, N, 1, (int)k, largest, pos);
+                assert_memory_equal((int64_t *)outs[1]->data + r * k, pos, (size_t)k * sizeof(int64_t));
+            }
             it_free(outs, 2);
             it_free(ins, 2);
         }
@@ -144,6 +171,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(topk_every_axis_matches_reference),
+        cmocka_unit_test(topk_small_k_of_long_row_matches_reference),
         cmocka_unit_test(topk_nan_ranks_highest_and_int64_keys_are_exact),
         cmocka_unit_test(topk_k_unknown_needs_data_and_too_large_fails),
         cmocka_unit_test(topk_opset1_k_attribute),
