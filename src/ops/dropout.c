@@ -1,7 +1,7 @@
 /*
  * Dropout (ONNX opsets 1, 6, 7, 10, 12, 13) at inference: the output is the input and
  * the optional mask is all true. Opsets 12+ take a training_mode input; a true one
- * asks for training behaviour, which norma does not run.
+ * asks for random drops, which norma does not run unless the ratio is 0.
  */
 #include <string.h>
 
@@ -18,8 +18,22 @@ static int dropout_infer(op_ctx *c)
             return OP_NEEDS_DATA;
         if (ir_tensor_numel(t) != 1 || t->dtype != NORMA_BOOL)
             return op_fail(c, NORMA_ERR_MODEL, "'training_mode' must be a bool scalar");
-        if (*(const unsigned char *)t->data)
-            return op_fail(c, NORMA_ERR_UNSUPPORTED, "training_mode=true is not supported (inference only)");
+        /* Training mode drops at random; with a ratio of 0 it drops nothing, which
+         * is the one case norma can run (it has no random number generator). */
+        const ir_tensor *r = c->n_in > 1 ? c->in[1] : NULL;
+        if (*(const unsigned char *)t->data) {
+            if (!r)
+                return op_fail(c, NORMA_ERR_UNSUPPORTED, "training_mode=true with the default ratio 0.5 is random, "
+                               "which norma does not run");
+            if (!r->data)
+                return OP_NEEDS_DATA;
+            if (ir_tensor_numel(r) != 1 || !elem_is_float(r->dtype))
+                return op_fail(c, NORMA_ERR_MODEL, "'ratio' must be a float scalar");
+            double ratio = elem_get_f64(r->data, r->dtype, 0);
+            if (ratio != 0)
+                return op_fail(c, NORMA_ERR_UNSUPPORTED, "training_mode=true with ratio %g is random, which norma "
+                               "does not run", ratio);
+        }
     }
     op_set_shape(c->out[0], x->dtype, x->rank, x->dims);
     if (c->n_out > 1 && c->out[1])
