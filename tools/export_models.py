@@ -210,9 +210,17 @@ class TransformerEncoderModel(nn.Module):
 
 
 def make_vit_tiny():
-    return torchvision.models.VisionTransformer(image_size=32, patch_size=8, num_layers=2,
-                                                num_heads=2, hidden_dim=32, mlp_dim=64,
-                                                num_classes=10)
+    """torchvision's VisionTransformer; its classifier head starts at zero, so it gets random
+    weights (else every output would be 0). The sequence length is fixed by the image size:
+    (32 / 8)^2 patches + the class token = 17."""
+    vit = torchvision.models.VisionTransformer(image_size=32, patch_size=8, num_layers=2,
+                                               num_heads=2, hidden_dim=32, mlp_dim=64,
+                                               num_classes=10)
+    with torch.no_grad():
+        nn.init.normal_(vit.heads.head.weight, std=0.3)
+        nn.init.normal_(vit.heads.head.bias, std=0.1)
+        nn.init.normal_(vit.class_token, std=0.5)
+    return vit
 
 
 class BertSelfAttention(nn.Module):
