@@ -47,6 +47,34 @@ test_data_set_1 has another batch size and sequence length than test_data_set_0:
     gru_tagger        Embedding(40, 12) -> GRU(hidden 20, batch_first) -> Linear(20, 7) at
                       every step; token shapes 3x6 and 1x11.
 
+Transformers (they exist to test LayerNormalization, native and fused, GELU fusion, attention
+and dynamic shapes). Every nn.LayerNorm gets random weight ~ U(0.5, 1.5) and bias ~ N(0, 0.2)
+before export; the models are exported and run with autograd on, so PyTorch's native
+"fast path" for TransformerEncoderLayer/MultiheadAttention is not used and the traced module
+code is what the reference computes. Each has two test data sets at different shapes, and
+tests/CMakeLists.txt checks (model.NAME.fused) that the opset-14 ones keep no ReduceMean, Pow,
+Sqrt, Erf or Tanh after norma's passes:
+
+    transformer_opset17  nn.TransformerEncoder(d_model 32, 4 heads, ffn 64, GELU, batch_first,
+                         2 layers, final LayerNorm) at opset 17 (native LayerNormalization);
+                         input (batch, seq, 32) both symbolic; shapes 2x7 and 3x12.
+    transformer_opset14  the same module and weights at opset 14 (LayerNorm and GELU
+                         decomposed: the fusion passes rebuild them).
+    vit_tiny             torchvision VisionTransformer(image 32, patch 8, 2 layers, 2 heads,
+                         hidden 32, mlp 64, 10 classes), opset 14, symbolic batch only (the
+                         sequence length, 16 patches + class token, is fixed by the image
+                         size); batches 2 and 5.
+    bert_tiny            BERT-style encoder (token + position + segment embeddings, LayerNorm,
+                         2 post-LN layers with hand-written attention), opset 14; inputs
+                         input_ids, token_type_ids, attention_mask (int64, batch x seq, both
+                         symbolic; the 0/1 mask becomes BERT's additive -10000 mask); 2x9, 3x5.
+    gpt_tiny             GPT-style decoder (token + position embeddings, 2 pre-LN blocks, causal
+                         mask from a tril buffer sliced to the length, so no Trilu, GPT-2's
+                         tanh GELU written out, tied logits), opset 14; input_ids 2x8, 3x13.
+    convnext_block       ConvNeXt block (depthwise 7x7 -> NHWC -> LayerNorm(C) -> Linear 4C ->
+                         GELU -> Linear C -> layer scale -> NCHW -> residual), C = 32, opset 14;
+                         batch, height and width symbolic; 2x32x14x14 and 3x32x9x11.
+
 Regenerate (deterministic: fixed seeds, CPU, float32; needs Debian's python3-torch,
 python3-torchvision, python3-onnx):
 
