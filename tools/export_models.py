@@ -47,6 +47,34 @@ test_data_set_1 has another batch size and sequence length than test_data_set_0:
     gru_tagger        Embedding(40, 12) -> GRU(hidden 20, batch_first) -> Linear(20, 7) at
                       every step; token shapes 3x6 and 1x11.
 
+Transformers (they exist to test LayerNormalization, native and fused, GELU fusion, attention
+and dynamic shapes). Every nn.LayerNorm gets random weight ~ U(0.5, 1.5) and bias ~ N(0, 0.2)
+before export; the models are exported and run with autograd on, so PyTorch's native
+"fast path" for TransformerEncoderLayer/MultiheadAttention is not used and the traced module
+code is what the reference computes. Each has two test data sets at different shapes, and
+tests/CMakeLists.txt checks (model.NAME.fused) that the opset-14 ones keep no ReduceMean, Pow,
+Sqrt, Erf or Tanh after norma's passes:
+
+    transformer_opset17  nn.TransformerEncoder(d_model 32, 4 heads, ffn 64, GELU, batch_first,
+                         2 layers, final LayerNorm) at opset 17 (native LayerNormalization);
+                         input (batch, seq, 32) both symbolic; shapes 2x7 and 3x12.
+    transformer_opset14  the same module and weights at opset 14 (LayerNorm and GELU
+                         decomposed: the fusion passes rebuild them).
+    vit_tiny             torchvision VisionTransformer(image 32, patch 8, 2 layers, 2 heads,
+                         hidden 32, mlp 64, 10 classes), opset 14, symbolic batch only (the
+                         sequence length, 16 patches + class token, is fixed by the image
+                         size); batches 2 and 5.
+    bert_tiny            BERT-style encoder (token + position + segment embeddings, LayerNorm,
+                         2 post-LN layers with hand-written attention), opset 14; inputs
+                         input_ids, token_type_ids, attention_mask (int64, batch x seq, both
+                         symbolic; the 0/1 mask becomes BERT's additive -10000 mask); 2x9, 3x5.
+    gpt_tiny             GPT-style decoder (token + position embeddings, 2 pre-LN blocks, causal
+                         mask from a tril buffer sliced to the length, so no Trilu, GPT-2's
+                         tanh GELU written out, tied logits), opset 14; input_ids 2x8, 3x13.
+    convnext_block       ConvNeXt block (depthwise 7x7 -> NHWC -> LayerNorm(C) -> Linear 4C ->
+                         GELU -> Linear C -> layer scale -> NCHW -> residual), C = 32, opset 14;
+                         batch, height and width symbolic; 2x32x14x14 and 3x32x9x11.
+
 Regenerate (deterministic: fixed seeds, CPU, float32; needs Debian's python3-torch,
 python3-torchvision, python3-onnx):
 
@@ -58,6 +86,7 @@ Options: --opset N (default 13; torch 1.13 exports up to 17), --list.
 """
 
 import argparse
+import math
 import os
 import shutil
 import sys
@@ -189,6 +218,207 @@ SEQUENCE_MODELS = {
 SEQUENCE_OPSET = 14
 
 
+# ---------------------------------------------------------------------------------------------
+# Transformers (LayerNormalization, GELU, attention; dynamic batch and sequence)
+
+
+class TransformerEncoderModel(nn.Module):
+    """nn.TransformerEncoder (batch_first, GELU, 2 layers, final LayerNorm) on float input
+    (batch, seq, 32)."""
+
+    def __init__(self, d_model=32, nhead=4, ffn=64, layers=2):
+        super().__init__()
+        layer = nn.TransformerEncoderLayer(d_model, nhead, ffn, dropout=0.0, activation="gelu",
+                                           batch_first=True)
+        self.encoder = nn.TransformerEncoder(layer, layers, norm=nn.LayerNorm(d_model),
+                                             enable_nested_tensor=False)
+
+    def forward(self, x):
+        return self.encoder(x)
+
+
+def make_vit_tiny():
+    """torchvision's VisionTransformer; its classifier head starts at zero, so it gets random
+    weights (else every output would be 0). The sequence length is fixed by the image size:
+    (32 / 8)^2 patches + the class token = 17."""
+    vit = torchvision.models.VisionTransformer(image_size=32, patch_size=8, num_layers=2,
+                                               num_heads=2, hidden_dim=32, mlp_dim=64,
+                                               num_classes=10)
+    with torch.no_grad():
+        nn.init.normal_(vit.heads.head.weight, std=0.3)
+        nn.init.normal_(vit.heads.head.bias, std=0.1)
+        nn.init.normal_(vit.class_token, std=0.5)
+    return vit
+
+
+class BertSelfAttention(nn.Module):
+    """Hand-written multi-head attention as in BERT: scores / sqrt(d) + additive mask."""
+
+    def __init__(self, d, heads):
+        super().__init__()
+        self.heads, self.dh = heads, d // heads
+        self.query, self.key, self.value = nn.Linear(d, d), nn.Linear(d, d), nn.Linear(d, d)
+        self.out = nn.Linear(d, d)
+
+    def split(self, x):
+        b, s, _ = x.shape
+        return x.view(b, s, self.heads, self.dh).permute(0, 2, 1, 3)
+
+    def forward(self, x, add_mask):
+        q, k, v = self.split(self.query(x)), self.split(self.key(x)), self.split(self.value(x))
+        scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(self.dh) + add_mask
+        ctx = torch.matmul(torch.softmax(scores, dim=-1), v)
+        b, _, s, _ = ctx.shape
+        return self.out(ctx.permute(0, 2, 1, 3).reshape(b, s, self.heads * self.dh))
+
+
+class BertLayer(nn.Module):
+    def __init__(self, d, heads, ffn):
+        super().__init__()
+        self.attn = BertSelfAttention(d, heads)
+        self.ln1 = nn.LayerNorm(d, eps=1e-12)
+        self.fc1, self.fc2 = nn.Linear(d, ffn), nn.Linear(ffn, d)
+        self.act = nn.GELU()
+        self.ln2 = nn.LayerNorm(d, eps=1e-12)
+
+    def forward(self, x, add_mask):
+        x = self.ln1(x + self.attn(x, add_mask))
+        return self.ln2(x + self.fc2(self.act(self.fc1(x))))
+
+
+class BertTiny(nn.Module):
+    """BERT-style encoder: token + position + segment embeddings -> LayerNorm -> 2 post-LN
+    layers; attention_mask (batch, seq) of 0/1 becomes the additive mask (1 - m) * -10000
+    over the keys, as in BERT. Position ids are a registered buffer sliced to the length."""
+
+    def __init__(self, vocab=100, max_pos=64, types=2, d=32, heads=4, ffn=64, layers=2):
+        super().__init__()
+        self.word = nn.Embedding(vocab, d)
+        self.position = nn.Embedding(max_pos, d)
+        self.segment = nn.Embedding(types, d)
+        self.ln = nn.LayerNorm(d, eps=1e-12)
+        self.layers = nn.ModuleList([BertLayer(d, heads, ffn) for _ in range(layers)])
+        self.register_buffer("position_ids", torch.arange(max_pos).unsqueeze(0))
+
+    def forward(self, input_ids, token_type_ids, attention_mask):
+        s = input_ids.shape[1]
+        x = self.word(input_ids) + self.position(self.position_ids[:, :s]) + \
+            self.segment(token_type_ids)
+        x = self.ln(x)
+        add_mask = (1.0 - attention_mask[:, None, None, :].to(x.dtype)) * -10000.0
+        for layer in self.layers:
+            x = layer(x, add_mask)
+        return x
+
+
+class GptBlock(nn.Module):
+    """Pre-LN GPT-2 block: causal attention with a tril buffer sliced to the length (no
+    Trilu in the graph), torch.where with -10000, and GPT-2's tanh GELU written out."""
+
+    def __init__(self, d, heads, ctx):
+        super().__init__()
+        self.heads, self.dh = heads, d // heads
+        self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
+        self.c_attn, self.c_proj = nn.Linear(d, 3 * d), nn.Linear(d, d)
+        self.fc, self.proj = nn.Linear(d, 4 * d), nn.Linear(4 * d, d)
+        self.register_buffer("bias", torch.tril(torch.ones(ctx, ctx)).view(1, 1, ctx, ctx))
+
+    @staticmethod
+    def gelu(x):
+        return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) *
+                                           (x + 0.044715 * torch.pow(x, 3.0))))
+
+    def forward(self, x):
+        b, s, d = x.shape
+        q, k, v = self.c_attn(self.ln1(x)).split(d, dim=2)
+        q, k, v = (t.view(b, s, self.heads, self.dh).transpose(1, 2) for t in (q, k, v))
+        w = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(self.dh)
+        causal = self.bias[:, :, :s, :s].bool()
+        w = torch.where(causal, w, torch.tensor(-10000.0, dtype=w.dtype))
+        a = torch.matmul(torch.softmax(w, dim=-1), v).transpose(1, 2).reshape(b, s, d)
+        x = x + self.c_proj(a)
+        return x + self.proj(self.gelu(self.fc(self.ln2(x))))
+
+
+class GptTiny(nn.Module):
+    """GPT-style decoder: token + position embeddings, 2 pre-LN causal blocks, final
+    LayerNorm, logits through the tied token embedding."""
+
+    def __init__(self, vocab=100, ctx=64, d=32, heads=2, layers=2):
+        super().__init__()
+        self.wte, self.wpe = nn.Embedding(vocab, d), nn.Embedding(ctx, d)
+        self.blocks = nn.ModuleList([GptBlock(d, heads, ctx) for _ in range(layers)])
+        self.ln_f = nn.LayerNorm(d)
+        self.register_buffer("position_ids", torch.arange(ctx).unsqueeze(0))
+
+    def forward(self, input_ids):
+        s = input_ids.shape[1]
+        x = self.wte(input_ids) + self.wpe(self.position_ids[:, :s])
+        for blk in self.blocks:
+            x = blk(x)
+        return torch.matmul(self.ln_f(x), self.wte.weight.t())
+
+
+class ConvNeXtBlock(nn.Module):
+    """ConvNeXt block: depthwise 7x7 -> NHWC -> LayerNorm(C) -> Linear 4C -> GELU -> Linear C
+    -> layer scale -> NCHW -> residual."""
+
+    def __init__(self, dim=32):
+        super().__init__()
+        self.dwconv = nn.Conv2d(dim, dim, 7, padding=3, groups=dim)
+        self.norm = nn.LayerNorm(dim, eps=1e-6)
+        self.pwconv1, self.pwconv2 = nn.Linear(dim, 4 * dim), nn.Linear(4 * dim, dim)
+        self.act = nn.GELU()
+        self.gamma = nn.Parameter(torch.rand(dim) + 0.5)
+
+    def forward(self, x):
+        y = self.dwconv(x).permute(0, 2, 3, 1)
+        y = self.pwconv2(self.act(self.pwconv1(self.norm(y))))
+        return x + (self.gamma * y).permute(0, 3, 1, 2)
+
+
+def _float_inputs(shapes):
+    return lambda rng: [[rng.standard_normal(s).astype(np.float32)] for s in shapes]
+
+
+def _token_inputs(vocab, shapes):
+    return lambda rng: [[rng.randint(0, vocab, size=s).astype(np.int64)] for s in shapes]
+
+
+def _bert_inputs(rng):
+    sets = []
+    for b, s in [(2, 9), (3, 5)]:
+        ids = rng.randint(0, 100, size=(b, s)).astype(np.int64)
+        types = np.zeros((b, s), np.int64)
+        mask = np.ones((b, s), np.int64)
+        for i in range(b):
+            types[i, rng.randint(1, s):] = 1           # second segment
+            if i > 0:
+                mask[i, rng.randint(1, s):] = 0        # padding at the end (row 0 has none)
+        sets.append([ids, types, mask])
+    return sets
+
+
+BS = {0: "batch", 1: "seq"}
+# name -> (constructor, opset, inputs(rng) -> one list of arrays per test data set,
+#          input names, dynamic axes of inputs and output)
+TRANSFORMER_MODELS = {
+    "transformer_opset17": (TransformerEncoderModel, 17, _float_inputs([(2, 7, 32), (3, 12, 32)]),
+                            ["input"], {"input": BS, "output": BS}),
+    "transformer_opset14": (TransformerEncoderModel, 14, _float_inputs([(2, 7, 32), (3, 12, 32)]),
+                            ["input"], {"input": BS, "output": BS}),
+    "vit_tiny": (make_vit_tiny, 14, _float_inputs([(2, 3, 32, 32), (5, 3, 32, 32)]),
+                 ["input"], {"input": {0: "batch"}, "output": {0: "batch"}}),
+    "bert_tiny": (BertTiny, 14, _bert_inputs, ["input_ids", "token_type_ids", "attention_mask"],
+                  {"input_ids": BS, "token_type_ids": BS, "attention_mask": BS, "output": BS}),
+    "gpt_tiny": (GptTiny, 14, _token_inputs(100, [(2, 8), (3, 13)]), ["input_ids"],
+                 {"input_ids": BS, "output": BS}),
+    "convnext_block": (ConvNeXtBlock, 14, _float_inputs([(2, 32, 14, 14), (3, 32, 9, 11)]),
+                       ["input"], {"input": {0: "batch", 2: "height", 3: "width"},
+                                   "output": {0: "batch", 2: "height", 3: "width"}}),
+}
+
+
 # name -> (constructor, list of input shapes, one per test data set, dynamic batch axis)
 MODELS = {
     "resnet": (make_resnet, [(1, 3, 64, 64)], False),
@@ -205,7 +435,9 @@ MODELS = {
 # are the same network.
 WEIGHT_SEEDS = {"resnet": 1, "resnet_dynamic": 1, "mobilenetv2": 2, "densenet": 3,
                 "conv1d_bn": 4, "mlp_bn": 5, "conv3d_bn": 6, "convtranspose_bn": 7,
-                "lstm_classifier": 8, "gru_tagger": 9}
+                "lstm_classifier": 8, "gru_tagger": 9,
+                "transformer_opset17": 10, "transformer_opset14": 10, "vit_tiny": 11,
+                "bert_tiny": 12, "gpt_tiny": 13, "convnext_block": 14}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -412,16 +644,72 @@ def interpret(proto, feeds):
             assert a.get("mode", b"constant") in (b"constant", "constant") and len(x) == 2
             r = x[0].ndim
             y = np.pad(x[0], [(int(x[1][i]), int(x[1][i + r])) for i in range(r)])
+        elif t in ("Mul", "Sub", "Div", "Pow") or (t == "Add" and x[0].dtype != np.float32):
+            if t == "Div" and x[0].dtype.kind in "iu":
+                y = (np.sign(x[0]) * np.sign(x[1]) * (np.abs(x[0]) // np.abs(x[1])))
+            elif t == "Pow":
+                y = np.power(x[0].astype(np.float64), x[1].astype(np.float64))
+            else:
+                y = {"Add": np.add, "Mul": np.multiply, "Sub": np.subtract,
+                     "Div": np.divide}[t](x[0], x[1])
+            y = np.asarray(y).astype(x[0].dtype)
+        elif t in ("Sqrt", "Erf", "Tanh", "Neg", "Sigmoid", "Reciprocal"):
+            f = {"Sqrt": np.sqrt, "Erf": lambda v: torch.erf(torch.from_numpy(v)).numpy(), "Tanh": np.tanh, "Neg": np.negative,
+                 "Sigmoid": lambda v: 1.0 / (1.0 + np.exp(-v)),
+                 "Reciprocal": lambda v: 1.0 / v}[t]
+            y = f(x[0].astype(np.float64)).astype(x[0].dtype)
+        elif t == "ReduceMean":
+            axes = a.get("axes", list(range(x[0].ndim)))
+            y = x[0].astype(np.float64).mean(axis=tuple(axes), keepdims=bool(a.get("keepdims", 1)))
+            y = y.astype(x[0].dtype)
+        elif t == "LayerNormalization":
+            ax = a.get("axis", -1) % x[0].ndim
+            v = x[0].astype(np.float64)
+            red = tuple(range(ax, v.ndim))
+            m = v.mean(axis=red, keepdims=True)
+            var = ((v - m) ** 2).mean(axis=red, keepdims=True)
+            y = (v - m) / np.sqrt(var + a.get("epsilon", 1e-5)) * x[1]
+            if len(x) > 2 and x[2] is not None:
+                y = y + x[2]
+            y = y.astype(x[0].dtype)
+        elif t == "Softmax":
+            ax = a.get("axis", -1)
+            v = x[0].astype(np.float64)
+            e = np.exp(v - v.max(axis=ax, keepdims=True))
+            y = (e / e.sum(axis=ax, keepdims=True)).astype(x[0].dtype)
+        elif t == "Cast":
+            y = x[0].astype(onnx.mapping.TENSOR_TYPE_TO_NP_TYPE[a["to"]])
+        elif t in ("Equal", "Less", "Greater"):
+            y = {"Equal": np.equal, "Less": np.less, "Greater": np.greater}[t](x[0], x[1])
+        elif t == "Not":
+            y = np.logical_not(x[0])
+        elif t == "Where":
+            y = np.where(x[0], x[1], x[2]).astype(x[1].dtype)
+        elif t == "Expand":
+            y = x[0] * np.ones(tuple(int(v) for v in x[1]), dtype=x[0].dtype)
+        elif t == "Range":
+            y = np.arange(x[0], x[1], x[2]).astype(x[0].dtype)
+        elif t == "Split":
+            ax = a.get("axis", 0) % x[0].ndim
+            sizes = x[1] if len(x) > 1 and x[1] is not None else a.get("split")
+            if sizes is None:
+                sizes = [x[0].shape[ax] // len(n.output)] * len(n.output)
+            y = np.split(x[0], np.cumsum([int(v) for v in sizes])[:-1], axis=ax)
+        elif t == "Identity":
+            y = x[0]
         else:
             raise NotImplementedError(t)
-        if t in ("LSTM", "GRU"):
+        if t in ("LSTM", "GRU", "Split"):
             for o, v in zip(n.output, y):
                 if o:
                     env[o] = v
             continue
         assert len(n.output) == 1
         keep = t in ("Constant", "Shape", "Gather", "Unsqueeze", "Squeeze", "ConstantOfShape",
-                     "Reshape", "Slice", "Concat", "Transpose")
+                     "Reshape", "Slice", "Concat", "Transpose", "Mul", "Sub", "Div", "Pow",
+                     "Sqrt", "Erf", "Tanh", "Neg", "Sigmoid", "Reciprocal", "ReduceMean",
+                     "LayerNormalization", "Softmax", "Cast", "Equal", "Less", "Greater", "Not",
+                     "Where", "Expand", "Range", "Identity") or x[0].dtype != np.float32
         env[n.output[0]] = np.asarray(y) if keep else np.asarray(y, dtype=np.float32)
     return [env[o.name] for o in proto.graph.output]
 
@@ -527,6 +815,87 @@ def export_sequence(name, outdir):
     return proto
 
 
+def randomize_ln(model, gen):
+    """Gives every LayerNorm random affine parameters (ones and zeros hide mistakes)."""
+    count = 0
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.LayerNorm):
+                m.weight.copy_(torch.rand(m.weight.shape, generator=gen) + 0.5)
+                m.bias.copy_(torch.randn(m.bias.shape, generator=gen) * 0.2)
+                count += 1
+    return count
+
+
+def build_transformer(name):
+    """Returns the eval-mode model `name` of TRANSFORMER_MODELS with its deterministic weights."""
+    torch.manual_seed(WEIGHT_SEEDS[name])
+    model = TRANSFORMER_MODELS[name][0]()
+    gen = torch.Generator().manual_seed(1000 + WEIGHT_SEEDS[name])
+    assert randomize_ln(model, gen) > 0, name
+    model.eval()
+    return model
+
+
+def _run_torch(model, xs):
+    # Export and reference both use the plain (non-"fast path") kernels: with autograd on and
+    # parameters requiring grad, nn.TransformerEncoderLayer/MultiheadAttention run the module
+    # code the exporter traces, not their fused native inference path.
+    with torch.enable_grad():
+        return model(*[torch.from_numpy(x.copy()) for x in xs]).detach().numpy()
+
+
+def export_transformer(name, outdir):
+    """Exports a model of TRANSFORMER_MODELS with its dynamic axes, one test data set per
+    input set, each reference checked as in export_one."""
+    _, opset, make, in_names, axes = TRANSFORMER_MODELS[name]
+    model = build_transformer(name)
+    rng = np.random.RandomState(2000 + WEIGHT_SEEDS[name])
+    sets = make(rng)
+    d = os.path.join(outdir, name)
+    if os.path.isdir(d):
+        shutil.rmtree(d)
+    os.makedirs(d)
+    path = os.path.join(d, "model.onnx")
+    with torch.enable_grad():
+        torch.onnx.export(model, tuple(torch.from_numpy(x) for x in sets[0]), path,
+                          opset_version=opset, input_names=in_names, output_names=["output"],
+                          dynamic_axes=axes)
+    proto = onnx.load(path)
+    onnx.checker.check_model(proto, full_check=True)
+    ops = {n.op_type for n in proto.graph.node}
+    if opset >= 17:
+        assert "LayerNormalization" in ops, "%s: no native LayerNormalization" % name
+    else:
+        assert "LayerNormalization" not in ops and "ReduceMean" in ops, name
+    assert "Trilu" not in ops, name
+    assert [i.name for i in proto.graph.input] == in_names, name
+    out_name = proto.graph.output[0].name
+    assert len(proto.graph.output) == 1
+    for k, xs in enumerate(sets):
+        y = _run_torch(model, xs)
+        y2 = _run_torch(build_transformer(name), xs)
+        assert np.array_equal(y, y2), "%s: PyTorch output is not reproducible" % name
+        assert np.all(np.isfinite(y)) and np.abs(y).max() > 0.05, name
+        (z,) = interpret(proto, dict(zip(in_names, xs)))
+        assert z.shape == y.shape and np.allclose(z, y, rtol=1e-4, atol=1e-5), \
+            "%s: the ONNX graph does not compute PyTorch's output (max diff %g)" % (
+                name, float(np.abs(z - y).max()))
+        sd = os.path.join(d, "test_data_set_%d" % k)
+        os.makedirs(sd)
+        for i, (n, x) in enumerate(zip(in_names, xs)):
+            with open(os.path.join(sd, "input_%d.pb" % i), "wb") as f:
+                f.write(onnx.numpy_helper.from_array(x, n).SerializeToString())
+        with open(os.path.join(sd, "output_0.pb"), "wb") as f:
+            f.write(onnx.numpy_helper.from_array(y, out_name).SerializeToString())
+    # Batch independence of the reference: each row equals the model run on it alone.
+    big = _run_torch(model, sets[-1])
+    for i in range(big.shape[0]):
+        one = _run_torch(model, [x[i:i + 1] for x in sets[-1]])
+        assert np.allclose(big[i:i + 1], one, rtol=1e-4, atol=1e-5), name
+    return proto
+
+
 def summary(name, outdir, proto):
     counts = {}
     for n in proto.graph.node:
@@ -546,10 +915,10 @@ def main(argv):
     p.add_argument("--list", action="store_true", help="list the model names and exit")
     args = p.parse_args(argv)
     if args.list:
-        print("\n".join(list(MODELS) + list(SEQUENCE_MODELS)))
+        print("\n".join(list(MODELS) + list(SEQUENCE_MODELS) + list(TRANSFORMER_MODELS)))
         return 0
     # A lone model name given without a directory is a name, not a directory.
-    known = list(MODELS) + list(SEQUENCE_MODELS)
+    known = list(MODELS) + list(SEQUENCE_MODELS) + list(TRANSFORMER_MODELS)
     if args.outdir in known and not os.path.isdir(args.outdir):
         args.names.insert(0, args.outdir)
         args.outdir = os.path.join(ROOT, "models")
@@ -563,6 +932,8 @@ def main(argv):
     for n in names:
         if n in SEQUENCE_MODELS:
             summary(n, args.outdir, export_sequence(n, args.outdir))
+        elif n in TRANSFORMER_MODELS:
+            summary(n, args.outdir, export_transformer(n, args.outdir))
         else:
             summary(n, args.outdir, export_one(n, args.outdir, args.opset))
     return 0
