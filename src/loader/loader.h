@@ -24,6 +24,10 @@ int ld_load_memory(const void *data, size_t size, ir_graph **graph, ld_store **s
 
 void ld_store_free(ld_store *s);
 
+/* Gives back to the system the whole pages of [ptr, ptr + size) when they lie in the
+ * store (weights nothing reads any more); the range must not be read again. */
+void ld_store_release(ld_store *s, const void *ptr, size_t size);
+
 /* Reads one serialized TensorProto (the test-data .pb files). The tensor owns its
  * data; *name (may be NULL) receives a malloc'd copy of its name. */
 int ld_read_tensor_file(const char *path, ir_tensor **out, char **name, char *err, size_t err_cap);

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +114,19 @@ void *ld_store_alloc(ld_store *s, size_t size)
     s->chunks = c;
     s->hint = want; /* grow geometrically if the first guess was short */
     return p;
+}
+
+void ld_store_release(ld_store *s, const void *ptr, size_t size)
+{
+    uintptr_t a = ((uintptr_t)ptr + 4095) & ~(uintptr_t)4095, b = ((uintptr_t)ptr + size) & ~(uintptr_t)4095;
+    if (!s || b <= a)
+        return;
+    for (chunk *c = s->chunks; c; c = c->next)
+        if ((uintptr_t)ptr >= (uintptr_t)c->base && (uintptr_t)ptr + size <= (uintptr_t)c->base + c->size)
+            madvise((void *)a, b - a, MADV_DONTNEED);
+    for (mapping *m = s->maps; m; m = m->next)
+        if (m->addr && (uintptr_t)ptr >= (uintptr_t)m->addr && (uintptr_t)ptr + size <= (uintptr_t)m->addr + m->size)
+            madvise((void *)a, b - a, MADV_DONTNEED);
 }
 
 static void *pb_alloc(void *data, size_t size)

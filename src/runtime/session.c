@@ -5,6 +5,7 @@
  */
 #include <omp.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,6 +132,53 @@ static int inputs_static(const ir_graph *g)
     return 1;
 }
 
+/* Weights that live in the store (borrowed from the unpacked model), large enough that
+ * giving their pages back matters. */
+typedef struct weight_list {
+    const void **w;
+    size_t *bytes;
+    int n;
+} weight_list;
+
+static weight_list list_weights(const ir_graph *g)
+{
+    weight_list l = {0};
+    l.w = malloc((sizeof(void *) + sizeof(size_t)) * (size_t)(g->n_values + 1));
+    if (!l.w)
+        return l;
+    l.bytes = (size_t *)(l.w + g->n_values + 1);
+    for (int v = 0; v < g->n_values; v++) {
+        const ir_tensor *t = g->values[v].constant;
+        if (t && !t->owns_data && t->data && ir_tensor_nbytes(t) >= (64u << 10)) {
+            l.w[l.n] = t->data;
+            l.bytes[l.n++] = ir_tensor_nbytes(t);
+        }
+    }
+    return l;
+}
+
+static int cmp_ptr(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t)*(const void *const *)a, y = (uintptr_t)*(const void *const *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The passes folded, fused or transposed some weights into new tensors: the pages of
+ * the originals nothing reads any more go back to the system. */
+static void release_dropped_weights(const ir_graph *g, ld_store *st, const weight_list *before)
+{
+    if (!before->w)
+        return;
+    weight_list now = list_weights(g);
+    if (!now.w)
+        return;
+    qsort(now.w, (size_t)now.n, sizeof(void *), cmp_ptr);
+    for (int i = 0; i < before->n; i++)
+        if (!bsearch(&before->w[i], now.w, (size_t)now.n, sizeof(void *), cmp_ptr))
+            ld_store_release(st, before->w[i], before->bytes[i]);
+    free(now.w);
+}
+
 /* Takes ownership of g and st (freed on failure). */
 static norma_status session_init(ir_graph *g, ld_store *st, const norma_options *opt, norma_session **out)
 {
@@ -155,8 +203,15 @@ static norma_status session_init(ir_graph *g, ld_store *st, const norma_options 
 
     if ((rc = check_ops(g, err, sizeof err)))
         goto fail;
-    if (s->opt.optimize && (rc = pass_run_all(g, s->opt.disable_passes, err, sizeof err)))
-        goto fail;
+    if (s->opt.optimize) {
+        weight_list before = list_weights(g);
+        rc = pass_run_all(g, s->opt.disable_passes, err, sizeof err);
+        if (!rc)
+            release_dropped_weights(g, st, &before);
+        free(before.w);
+        if (rc)
+            goto fail;
+    }
     if (g->n_outputs == 0) {
         snprintf(err, sizeof err, "the model has no outputs");
         rc = NORMA_ERR_MODEL;
