@@ -228,18 +228,14 @@ static size_t out_count(int r, const int64_t *dims, const int *red, size_t *R)
     return n;
 }
 
-void k_f32_reduce_ref(int op, int r, const int64_t *dims, const int *red, const float *x, float *y)
+/*
+ * The accumulating reductions (everything but Max/Min) shared by the f32 and f64
+ * references: x is xf or xd (the other NULL), y likewise. LogSumExp reads its shift
+ * (the max from the caller's first walk) from y. Accumulates in double.
+ */
+static void sum_walk(int op, int r, const int64_t *dims, const int *red, size_t n, size_t R, const float *xf,
+                     const double *xd, float *yf, double *yd)
 {
-    size_t R, n = out_count(r, dims, red, &R);
-    /* Max/Min (and the LSE shift) in one walk over x; the sums per output in double. */
-    for (size_t o = 0; o < n; o++)
-        y[o] = init_of(op == K_RED_LOG_SUM_EXP ? K_RED_MAX : op);
-    if (op == K_RED_MAX || op == K_RED_MIN || op == K_RED_LOG_SUM_EXP) {
-        int mx = op != K_RED_MIN;
-        REF_WALK(y[o] = mx ? max_nan(y[o], x[i]) : min_nan(y[o], x[i]));
-        if (op != K_RED_LOG_SUM_EXP)
-            return;
-    }
     int64_t xstr[16];
     int64_t s = 1;
     for (int d = r - 1; d >= 0; d--) {
@@ -263,13 +259,14 @@ void k_f32_reduce_ref(int op, int r, const int64_t *dims, const int *red, const 
         for (int d = 0; d < no; d++)
             base += (size_t)(oi[d] * os[d]);
         double acc = op == K_RED_PROD ? 1.0 : 0.0;
-        double m = op == K_RED_LOG_SUM_EXP ? (isinf(y[o]) ? 0.0 : (double)y[o]) : 0.0;
+        double yo = yf ? (double)yf[o] : yd[o];
+        double m = op == K_RED_LOG_SUM_EXP ? (isinf(yo) ? 0.0 : yo) : 0.0;
         int64_t ri[16] = {0};
         for (size_t k = 0; k < R; k++) {
             size_t off = base;
             for (int d = 0; d < nr; d++)
                 off += (size_t)(ri[d] * rs[d]);
-            double v = x[off];
+            double v = xf ? (double)xf[off] : xd[off];
             switch (op) {
             case K_RED_PROD: acc *= v; break;
             case K_RED_L1: acc += fabs(v); break;
@@ -288,16 +285,34 @@ void k_f32_reduce_ref(int op, int r, const int64_t *dims, const int *red, const 
         case K_RED_MEAN: acc /= (double)R; break;
         case K_RED_L2: acc = sqrt(acc); break;
         case K_RED_LOG_SUM: acc = log(acc); break;
-        case K_RED_LOG_SUM_EXP: acc = y[o] != y[o] ? (double)y[o] : log(acc) + m; break;
+        case K_RED_LOG_SUM_EXP: acc = yo != yo ? yo : log(acc) + m; break;
         default: break;
         }
-        y[o] = (float)acc;
+        if (yf)
+            yf[o] = (float)acc;
+        else
+            yd[o] = acc;
         for (int d = no - 1; d >= 0; d--) {
             if (++oi[d] < od[d])
                 break;
             oi[d] = 0;
         }
     }
+}
+
+void k_f32_reduce_ref(int op, int r, const int64_t *dims, const int *red, const float *x, float *y)
+{
+    size_t R, n = out_count(r, dims, red, &R);
+    /* Max/Min (and the LSE shift) in one walk over x; the sums per output in double. */
+    for (size_t o = 0; o < n; o++)
+        y[o] = init_of(op == K_RED_LOG_SUM_EXP ? K_RED_MAX : op);
+    if (op == K_RED_MAX || op == K_RED_MIN || op == K_RED_LOG_SUM_EXP) {
+        int mx = op != K_RED_MIN;
+        REF_WALK(y[o] = mx ? max_nan(y[o], x[i]) : min_nan(y[o], x[i]));
+        if (op != K_RED_LOG_SUM_EXP)
+            return;
+    }
+    sum_walk(op, r, dims, red, n, R, x, NULL, y, NULL);
 }
 
 static double max_nan_d(double a, double v)
@@ -322,64 +337,7 @@ void k_f64_reduce_ref(int op, int r, const int64_t *dims, const int *red, const 
         if (op != K_RED_LOG_SUM_EXP)
             return;
     }
-    int64_t xstr[16];
-    int64_t s = 1;
-    for (int d = r - 1; d >= 0; d--) {
-        xstr[d] = s;
-        s *= dims[d];
-    }
-    int64_t od[16], rd[16], os[16], rs[16];
-    int no = 0, nr = 0;
-    for (int d = 0; d < r; d++) {
-        if (red[d]) {
-            rd[nr] = dims[d];
-            rs[nr++] = xstr[d];
-        } else {
-            od[no] = dims[d];
-            os[no++] = xstr[d];
-        }
-    }
-    int64_t oi[16] = {0};
-    for (size_t o = 0; o < n; o++) {
-        size_t base = 0;
-        for (int d = 0; d < no; d++)
-            base += (size_t)(oi[d] * os[d]);
-        double acc = op == K_RED_PROD ? 1.0 : 0.0;
-        double m = op == K_RED_LOG_SUM_EXP ? (isinf(y[o]) ? 0.0 : (double)y[o]) : 0.0;
-        int64_t ri[16] = {0};
-        for (size_t k = 0; k < R; k++) {
-            size_t off = base;
-            for (int d = 0; d < nr; d++)
-                off += (size_t)(ri[d] * rs[d]);
-            double v = x[off];
-            switch (op) {
-            case K_RED_PROD: acc *= v; break;
-            case K_RED_L1: acc += fabs(v); break;
-            case K_RED_L2:
-            case K_RED_SUM_SQUARE: acc += v * v; break;
-            case K_RED_LOG_SUM_EXP: acc += exp(v - m); break;
-            default: acc += v; break;
-            }
-            for (int d = nr - 1; d >= 0; d--) {
-                if (++ri[d] < rd[d])
-                    break;
-                ri[d] = 0;
-            }
-        }
-        switch (op) {
-        case K_RED_MEAN: acc /= (double)R; break;
-        case K_RED_L2: acc = sqrt(acc); break;
-        case K_RED_LOG_SUM: acc = log(acc); break;
-        case K_RED_LOG_SUM_EXP: acc = y[o] != y[o] ? (double)y[o] : log(acc) + m; break;
-        default: break;
-        }
-        y[o] = acc;
-        for (int d = no - 1; d >= 0; d--) {
-            if (++oi[d] < od[d])
-                break;
-            oi[d] = 0;
-        }
-    }
+    sum_walk(op, r, dims, red, n, R, NULL, x, NULL, y);
 }
 
 static int64_t i64_step(int op, int64_t a, int64_t v)

@@ -16,6 +16,7 @@
 
 #include "ir/half.h"
 #include "kernels/binary.h"
+#include "ops/bcast.h"
 #include "ops/op.h"
 
 typedef struct bin_state {
@@ -146,108 +147,26 @@ static int bin_infer(op_ctx *c)
     return NORMA_OK;
 }
 
-/* Output dims with the strides of a and b, merged into as few dims as possible. */
-typedef struct bcast_iter {
-    int r;
-    int64_t dims[IR_MAX_RANK], sa[IR_MAX_RANK], sb[IR_MAX_RANK];
-} bcast_iter;
+/* One run of a (op) b; a Pow whose operands differ in dtype goes to the mixed kernel. */
+typedef struct bin_run_arg {
+    int op, ta, tb, ty;
+} bin_run_arg;
 
-static void bcast_collapse(const ir_tensor *a, const ir_tensor *b, const ir_tensor *y, bcast_iter *it)
+static void run_1d(const void *arg, size_t len, const char *const *p, const size_t *s, char *y)
 {
-    int64_t fa[IR_MAX_RANK], fb[IR_MAX_RANK];
-    op_broadcast_strides(a, y->rank, y->dims, fa);
-    op_broadcast_strides(b, y->rank, y->dims, fb);
-    int64_t d[IR_MAX_RANK], xa[IR_MAX_RANK], xb[IR_MAX_RANK];
-    int n = 0; /* built innermost first */
-    for (int i = y->rank - 1; i >= 0; i--) {
-        if (y->dims[i] == 1)
-            continue;
-        if (n && fa[i] == xa[n - 1] * d[n - 1] && fb[i] == xb[n - 1] * d[n - 1]) {
-            d[n - 1] *= y->dims[i];
-            continue;
-        }
-        d[n] = y->dims[i];
-        xa[n] = fa[i];
-        xb[n] = fb[i];
-        n++;
-    }
-    if (n == 0) {
-        d[0] = 1;
-        xa[0] = xb[0] = 0;
-        n = 1;
-    }
-    it->r = n;
-    for (int i = 0; i < n; i++) {
-        it->dims[i] = d[n - 1 - i];
-        it->sa[i] = xa[n - 1 - i];
-        it->sb[i] = xb[n - 1 - i];
-    }
+    const bin_run_arg *ra = arg;
+    if (ra->ta != ra->tb)
+        k_pow_mixed_1d(ra->ta, ra->tb, len, p[0], s[0], p[1], s[1], y);
+    else
+        k_binary_1d(ra->ty, ra->op, len, p[0], s[0], p[1], s[1], y);
 }
 
-#define RUN_CHUNK 16384
-
-/* y = a (op) b with broadcasting; ta/tb differ only for Pow. Work is split into tasks
- * of about RUN_CHUNK outputs: several short rows or a piece of one long row. */
+/* y = a (op) b with broadcasting; a and b differ in dtype only for Pow. */
 static void bcast_apply(op_ctx *c, int op, const ir_tensor *a, const ir_tensor *b, ir_tensor *y)
 {
-    size_t total = ir_tensor_numel(y);
-    if (total == 0)
-        return;
-    bcast_iter it;
-    bcast_collapse(a, b, y, &it);
-    const int r = it.r;
-    const size_t n = (size_t)it.dims[r - 1];
-    const size_t isa = (size_t)it.sa[r - 1], isb = (size_t)it.sb[r - 1];
-    const size_t rows = total / n;
-    const size_t ea = ir_dtype_size(a->dtype), eb = ir_dtype_size(b->dtype), ey = ir_dtype_size(y->dtype);
-    const int mixed = a->dtype != b->dtype;
-    const size_t chunks = n > RUN_CHUNK ? (n + RUN_CHUNK - 1) / RUN_CHUNK : 1;
-    const size_t rpt = n >= RUN_CHUNK ? 1 : RUN_CHUNK / n;
-    const size_t tasks = chunks > 1 ? rows * chunks : (rows + rpt - 1) / rpt;
-    const char *pa = a->data, *pb = b->data;
-    char *py = y->data;
-    int nth = (total >= 4 * RUN_CHUNK && c->threads > 1) ? c->threads : 1;
-
-#pragma omp parallel for num_threads(nth) schedule(static) if (nth > 1)
-    for (size_t t = 0; t < tasks; t++) {
-        size_t row0, nrows, lo, len;
-        if (chunks > 1) {
-            row0 = t / chunks;
-            nrows = 1;
-            lo = (t % chunks) * RUN_CHUNK;
-            len = n - lo < RUN_CHUNK ? n - lo : RUN_CHUNK;
-        } else {
-            row0 = t * rpt;
-            nrows = rows - row0 < rpt ? rows - row0 : rpt;
-            lo = 0;
-            len = n;
-        }
-        int64_t idx[IR_MAX_RANK];
-        size_t rem = row0;
-        for (int d = r - 2; d >= 0; d--) {
-            idx[d] = (int64_t)(rem % (size_t)it.dims[d]);
-            rem /= (size_t)it.dims[d];
-        }
-        for (size_t k = 0; k < nrows; k++) {
-            int64_t oa = 0, ob = 0;
-            for (int d = 0; d < r - 1; d++) {
-                oa += idx[d] * it.sa[d];
-                ob += idx[d] * it.sb[d];
-            }
-            const char *ra = pa + ((size_t)oa + lo * isa) * ea;
-            const char *rb = pb + ((size_t)ob + lo * isb) * eb;
-            char *ry = py + ((row0 + k) * n + lo) * ey;
-            if (mixed)
-                k_pow_mixed_1d(a->dtype, b->dtype, len, ra, isa, rb, isb, ry);
-            else
-                k_binary_1d(y->dtype, op, len, ra, isa, rb, isb, ry);
-            for (int d = r - 2; d >= 0; d--) {
-                if (++idx[d] < it.dims[d])
-                    break;
-                idx[d] = 0;
-            }
-        }
-    }
+    const ir_tensor *ops[2] = {a, b};
+    bin_run_arg ra = {op, a->dtype, b->dtype, y->dtype};
+    op_bcast_apply(c, 2, ops, y, run_1d, &ra);
 }
 
 static int has_zero(const ir_tensor *t)

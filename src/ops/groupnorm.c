@@ -7,6 +7,7 @@
  * from opset 21.
  */
 #include "kernels/norm.h"
+#include "ops/norm_util.h"
 #include "ops/op.h"
 
 static int gn_init(op_ctx *c)
@@ -16,33 +17,15 @@ static int gn_init(op_ctx *c)
         return op_fail(c, NORMA_ERR_MODEL, "the attribute 'num_groups' is required");
     if (a->i < 1)
         return op_fail(c, NORMA_ERR_MODEL, "num_groups %lld must be >= 1", (long long)a->i);
-    float eps = ir_attr_float(c->node, "epsilon", 1e-5f);
-    if (!(eps >= 0))
-        return op_fail(c, NORMA_ERR_MODEL, "epsilon %g must be >= 0", (double)eps);
-    int64_t st = ir_attr_int(c->node, "stash_type", 1);
-    if (st != 1)
-        return op_fail(c, NORMA_ERR_UNSUPPORTED, "stash_type %lld is not supported (only 1, float)",
-                       (long long)st);
-    return NORMA_OK;
+    return norm_check_eps(c, 1);
 }
 
 static int gn_infer(op_ctx *c)
 {
-    static const int f32[] = {NORMA_FLOAT, 0};
-    for (int i = 0; i < 3; i++) {
-        int rc = op_check_dtype(c, i, f32);
-        if (rc)
-            return rc;
-    }
+    int rc = norm_check_x(c, 3, "input", "(N,C,...)", 2);
+    if (rc)
+        return rc;
     const ir_tensor *x = c->in[0];
-    char s[128];
-    ir_shape_str(x->rank, x->dims, s, sizeof s);
-    if (x->rank < 2)
-        return op_fail(c, NORMA_ERR_SHAPE, "input has shape %s; expected (N,C,...) of rank >= 2", s);
-    int ok;
-    ir_numel_checked(x->rank, x->dims, &ok);
-    if (!ok)
-        return op_fail(c, NORMA_ERR_SHAPE, "input shape %s has a negative dimension or is too large", s);
     int64_t G = ir_attr_int(c->node, "num_groups", 1), C = x->dims[1];
     if (C % G)
         return op_fail(c, NORMA_ERR_SHAPE, "num_groups %lld does not divide C=%lld", (long long)G, (long long)C);

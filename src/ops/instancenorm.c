@@ -5,33 +5,20 @@
  * computed in two passes in double (k_f32_instancenorm_ref).
  */
 #include "kernels/batchnorm.h"
+#include "ops/norm_util.h"
 #include "ops/op.h"
 
 static int in_init(op_ctx *c)
 {
-    float eps = ir_attr_float(c->node, "epsilon", 1e-5f);
-    if (!(eps >= 0))
-        return op_fail(c, NORMA_ERR_MODEL, "epsilon %g must be >= 0", (double)eps);
-    return NORMA_OK;
+    return norm_check_eps(c, 0);
 }
 
 static int in_infer(op_ctx *c)
 {
-    static const int f32[] = {NORMA_FLOAT, 0};
-    for (int i = 0; i < 3; i++) {
-        int rc = op_check_dtype(c, i, f32);
-        if (rc)
-            return rc;
-    }
+    int rc = norm_check_x(c, 3, "input", "(N,C,D1,...)", 3);
+    if (rc)
+        return rc;
     const ir_tensor *x = c->in[0];
-    char s[128];
-    ir_shape_str(x->rank, x->dims, s, sizeof s);
-    if (x->rank < 3)
-        return op_fail(c, NORMA_ERR_SHAPE, "input has shape %s; expected (N,C,D1,...) of rank >= 3", s);
-    int ok;
-    ir_numel_checked(x->rank, x->dims, &ok);
-    if (!ok)
-        return op_fail(c, NORMA_ERR_SHAPE, "input shape %s has a negative dimension or is too large", s);
     static const char *names[] = {"input", "scale", "B"};
     for (int i = 1; i < 3; i++)
         if (ir_tensor_numel(c->in[i]) != (size_t)x->dims[1])

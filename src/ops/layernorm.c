@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "kernels/norm.h"
+#include "ops/norm_util.h"
 #include "ops/op.h"
 
 typedef struct ln_view {
@@ -23,14 +24,7 @@ typedef struct ln_view {
 
 static int ln_init(op_ctx *c)
 {
-    float eps = ir_attr_float(c->node, "epsilon", 1e-5f);
-    if (!(eps >= 0))
-        return op_fail(c, NORMA_ERR_MODEL, "epsilon %g must be >= 0", (double)eps);
-    int64_t st = ir_attr_int(c->node, "stash_type", 1);
-    if (st != 1)
-        return op_fail(c, NORMA_ERR_UNSUPPORTED, "stash_type %lld is not supported (only 1, float)",
-                       (long long)st);
-    return NORMA_OK;
+    return norm_check_eps(c, 1);
 }
 
 /* Checks that t (Scale or B) broadcasts unidirectionally to x's dims from axis on. */

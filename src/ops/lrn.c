@@ -6,6 +6,7 @@
  * Runs k_f32_lrn (running window sum); k_f32_lrn_ref is the direct transcription.
  */
 #include "kernels/batchnorm.h"
+#include "ops/norm_util.h"
 #include "ops/op.h"
 
 static int lrn_init(op_ctx *c)
@@ -20,19 +21,10 @@ static int lrn_init(op_ctx *c)
 
 static int lrn_infer(op_ctx *c)
 {
-    static const int f32[] = {NORMA_FLOAT, 0};
-    int rc = op_check_dtype(c, 0, f32);
+    int rc = norm_check_x(c, 1, "X", "(N,C,...)", 2);
     if (rc)
         return rc;
     const ir_tensor *x = c->in[0];
-    char s[128];
-    ir_shape_str(x->rank, x->dims, s, sizeof s);
-    if (x->rank < 2)
-        return op_fail(c, NORMA_ERR_SHAPE, "X has shape %s; expected (N,C,...) of rank >= 2", s);
-    int ok;
-    ir_numel_checked(x->rank, x->dims, &ok);
-    if (!ok)
-        return op_fail(c, NORMA_ERR_SHAPE, "X shape %s has a negative dimension or is too large", s);
     op_set_shape(c->out[0], NORMA_FLOAT, x->rank, x->dims);
     return NORMA_OK;
 }

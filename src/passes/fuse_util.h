@@ -277,4 +277,123 @@ static inline int fu_finish(ir_graph *g, int changed, int oom, const char *what,
     return NORMA_OK;
 }
 
+/* ---- pieces of the normalization patterns (fuse_layernorm.c, fuse_rmsnorm.c) ---- */
+
+/* Matches the division dv as Div(num, s) or Mul(num, Reciprocal(s)) (either order):
+ * 1 with *num, *s and *recip (NULL for Div) set, else 0. */
+static inline int fu_norm_division(ir_graph *g, ir_node *dv, int *num, int *s, ir_node **recip)
+{
+    *recip = NULL;
+    if (dv->n_in != 2)
+        return 0;
+    if (pass_is_op(dv, "Div")) {
+        *num = dv->in[0];
+        *s = dv->in[1];
+        return 1;
+    }
+    int k;
+    for (k = 0; k < 2; k++)
+        if ((*recip = fu_reciprocal(g, dv->in[k], s)))
+            break;
+    if (!*recip || !fu_uses(g, (*recip)->out[0], 1))
+        return 0;
+    *num = dv->in[1 - k];
+    return 1;
+}
+
+/* Matches s = Sqrt(Add(v, eps)) with eps a one-element float32 constant >= 0 (either
+ * operand order) and single-reader intermediates: returns v with *sq, *add, *eps set,
+ * or -1. */
+static inline int fu_sqrt_add_eps(ir_graph *g, int s, ir_node **sq, ir_node **add, double *eps)
+{
+    *sq = fu_producer(g, s, "Sqrt");
+    if (!*sq || !fu_uses(g, s, 1))
+        return -1;
+    *add = fu_producer(g, (*sq)->in[0], "Add");
+    if (!*add || !fu_uses(g, (*add)->out[0], 1) || (*add)->n_in != 2)
+        return -1;
+    int v = -1;
+    for (int k = 0; k < 2; k++)
+        if (fu_f32_scalar(g, (*add)->in[k], eps)) {
+            v = (*add)->in[1 - k];
+            break;
+        }
+    return v >= 0 && *eps >= 0 ? v : -1;
+}
+
+/* Matches v = ReduceMean(Pow(base, 2)) with single-reader intermediates: 1 with *rm
+ * and *pw set, else 0. */
+static inline int fu_mean_square(ir_graph *g, int v, int base, ir_node **rm, ir_node **pw)
+{
+    *rm = fu_producer(g, v, "ReduceMean");
+    if (!*rm || !fu_uses(g, v, 1))
+        return 0;
+    *pw = fu_producer(g, (*rm)->in[0], "Pow");
+    return *pw && fu_uses(g, (*rm)->in[0], 1) && (*pw)->n_in == 2 && (*pw)->in[0] == base &&
+           fu_is_scalar(g, (*pw)->in[1], 2.0, 0.0);
+}
+
+/* The optional scale after a normalization of x over k axes whose result is dv's
+ * output (possibly through a no-op Cast): the scale constant's value with *cast and
+ * *mul set, or -1 (then *mul may still be a non-matching Mul). */
+static inline int fu_norm_scale(ir_graph *g, int x, const ir_node *dv, int k, ir_node **cast, ir_node **mul)
+{
+    *cast = fu_noop_cast(g, x, dv->out[0]);
+    int nv = *cast ? (*cast)->out[0] : dv->out[0];
+    *mul = fu_consumer(g, nv, "Mul");
+    if (!*mul)
+        return -1;
+    int s = fu_other(*mul, nv);
+    return s >= 0 && fu_param_ok(g, s, k, x) ? s : -1;
+}
+
+/*
+ * Rewrites last into op(x, scale[, bias]) with axis = -k and epsilon = eps; scale < 0
+ * adds a constant 1 named after dv's output and suffix. Then marks dead[0..n_dead)
+ * (NULL entries skipped) except last. 1 done, -1 OOM.
+ */
+static inline int fu_emit_norm(ir_graph *g, ir_node *last, const char *op, int x, int scale, int bias, int k,
+                               double eps, const ir_node *dv, const char *suffix, ir_node **dead, size_t n_dead)
+{
+    if (scale < 0) {
+        char base[256];
+        snprintf(base, sizeof base, "%.200s_%s", g->values[dv->out[0]].name, suffix);
+        if ((scale = fu_const_one(g, base)) < 0)
+            return -1;
+    }
+    int ins[3] = {x, scale, bias};
+    if (fu_retype(last, op, ins, bias >= 0 ? 3 : 2))
+        return -1;
+    ir_attr *a = fu_add_attr(last, "axis", IR_ATTR_INT);
+    if (!a)
+        return -1;
+    a->i = -k;
+    a = fu_add_attr(last, "epsilon", IR_ATTR_FLOAT);
+    if (!a)
+        return -1;
+    a->f = (float)eps;
+    for (size_t i = 0; i < n_dead; i++)
+        if (dead[i] && dead[i] != last)
+            dead[i]->dead = 1;
+    return 1;
+}
+
+/* Runs fuse_at (1 fused, 0 not, -1 OOM) at every live Div and Mul, then fu_finish. */
+static inline int fu_run_at_divisions(ir_graph *g, int (*fuse_at)(ir_graph *, ir_node *), const char *what,
+                                      char *err, size_t cap)
+{
+    int changed = 0, oom = 0;
+    for (int i = 0; i < g->n_nodes && !oom; i++) {
+        ir_node *n = &g->nodes[i];
+        if (n->dead || (!pass_is_op(n, "Div") && !pass_is_op(n, "Mul")))
+            continue;
+        int rc = fuse_at(g, n);
+        if (rc < 0)
+            oom = 1;
+        else
+            changed |= rc;
+    }
+    return fu_finish(g, changed, oom, what, err, cap);
+}
+
 #endif

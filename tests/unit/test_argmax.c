@@ -9,8 +9,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "idxtest.h"
-#include "ophelp.h"
+#include "optest.h"
 #include "kernels/index.h"
 #include "testutil.h"
 
@@ -41,7 +40,7 @@ static void argmax_argmin_all_axes_match_reference(void **state)
     float x[105];
     for (int i = 0; i < 105; i++)
         x[i] = floorf(tu_uniform(0, 4)); /* few distinct values: many ties */
-    ir_tensor *ins[1] = {it_f32(3, d, x)}, *outs[1] = {0};
+    ir_tensor *ins[1] = {ot_f32(3, d, x)}, *outs[1] = {0};
     for (int is_min = 0; is_min < 2; is_min++)
         for (int axis = -3; axis < 3; axis++)
             for (int keep = 0; keep < 2; keep++)
@@ -60,9 +59,9 @@ static void argmax_argmin_all_axes_match_reference(void **state)
                     for (int64_t i0 = 0; i0 < r0; i0++)
                         for (int64_t i1 = 0; i1 < r1; i1++)
                             assert_int_equal(y[i0 * r1 + i1], ref_arg(x, d, a, i0, i1, is_min, last));
-                    it_free(outs, 1);
+                    ot_free(outs, 1);
                 }
-    it_free(ins, 1);
+    ot_free(ins, 1);
 }
 
 static void argmax_kernels_agree_across_types(void **state)
@@ -108,22 +107,22 @@ static void argmax_first_nan_wins(void **state)
     k_f32_argmin_ref(x2, 1, 5, 2, 0, y2);
     assert_int_equal(y2[0], 1);
     assert_int_equal(y2[1], 3);
-    ir_tensor *ins[1] = {it_f32(1, &d, x)}, *outs[1] = {0};
+    ir_tensor *ins[1] = {ot_f32(1, &d, x)}, *outs[1] = {0};
     ot_node t;
     ot_init(&t, "ArgMax", 13, 1, 1);
     ot_int(&t, "keepdims", 0);
     assert_int_equal(ot_eval(&t, ins, outs), NORMA_OK);
     assert_int_equal(outs[0]->rank, 0);
     assert_int_equal(((int64_t *)outs[0]->data)[0], 1);
-    it_free(outs, 1);
-    it_free(ins, 1);
+    ot_free(outs, 1);
+    ot_free(ins, 1);
 }
 
 static void argmax_bad_axis_and_empty_axis_fail(void **state)
 {
     (void)state;
     int64_t d[2] = {2, 0};
-    ir_tensor *ins[1] = {it_f32(2, d, NULL)}, *outs[1] = {0};
+    ir_tensor *ins[1] = {ot_f32(2, d, NULL)}, *outs[1] = {0};
     ot_node t;
     ot_init(&t, "ArgMax", 13, 1, 1);
     ot_int(&t, "axis", 2);
@@ -133,7 +132,7 @@ static void argmax_bad_axis_and_empty_axis_fail(void **state)
     ot_int(&t, "axis", 1);
     assert_int_equal(ot_eval(&t, ins, outs), NORMA_ERR_SHAPE);
     assert_non_null(strstr(t.err, "axis 1 has size 0"));
-    it_free(ins, 1);
+    ot_free(ins, 1);
 }
 
 static void hardmax_axis_rules_by_opset(void **state)
@@ -142,26 +141,26 @@ static void hardmax_axis_rules_by_opset(void **state)
     /* x (2, 2, 3): opset 13 axis=1 works per column; opset 11 axis=1 flattens (2, 6). */
     float x[12] = {1, 9, 3, 4, 5, 6, /* batch 0 */ 7, 7, 0, 1, 2, 8};
     int64_t d[3] = {2, 2, 3};
-    ir_tensor *ins[1] = {it_f32(3, d, x)}, *outs[1] = {0};
+    ir_tensor *ins[1] = {ot_f32(3, d, x)}, *outs[1] = {0};
     ot_node t;
     ot_init(&t, "Hardmax", 13, 1, 1);
     ot_int(&t, "axis", 1);
     assert_int_equal(ot_eval(&t, ins, outs), NORMA_OK);
     const float want13[12] = {0, 1, 0, 1, 0, 1, 1, 1, 0, 0, 0, 1};
     assert_memory_equal(outs[0]->data, want13, sizeof want13);
-    it_free(outs, 1);
+    ot_free(outs, 1);
     ot_init(&t, "Hardmax", 11, 1, 1);
     ot_int(&t, "axis", 1);
     assert_int_equal(ot_eval(&t, ins, outs), NORMA_OK);
     const float want11[12] = {0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
     assert_memory_equal(outs[0]->data, want11, sizeof want11);
-    it_free(outs, 1);
+    ot_free(outs, 1);
     ot_init(&t, "Hardmax", 13, 1, 1); /* default axis -1: first max of each row of 3 */
     assert_int_equal(ot_eval(&t, ins, outs), NORMA_OK);
     const float want_last[12] = {0, 1, 0, 0, 0, 1, 1, 0, 0, 0, 0, 1};
     assert_memory_equal(outs[0]->data, want_last, sizeof want_last);
-    it_free(outs, 1);
-    it_free(ins, 1);
+    ot_free(outs, 1);
+    ot_free(ins, 1);
 }
 
 static void argmax_two_threads_match_one(void **state)
@@ -172,13 +171,13 @@ static void argmax_two_threads_match_one(void **state)
     tu_seed(31);
     for (size_t i = 0; i < sizeof buf / sizeof *buf; i++)
         buf[i] = floorf(tu_uniform(0, 8));
-    oh_node t;
-    oh_init(&t, "ArgMax", 13);
-    oh_int(&t, "axis", 1);
-    oh_int(&t, "select_last_index", 1);
-    ir_tensor x = oh_tensor(3, d, buf), *in[1] = {&x}, *y1[1] = {0}, *y2[1] = {0};
-    assert_int_equal(oh_run(&t, 1, in, 1, y1, 0, 1), NORMA_OK);
-    assert_int_equal(oh_run(&t, 1, in, 1, y2, 0, 2), NORMA_OK);
+    ot_node t;
+    ot_init(&t, "ArgMax", 13, 0, 0);
+    ot_int(&t, "axis", 1);
+    ot_int(&t, "select_last_index", 1);
+    ir_tensor x = ot_view(NORMA_FLOAT, 3, d, buf), *in[1] = {&x}, *y1[1] = {0}, *y2[1] = {0};
+    assert_int_equal(ot_run(&t, 1, in, 1, y1, 0, 1), NORMA_OK);
+    assert_int_equal(ot_run(&t, 1, in, 1, y2, 0, 2), NORMA_OK);
     assert_memory_equal(y1[0]->data, y2[0]->data, ir_tensor_nbytes(y1[0]));
     ir_tensor_free(y1[0]);
     ir_tensor_free(y2[0]);

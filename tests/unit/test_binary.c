@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "ew_harness.h"
+#include "optest.h"
 #include "kernels/binary.h"
 #include "testutil.h"
 
@@ -54,12 +54,12 @@ static void binary_broadcasts_match_reference(void **st)
                 if (ops[k] == K_BIN_DIV)
                     for (size_t i = 0; i < nb; i++)
                         b[i] += b[i] < 0 ? -0.5f : 0.5f;
-                ir_tensor ta = ew_tensor(NORMA_FLOAT, sp->ra, sp->a, a);
-                ir_tensor tb = ew_tensor(NORMA_FLOAT, sp->rb, sp->b, b);
+                ir_tensor ta = ot_view(NORMA_FLOAT, sp->ra, sp->a, a);
+                ir_tensor tb = ot_view(NORMA_FLOAT, sp->rb, sp->b, b);
                 ir_tensor *ins[2] = {&ta, &tb}, *y;
-                ew_node e;
-                ew_init(&e, names[k], 14, 2);
-                assert_int_equal(ew_exec(&e, ins, threads, &y), NORMA_OK);
+                ot_node e;
+                ot_init(&e, names[k], 14, 2, 1);
+                assert_int_equal(ot_run1(&e, ins, threads, &y), NORMA_OK);
                 size_t n = ir_tensor_numel(y);
                 float *ref = malloc((n + 1) * sizeof(float));
                 int64_t sa[8], sb[8];
@@ -81,12 +81,12 @@ static void binary_incompatible_shapes_fail_with_message(void **st)
     (void)st;
     float a[12] = {0}, b[5] = {0};
     int64_t da[2] = {3, 4}, db[1] = {5};
-    ir_tensor ta = ew_tensor(NORMA_FLOAT, 2, da, a), tb = ew_tensor(NORMA_FLOAT, 1, db, b);
+    ir_tensor ta = ot_view(NORMA_FLOAT, 2, da, a), tb = ot_view(NORMA_FLOAT, 1, db, b);
     ir_tensor *ins[2] = {&ta, &tb}, *y;
-    ew_node e;
-    ew_init(&e, "Mul", 14, 2);
-    assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_ERR_SHAPE);
-    assert_non_null(strstr(e.err, "Mul 't'"));
+    ot_node e;
+    ot_init(&e, "Mul", 14, 2, 1);
+    assert_int_equal(ot_run1(&e, ins, 1, &y), NORMA_ERR_SHAPE);
+    assert_non_null(strstr(e.err, "Mul 'n0'"));
     assert_non_null(strstr(e.err, "(3,4) and (5)"));
 }
 
@@ -95,11 +95,11 @@ static void binary_dtype_mismatch_fails(void **st)
     (void)st;
     float a[2] = {0};
     int64_t b[2] = {0}, d[1] = {2};
-    ir_tensor ta = ew_tensor(NORMA_FLOAT, 1, d, a), tb = ew_tensor(NORMA_INT64, 1, d, b);
+    ir_tensor ta = ot_view(NORMA_FLOAT, 1, d, a), tb = ot_view(NORMA_INT64, 1, d, b);
     ir_tensor *ins[2] = {&ta, &tb}, *y;
-    ew_node e;
-    ew_init(&e, "Add", 14, 2);
-    assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_ERR_MODEL);
+    ot_node e;
+    ot_init(&e, "Add", 14, 2, 1);
+    assert_int_equal(ot_run1(&e, ins, 1, &y), NORMA_ERR_MODEL);
     assert_non_null(strstr(e.err, "dtype int64"));
 }
 
@@ -108,13 +108,13 @@ static void binary_max_min_propagate_nan(void **st)
     (void)st;
     float a[4] = {NAN, 1, 2, NAN}, b[4] = {0, NAN, 1, NAN};
     int64_t d[1] = {4};
-    ir_tensor ta = ew_tensor(NORMA_FLOAT, 1, d, a), tb = ew_tensor(NORMA_FLOAT, 1, d, b);
+    ir_tensor ta = ot_view(NORMA_FLOAT, 1, d, a), tb = ot_view(NORMA_FLOAT, 1, d, b);
     ir_tensor *ins[2] = {&ta, &tb}, *y;
     const char *opn[2] = {"Max", "Min"};
     for (int k = 0; k < 2; k++) {
-        ew_node e;
-        ew_init(&e, opn[k], 13, 2);
-        assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_OK);
+        ot_node e;
+        ot_init(&e, opn[k], 13, 2, 1);
+        assert_int_equal(ot_run1(&e, ins, 1, &y), NORMA_OK);
         const float *v = y->data;
         assert_true(isnan(v[0]) && isnan(v[1]) && isnan(v[3]));
         assert_true(v[2] == (k == 0 ? 2.0f : 1.0f));
@@ -127,11 +127,11 @@ static void binary_int_division_by_zero_is_runtime_error(void **st)
     (void)st;
     int32_t a[3] = {6, 7, 8}, b[3] = {2, 0, 1};
     int64_t d[1] = {3};
-    ir_tensor ta = ew_tensor(NORMA_INT32, 1, d, a), tb = ew_tensor(NORMA_INT32, 1, d, b);
+    ir_tensor ta = ot_view(NORMA_INT32, 1, d, a), tb = ot_view(NORMA_INT32, 1, d, b);
     ir_tensor *ins[2] = {&ta, &tb}, *y;
-    ew_node e;
-    ew_init(&e, "Div", 14, 2);
-    assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_ERR_RUNTIME);
+    ot_node e;
+    ot_init(&e, "Div", 14, 2, 1);
+    assert_int_equal(ot_run1(&e, ins, 1, &y), NORMA_ERR_RUNTIME);
     assert_non_null(strstr(e.err, "division by zero"));
 }
 
@@ -139,20 +139,20 @@ static void binary_int64_and_uint8_arithmetic(void **st)
 {
     (void)st;
     int64_t a[3] = {-7, INT64_MAX, 5}, b[1] = {2}, d3[1] = {3}, d1[1] = {1};
-    ir_tensor ta = ew_tensor(NORMA_INT64, 1, d3, a), tb = ew_tensor(NORMA_INT64, 1, d1, b);
+    ir_tensor ta = ot_view(NORMA_INT64, 1, d3, a), tb = ot_view(NORMA_INT64, 1, d1, b);
     ir_tensor *ins[2] = {&ta, &tb}, *y;
-    ew_node e;
-    ew_init(&e, "Div", 14, 2);
-    assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_OK);
+    ot_node e;
+    ot_init(&e, "Div", 14, 2, 1);
+    assert_int_equal(ot_run1(&e, ins, 1, &y), NORMA_OK);
     const int64_t *v = y->data;
     assert_true(v[0] == -3 && v[1] == INT64_MAX / 2 && v[2] == 2); /* truncation */
     ir_tensor_free(y);
     uint8_t ua[2] = {250, 3}, ub[2] = {10, 5};
     int64_t d2[1] = {2};
-    ir_tensor tua = ew_tensor(NORMA_UINT8, 1, d2, ua), tub = ew_tensor(NORMA_UINT8, 1, d2, ub);
+    ir_tensor tua = ot_view(NORMA_UINT8, 1, d2, ua), tub = ot_view(NORMA_UINT8, 1, d2, ub);
     ir_tensor *uins[2] = {&tua, &tub};
-    ew_init(&e, "Add", 14, 2);
-    assert_int_equal(ew_exec(&e, uins, 1, &y), NORMA_OK);
+    ot_init(&e, "Add", 14, 2, 1);
+    assert_int_equal(ot_run1(&e, uins, 1, &y), NORMA_OK);
     assert_int_equal(((uint8_t *)y->data)[0], 4); /* wraps */
     assert_int_equal(((uint8_t *)y->data)[1], 8);
     ir_tensor_free(y);
@@ -163,11 +163,11 @@ static void binary_pow_float_base_int_exponent(void **st)
     (void)st;
     float a[3] = {2, -3, 0.5f};
     int64_t b[3] = {3, 2, -1}, d[1] = {3};
-    ir_tensor ta = ew_tensor(NORMA_FLOAT, 1, d, a), tb = ew_tensor(NORMA_INT64, 1, d, b);
+    ir_tensor ta = ot_view(NORMA_FLOAT, 1, d, a), tb = ot_view(NORMA_INT64, 1, d, b);
     ir_tensor *ins[2] = {&ta, &tb}, *y;
-    ew_node e;
-    ew_init(&e, "Pow", 15, 2);
-    assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_OK);
+    ot_node e;
+    ot_init(&e, "Pow", 15, 2, 1);
+    assert_int_equal(ot_run1(&e, ins, 1, &y), NORMA_OK);
     assert_int_equal(y->dtype, NORMA_FLOAT);
     const float *v = y->data;
     assert_true(v[0] == 8.0f && v[1] == 9.0f && v[2] == 2.0f);
@@ -181,20 +181,20 @@ static void binary_legacy_broadcast_axis(void **st)
     for (int i = 0; i < 24; i++)
         a[i] = (float)i;
     int64_t da[3] = {2, 3, 4}, db[1] = {3};
-    ir_tensor ta = ew_tensor(NORMA_FLOAT, 3, da, a), tb = ew_tensor(NORMA_FLOAT, 1, db, b);
+    ir_tensor ta = ot_view(NORMA_FLOAT, 3, da, a), tb = ot_view(NORMA_FLOAT, 1, db, b);
     ir_tensor *ins[2] = {&ta, &tb}, *y;
-    ew_node e;
-    ew_init(&e, "Add", 6, 2);
-    ew_attr_int(&e, "broadcast", 1);
-    ew_attr_int(&e, "axis", 1);
-    assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_OK);
+    ot_node e;
+    ot_init(&e, "Add", 6, 2, 1);
+    ot_int(&e, "broadcast", 1);
+    ot_int(&e, "axis", 1);
+    assert_int_equal(ot_run1(&e, ins, 1, &y), NORMA_OK);
     const float *v = y->data;
     for (int i = 0; i < 24; i++)
         assert_true(v[i] == a[i] + b[(i / 4) % 3]);
     ir_tensor_free(y);
     /* without broadcast=1, opset 6 needs equal shapes */
-    ew_init(&e, "Add", 6, 2);
-    assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_ERR_SHAPE);
+    ot_init(&e, "Add", 6, 2, 1);
+    assert_int_equal(ot_run1(&e, ins, 1, &y), NORMA_ERR_SHAPE);
 }
 
 static void variadic_sum_mean_max_three_inputs(void **st)
@@ -202,14 +202,14 @@ static void variadic_sum_mean_max_three_inputs(void **st)
     (void)st;
     float a[6] = {1, 2, 3, 4, 5, 6}, b[3] = {10, 20, 30}, c[2] = {100, -100};
     int64_t da[2] = {2, 3}, db[1] = {3}, dc[2] = {2, 1};
-    ir_tensor ta = ew_tensor(NORMA_FLOAT, 2, da, a), tb = ew_tensor(NORMA_FLOAT, 1, db, b),
-              tc = ew_tensor(NORMA_FLOAT, 2, dc, c);
+    ir_tensor ta = ot_view(NORMA_FLOAT, 2, da, a), tb = ot_view(NORMA_FLOAT, 1, db, b),
+              tc = ot_view(NORMA_FLOAT, 2, dc, c);
     ir_tensor *ins[3] = {&ta, &tb, &tc}, *y;
     const char *opn[3] = {"Sum", "Mean", "Max"};
     for (int k = 0; k < 3; k++) {
-        ew_node e;
-        ew_init(&e, opn[k], 13, 3);
-        assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_OK);
+        ot_node e;
+        ot_init(&e, opn[k], 13, 3, 1);
+        assert_int_equal(ot_run1(&e, ins, 1, &y), NORMA_OK);
         assert_int_equal(y->rank, 2);
         const float *v = y->data;
         for (int i = 0; i < 6; i++) {
@@ -226,11 +226,11 @@ static void prelu_slope_broadcasts_per_channel(void **st)
     (void)st;
     float x[8] = {-1, 2, -3, 4, -5, 6, -7, 8}, s[2] = {0.5f, 2};
     int64_t dx[3] = {1, 2, 4}, ds[2] = {2, 1};
-    ir_tensor tx = ew_tensor(NORMA_FLOAT, 3, dx, x), ts = ew_tensor(NORMA_FLOAT, 2, ds, s);
+    ir_tensor tx = ot_view(NORMA_FLOAT, 3, dx, x), ts = ot_view(NORMA_FLOAT, 2, ds, s);
     ir_tensor *ins[2] = {&tx, &ts}, *y;
-    ew_node e;
-    ew_init(&e, "PRelu", 16, 2);
-    assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_OK);
+    ot_node e;
+    ot_init(&e, "PRelu", 16, 2, 1);
+    assert_int_equal(ot_run1(&e, ins, 1, &y), NORMA_OK);
     const float *v = y->data;
     for (int i = 0; i < 8; i++)
         assert_true(v[i] == (x[i] < 0 ? s[i / 4] * x[i] : x[i]));
@@ -238,9 +238,9 @@ static void prelu_slope_broadcasts_per_channel(void **st)
     /* a slope that would grow the output is rejected */
     int64_t dbig[3] = {3, 2, 4};
     float big[24] = {0};
-    ir_tensor tbig = ew_tensor(NORMA_FLOAT, 3, dbig, big);
+    ir_tensor tbig = ot_view(NORMA_FLOAT, 3, dbig, big);
     ir_tensor *ins2[2] = {&tx, &tbig};
-    assert_int_equal(ew_exec(&e, ins2, 1, &y), NORMA_ERR_SHAPE);
+    assert_int_equal(ot_run1(&e, ins2, 1, &y), NORMA_ERR_SHAPE);
     assert_non_null(strstr(e.err, "slope"));
 }
 

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "ew_harness.h"
+#include "optest.h"
 #include "kernels/compare.h"
 #include "ops/elem.h"
 #include "testutil.h"
@@ -81,12 +81,12 @@ static void compare_broadcasts_match_reference_all_dtypes(void **st)
                 size_t na = ir_numel_checked(sp->r[0], sp->d[0], &ok);
                 size_t nb = ir_numel_checked(sp->r[1], sp->d[1], &ok);
                 void *a = rand_data(t, na), *b = rand_data(t, nb);
-                ir_tensor ta = ew_tensor(t, sp->r[0], sp->d[0], a), tb = ew_tensor(t, sp->r[1], sp->d[1], b);
+                ir_tensor ta = ot_view(t, sp->r[0], sp->d[0], a), tb = ot_view(t, sp->r[1], sp->d[1], b);
                 ir_tensor *ins[2] = {&ta, &tb}, *y;
                 int threads = (op & 1) ? 4 : 1;
-                ew_node e;
-                ew_init(&e, cmp_names[op], 16, 2);
-                if (ew_exec(&e, ins, threads, &y) != NORMA_OK)
+                ot_node e;
+                ot_init(&e, cmp_names[op], 16, 2, 1);
+                if (ot_run1(&e, ins, threads, &y) != NORMA_OK)
                     fail_msg("%s %s shape %zu: %s", cmp_names[op], ir_dtype_name(t), s, e.err);
                 assert_int_equal(y->dtype, NORMA_BOOL);
                 int64_t sa[8], sb[8];
@@ -112,23 +112,23 @@ static void compare_nan_is_false_and_large_int64_exact(void **st)
     (void)st;
     const float a[2] = {NAN, 1.0f}, b[2] = {NAN, NAN};
     int64_t n = 2;
-    ir_tensor ta = ew_tensor(NORMA_FLOAT, 1, &n, a), tb = ew_tensor(NORMA_FLOAT, 1, &n, b);
+    ir_tensor ta = ot_view(NORMA_FLOAT, 1, &n, a), tb = ot_view(NORMA_FLOAT, 1, &n, b);
     ir_tensor *ins[2] = {&ta, &tb}, *y;
     for (int op = K_CMP_EQ; op <= K_CMP_GE; op++) {
-        ew_node e;
-        ew_init(&e, cmp_names[op], 13, 2);
-        assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_OK);
+        ot_node e;
+        ot_init(&e, cmp_names[op], 13, 2, 1);
+        assert_int_equal(ot_run1(&e, ins, 1, &y), NORMA_OK);
         assert_true(((uint8_t *)y->data)[0] == 0 && ((uint8_t *)y->data)[1] == 0);
         ir_tensor_free(y);
     }
     /* 2^53 + 1 and 2^53 differ although their doubles do not */
     const int64_t x[1] = {9007199254740993LL}, z[1] = {9007199254740992LL};
     int64_t one = 1;
-    ir_tensor tx = ew_tensor(NORMA_INT64, 1, &one, x), tz = ew_tensor(NORMA_INT64, 1, &one, z);
+    ir_tensor tx = ot_view(NORMA_INT64, 1, &one, x), tz = ot_view(NORMA_INT64, 1, &one, z);
     ir_tensor *ii[2] = {&tx, &tz};
-    ew_node e;
-    ew_init(&e, "Greater", 13, 2);
-    assert_int_equal(ew_exec(&e, ii, 1, &y), NORMA_OK);
+    ot_node e;
+    ot_init(&e, "Greater", 13, 2, 1);
+    assert_int_equal(ot_run1(&e, ii, 1, &y), NORMA_OK);
     assert_int_equal(((uint8_t *)y->data)[0], 1);
     ir_tensor_free(y);
 }
@@ -147,12 +147,12 @@ static void where_three_way_broadcast_matches_reference(void **st)
             size_t nx = ir_numel_checked(sp->r[1], sp->d[1], &ok);
             size_t ny = ir_numel_checked(sp->r[2], sp->d[2], &ok);
             void *c = rand_data(NORMA_BOOL, nc), *x = rand_data(t, nx), *yv = rand_data(t, ny);
-            ir_tensor tc = ew_tensor(NORMA_BOOL, sp->r[0], sp->d[0], c);
-            ir_tensor tx = ew_tensor(t, sp->r[1], sp->d[1], x), ty = ew_tensor(t, sp->r[2], sp->d[2], yv);
+            ir_tensor tc = ot_view(NORMA_BOOL, sp->r[0], sp->d[0], c);
+            ir_tensor tx = ot_view(t, sp->r[1], sp->d[1], x), ty = ot_view(t, sp->r[2], sp->d[2], yv);
             ir_tensor *ins[3] = {&tc, &tx, &ty}, *out;
-            ew_node e;
-            ew_init(&e, "Where", 16, 3);
-            if (ew_exec(&e, ins, (int)(s & 1) * 3 + 1, &out) != NORMA_OK)
+            ot_node e;
+            ot_init(&e, "Where", 16, 3, 1);
+            if (ot_run1(&e, ins, (int)(s & 1) * 3 + 1, &out) != NORMA_OK)
                 fail_msg("Where %s shape %zu: %s", ir_dtype_name(t), s, e.err);
             assert_int_equal(out->dtype, t);
             int64_t sc[8], sx[8], sy[8];
@@ -200,12 +200,12 @@ static void mod_python_and_c_remainders(void **st)
                 elem_set_i64(pb, t, (size_t)i, b[i]);
             }
             int64_t n = N;
-            ir_tensor ta = ew_tensor(t, 1, &n, pa), tb = ew_tensor(t, 1, &n, pb);
+            ir_tensor ta = ot_view(t, 1, &n, pa), tb = ot_view(t, 1, &n, pb);
             ir_tensor *ins[2] = {&ta, &tb}, *y;
-            ew_node e;
-            ew_init(&e, "Mod", 13, 2);
-            ew_attr_int(&e, "fmod", fm);
-            assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_OK);
+            ot_node e;
+            ot_init(&e, "Mod", 13, 2, 1);
+            ot_int(&e, "fmod", fm);
+            assert_int_equal(ot_run1(&e, ins, 1, &y), NORMA_OK);
             for (int i = 0; i < N; i++) {
                 int64_t want = k_mod_i64_ref(a[i], b[i], fm), got = elem_get_i64(y->data, t, (size_t)i);
                 if (want != got)
@@ -226,17 +226,17 @@ static void mod_float_fmod_broadcast(void **st)
     (void)st;
     const float a[6] = {-4.3f, 7.2f, 5.0f, -5.0f, 0.0f, 3.5f}, b[3] = {2.1f, -3.0f, 2.5f};
     int64_t da[2] = {2, 3}, db[1] = {3};
-    ir_tensor ta = ew_tensor(NORMA_FLOAT, 2, da, a), tb = ew_tensor(NORMA_FLOAT, 1, db, b);
+    ir_tensor ta = ot_view(NORMA_FLOAT, 2, da, a), tb = ot_view(NORMA_FLOAT, 1, db, b);
     ir_tensor *ins[2] = {&ta, &tb}, *y;
-    ew_node e;
-    ew_init(&e, "Mod", 13, 2);
-    ew_attr_int(&e, "fmod", 1);
-    assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_OK);
+    ot_node e;
+    ot_init(&e, "Mod", 13, 2, 1);
+    ot_int(&e, "fmod", 1);
+    assert_int_equal(ot_run1(&e, ins, 1, &y), NORMA_OK);
     for (int i = 0; i < 6; i++)
         assert_true(((float *)y->data)[i] == fmodf(a[i], b[i % 3]));
     ir_tensor_free(y);
-    ew_init(&e, "Mod", 13, 2);
-    assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_ERR_MODEL);
+    ot_init(&e, "Mod", 13, 2, 1);
+    assert_int_equal(ot_run1(&e, ins, 1, &y), NORMA_ERR_MODEL);
     assert_non_null(strstr(e.err, "fmod must be 1"));
 }
 
@@ -245,12 +245,12 @@ static void mod_integer_zero_divisor_fails_at_run(void **st)
     (void)st;
     const int32_t a[3] = {1, 2, 3}, b[3] = {1, 0, 2};
     int64_t n = 3;
-    ir_tensor ta = ew_tensor(NORMA_INT32, 1, &n, a), tb = ew_tensor(NORMA_INT32, 1, &n, b);
+    ir_tensor ta = ot_view(NORMA_INT32, 1, &n, a), tb = ot_view(NORMA_INT32, 1, &n, b);
     ir_tensor *ins[2] = {&ta, &tb}, *y;
-    ew_node e;
-    ew_init(&e, "Mod", 13, 2);
-    assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_ERR_RUNTIME);
-    assert_non_null(strstr(e.err, "Mod 't'"));
+    ot_node e;
+    ot_init(&e, "Mod", 13, 2, 1);
+    assert_int_equal(ot_run1(&e, ins, 1, &y), NORMA_ERR_RUNTIME);
+    assert_non_null(strstr(e.err, "Mod 'n0'"));
     assert_non_null(strstr(e.err, "modulo by zero"));
 }
 
@@ -259,22 +259,18 @@ static void bitshift_directions_and_wide_shifts(void **st)
     (void)st;
     const uint8_t a8[4] = {0x81, 1, 255, 16}, s8[4] = {1, 7, 8, 200};
     int64_t n = 4;
-    ir_tensor ta = ew_tensor(NORMA_UINT8, 1, &n, a8), tb = ew_tensor(NORMA_UINT8, 1, &n, s8);
+    ir_tensor ta = ot_view(NORMA_UINT8, 1, &n, a8), tb = ot_view(NORMA_UINT8, 1, &n, s8);
     ir_tensor *ins[2] = {&ta, &tb}, *y;
-    ew_node e;
-    ew_init(&e, "BitShift", 11, 2);
-    e.attrs[0].name = (char *)"direction";
-    e.attrs[0].type = IR_ATTR_STRING;
-    e.attrs[0].s = (char *)"LEFT";
-    e.attrs[0].s_len = 4;
-    e.n.n_attrs = 1;
-    assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_OK);
+    ot_node e;
+    ot_init(&e, "BitShift", 11, 2, 1);
+    ot_str(&e, "direction", "LEFT");
+    assert_int_equal(ot_run1(&e, ins, 1, &y), NORMA_OK);
     const uint8_t wl[4] = {0x02, 0x80, 0, 0};
     assert_memory_equal(y->data, wl, 4);
     ir_tensor_free(y);
     e.attrs[0].s = (char *)"RIGHT";
     e.attrs[0].s_len = 5;
-    assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_OK);
+    assert_int_equal(ot_run1(&e, ins, 1, &y), NORMA_OK);
     const uint8_t wr[4] = {0x40, 0, 0, 0};
     assert_memory_equal(y->data, wr, 4);
     ir_tensor_free(y);
@@ -285,25 +281,25 @@ static void bitshift_directions_and_wide_shifts(void **st)
     for (int i = 0; i < 37; i++)
         a32[i] = (uint32_t)(tu_uniform(0.0f, 1.0f) * 4294967040.0f);
     int64_t n37 = 37;
-    ir_tensor t32 = ew_tensor(NORMA_UINT32, 1, &n37, a32), ts = ew_tensor(NORMA_UINT32, 0, NULL, &one);
+    ir_tensor t32 = ot_view(NORMA_UINT32, 1, &n37, a32), ts = ot_view(NORMA_UINT32, 0, NULL, &one);
     ir_tensor *i32[2] = {&t32, &ts};
-    assert_int_equal(ew_exec(&e, i32, 1, &y), NORMA_OK);
+    assert_int_equal(ot_run1(&e, i32, 1, &y), NORMA_OK);
     for (int i = 0; i < 37; i++)
         assert_int_equal(((uint32_t *)y->data)[i], a32[i] >> 5);
     ir_tensor_free(y);
 
     e.attrs[0].s = (char *)"UP";
     e.attrs[0].s_len = 2;
-    assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_ERR_MODEL);
+    assert_int_equal(ot_run1(&e, ins, 1, &y), NORMA_ERR_MODEL);
     assert_non_null(strstr(e.err, "direction 'UP'"));
     e.n.n_attrs = 0;
-    assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_ERR_MODEL);
+    assert_int_equal(ot_run1(&e, ins, 1, &y), NORMA_ERR_MODEL);
     assert_non_null(strstr(e.err, "'direction' is required"));
     ir_tensor *ii[2] = {&t32, &tb};
     e.n.n_attrs = 1;
     e.attrs[0].s = (char *)"LEFT";
     e.attrs[0].s_len = 4;
-    assert_int_equal(ew_exec(&e, ii, 1, &y), NORMA_ERR_MODEL);
+    assert_int_equal(ot_run1(&e, ii, 1, &y), NORMA_ERR_MODEL);
     if (!strstr(e.err, "input 1 has dtype uint8"))
         fail_msg("%s", e.err);
 }
@@ -313,51 +309,51 @@ static void isnan_isinf_not(void **st)
     (void)st;
     const float x[5] = {NAN, INFINITY, -INFINITY, 0.0f, -1e30f};
     int64_t n = 5;
-    ir_tensor tx = ew_tensor(NORMA_FLOAT, 1, &n, x);
+    ir_tensor tx = ot_view(NORMA_FLOAT, 1, &n, x);
     ir_tensor *ins[1] = {&tx}, *y;
-    ew_node e;
-    ew_init(&e, "IsNaN", 13, 1);
-    assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_OK);
+    ot_node e;
+    ot_init(&e, "IsNaN", 13, 1, 1);
+    assert_int_equal(ot_run1(&e, ins, 1, &y), NORMA_OK);
     const uint8_t wn[5] = {1, 0, 0, 0, 0};
     assert_memory_equal(y->data, wn, 5);
     ir_tensor_free(y);
     static const struct { int pos, neg; uint8_t want[5]; } cases[] = {
         {1, 1, {0, 1, 1, 0, 0}}, {1, 0, {0, 1, 0, 0, 0}}, {0, 1, {0, 0, 1, 0, 0}}, {0, 0, {0}}};
     for (int k = 0; k < 4; k++) {
-        ew_init(&e, "IsInf", 10, 1);
-        ew_attr_int(&e, "detect_positive", cases[k].pos);
-        ew_attr_int(&e, "detect_negative", cases[k].neg);
-        assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_OK);
+        ot_init(&e, "IsInf", 10, 1, 1);
+        ot_int(&e, "detect_positive", cases[k].pos);
+        ot_int(&e, "detect_negative", cases[k].neg);
+        assert_int_equal(ot_run1(&e, ins, 1, &y), NORMA_OK);
         assert_memory_equal(y->data, cases[k].want, 5);
         ir_tensor_free(y);
     }
     /* float16 NaN and infinity bit patterns */
     const uint16_t h[4] = {0x7e00, 0x7c00, 0xfc00, 0x3c00};
     int64_t n4 = 4;
-    ir_tensor th = ew_tensor(NORMA_FLOAT16, 1, &n4, h);
+    ir_tensor th = ot_view(NORMA_FLOAT16, 1, &n4, h);
     ins[0] = &th;
-    ew_init(&e, "IsNaN", 13, 1);
-    assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_OK);
+    ot_init(&e, "IsNaN", 13, 1, 1);
+    assert_int_equal(ot_run1(&e, ins, 1, &y), NORMA_OK);
     const uint8_t wh[4] = {1, 0, 0, 0};
     assert_memory_equal(y->data, wh, 4);
     ir_tensor_free(y);
-    ew_init(&e, "IsInf", 10, 1);
-    assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_OK);
+    ot_init(&e, "IsInf", 10, 1, 1);
+    assert_int_equal(ot_run1(&e, ins, 1, &y), NORMA_OK);
     const uint8_t wi[4] = {0, 1, 1, 0};
     assert_memory_equal(y->data, wi, 4);
     ir_tensor_free(y);
 
     const uint8_t b[3] = {0, 1, 0};
     int64_t n3 = 3;
-    ir_tensor tb = ew_tensor(NORMA_BOOL, 1, &n3, b);
+    ir_tensor tb = ot_view(NORMA_BOOL, 1, &n3, b);
     ins[0] = &tb;
-    ew_init(&e, "Not", 1, 1);
-    assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_OK);
+    ot_init(&e, "Not", 1, 1, 1);
+    assert_int_equal(ot_run1(&e, ins, 1, &y), NORMA_OK);
     const uint8_t wnot[3] = {1, 0, 1};
     assert_memory_equal(y->data, wnot, 3);
     ir_tensor_free(y);
     ins[0] = &tx;
-    assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_ERR_UNSUPPORTED);
+    assert_int_equal(ot_run1(&e, ins, 1, &y), NORMA_ERR_UNSUPPORTED);
     assert_non_null(strstr(e.err, "dtype float"));
 }
 
@@ -369,18 +365,18 @@ static void legacy_broadcast_axis_opset1(void **st)
     for (int i = 0; i < 12; i++)
         a[i] = (float)i;
     int64_t da[3] = {2, 3, 2}, db[1] = {3};
-    ir_tensor ta = ew_tensor(NORMA_FLOAT, 3, da, a), tb = ew_tensor(NORMA_FLOAT, 1, db, b);
+    ir_tensor ta = ot_view(NORMA_FLOAT, 3, da, a), tb = ot_view(NORMA_FLOAT, 1, db, b);
     ir_tensor *ins[2] = {&ta, &tb}, *y;
-    ew_node e;
-    ew_init(&e, "Greater", 1, 2);
-    ew_attr_int(&e, "broadcast", 1);
-    ew_attr_int(&e, "axis", 1);
-    assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_OK);
+    ot_node e;
+    ot_init(&e, "Greater", 1, 2, 1);
+    ot_int(&e, "broadcast", 1);
+    ot_int(&e, "axis", 1);
+    assert_int_equal(ot_run1(&e, ins, 1, &y), NORMA_OK);
     for (int i = 0; i < 12; i++)
         assert_int_equal(((uint8_t *)y->data)[i], a[i] > b[(i / 2) % 3]);
     ir_tensor_free(y);
-    ew_init(&e, "Greater", 1, 2);
-    assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_ERR_SHAPE);
+    ot_init(&e, "Greater", 1, 2, 1);
+    assert_int_equal(ot_run1(&e, ins, 1, &y), NORMA_ERR_SHAPE);
     assert_non_null(strstr(e.err, "broadcast=0"));
 }
 
@@ -391,30 +387,30 @@ static void compare_errors_name_op_and_dtypes(void **st)
     const uint8_t c[6] = {0};
     const int64_t il[6] = {0};
     int64_t d23[2] = {2, 3}, d4[1] = {4};
-    ir_tensor ta = ew_tensor(NORMA_FLOAT, 2, d23, a), tb = ew_tensor(NORMA_FLOAT, 1, d4, a);
-    ir_tensor ti = ew_tensor(NORMA_INT64, 2, d23, il), tc = ew_tensor(NORMA_BOOL, 2, d23, c);
+    ir_tensor ta = ot_view(NORMA_FLOAT, 2, d23, a), tb = ot_view(NORMA_FLOAT, 1, d4, a);
+    ir_tensor ti = ot_view(NORMA_INT64, 2, d23, il), tc = ot_view(NORMA_BOOL, 2, d23, c);
     ir_tensor *y;
-    ew_node e;
+    ot_node e;
     ir_tensor *shp[2] = {&ta, &tb};
-    ew_init(&e, "Less", 13, 2);
-    assert_int_equal(ew_exec(&e, shp, 1, &y), NORMA_ERR_SHAPE);
-    assert_non_null(strstr(e.err, "Less 't': shapes (2,3) and (4)"));
+    ot_init(&e, "Less", 13, 2, 1);
+    assert_int_equal(ot_run1(&e, shp, 1, &y), NORMA_ERR_SHAPE);
+    assert_non_null(strstr(e.err, "Less 'n0': shapes (2,3) and (4)"));
     ir_tensor *mix[2] = {&ta, &ti};
-    ew_init(&e, "Equal", 13, 2);
-    assert_int_equal(ew_exec(&e, mix, 1, &y), NORMA_ERR_MODEL);
+    ot_init(&e, "Equal", 13, 2, 1);
+    assert_int_equal(ot_run1(&e, mix, 1, &y), NORMA_ERR_MODEL);
     assert_non_null(strstr(e.err, "input 1 has dtype int64 but input 0 has float"));
     ir_tensor *fl[2] = {&ta, &ta};
-    ew_init(&e, "And", 7, 2);
-    assert_int_equal(ew_exec(&e, fl, 1, &y), NORMA_ERR_UNSUPPORTED);
+    ot_init(&e, "And", 7, 2, 1);
+    assert_int_equal(ot_run1(&e, fl, 1, &y), NORMA_ERR_UNSUPPORTED);
     ir_tensor *w1[3] = {&ta, &ta, &ta};
-    ew_init(&e, "Where", 16, 3);
-    assert_int_equal(ew_exec(&e, w1, 1, &y), NORMA_ERR_MODEL);
+    ot_init(&e, "Where", 16, 3, 1);
+    assert_int_equal(ot_run1(&e, w1, 1, &y), NORMA_ERR_MODEL);
     assert_non_null(strstr(e.err, "condition has dtype float, not bool"));
     ir_tensor *w2[3] = {&tc, &ta, &ti};
-    assert_int_equal(ew_exec(&e, w2, 1, &y), NORMA_ERR_MODEL);
+    assert_int_equal(ot_run1(&e, w2, 1, &y), NORMA_ERR_MODEL);
     assert_non_null(strstr(e.err, "input 2 has dtype int64 but input 1 has float"));
     ir_tensor *w3[3] = {&tc, &ta, &tb};
-    assert_int_equal(ew_exec(&e, w3, 1, &y), NORMA_ERR_SHAPE);
+    assert_int_equal(ot_run1(&e, w3, 1, &y), NORMA_ERR_SHAPE);
 }
 
 int main(void)

@@ -8,8 +8,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "idxtest.h"
-#include "ophelp.h"
+#include "optest.h"
 #include "kernels/index.h"
 #include "testutil.h"
 
@@ -43,8 +42,8 @@ static void cumsum_all_modes_match_reference(void **state)
             for (int ex = 0; ex < 2; ex++)
                 for (int rev = 0; rev < 2; rev++) {
                     int64_t av = axis;
-                    ir_tensor *ins[2] = {dt ? ot_tensor(NORMA_DOUBLE, 3, d, xd) : it_f32(3, d, xf),
-                                         it_i64(1, &ad, &av)},
+                    ir_tensor *ins[2] = {dt ? ot_tensor(NORMA_DOUBLE, 3, d, xd) : ot_f32(3, d, xf),
+                                         ot_i64(1, &ad, &av)},
                               *outs[1] = {0};
                     ot_node t;
                     ot_init(&t, "CumSum", 14, 2, 1);
@@ -58,8 +57,8 @@ static void cumsum_all_modes_match_reference(void **state)
                         double got = dt ? ((double *)outs[0]->data)[i] : ((float *)outs[0]->data)[i];
                         assert_true(fabs(got - want) <= 1e-5 + 1e-5 * fabs(want));
                     }
-                    it_free(outs, 1);
-                    it_free(ins, 2);
+                    ot_free(outs, 1);
+                    ot_free(ins, 2);
                 }
 }
 
@@ -81,16 +80,16 @@ static void cumsum_axis_out_of_range_fails(void **state)
 {
     (void)state;
     int64_t d = 4, ad = 1, av = 1;
-    ir_tensor *ins[2] = {it_f32(1, &d, NULL), it_i64(1, &ad, &av)}, *outs[1] = {0};
+    ir_tensor *ins[2] = {ot_f32(1, &d, NULL), ot_i64(1, &ad, &av)}, *outs[1] = {0};
     ot_node t;
     ot_init(&t, "CumSum", 14, 2, 1);
     assert_int_equal(ot_eval(&t, ins, outs), NORMA_ERR_MODEL);
     assert_non_null(strstr(t.err, "CumSum 'n0': axis 1 is out of range for rank 1"));
     /* axis unknown at plan time: infer succeeds (the shape does not depend on it) */
-    ir_tensor so[2] = {it_shape_only(ins[0]), it_shape_only(ins[1])};
+    ir_tensor so[2] = {ot_shape_only(ins[0]), ot_shape_only(ins[1])};
     ir_tensor *sop[2] = {&so[0], &so[1]};
-    assert_int_equal(it_infer(&t, sop), NORMA_OK);
-    it_free(ins, 2);
+    assert_int_equal(ot_infer(&t, sop), NORMA_OK);
+    ot_free(ins, 2);
 }
 
 static void cumsum_two_threads_match_one(void **state)
@@ -103,12 +102,12 @@ static void cumsum_two_threads_match_one(void **state)
         buf[i] = floorf(tu_uniform(0, 8));
     int64_t av = -2;
     ir_tensor ax = {.dtype = NORMA_INT64, .rank = 1, .dims = {1}, .data = &av};
-    oh_node t;
-    oh_init(&t, "CumSum", 14);
-    oh_int(&t, "reverse", 1);
-    ir_tensor x = oh_tensor(3, d, buf), *in[2] = {&x, &ax}, *y1[1] = {0}, *y2[1] = {0};
-    assert_int_equal(oh_run(&t, 2, in, 1, y1, 2, 1), NORMA_OK);
-    assert_int_equal(oh_run(&t, 2, in, 1, y2, 2, 2), NORMA_OK);
+    ot_node t;
+    ot_init(&t, "CumSum", 14, 0, 0);
+    ot_int(&t, "reverse", 1);
+    ir_tensor x = ot_view(NORMA_FLOAT, 3, d, buf), *in[2] = {&x, &ax}, *y1[1] = {0}, *y2[1] = {0};
+    assert_int_equal(ot_run(&t, 2, in, 1, y1, 2, 1), NORMA_OK);
+    assert_int_equal(ot_run(&t, 2, in, 1, y2, 2, 2), NORMA_OK);
     assert_memory_equal(y1[0]->data, y2[0]->data, ir_tensor_nbytes(y1[0]));
     ir_tensor_free(y1[0]);
     ir_tensor_free(y2[0]);

@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <cmocka.h>
 
-#include "fuse_harness.h"
+#include "graph_builder.h"
+#include "testutil.h"
+#include "passes/fuse_util.h"
 
 typedef struct spec {
     int tanh_form;
@@ -22,7 +24,7 @@ typedef struct spec {
 
 static const char *mul(ir_graph *g, const spec *s, const char *out, const char *a, const char *b)
 {
-    fh_node(g, "Mul", out, s->swap ? b : a, s->swap ? a : b, NULL);
+    gb_op(g, "Mul", out, s->swap ? b : a, s->swap ? a : b, NULL);
     return out;
 }
 
@@ -33,37 +35,37 @@ static ir_graph *build(const spec *s)
     int64_t dims[] = {5, 41};
     gb_input(g, "X0", 2, dims);
     /* x is a node output with several readers */
-    gb_attr_i(g, fh_node(g, "Cast", "x", "X0", NULL, NULL), "to", NORMA_FLOAT);
-    fh_scalar(g, "one", 1.0f);
-    fh_scalar(g, "half", s->half);
+    gb_attr_i(g, gb_op(g, "Cast", "x", "X0", NULL, NULL), "to", NORMA_FLOAT);
+    gb_scalar(g, "one", 1.0f);
+    gb_scalar(g, "half", s->half);
     const char *core;
     if (!s->tanh_form) {
         if (s->scale_op == 0) {
-            fh_scalar(g, "sqrt2", 1.4142135381698608f);
-            fh_node(g, "Div", "u", "x", "sqrt2", NULL);
+            gb_scalar(g, "sqrt2", 1.4142135381698608f);
+            gb_op(g, "Div", "u", "x", "sqrt2", NULL);
         } else {
-            fh_scalar(g, "rsqrt2", 0.7071067690849304f);
+            gb_scalar(g, "rsqrt2", 0.7071067690849304f);
             mul(g, s, "u", "x", "rsqrt2");
         }
-        fh_node(g, "Erf", "e", "u", NULL, NULL);
+        gb_op(g, "Erf", "e", "u", NULL, NULL);
         core = "e";
     } else {
         if (s->scale_op == 0) {
-            fh_scalar(g, "three", 3.0f);
-            fh_node(g, "Pow", "cube", "x", "three", NULL);
+            gb_scalar(g, "three", 3.0f);
+            gb_op(g, "Pow", "cube", "x", "three", NULL);
         } else {
-            fh_node(g, "Mul", "sq", "x", "x", NULL);
+            gb_op(g, "Mul", "sq", "x", "x", NULL);
             mul(g, s, "cube", "sq", "x");
         }
-        fh_scalar(g, "c1", 0.044715f);
+        gb_scalar(g, "c1", 0.044715f);
         mul(g, s, "cc", "cube", "c1");
-        fh_node(g, "Add", "inner", s->swap ? "cc" : "x", s->swap ? "x" : "cc", NULL);
-        fh_scalar(g, "k", 0.7978845834732056f);
+        gb_op(g, "Add", "inner", s->swap ? "cc" : "x", s->swap ? "x" : "cc", NULL);
+        gb_scalar(g, "k", 0.7978845834732056f);
         mul(g, s, "ti", "inner", "k");
-        fh_node(g, "Tanh", "t", "ti", NULL, NULL);
+        gb_op(g, "Tanh", "t", "ti", NULL, NULL);
         core = "t";
     }
-    fh_node(g, "Add", "a", s->swap ? "one" : core, s->swap ? core : "one", NULL);
+    gb_op(g, "Add", "a", s->swap ? "one" : core, s->swap ? core : "one", NULL);
     if (s->tail == 0) {
         mul(g, s, "m1", "x", "a");
         mul(g, s, "Y", "m1", "half");
@@ -76,7 +78,7 @@ static ir_graph *build(const spec *s)
     }
     gb_output(g, "Y");
     if (s->extra_use) {
-        fh_node(g, "Identity", "a2", "a", NULL, NULL);
+        gb_op(g, "Identity", "a2", "a", NULL, NULL);
         gb_output(g, "a2");
     }
     if (s->x_output)
@@ -99,7 +101,7 @@ static int fuse_and_compare(const spec *s)
     } else {
         assert_int_equal(g1->n_nodes, g0->n_nodes);
     }
-    fh_compare(g0, g1, -4, 4, 1e-6, 1e-4);
+    gb_compare(g0, g1, -4, 4, 1e-6, 1e-4);
     ir_graph_free(g0);
     ir_graph_free(g1);
     return fused;

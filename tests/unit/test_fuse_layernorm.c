@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <cmocka.h>
 
-#include "fuse_harness.h"
+#include "graph_builder.h"
+#include "testutil.h"
+#include "passes/fuse_util.h"
 
 typedef struct spec {
     int64_t opset;
@@ -35,7 +37,7 @@ static ir_graph *build(const spec *s)
     gb_input(g, "X", 3, dims);
     const char *x = "X";
     if (s->casts) {
-        gb_attr_i(g, fh_node(g, "Cast", "xc", "X", NULL, NULL), "to", NORMA_FLOAT);
+        gb_attr_i(g, gb_op(g, "Cast", "xc", "X", NULL, NULL), "to", NORMA_FLOAT);
         x = "xc";
     }
     int64_t axes1[2], axes2[2];
@@ -45,28 +47,28 @@ static ir_graph *build(const spec *s)
     }
     if (s->axes_differ)
         axes2[0] = s->k == 1 ? 1 : 0;
-    fh_reduce_mean(g, "mean", x, s->k, axes1);
-    fh_node(g, "Sub", "d", x, "mean", NULL);
-    fh_scalar(g, "two", s->exponent);
-    fh_node(g, "Pow", "p", "d", "two", NULL);
-    fh_reduce_mean(g, "var", "p", s->k, axes2);
+    gb_reduce_mean(g, "mean", x, s->k, axes1);
+    gb_op(g, "Sub", "d", x, "mean", NULL);
+    gb_scalar(g, "two", s->exponent);
+    gb_op(g, "Pow", "p", "d", "two", NULL);
+    gb_reduce_mean(g, "var", "p", s->k, axes2);
     if (s->eps_input) {
         gb_input(g, "eps", 0, dims);
     } else {
-        fh_scalar(g, "eps", 1e-5f);
+        gb_scalar(g, "eps", 1e-5f);
     }
-    fh_node(g, "Add", "ve", s->swap ? "eps" : "var", s->swap ? "var" : "eps", NULL);
-    fh_node(g, "Sqrt", "sd", "ve", NULL, NULL);
+    gb_op(g, "Add", "ve", s->swap ? "eps" : "var", s->swap ? "var" : "eps", NULL);
+    gb_op(g, "Sqrt", "sd", "ve", NULL, NULL);
     if (s->recip == 0) {
-        fh_node(g, "Div", "n", "d", "sd", NULL);
+        gb_op(g, "Div", "n", "d", "sd", NULL);
     } else {
         if (s->recip == 1) {
-            fh_node(g, "Reciprocal", "r", "sd", NULL, NULL);
+            gb_op(g, "Reciprocal", "r", "sd", NULL, NULL);
         } else {
-            fh_scalar(g, "one", 1.0f);
-            fh_node(g, "Div", "r", "one", "sd", NULL);
+            gb_scalar(g, "one", 1.0f);
+            gb_op(g, "Div", "r", "one", "sd", NULL);
         }
-        fh_node(g, "Mul", "n", s->swap ? "r" : "d", s->swap ? "d" : "r", NULL);
+        gb_op(g, "Mul", "n", s->swap ? "r" : "d", s->swap ? "d" : "r", NULL);
     }
     const char *y = "n";
     int64_t pd[2] = {3, 37}, od[2] = {3, 1};
@@ -75,22 +77,22 @@ static ir_graph *build(const spec *s)
             gb_const(g, "scale", 2, od, NULL, 0.5f, 2);
         else
             gb_const(g, "scale", s->k, pd + 2 - s->k, NULL, 0.5f, 2);
-        fh_node(g, "Mul", "m", s->swap ? "scale" : "n", s->swap ? "n" : "scale", NULL);
+        gb_op(g, "Mul", "m", s->swap ? "scale" : "n", s->swap ? "n" : "scale", NULL);
         y = "m";
     }
     if (s->affine >= 2) {
         gb_const(g, "bias", 1, pd + 1, NULL, -1, 1);
-        fh_node(g, "Add", "b", s->swap ? "bias" : "m", s->swap ? "m" : "bias", NULL);
+        gb_op(g, "Add", "b", s->swap ? "bias" : "m", s->swap ? "m" : "bias", NULL);
         y = "b";
     }
     if (s->casts) {
-        gb_attr_i(g, fh_node(g, "Cast", "Y", y, NULL, NULL), "to", NORMA_FLOAT);
+        gb_attr_i(g, gb_op(g, "Cast", "Y", y, NULL, NULL), "to", NORMA_FLOAT);
     } else {
-        fh_node(g, "Identity", "Y", y, NULL, NULL);
+        gb_op(g, "Identity", "Y", y, NULL, NULL);
     }
     gb_output(g, "Y");
     if (s->extra_use) {
-        fh_node(g, "Identity", "v2", "var", NULL, NULL);
+        gb_op(g, "Identity", "v2", "var", NULL, NULL);
         gb_output(g, "v2");
     }
     if (s->d_output)
@@ -118,7 +120,7 @@ static int fuse_and_compare(const spec *s)
     } else {
         assert_int_equal(g1->n_nodes, g0->n_nodes);
     }
-    fh_compare(g0, g1, -3, 5, 1e-5, 1e-4);
+    gb_compare(g0, g1, -3, 5, 1e-5, 1e-4);
     ir_graph_free(g0);
     ir_graph_free(g1);
     return fused;

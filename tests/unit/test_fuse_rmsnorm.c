@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <cmocka.h>
 
-#include "fuse_harness.h"
+#include "graph_builder.h"
+#include "testutil.h"
+#include "passes/fuse_util.h"
 
 typedef struct spec {
     int64_t opset;
@@ -29,45 +31,45 @@ static ir_graph *build(const spec *s)
     gb_input(g, "X", 3, dims);
     const char *x = "X";
     if (s->cast) {
-        gb_attr_i(g, fh_node(g, "Cast", "xc", "X", NULL, NULL), "to", NORMA_FLOAT);
+        gb_attr_i(g, gb_op(g, "Cast", "xc", "X", NULL, NULL), "to", NORMA_FLOAT);
         x = "xc";
     }
     int64_t axes[] = {-1};
-    fh_scalar(g, "two", s->exponent);
-    fh_node(g, "Pow", "p", x, "two", NULL);
-    fh_reduce_mean(g, "ms", "p", 1, axes);
+    gb_scalar(g, "two", s->exponent);
+    gb_op(g, "Pow", "p", x, "two", NULL);
+    gb_reduce_mean(g, "ms", "p", 1, axes);
     if (s->eps_input)
         gb_input(g, "eps", 0, dims);
     else
-        fh_scalar(g, "eps", 1e-6f);
-    fh_node(g, "Add", "ve", s->swap ? "eps" : "ms", s->swap ? "ms" : "eps", NULL);
-    fh_node(g, "Sqrt", "sd", "ve", NULL, NULL);
+        gb_scalar(g, "eps", 1e-6f);
+    gb_op(g, "Add", "ve", s->swap ? "eps" : "ms", s->swap ? "ms" : "eps", NULL);
+    gb_op(g, "Sqrt", "sd", "ve", NULL, NULL);
     if (s->recip == 0) {
-        fh_node(g, "Div", "n", x, "sd", NULL);
+        gb_op(g, "Div", "n", x, "sd", NULL);
     } else {
         if (s->recip == 1) {
-            fh_node(g, "Reciprocal", "r", "sd", NULL, NULL);
+            gb_op(g, "Reciprocal", "r", "sd", NULL, NULL);
         } else {
-            fh_scalar(g, "one", 1.0f);
-            fh_node(g, "Div", "r", "one", "sd", NULL);
+            gb_scalar(g, "one", 1.0f);
+            gb_op(g, "Div", "r", "one", "sd", NULL);
         }
-        fh_node(g, "Mul", "n", s->swap ? "r" : x, s->swap ? x : "r", NULL);
+        gb_op(g, "Mul", "n", s->swap ? "r" : x, s->swap ? x : "r", NULL);
     }
     const char *y = "n";
     if (s->cast) {
-        gb_attr_i(g, fh_node(g, "Cast", "nc", "n", NULL, NULL), "to", NORMA_FLOAT);
+        gb_attr_i(g, gb_op(g, "Cast", "nc", "n", NULL, NULL), "to", NORMA_FLOAT);
         y = "nc";
     }
     if (s->scale) {
         int64_t d = 29;
         gb_const(g, "w", 1, &d, NULL, 0.5f, 2);
-        fh_node(g, "Mul", "Y", s->swap ? "w" : y, s->swap ? y : "w", NULL);
+        gb_op(g, "Mul", "Y", s->swap ? "w" : y, s->swap ? y : "w", NULL);
     } else {
-        fh_node(g, "Identity", "Y", y, NULL, NULL);
+        gb_op(g, "Identity", "Y", y, NULL, NULL);
     }
     gb_output(g, "Y");
     if (s->extra_use) {
-        fh_node(g, "Identity", "ms2", "ms", NULL, NULL);
+        gb_op(g, "Identity", "ms2", "ms", NULL, NULL);
         gb_output(g, "ms2");
     }
     return g;
@@ -92,7 +94,7 @@ static int fuse_and_compare(const spec *s)
     } else {
         assert_int_equal(g1->n_nodes, g0->n_nodes);
     }
-    fh_compare(g0, g1, -3, 3, 1e-5, 1e-4);
+    gb_compare(g0, g1, -3, 3, 1e-5, 1e-4);
     ir_graph_free(g0);
     ir_graph_free(g1);
     return fused;

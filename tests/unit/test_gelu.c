@@ -7,8 +7,9 @@
 #include <stdio.h>
 #include <cmocka.h>
 
-#include "norm_harness.h"
-#include "fuse_harness.h"
+#include "graph_builder.h"
+#include "testutil.h"
+#include "passes/fuse_util.h"
 #include "kernels/norm.h"
 
 static void gelu_kernel_matches_reference(void **state)
@@ -46,12 +47,12 @@ static void gelu_op_both_forms(void **state)
     for (int o = 0; o < 2; o++)
         for (int th = 0; th < 2; th++) {
             ir_graph *g;
-            int node = nh_graph(&g, "Gelu", opsets[o], 1, 1, 1);
+            int node = gb_single(&g, "Gelu", opsets[o], 1, 1, 1);
             if (th)
-                fh_attr_s(g, node, "approximate", "tanh");
+                gb_attr_s(g, node, "approximate", "tanh");
             ir_tensor *x = gb_random(2, xd, -3, 3), *ins[1] = {x}, *outs[1];
             char err[256];
-            if (nh_eval(g, node, ins, outs, err, sizeof err))
+            if (gb_eval(g, node, ins, outs, err, sizeof err))
                 fail_msg("%s", err);
             float r[33];
             k_f32_gelu_ref(33, x->data, r, th);
@@ -66,11 +67,11 @@ static void gelu_rejects_unknown_approximation(void **state)
     (void)state;
     int64_t xd[] = {2};
     ir_graph *g;
-    int node = nh_graph(&g, "Gelu", 20, 1, 1, 1);
-    fh_attr_s(g, node, "approximate", "sigmoid");
+    int node = gb_single(&g, "Gelu", 20, 1, 1, 1);
+    gb_attr_s(g, node, "approximate", "sigmoid");
     ir_tensor *x = gb_random(1, xd, -1, 1), *ins[1] = {x}, *outs[1];
     char err[256];
-    assert_int_equal(nh_eval(g, node, ins, outs, err, sizeof err), NORMA_ERR_MODEL);
+    assert_int_equal(gb_eval(g, node, ins, outs, err, sizeof err), NORMA_ERR_MODEL);
     assert_non_null(strstr(err, "Gelu 'node': approximate 'sigmoid'"));
     ir_tensor_free(x);
     ir_graph_free(g);

@@ -7,19 +7,20 @@
 #include <stdio.h>
 #include <cmocka.h>
 
-#include "norm_harness.h"
+#include "graph_builder.h"
+#include "testutil.h"
 
 static void check(int64_t opset, int64_t N, int64_t C, int64_t G, int64_t S)
 {
     int64_t xd[] = {N, C, S}, pn = opset >= 21 ? C : G;
     ir_graph *g;
-    int node = nh_graph(&g, "GroupNormalization", opset, 3, 1, 1);
+    int node = gb_single(&g, "GroupNormalization", opset, 3, 1, 1);
     gb_attr_i(g, node, "num_groups", G);
     gb_attr_f(g, node, "epsilon", 1e-4f);
     ir_tensor *x = gb_random(3, xd, 2, 6), *sc = gb_random(1, &pn, 0.5f, 2), *b = gb_random(1, &pn, -1, 1);
     ir_tensor *ins[3] = {x, sc, b}, *outs[1];
     char err[256];
-    if (nh_eval(g, node, ins, outs, err, sizeof err))
+    if (gb_eval(g, node, ins, outs, err, sizeof err))
         fail_msg("%s", err);
     const float *xv = x->data, *sv = sc->data, *bv = b->data, *yv = outs[0]->data;
     int64_t Cg = C / G, blk = Cg * S;
@@ -65,20 +66,20 @@ static void groupnorm_errors(void **state)
     ir_tensor *x = gb_random(3, xd, -1, 1), *p3 = gb_random(1, &three, 1, 2), *p4 = gb_random(1, &four, 1, 2);
     ir_tensor *outs[1];
     ir_graph *g;
-    int node = nh_graph(&g, "GroupNormalization", 18, 3, 1, 1);
+    int node = gb_single(&g, "GroupNormalization", 18, 3, 1, 1);
     gb_attr_i(g, node, "num_groups", 4);
     ir_tensor *ins[3] = {x, p4, p4};
-    assert_int_equal(nh_eval(g, node, ins, outs, err, sizeof err), NORMA_ERR_SHAPE);
+    assert_int_equal(gb_eval(g, node, ins, outs, err, sizeof err), NORMA_ERR_SHAPE);
     assert_non_null(strstr(err, "GroupNormalization 'node': num_groups 4 does not divide C=6"));
     ir_graph_free(g);
-    node = nh_graph(&g, "GroupNormalization", 21, 3, 1, 1);
+    node = gb_single(&g, "GroupNormalization", 21, 3, 1, 1);
     gb_attr_i(g, node, "num_groups", 3);
     ins[1] = ins[2] = p3; /* opset 21 wants C values */
-    assert_int_equal(nh_eval(g, node, ins, outs, err, sizeof err), NORMA_ERR_SHAPE);
+    assert_int_equal(gb_eval(g, node, ins, outs, err, sizeof err), NORMA_ERR_SHAPE);
     assert_non_null(strstr(err, "scale has 3 elements; expected C=6"));
     ir_graph_free(g);
-    node = nh_graph(&g, "GroupNormalization", 18, 3, 1, 1);
-    assert_int_equal(nh_eval(g, node, ins, outs, err, sizeof err), NORMA_ERR_MODEL);
+    node = gb_single(&g, "GroupNormalization", 18, 3, 1, 1);
+    assert_int_equal(gb_eval(g, node, ins, outs, err, sizeof err), NORMA_ERR_MODEL);
     assert_non_null(strstr(err, "'num_groups' is required"));
     ir_graph_free(g);
     ir_tensor_free(x), ir_tensor_free(p3), ir_tensor_free(p4);

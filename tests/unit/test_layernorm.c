@@ -9,7 +9,8 @@
 #include <stdio.h>
 #include <cmocka.h>
 
-#include "norm_harness.h"
+#include "graph_builder.h"
+#include "testutil.h"
 #include "kernels/norm.h"
 
 static void layernorm_kernel_matches_reference(void **state)
@@ -91,7 +92,7 @@ static void layernorm_op_each_axis_with_broadcast_params(void **state)
         for (int bc = 0; bc < 2; bc++) {
             int a = axis < 0 ? axis + 4 : axis;
             ir_graph *g;
-            int node = nh_graph(&g, "LayerNormalization", 17, 3, 3, 7);
+            int node = gb_single(&g, "LayerNormalization", 17, 3, 3, 7);
             gb_attr_i(g, node, "axis", axis);
             gb_attr_f(g, node, "epsilon", 1e-3f);
             ir_tensor *x = gb_random(4, xd, -2, 3);
@@ -102,7 +103,7 @@ static void layernorm_op_each_axis_with_broadcast_params(void **state)
             ir_tensor *b = bc ? gb_random(1, &one, -1, 1) : gb_random(4 - a, xd + a, -1, 1);
             ir_tensor *ins[3] = {x, sc, b}, *outs[3] = {0};
             char err[256] = "";
-            if (nh_eval(g, node, ins, outs, err, sizeof err))
+            if (gb_eval(g, node, ins, outs, err, sizeof err))
                 fail_msg("%s", err);
             size_t O = 1, D = 1;
             for (int d = 0; d < 4; d++)
@@ -142,11 +143,11 @@ static void layernorm_op_any_opset_without_bias(void **state)
     (void)state;
     int64_t xd[] = {3, 20};
     ir_graph *g;
-    int node = nh_graph(&g, "LayerNormalization", 14, 2, 1, 1);
+    int node = gb_single(&g, "LayerNormalization", 14, 2, 1, 1);
     ir_tensor *x = gb_random(2, xd, -1, 1), *sc = gb_random(1, xd + 1, 1, 2), *outs[1];
     ir_tensor *ins[2] = {x, sc};
     char err[256];
-    assert_int_equal(nh_eval(g, node, ins, outs, err, sizeof err), NORMA_OK);
+    assert_int_equal(gb_eval(g, node, ins, outs, err, sizeof err), NORMA_OK);
     float *r = malloc(60 * 4);
     k_f32_layernorm_ref(3, 20, x->data, sc->data, NULL, 1e-5f, r, NULL, NULL);
     assert_true(tu_max_rel_err(outs[0]->data, r, 60, 1e-5, 1e-4) <= 1);
@@ -163,21 +164,21 @@ static void layernorm_op_errors(void **state)
     ir_tensor *x = gb_random(2, xd, -1, 1), *sc = gb_random(1, xd + 1, 1, 2), *sb = gb_random(1, &bad, 1, 2);
     ir_tensor *outs[1] = {0};
     ir_graph *g;
-    int node = nh_graph(&g, "LayerNormalization", 17, 2, 1, 1);
+    int node = gb_single(&g, "LayerNormalization", 17, 2, 1, 1);
     gb_attr_i(g, node, "axis", 2);
     ir_tensor *ins[2] = {x, sc};
-    assert_int_equal(nh_eval(g, node, ins, outs, err, sizeof err), NORMA_ERR_MODEL);
+    assert_int_equal(gb_eval(g, node, ins, outs, err, sizeof err), NORMA_ERR_MODEL);
     assert_non_null(strstr(err, "LayerNormalization 'node': axis 2 is out of range"));
     ir_graph_free(g);
-    node = nh_graph(&g, "LayerNormalization", 17, 2, 1, 1);
+    node = gb_single(&g, "LayerNormalization", 17, 2, 1, 1);
     ins[1] = sb;
-    assert_int_equal(nh_eval(g, node, ins, outs, err, sizeof err), NORMA_ERR_SHAPE);
+    assert_int_equal(gb_eval(g, node, ins, outs, err, sizeof err), NORMA_ERR_SHAPE);
     assert_non_null(strstr(err, "Scale has shape (7)"));
     ir_graph_free(g);
-    node = nh_graph(&g, "LayerNormalization", 17, 2, 1, 1);
+    node = gb_single(&g, "LayerNormalization", 17, 2, 1, 1);
     gb_attr_i(g, node, "stash_type", 11);
     ins[1] = sc;
-    assert_int_equal(nh_eval(g, node, ins, outs, err, sizeof err), NORMA_ERR_UNSUPPORTED);
+    assert_int_equal(gb_eval(g, node, ins, outs, err, sizeof err), NORMA_ERR_UNSUPPORTED);
     assert_non_null(strstr(err, "stash_type 11"));
     ir_graph_free(g);
     ir_tensor_free(x), ir_tensor_free(sc), ir_tensor_free(sb);
@@ -188,12 +189,12 @@ static void rmsnorm_op_two_axes(void **state)
     (void)state;
     int64_t xd[] = {2, 3, 8};
     ir_graph *g;
-    int node = nh_graph(&g, "RMSNormalization", 23, 2, 1, 1);
+    int node = gb_single(&g, "RMSNormalization", 23, 2, 1, 1);
     gb_attr_i(g, node, "axis", 1);
     ir_tensor *x = gb_random(3, xd, -2, 2), *sc = gb_random(1, xd + 2, 1, 2), *outs[1];
     ir_tensor *ins[2] = {x, sc};
     char err[256];
-    if (nh_eval(g, node, ins, outs, err, sizeof err))
+    if (gb_eval(g, node, ins, outs, err, sizeof err))
         fail_msg("%s", err);
     const float *xv = x->data, *sv = sc->data, *yv = outs[0]->data;
     for (int o = 0; o < 2; o++) {

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "ir/half.h"
-#include "ophelp.h"
+#include "optest.h"
 #include "testutil.h"
 
 static ir_tensor *mk(int dtype, int rank, const int64_t *dims, const void *data)
@@ -110,14 +110,14 @@ static void check_loss(int softmax, int dtype, double rtol)
                     l[4] = l[7] = 2;
                 else
                     l[4] = l[7] = -1;
-                oh_node t;
-                oh_init(&t, softmax ? "SoftmaxCrossEntropyLoss" : "NegativeLogLikelihoodLoss", 13);
-                oh_str(&t, "reduction", red_name[red]);
+                ot_node t;
+                ot_init(&t, softmax ? "SoftmaxCrossEntropyLoss" : "NegativeLogLikelihoodLoss", 13, 0, 0);
+                ot_str(&t, "reduction", red_name[red]);
                 if (has_ii)
-                    oh_int(&t, "ignore_index", -1);
+                    ot_int(&t, "ignore_index", -1);
                 ir_tensor *in[3] = {x, lab, use_w ? w : NULL}, *out[2] = {0};
                 int nout = softmax ? 2 : 1;
-                assert_int_equal(oh_run(&t, 3, in, nout, out, 0, 1), NORMA_OK);
+                assert_int_equal(ot_run(&t, 3, in, nout, out, 0, 1), NORMA_OK);
                 ref_loss(softmax, N, C, D, x, l, use_w ? w : NULL, has_ii, -1, red, want, logp);
                 assert_int_equal(out[0]->dtype, dtype);
                 if (red == NONE) {
@@ -175,9 +175,9 @@ static void sce_without_log_prob_output_and_int32_labels(void **state)
     int32_t lab[2] = {2, 0};
     int64_t xd[2] = {2, 3}, ld = 2;
     ir_tensor *in[2] = {mk(NORMA_FLOAT, 2, xd, x), mk(NORMA_INT32, 1, &ld, lab)}, *out[1] = {0};
-    oh_node t;
-    oh_init(&t, "SoftmaxCrossEntropyLoss", 12);
-    assert_int_equal(oh_run(&t, 2, in, 1, out, 0, 1), NORMA_OK);
+    ot_node t;
+    ot_init(&t, "SoftmaxCrossEntropyLoss", 12, 0, 0);
+    assert_int_equal(ot_run(&t, 2, in, 1, out, 0, 1), NORMA_OK);
     double l0 = -(3 - log(exp(1.0) + exp(2.0) + exp(3.0))), l1 = log(3.0);
     assert_float_equal(*(float *)out[0]->data, (float)((l0 + l1) / 2), 1e-6);
     ir_tensor_free(out[0]);
@@ -191,10 +191,10 @@ static void nll_mean_with_every_label_ignored_is_nan(void **state)
     float x[4] = {-1, -2, -3, -4};
     int64_t lab[2] = {7, 7}, xd[2] = {2, 2}, ld = 2;
     ir_tensor *in[2] = {mk(NORMA_FLOAT, 2, xd, x), mk(NORMA_INT64, 1, &ld, lab)}, *out[1] = {0};
-    oh_node t;
-    oh_init(&t, "NegativeLogLikelihoodLoss", 13);
-    oh_int(&t, "ignore_index", 7);
-    assert_int_equal(oh_run(&t, 2, in, 1, out, 0, 1), NORMA_OK);
+    ot_node t;
+    ot_init(&t, "NegativeLogLikelihoodLoss", 13, 0, 0);
+    ot_int(&t, "ignore_index", 7);
+    assert_int_equal(ot_run(&t, 2, in, 1, out, 0, 1), NORMA_OK);
     assert_true(isnan(*(float *)out[0]->data));
     ir_tensor_free(out[0]);
     ir_tensor_free(in[0]);
@@ -207,15 +207,15 @@ static void label_out_of_range_is_runtime_error_naming_node(void **state)
     float x[8] = {0};
     int64_t lab[2] = {1, 4}, xd[2] = {2, 4}, ld = 2;
     ir_tensor *in[2] = {mk(NORMA_FLOAT, 2, xd, x), mk(NORMA_INT64, 1, &ld, lab)}, *out[2] = {0};
-    oh_node t;
-    oh_init(&t, "NegativeLogLikelihoodLoss", 13);
-    assert_int_equal(oh_run(&t, 2, in, 1, out, 0, 1), NORMA_ERR_RUNTIME);
+    ot_node t;
+    ot_init(&t, "NegativeLogLikelihoodLoss", 13, 0, 0);
+    assert_int_equal(ot_run(&t, 2, in, 1, out, 0, 1), NORMA_ERR_RUNTIME);
     assert_non_null(strstr(t.err, "NegativeLogLikelihoodLoss 'n0': target 4 at position 1 is outside [0, 4)"));
     /* a negative label that is not the ignore_index */
     ((int64_t *)in[1]->data)[1] = -2;
-    oh_init(&t, "SoftmaxCrossEntropyLoss", 13);
-    oh_int(&t, "ignore_index", -1);
-    assert_int_equal(oh_run(&t, 2, in, 2, out, 0, 1), NORMA_ERR_RUNTIME);
+    ot_init(&t, "SoftmaxCrossEntropyLoss", 13, 0, 0);
+    ot_int(&t, "ignore_index", -1);
+    assert_int_equal(ot_run(&t, 2, in, 2, out, 0, 1), NORMA_ERR_RUNTIME);
     assert_non_null(strstr(t.err, "SoftmaxCrossEntropyLoss 'n0': target -2 at position 1 is outside [0, 4)"));
     ir_tensor_free(in[0]);
     ir_tensor_free(in[1]);
@@ -227,15 +227,15 @@ static void bad_shapes_and_reduction_fail(void **state)
     int64_t xd[3] = {2, 4, 3}, ld[2] = {2, 2}, wd = 3;
     ir_tensor *in[3] = {mk(NORMA_FLOAT, 3, xd, NULL), mk(NORMA_INT64, 2, ld, NULL), mk(NORMA_FLOAT, 1, &wd, NULL)},
               *out[1] = {0};
-    oh_node t;
-    oh_init(&t, "NegativeLogLikelihoodLoss", 13);
-    assert_int_equal(oh_run(&t, 2, in, 1, out, 0, 1), NORMA_ERR_SHAPE);
+    ot_node t;
+    ot_init(&t, "NegativeLogLikelihoodLoss", 13, 0, 0);
+    assert_int_equal(ot_run(&t, 2, in, 1, out, 0, 1), NORMA_ERR_SHAPE);
     assert_non_null(strstr(t.err, "target dimension 1 is 2 but the input's is 3"));
     in[1]->dims[1] = 3;
-    assert_int_equal(oh_run(&t, 3, in, 1, out, 0, 1), NORMA_ERR_SHAPE);
+    assert_int_equal(ot_run(&t, 3, in, 1, out, 0, 1), NORMA_ERR_SHAPE);
     assert_non_null(strstr(t.err, "weight must have shape (4)"));
-    oh_str(&t, "reduction", "max");
-    assert_int_equal(oh_run(&t, 2, in, 1, out, 0, 1), NORMA_ERR_MODEL);
+    ot_str(&t, "reduction", "max");
+    assert_int_equal(ot_run(&t, 2, in, 1, out, 0, 1), NORMA_ERR_MODEL);
     assert_non_null(strstr(t.err, "unknown reduction 'max'"));
     for (int i = 0; i < 3; i++)
         ir_tensor_free(in[i]);

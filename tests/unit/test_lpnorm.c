@@ -7,8 +7,9 @@
 #include <stdio.h>
 #include <cmocka.h>
 
-#include "norm_harness.h"
-#include "fuse_harness.h"
+#include "graph_builder.h"
+#include "testutil.h"
+#include "passes/fuse_util.h"
 
 static void lpnorm_each_axis_and_p(void **state)
 {
@@ -19,12 +20,12 @@ static void lpnorm_each_axis_and_p(void **state)
         for (int axis = -3; axis < 3; axis++) {
             int a = axis < 0 ? axis + 3 : axis;
             ir_graph *g;
-            int node = nh_graph(&g, "LpNormalization", 1, 1, 1, 1);
+            int node = gb_single(&g, "LpNormalization", 1, 1, 1, 1);
             gb_attr_i(g, node, "p", p);
             gb_attr_i(g, node, "axis", axis);
             ir_tensor *x = gb_random(3, xd, -2, 2), *ins[1] = {x}, *outs[1];
             char err[256];
-            if (nh_eval(g, node, ins, outs, err, sizeof err))
+            if (gb_eval(g, node, ins, outs, err, sizeof err))
                 fail_msg("%s", err);
             const float *xv = x->data, *yv = outs[0]->data;
             size_t O = 1, I = 1, K = (size_t)xd[a];
@@ -55,11 +56,11 @@ static void lpnorm_rejects_p3(void **state)
     (void)state;
     int64_t xd[] = {2, 2};
     ir_graph *g;
-    int node = nh_graph(&g, "LpNormalization", 1, 1, 1, 1);
+    int node = gb_single(&g, "LpNormalization", 1, 1, 1, 1);
     gb_attr_i(g, node, "p", 3);
     ir_tensor *x = gb_random(2, xd, -1, 1), *ins[1] = {x}, *outs[1];
     char err[256];
-    assert_int_equal(nh_eval(g, node, ins, outs, err, sizeof err), NORMA_ERR_MODEL);
+    assert_int_equal(gb_eval(g, node, ins, outs, err, sizeof err), NORMA_ERR_MODEL);
     assert_non_null(strstr(err, "LpNormalization 'node': p 3 must be 1 or 2"));
     ir_tensor_free(x);
     ir_graph_free(g);
@@ -70,10 +71,10 @@ static void mvn_check(int n_axes, const int64_t *axes)
 {
     int64_t xd[] = {2, 3, 4, 5};
     ir_graph *g;
-    int node = nh_graph(&g, "MeanVarianceNormalization", 13, 1, 1, 1);
+    int node = gb_single(&g, "MeanVarianceNormalization", 13, 1, 1, 1);
     unsigned mask = 0;
     if (n_axes) {
-        fh_attr_ints(g, node, "axes", n_axes, axes);
+        gb_attr_ints(g, node, "axes", n_axes, axes);
         for (int i = 0; i < n_axes; i++)
             mask |= 1u << (axes[i] < 0 ? axes[i] + 4 : axes[i]);
     } else {
@@ -81,7 +82,7 @@ static void mvn_check(int n_axes, const int64_t *axes)
     }
     ir_tensor *x = gb_random(4, xd, 1, 4), *ins[1] = {x}, *outs[1];
     char err[256];
-    if (nh_eval(g, node, ins, outs, err, sizeof err))
+    if (gb_eval(g, node, ins, outs, err, sizeof err))
         fail_msg("%s", err);
     const float *xv = x->data, *yv = outs[0]->data;
     /* for each element, recompute its group's stats (small tensor: quadratic is fine) */

@@ -8,7 +8,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "idxtest.h"
+#include "optest.h"
 
 static void onehot_axis0_negative_and_out_of_range_indices(void **state)
 {
@@ -16,7 +16,7 @@ static void onehot_axis0_negative_and_out_of_range_indices(void **state)
     /* indices [1, -1, 3, -4], depth 3, axis 0 -> (3, 4); 3 and -4 give all off */
     int64_t idx[4] = {1, -1, 3, -4}, n = 4, two = 2;
     float depth = 3, vals[2] = {-1, 5};
-    ir_tensor *ins[3] = {it_i64(1, &n, idx), it_f32(0, NULL, &depth), it_f32(1, &two, vals)}, *outs[1] = {0};
+    ir_tensor *ins[3] = {ot_i64(1, &n, idx), ot_f32(0, NULL, &depth), ot_f32(1, &two, vals)}, *outs[1] = {0};
     ot_node t;
     ot_init(&t, "OneHot", 11, 3, 1);
     ot_int(&t, "axis", 0);
@@ -26,8 +26,8 @@ static void onehot_axis0_negative_and_out_of_range_indices(void **state)
     assert_int_equal(outs[0]->dims[1], 4);
     const float want[12] = {-1, -1, -1, -1, 5, -1, -1, -1, -1, 5, -1, -1};
     assert_memory_equal(outs[0]->data, want, sizeof want);
-    it_free(outs, 1);
-    it_free(ins, 3);
+    ot_free(outs, 1);
+    ot_free(ins, 3);
 }
 
 static void onehot_float_indices_default_axis_int_values(void **state)
@@ -36,7 +36,7 @@ static void onehot_float_indices_default_axis_int_values(void **state)
     float idx[3] = {0.7f, 2.0f, NAN};
     int64_t n = 3, two = 2, depth = 4;
     int32_t vals[2] = {0, 9};
-    ir_tensor *ins[3] = {it_f32(1, &n, idx), it_i64(1, &(int64_t){1}, &depth), ot_tensor(NORMA_INT32, 1, &two, vals)},
+    ir_tensor *ins[3] = {ot_f32(1, &n, idx), ot_i64(1, &(int64_t){1}, &depth), ot_tensor(NORMA_INT32, 1, &two, vals)},
               *outs[1] = {0};
     ot_node t;
     ot_init(&t, "OneHot", 11, 3, 1);
@@ -44,8 +44,8 @@ static void onehot_float_indices_default_axis_int_values(void **state)
     assert_int_equal(outs[0]->dtype, NORMA_INT32);
     const int32_t want[12] = {9, 0, 0, 0, 0, 0, 9, 0, 0, 0, 0, 0};
     assert_memory_equal(outs[0]->data, want, sizeof want);
-    it_free(outs, 1);
-    it_free(ins, 3);
+    ot_free(outs, 1);
+    ot_free(ins, 3);
 }
 
 static void onehot_depth_unknown_needs_data_and_bad_depth_fails(void **state)
@@ -53,19 +53,19 @@ static void onehot_depth_unknown_needs_data_and_bad_depth_fails(void **state)
     (void)state;
     int64_t idx[2] = {0, 1}, n = 2, depth = 0;
     float vals[2] = {0, 1};
-    ir_tensor *ins[3] = {it_i64(1, &n, idx), it_scalar(depth), it_f32(1, &n, vals)}, *outs[1] = {0};
+    ir_tensor *ins[3] = {ot_i64(1, &n, idx), ot_scalar(depth), ot_f32(1, &n, vals)}, *outs[1] = {0};
     ot_node t;
     ot_init(&t, "OneHot", 11, 3, 1);
-    ir_tensor dep = it_shape_only(ins[1]);
+    ir_tensor dep = ot_shape_only(ins[1]);
     ir_tensor *view[3] = {ins[0], &dep, ins[2]};
-    assert_int_equal(it_infer(&t, view), OP_NEEDS_DATA);
+    assert_int_equal(ot_infer(&t, view), OP_NEEDS_DATA);
     assert_int_equal(ot_eval(&t, ins, outs), NORMA_ERR_RUNTIME);
     assert_non_null(strstr(t.err, "OneHot 'n0': depth 0 must be at least 1"));
     ot_init(&t, "OneHot", 11, 3, 1);
     ot_int(&t, "axis", 3);
-    assert_int_equal(it_infer(&t, view), NORMA_ERR_MODEL);
+    assert_int_equal(ot_infer(&t, view), NORMA_ERR_MODEL);
     assert_non_null(strstr(t.err, "axis 3 is out of range"));
-    it_free(ins, 3);
+    ot_free(ins, 3);
 }
 
 int main(void)

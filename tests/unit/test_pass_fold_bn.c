@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "testutil.h"
+#include "kernels/act.h"
 #include "graph_builder.h"
 #include "loader/loader.h"
 #include "passes/passes.h"

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "testutil.h"
+#include "kernels/act.h"
 #include "graph_builder.h"
 #include "passes/passes.h"
 

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "kernels/quant.h"
-#include "ophelp.h"
+#include "optest.h"
 #include "testutil.h"
 
 static ir_tensor *mk(int dtype, int rank, const int64_t *dims, const void *data)
@@ -72,15 +72,15 @@ static void quantize_rounds_half_to_even_and_saturates(void **state)
     int8_t z = 0;
     int64_t d = 8;
     ir_tensor *in[3] = {mk(NORMA_FLOAT, 1, &d, x), mk_scalar(NORMA_FLOAT, &s), mk_scalar(NORMA_INT8, &z)}, *out[1] = {0};
-    oh_node t;
-    oh_init(&t, "QuantizeLinear", 13);
-    assert_int_equal(oh_run(&t, 3, in, 1, out, 0, 1), NORMA_OK);
+    ot_node t;
+    ot_init(&t, "QuantizeLinear", 13, 0, 0);
+    assert_int_equal(ot_run(&t, 3, in, 1, out, 0, 1), NORMA_OK);
     assert_int_equal(out[0]->dtype, NORMA_INT8);
     const int8_t want[8] = {0, 2, 2, 0, -2, 127, -128, 0};
     assert_memory_equal(out[0]->data, want, sizeof want);
     ir_tensor_free(out[0]);
     /* without a zero point: uint8, negative values saturate to 0 */
-    assert_int_equal(oh_run(&t, 2, in, 1, out, 0, 1), NORMA_OK);
+    assert_int_equal(ot_run(&t, 2, in, 1, out, 0, 1), NORMA_OK);
     assert_int_equal(out[0]->dtype, NORMA_UINT8);
     const uint8_t want_u[8] = {0, 2, 2, 0, 0, 255, 0, 0};
     assert_memory_equal(out[0]->data, want_u, sizeof want_u);
@@ -102,10 +102,10 @@ static void quantize_per_axis_matches_reference(void **state)
             s[i] = tu_uniform(0.01f, 0.1f);
         fill_q8(z, zdt, 5);
         ir_tensor *in[3] = {mk(NORMA_FLOAT, 3, xd, x), mk(NORMA_FLOAT, 1, &cd, s), mk(zdt, 1, &cd, z)}, *out[1] = {0};
-        oh_node t;
-        oh_init(&t, "QuantizeLinear", 13);
-        oh_int(&t, "axis", -2);
-        assert_int_equal(oh_run(&t, 3, in, 1, out, 0, 1), NORMA_OK);
+        ot_node t;
+        ot_init(&t, "QuantizeLinear", 13, 0, 0);
+        ot_int(&t, "axis", -2);
+        assert_int_equal(ot_run(&t, 3, in, 1, out, 0, 1), NORMA_OK);
         for (size_t i = 0; i < 30; i++) {
             size_t c = i / 3 % 5;
             assert_int_equal(q8(out[0], i), ref_quant((double)(x[i] / s[c]), q8(in[2], c), dt));
@@ -114,9 +114,9 @@ static void quantize_per_axis_matches_reference(void **state)
         /* and back: DequantizeLinear per axis */
         ir_tensor *din[3] = {mk(zdt, 3, xd, NULL), in[1], in[2]};
         fill_q8(din[0]->data, zdt, 30);
-        oh_init(&t, "DequantizeLinear", 13);
-        oh_int(&t, "axis", 1);
-        assert_int_equal(oh_run(&t, 3, din, 1, out, 0, 1), NORMA_OK);
+        ot_init(&t, "DequantizeLinear", 13, 0, 0);
+        ot_int(&t, "axis", 1);
+        assert_int_equal(ot_run(&t, 3, din, 1, out, 0, 1), NORMA_OK);
         const float *y = out[0]->data;
         for (size_t i = 0; i < 30; i++) {
             size_t c = i / 3 % 5;
@@ -135,9 +135,9 @@ static void dequantize_int32_scalar(void **state)
     float s = 0.5f;
     int64_t d = 3;
     ir_tensor *in[2] = {mk(NORMA_INT32, 1, &d, x), mk_scalar(NORMA_FLOAT, &s)}, *out[1] = {0};
-    oh_node t;
-    oh_init(&t, "DequantizeLinear", 10);
-    assert_int_equal(oh_run(&t, 2, in, 1, out, 0, 1), NORMA_OK);
+    ot_node t;
+    ot_init(&t, "DequantizeLinear", 10, 0, 0);
+    assert_int_equal(ot_run(&t, 2, in, 1, out, 0, 1), NORMA_OK);
     const float want[3] = {-3.5f, 0, 500000};
     assert_memory_equal(out[0]->data, want, sizeof want);
     ir_tensor_free(out[0]);
@@ -152,9 +152,9 @@ static void dequantize_zero_point_dtype_mismatch_fails(void **state)
     float s = 1;
     int64_t d = 2;
     ir_tensor *in[3] = {mk(NORMA_UINT8, 1, &d, x), mk_scalar(NORMA_FLOAT, &s), mk_scalar(NORMA_INT8, &z)}, *out[1] = {0};
-    oh_node t;
-    oh_init(&t, "DequantizeLinear", 13);
-    assert_int_equal(oh_run(&t, 3, in, 1, out, 0, 1), NORMA_ERR_SHAPE);
+    ot_node t;
+    ot_init(&t, "DequantizeLinear", 13, 0, 0);
+    assert_int_equal(ot_run(&t, 3, in, 1, out, 0, 1), NORMA_ERR_SHAPE);
     assert_non_null(strstr(t.err, "DequantizeLinear 'n0': zero point has dtype int8 but the input has dtype uint8"));
     free_all(in, 3);
 }
@@ -165,15 +165,15 @@ static void quantize_per_axis_needs_opset13(void **state)
     float x[4] = {0}, s[2] = {1, 1};
     int64_t xd[2] = {2, 2}, sd = 2;
     ir_tensor *in[2] = {mk(NORMA_FLOAT, 2, xd, x), mk(NORMA_FLOAT, 1, &sd, s)}, *out[1] = {0};
-    oh_node t;
-    oh_init(&t, "QuantizeLinear", 10);
-    assert_int_equal(oh_run(&t, 2, in, 1, out, 0, 1), NORMA_ERR_SHAPE);
+    ot_node t;
+    ot_init(&t, "QuantizeLinear", 10, 0, 0);
+    assert_int_equal(ot_run(&t, 2, in, 1, out, 0, 1), NORMA_ERR_SHAPE);
     assert_non_null(strstr(t.err, "QuantizeLinear 'n0': scale must be a scalar before opset 13"));
     /* opset 13 with a scale that does not match the axis */
-    oh_init(&t, "QuantizeLinear", 13);
-    oh_int(&t, "axis", 0);
+    ot_init(&t, "QuantizeLinear", 13, 0, 0);
+    ot_int(&t, "axis", 0);
     in[1]->dims[0] = 1; /* one entry is per tensor: fine */
-    assert_int_equal(oh_run(&t, 2, in, 1, out, 0, 1), NORMA_OK);
+    assert_int_equal(ot_run(&t, 2, in, 1, out, 0, 1), NORMA_OK);
     ir_tensor_free(out[0]);
     free_all(in, 2);
 }
@@ -186,9 +186,9 @@ static void dynamic_quantize_matches_formula(void **state)
     tu_fill(x, 37, -1.5f, 3.0f);
     int64_t d = 37;
     ir_tensor *in[1] = {mk(NORMA_FLOAT, 1, &d, x)}, *out[3] = {0};
-    oh_node t;
-    oh_init(&t, "DynamicQuantizeLinear", 11);
-    assert_int_equal(oh_run(&t, 1, in, 3, out, 0, 1), NORMA_OK);
+    ot_node t;
+    ot_init(&t, "DynamicQuantizeLinear", 11, 0, 0);
+    assert_int_equal(ot_run(&t, 1, in, 3, out, 0, 1), NORMA_OK);
     float mn = 0, mx = 0;
     for (int i = 0; i < 37; i++) {
         mn = x[i] < mn ? x[i] : mn;
@@ -203,7 +203,7 @@ static void dynamic_quantize_matches_formula(void **state)
     free_all(out, 3);
     /* all zeros: scale 0, everything 0 (no division by zero) */
     memset(in[0]->data, 0, sizeof x);
-    assert_int_equal(oh_run(&t, 1, in, 3, out, 0, 1), NORMA_OK);
+    assert_int_equal(ot_run(&t, 1, in, 3, out, 0, 1), NORMA_OK);
     assert_float_equal(*(float *)out[1]->data, 0, 0);
     assert_int_equal(*(uint8_t *)out[2]->data, 0);
     free_all(out, 3);
@@ -255,10 +255,10 @@ static void matmulinteger_batch_broadcast_row_col_zero_points(void **state)
     fill_q8(in[1]->data, NORMA_INT8, 126);
     fill_q8(in[2]->data, NORMA_UINT8, 5);
     fill_q8(in[3]->data, NORMA_INT8, 9);
-    oh_node t;
-    oh_init(&t, "MatMulInteger", 10);
+    ot_node t;
+    ot_init(&t, "MatMulInteger", 10, 0, 0);
     for (int threads = 1; threads <= 2; threads++) {
-        assert_int_equal(oh_run(&t, 4, in, 1, out, 0, threads), NORMA_OK);
+        assert_int_equal(ot_run(&t, 4, in, 1, out, 0, threads), NORMA_OK);
         assert_int_equal(out[0]->dtype, NORMA_INT32);
         assert_int_equal(out[0]->rank, 4);
         assert_int_equal(out[0]->dims[1], 2);
@@ -275,7 +275,7 @@ static void matmulinteger_batch_broadcast_row_col_zero_points(void **state)
     int64_t vd = 7;
     ir_tensor *v = mk(NORMA_UINT8, 1, &vd, in[0]->data), *b2 = mk(NORMA_INT8, 2, bd + 1, in[1]->data);
     ir_tensor *in2[2] = {v, b2};
-    assert_int_equal(oh_run(&t, 2, in2, 1, out, 0, 1), NORMA_OK);
+    assert_int_equal(ot_run(&t, 2, in2, 1, out, 0, 1), NORMA_OK);
     assert_int_equal(out[0]->rank, 1);
     assert_int_equal(out[0]->dims[0], 9);
     for (size_t n = 0; n < 9; n++)
@@ -291,9 +291,9 @@ static void matmulinteger_zero_point_dtype_mismatch_fails(void **state)
     int64_t d[2] = {2, 2};
     int8_t z = 1;
     ir_tensor *in[3] = {mk(NORMA_UINT8, 2, d, NULL), mk(NORMA_UINT8, 2, d, NULL), mk_scalar(NORMA_INT8, &z)}, *out[1] = {0};
-    oh_node t;
-    oh_init(&t, "MatMulInteger", 10);
-    assert_int_equal(oh_run(&t, 3, in, 1, out, 0, 1), NORMA_ERR_SHAPE);
+    ot_node t;
+    ot_init(&t, "MatMulInteger", 10, 0, 0);
+    assert_int_equal(ot_run(&t, 3, in, 1, out, 0, 1), NORMA_ERR_SHAPE);
     assert_non_null(strstr(t.err, "MatMulInteger 'n0': a_zero_point has dtype int8 but uint8 is expected"));
     free_all(in, 3);
 }
@@ -316,9 +316,9 @@ static void qlinearmatmul_matches_reference(void **state)
                   *out[1] = {0};
         fill_q8(in[0]->data, NORMA_UINT8, 104);
         fill_q8(in[3]->data, NORMA_INT8, 78);
-        oh_node t;
-        oh_init(&t, "QLinearMatMul", 10);
-        assert_int_equal(oh_run(&t, 8, in, 1, out, 0x7f, 1), NORMA_OK);
+        ot_node t;
+        ot_init(&t, "QLinearMatMul", 10, 0, 0);
+        assert_int_equal(ot_run(&t, 8, in, 1, out, 0x7f, 1), NORMA_OK);
         assert_int_equal(out[0]->dtype, ydt);
         double mult = (double)as * bs / ys;
         for (size_t i = 0; i < 2; i++)
@@ -352,14 +352,14 @@ static k_conv_shape conv_shape(int64_t N, int64_t C, int64_t H, int64_t W, int64
     return s;
 }
 
-static void set_conv_attrs(oh_node *t, int64_t k, int64_t stride, int64_t pad, int64_t dil, int64_t group)
+static void set_conv_attrs(ot_node *t, int64_t k, int64_t stride, int64_t pad, int64_t dil, int64_t group)
 {
     int64_t ks[2] = {k, k}, st[2] = {stride, stride}, pd[4] = {pad, pad, pad, pad}, dl[2] = {dil, dil};
-    oh_ints(t, "kernel_shape", 2, ks);
-    oh_ints(t, "strides", 2, st);
-    oh_ints(t, "pads", 4, pd);
-    oh_ints(t, "dilations", 2, dl);
-    oh_int(t, "group", group);
+    ot_ints(t, "kernel_shape", ks, 2);
+    ot_ints(t, "strides", st, 2);
+    ot_ints(t, "pads", pd, 4);
+    ot_ints(t, "dilations", dl, 2);
+    ot_int(t, "group", group);
 }
 
 static void convinteger_group_stride_pad_matches_direct_reference(void **state)
@@ -383,10 +383,10 @@ static void convinteger_group_stride_pad_matches_direct_reference(void **state)
         size_t ny = (size_t)(2 * 6 * s.out[1] * s.out[2]);
         int32_t *want = malloc(ny * 4);
         k_q8_conv_ref(&s, in[0]->data, 1, xz, in[1]->data, 0, wz, 1, want);
-        oh_node t;
-        oh_init(&t, "ConvInteger", 10);
+        ot_node t;
+        ot_init(&t, "ConvInteger", 10, 0, 0);
         set_conv_attrs(&t, 3, 2, 1, dil, 2);
-        assert_int_equal(oh_run(&t, 4, in, 1, out, 0x2, 2), NORMA_OK);
+        assert_int_equal(ot_run(&t, 4, in, 1, out, 0x2, 2), NORMA_OK);
         assert_int_equal(out[0]->dtype, NORMA_INT32);
         assert_int_equal(out[0]->dims[2], s.out[1]);
         assert_int_equal(out[0]->dims[3], s.out[2]);
@@ -415,9 +415,9 @@ static void qlinearconv_per_channel_scales_and_bias_match_reference(void **state
               *out[1] = {0};
     fill_q8(in[0]->data, NORMA_UINT8, 135);
     fill_q8(in[3]->data, NORMA_INT8, 60);
-    oh_node t;
-    oh_init(&t, "QLinearConv", 10);
-    assert_int_equal(oh_run(&t, 9, in, 1, out, 0x1fe, 1), NORMA_OK);
+    ot_node t;
+    ot_init(&t, "QLinearConv", 10, 0, 0);
+    assert_int_equal(ot_run(&t, 9, in, 1, out, 0x1fe, 1), NORMA_OK);
     assert_int_equal(out[0]->dtype, NORMA_UINT8);
     size_t ohw = (size_t)(s.out[1] * s.out[2]);
     int32_t *acc = malloc(5 * ohw * 4);
@@ -433,7 +433,7 @@ static void qlinearconv_per_channel_scales_and_bias_match_reference(void **state
     ir_tensor_free(in[5]);
     uint8_t wzu[5] = {0};
     in[5] = mk(NORMA_UINT8, 1, &md, wzu);
-    assert_int_equal(oh_run(&t, 9, in, 1, out, 0, 1), NORMA_ERR_SHAPE);
+    assert_int_equal(ot_run(&t, 9, in, 1, out, 0, 1), NORMA_ERR_SHAPE);
     assert_non_null(strstr(t.err, "QLinearConv 'n0': w_zero_point has dtype uint8 but int8 is expected"));
     free_all(in, 9);
 }

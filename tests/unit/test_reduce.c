@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "ew_harness.h"
+#include "optest.h"
 #include "kernels/reduce.h"
 #include "testutil.h"
 
@@ -49,14 +49,14 @@ static void reduce_fast_paths_match_reference(void **st)
                 float *x = malloc(n * sizeof(float));
                 int positive = op == K_RED_LOG_SUM || op == K_RED_PROD;
                 tu_fill(x, n, positive ? 0.9f : -2.0f, positive ? 1.1f : 2.0f);
-                ir_tensor tx = ew_tensor(NORMA_FLOAT, cs->r, cs->dims, x);
+                ir_tensor tx = ot_view(NORMA_FLOAT, cs->r, cs->dims, x);
                 ir_tensor *ins[1] = {&tx}, *y;
-                ew_node e;
-                ew_init(&e, names[op], op == K_RED_SUM ? 11 : 13, 1);
+                ot_node e;
+                ot_init(&e, names[op], op == K_RED_SUM ? 11 : 13, 1, 1);
                 if (cs->na)
-                    ew_attr_ints(&e, "axes", cs->axes, cs->na);
-                ew_attr_int(&e, "keepdims", keep);
-                assert_int_equal(ew_exec(&e, ins, 4, &y), NORMA_OK);
+                    ot_ints(&e, "axes", cs->axes, cs->na);
+                ot_int(&e, "keepdims", keep);
+                assert_int_equal(ot_run1(&e, ins, 4, &y), NORMA_OK);
                 int red[8];
                 for (int d = 0; d < cs->r; d++)
                     red[d] = cs->na == 0;
@@ -84,14 +84,14 @@ static void reduce_max_and_sum_propagate_nan(void **st)
     (void)st;
     float x[6] = {1, NAN, 3, 4, 5, 6};
     int64_t d[2] = {2, 3}, ax[1] = {1};
-    ir_tensor tx = ew_tensor(NORMA_FLOAT, 2, d, x);
+    ir_tensor tx = ot_view(NORMA_FLOAT, 2, d, x);
     ir_tensor *ins[1] = {&tx}, *y;
     const char *ops[3] = {"ReduceMax", "ReduceSum", "ReduceLogSumExp"};
     for (int k = 0; k < 3; k++) {
-        ew_node e;
-        ew_init(&e, ops[k], 11, 1);
-        ew_attr_ints(&e, "axes", ax, 1);
-        assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_OK);
+        ot_node e;
+        ot_init(&e, ops[k], 11, 1, 1);
+        ot_ints(&e, "axes", ax, 1);
+        assert_int_equal(ot_run1(&e, ins, 1, &y), NORMA_OK);
         assert_true(isnan(((float *)y->data)[0]));
         assert_false(isnan(((float *)y->data)[1]));
         ir_tensor_free(y);
@@ -103,11 +103,11 @@ static void reduce_log_sum_exp_large_values_finite(void **st)
     (void)st;
     float x[3] = {1000, 1001, 1002};
     int64_t d[1] = {3};
-    ir_tensor tx = ew_tensor(NORMA_FLOAT, 1, d, x);
+    ir_tensor tx = ot_view(NORMA_FLOAT, 1, d, x);
     ir_tensor *ins[1] = {&tx}, *y;
-    ew_node e;
-    ew_init(&e, "ReduceLogSumExp", 13, 1);
-    assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_OK);
+    ot_node e;
+    ot_init(&e, "ReduceLogSumExp", 13, 1, 1);
+    assert_int_equal(ot_run1(&e, ins, 1, &y), NORMA_OK);
     float v = ((float *)y->data)[0];
     assert_true(fabsf(v - 1002.4076f) < 1e-3f);
     ir_tensor_free(y);
@@ -118,29 +118,29 @@ static void reduce_sum_axes_input_and_noop(void **st)
     (void)st;
     float x[6] = {1, 2, 3, 4, 5, 6};
     int64_t d[2] = {2, 3}, ax[1] = {-2}, dax[1] = {1}, dempty[1] = {0};
-    ir_tensor tx = ew_tensor(NORMA_FLOAT, 2, d, x), ta = ew_tensor(NORMA_INT64, 1, dax, ax);
+    ir_tensor tx = ot_view(NORMA_FLOAT, 2, d, x), ta = ot_view(NORMA_INT64, 1, dax, ax);
     ir_tensor *ins[2] = {&tx, &ta}, *y;
-    ew_node e;
-    ew_init(&e, "ReduceSum", 13, 2);
-    ew_attr_int(&e, "keepdims", 0);
-    assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_OK);
+    ot_node e;
+    ot_init(&e, "ReduceSum", 13, 2, 1);
+    ot_int(&e, "keepdims", 0);
+    assert_int_equal(ot_run1(&e, ins, 1, &y), NORMA_OK);
     assert_int_equal(y->rank, 1);
     const float want[3] = {5, 7, 9};
     assert_memory_equal(y->data, want, sizeof want);
     ir_tensor_free(y);
     /* empty axes with noop_with_empty_axes: identity */
-    ir_tensor te = ew_tensor(NORMA_INT64, 1, dempty, NULL);
+    ir_tensor te = ot_view(NORMA_INT64, 1, dempty, NULL);
     ir_tensor *ins2[2] = {&tx, &te};
-    ew_init(&e, "ReduceSum", 13, 2);
-    ew_attr_int(&e, "noop_with_empty_axes", 1);
-    assert_int_equal(ew_exec(&e, ins2, 1, &y), NORMA_OK);
+    ot_init(&e, "ReduceSum", 13, 2, 1);
+    ot_int(&e, "noop_with_empty_axes", 1);
+    assert_int_equal(ot_run1(&e, ins2, 1, &y), NORMA_OK);
     assert_memory_equal(y->data, x, sizeof x);
     ir_tensor_free(y);
     /* axes not known at plan time: infer asks for their data */
-    ir_tensor tunk = ew_tensor(NORMA_INT64, 1, dax, NULL);
+    ir_tensor tunk = ot_view(NORMA_INT64, 1, dax, NULL);
     ir_tensor *ins3[2] = {&tx, &tunk};
-    ew_init(&e, "ReduceSum", 13, 2);
-    assert_int_equal(ew_exec(&e, ins3, 1, &y), OP_NEEDS_DATA);
+    ot_init(&e, "ReduceSum", 13, 2, 1);
+    assert_int_equal(ot_run1(&e, ins3, 1, &y), OP_NEEDS_DATA);
 
 }
 
@@ -149,21 +149,21 @@ static void reduce_bad_axes_fail(void **st)
     (void)st;
     float x[6] = {0};
     int64_t d[2] = {2, 3}, big[1] = {2}, rep[2] = {1, -1};
-    ir_tensor tx = ew_tensor(NORMA_FLOAT, 2, d, x);
+    ir_tensor tx = ot_view(NORMA_FLOAT, 2, d, x);
     ir_tensor *ins[1] = {&tx}, *y;
-    ew_node e;
-    ew_init(&e, "ReduceMean", 13, 1);
-    ew_attr_ints(&e, "axes", big, 1);
-    assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_ERR_MODEL);
-    assert_non_null(strstr(e.err, "ReduceMean 't': axis 2 is out of range for rank 2"));
-    ew_init(&e, "ReduceMean", 13, 1);
-    ew_attr_ints(&e, "axes", rep, 2);
-    assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_ERR_MODEL);
+    ot_node e;
+    ot_init(&e, "ReduceMean", 13, 1, 1);
+    ot_ints(&e, "axes", big, 1);
+    assert_int_equal(ot_run1(&e, ins, 1, &y), NORMA_ERR_MODEL);
+    assert_non_null(strstr(e.err, "ReduceMean 'n0': axis 2 is out of range for rank 2"));
+    ot_init(&e, "ReduceMean", 13, 1, 1);
+    ot_ints(&e, "axes", rep, 2);
+    assert_int_equal(ot_run1(&e, ins, 1, &y), NORMA_ERR_MODEL);
     assert_non_null(strstr(e.err, "repeated"));
     /* ReduceSum 13 takes axes as an input only */
-    ew_init(&e, "ReduceSum", 13, 1);
-    ew_attr_ints(&e, "axes", big, 1);
-    assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_ERR_MODEL);
+    ot_init(&e, "ReduceSum", 13, 1, 1);
+    ot_ints(&e, "axes", big, 1);
+    assert_int_equal(ot_run1(&e, ins, 1, &y), NORMA_ERR_MODEL);
     assert_non_null(strstr(e.err, "not an attribute"));
 }
 
@@ -171,21 +171,21 @@ static void reduce_int64_sum_max(void **st)
 {
     (void)st;
     int64_t x[6] = {1, -2, 3, 40, 5, -6}, d[2] = {2, 3}, ax[1] = {0};
-    ir_tensor tx = ew_tensor(NORMA_INT64, 2, d, x);
+    ir_tensor tx = ot_view(NORMA_INT64, 2, d, x);
     ir_tensor *ins[1] = {&tx}, *y;
-    ew_node e;
-    ew_init(&e, "ReduceMax", 13, 1);
-    ew_attr_ints(&e, "axes", ax, 1);
-    assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_OK);
+    ot_node e;
+    ot_init(&e, "ReduceMax", 13, 1, 1);
+    ot_ints(&e, "axes", ax, 1);
+    assert_int_equal(ot_run1(&e, ins, 1, &y), NORMA_OK);
     const int64_t want[3] = {40, 5, 3};
     assert_memory_equal(y->data, want, sizeof want);
     ir_tensor_free(y);
-    ew_init(&e, "ReduceSum", 11, 1);
-    assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_OK);
+    ot_init(&e, "ReduceSum", 11, 1, 1);
+    assert_int_equal(ot_run1(&e, ins, 1, &y), NORMA_OK);
     assert_int_equal(((int64_t *)y->data)[0], 41);
     ir_tensor_free(y);
-    ew_init(&e, "ReduceL2", 13, 1);
-    assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_ERR_UNSUPPORTED);
+    ot_init(&e, "ReduceL2", 13, 1, 1);
+    assert_int_equal(ot_run1(&e, ins, 1, &y), NORMA_ERR_UNSUPPORTED);
 }
 
 int main(void)

@@ -51,10 +51,7 @@ static ir_tensor *resize_sizes(ir_tensor *x, const int64_t *sizes, const char *m
     ot_str(&t, "coordinate_transformation_mode", ct);
     if (nm)
         ot_str(&t, "nearest_mode", nm);
-    ir_attr *a = &t.attrs[t.n.n_attrs++];
-    a->name = (char *)"cubic_coeff_a";
-    a->type = IR_ATTR_FLOAT;
-    a->f = cubic_a;
+    ot_float(&t, "cubic_coeff_a", cubic_a);
     *rc = ot_eval(&t, ins, outs);
     strcpy(err, t.err);
     ir_tensor_free(sz);
@@ -179,11 +176,7 @@ static void upsample7_nearest_scales_attribute(void **state)
     ir_tensor *ins[1] = {ot_tensor(NORMA_FLOAT, 2, d, xv)}, *outs[1] = {0};
     ot_node t;
     ot_init(&t, "Upsample", 7, 1, 1);
-    ir_attr *a = &t.attrs[t.n.n_attrs++];
-    a->name = (char *)"scales";
-    a->type = IR_ATTR_FLOATS;
-    a->floats = sc;
-    a->n = 2;
+    ot_floats(&t, "scales", sc, 2);
     assert_int_equal(ot_eval(&t, ins, outs), NORMA_OK);
     const float want[8] = {1, 1, 2, 2, 3, 3, 4, 4};
     assert_memory_equal(outs[0]->data, want, sizeof want);

@@ -16,7 +16,7 @@
 #include <cmocka.h>
 
 #include "kernels/rnn.h"
-#include "ophelp.h"
+#include "optest.h"
 #include "testutil.h"
 
 typedef struct rcase {
@@ -211,40 +211,25 @@ static void ref_run(const rcase *rc, const float *X, const float *W, const float
 
 /* ---- driving the op ---- */
 
-static void set_node(oh_node *t, const rcase *rc)
+static void set_node(ot_node *t, const rcase *rc)
 {
-    oh_init(t, rc->op, rc->opset);
-    oh_str(t, "direction", rc->dir);
-    oh_int(t, "hidden_size", (int64_t)rc->H);
+    ot_init(t, rc->op, rc->opset, 0, 0);
+    ot_str(t, "direction", rc->dir);
+    ot_int(t, "hidden_size", (int64_t)rc->H);
     if (rc->opset >= 14)
-        oh_int(t, "layout", rc->layout);
+        ot_int(t, "layout", rc->layout);
     if (rc->clip > 0)
-        oh_float(t, "clip", rc->clip);
+        ot_float(t, "clip", rc->clip);
     if (rc->lbr)
-        oh_int(t, "linear_before_reset", 1);
+        ot_int(t, "linear_before_reset", 1);
     if (rc->input_forget)
-        oh_int(t, "input_forget", 1);
-    if (rc->nacts) {
-        ir_attr *a = &t->attrs[t->node.n_attrs++];
-        a->name = (char *)"activations";
-        a->type = IR_ATTR_STRINGS;
-        a->strings = (char **)rc->acts;
-        a->n = (size_t)rc->nacts;
-    }
-    if (rc->nal) {
-        ir_attr *a = &t->attrs[t->node.n_attrs++];
-        a->name = (char *)"activation_alpha";
-        a->type = IR_ATTR_FLOATS;
-        a->floats = (float *)rc->alphas;
-        a->n = (size_t)rc->nal;
-    }
-    if (rc->nbe) {
-        ir_attr *a = &t->attrs[t->node.n_attrs++];
-        a->name = (char *)"activation_beta";
-        a->type = IR_ATTR_FLOATS;
-        a->floats = (float *)rc->betas;
-        a->n = (size_t)rc->nbe;
-    }
+        ot_int(t, "input_forget", 1);
+    if (rc->nacts)
+        ot_strs(t, "activations", rc->acts, (size_t)rc->nacts);
+    if (rc->nal)
+        ot_floats(t, "activation_alpha", rc->alphas, (size_t)rc->nal);
+    if (rc->nbe)
+        ot_floats(t, "activation_beta", rc->betas, (size_t)rc->nbe);
 }
 
 static float *rnd(size_t n, float lo, float hi)
@@ -271,9 +256,9 @@ static void check_case(const rcase *rc)
         xd[0] = (int64_t)B, xd[1] = (int64_t)S;
         hd[0] = (int64_t)B, hd[1] = D;
     }
-    ir_tensor tx = oh_tensor(3, xd, X), tw = oh_tensor(3, wd, W), tr = oh_tensor(3, rd, R), tb = oh_tensor(2, bd, Bi);
-    ir_tensor th = oh_tensor(3, hd, H0), tc = oh_tensor(3, hd, C0), tp = oh_tensor(2, pd, P);
-    ir_tensor tl = oh_tensor(1, ld, NULL);
+    ir_tensor tx = ot_view(NORMA_FLOAT, 3, xd, X), tw = ot_view(NORMA_FLOAT, 3, wd, W), tr = ot_view(NORMA_FLOAT, 3, rd, R), tb = ot_view(NORMA_FLOAT, 2, bd, Bi);
+    ir_tensor th = ot_view(NORMA_FLOAT, 3, hd, H0), tc = ot_view(NORMA_FLOAT, 3, hd, C0), tp = ot_view(NORMA_FLOAT, 2, pd, P);
+    ir_tensor tl = ot_view(NORMA_FLOAT, 1, ld, NULL);
     tl.dtype = NORMA_INT32;
     tl.data = (void *)rc->lens;
     ir_tensor *in[8] = {&tx, &tw, &tr, Bi ? &tb : NULL, rc->lens ? &tl : NULL, H0 ? &th : NULL, C0 ? &tc : NULL,
@@ -281,10 +266,10 @@ static void check_case(const rcase *rc)
     int n_in = cell == 2 ? 8 : 6, n_out = cell == 2 ? 3 : 2;
     while (n_in > 3 && !in[n_in - 1])
         n_in--;
-    oh_node t;
+    ot_node t;
     set_node(&t, rc);
     ir_tensor *out[3] = {NULL, NULL, NULL};
-    int st = oh_run(&t, n_in, in, n_out, out, rc->const_mask, rc->threads ? rc->threads : 1);
+    int st = ot_run(&t, n_in, in, n_out, out, rc->const_mask, rc->threads ? rc->threads : 1);
     if (st)
         fail_msg("%s %s: status %d: %s", rc->op, rc->dir, st, t.err);
     size_t ny = S * Dz * B * H, nh = Dz * B * H;
@@ -440,65 +425,61 @@ static void fast_cells_match_ref_kernels(void **st)
 
 /* ---- errors ---- */
 
-static int run_shapes(oh_node *t, int64_t S, int64_t B, int64_t I, int64_t GH, int64_t H, int64_t D, const float *buf,
+static int run_shapes(ot_node *t, int64_t S, int64_t B, int64_t I, int64_t GH, int64_t H, int64_t D, const float *buf,
                       ir_tensor *lens)
 {
     int64_t xd[3] = {S, B, I}, wd[3] = {D, GH, I}, rd[3] = {D, GH, H};
-    ir_tensor tx = oh_tensor(3, xd, buf), tw = oh_tensor(3, wd, buf), tr = oh_tensor(3, rd, buf);
+    ir_tensor tx = ot_view(NORMA_FLOAT, 3, xd, buf), tw = ot_view(NORMA_FLOAT, 3, wd, buf), tr = ot_view(NORMA_FLOAT, 3, rd, buf);
     ir_tensor *in[5] = {&tx, &tw, &tr, NULL, lens};
     ir_tensor *out[2];
-    return oh_run(t, lens ? 5 : 3, in, 2, out, 6, 1);
+    return ot_run(t, lens ? 5 : 3, in, 2, out, 6, 1);
 }
 
 static void rnn_errors_name_op_and_value(void **st)
 {
     (void)st;
     static float buf[4096];
-    oh_node t;
-    oh_init(&t, "LSTM", 14);
-    oh_int(&t, "hidden_size", 5);
+    ot_node t;
+    ot_init(&t, "LSTM", 14, 0, 0);
+    ot_int(&t, "hidden_size", 5);
     assert_int_equal(run_shapes(&t, 2, 3, 4, 24, 6, 1, buf, NULL), NORMA_ERR_SHAPE);
     assert_non_null(strstr(t.err, "LSTM 'n0': hidden_size 5 does not match R's last dimension 6"));
 
-    oh_init(&t, "GRU", 7);
+    ot_init(&t, "GRU", 7, 0, 0);
     assert_int_equal(run_shapes(&t, 2, 3, 4, 10, 5, 1, buf, NULL), NORMA_ERR_SHAPE);
     assert_non_null(strstr(t.err, "GRU 'n0': W has shape"));
 
-    oh_init(&t, "RNN", 14);
-    oh_str(&t, "direction", "bidirectional");
+    ot_init(&t, "RNN", 14, 0, 0);
+    ot_str(&t, "direction", "bidirectional");
     assert_int_equal(run_shapes(&t, 2, 3, 4, 5, 5, 1, buf, NULL), NORMA_ERR_SHAPE);
     assert_non_null(strstr(t.err, "RNN 'n0': W has shape (1,5,4), expected (2,5,4)"));
 
-    oh_init(&t, "RNN", 7);
-    oh_str(&t, "direction", "sideways");
+    ot_init(&t, "RNN", 7, 0, 0);
+    ot_str(&t, "direction", "sideways");
     assert_int_equal(run_shapes(&t, 2, 3, 4, 5, 5, 1, buf, NULL), NORMA_ERR_MODEL);
     assert_non_null(strstr(t.err, "direction 'sideways'"));
 
-    oh_init(&t, "GRU", 14);
+    ot_init(&t, "GRU", 14, 0, 0);
     static const char *bad[2] = {"Sigmoid", "Swish"};
-    ir_attr *a = &t.attrs[t.node.n_attrs++];
-    a->name = (char *)"activations";
-    a->type = IR_ATTR_STRINGS;
-    a->strings = (char **)bad;
-    a->n = 2;
+    ot_strs(&t, "activations", bad, 2);
     assert_int_equal(run_shapes(&t, 2, 3, 4, 15, 5, 1, buf, NULL), NORMA_ERR_UNSUPPORTED);
     assert_non_null(strstr(t.err, "GRU 'n0': unsupported activation 'Swish'"));
 
-    oh_init(&t, "RNN", 14);
-    oh_int(&t, "layout", 2);
+    ot_init(&t, "RNN", 14, 0, 0);
+    ot_int(&t, "layout", 2);
     assert_int_equal(run_shapes(&t, 2, 3, 4, 5, 5, 1, buf, NULL), NORMA_ERR_MODEL);
     assert_non_null(strstr(t.err, "layout 2 must be 0 or 1"));
 
     int32_t lv[3] = {1, 3, 2};
     int64_t ld[1] = {3};
-    ir_tensor tl = oh_tensor(1, ld, NULL);
+    ir_tensor tl = ot_view(NORMA_FLOAT, 1, ld, NULL);
     tl.dtype = NORMA_INT32;
     tl.data = lv;
-    oh_init(&t, "RNN", 14);
+    ot_init(&t, "RNN", 14, 0, 0);
     assert_int_equal(run_shapes(&t, 2, 3, 4, 5, 5, 1, buf, &tl), NORMA_ERR_RUNTIME);
     assert_non_null(strstr(t.err, "RNN 'n0': sequence_lens[1] = 3 is outside [0, 2]"));
     ld[0] = 2;
-    tl = oh_tensor(1, ld, NULL);
+    tl = ot_view(NORMA_FLOAT, 1, ld, NULL);
     tl.dtype = NORMA_INT32;
     tl.data = lv;
     assert_int_equal(run_shapes(&t, 2, 3, 4, 5, 5, 1, buf, &tl), NORMA_ERR_SHAPE);

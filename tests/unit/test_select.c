@@ -10,7 +10,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "idxtest.h"
+#include "optest.h"
 #include "testutil.h"
 
 static void nonzero_counts_nan_not_negative_zero(void **state)
@@ -18,7 +18,7 @@ static void nonzero_counts_nan_not_negative_zero(void **state)
     (void)state;
     float x[6] = {0, -0.0f, 3, NAN, 0, 1};
     int64_t d[2] = {2, 3};
-    ir_tensor *ins[1] = {it_f32(2, d, x)}, *outs[1] = {0};
+    ir_tensor *ins[1] = {ot_f32(2, d, x)}, *outs[1] = {0};
     ot_node t;
     ot_init(&t, "NonZero", 13, 1, 1);
     assert_int_equal(ot_eval(&t, ins, outs), NORMA_OK);
@@ -26,10 +26,10 @@ static void nonzero_counts_nan_not_negative_zero(void **state)
     assert_int_equal(outs[0]->dims[1], 3);
     const int64_t want[6] = {0, 1, 1, /* cols */ 2, 0, 2};
     assert_memory_equal(outs[0]->data, want, sizeof want);
-    it_free(outs, 1);
-    ir_tensor so = it_shape_only(ins[0]), *view[1] = {&so};
-    assert_int_equal(it_infer(&t, view), OP_NEEDS_DATA);
-    it_free(ins, 1);
+    ot_free(outs, 1);
+    ir_tensor so = ot_shape_only(ins[0]), *view[1] = {&so};
+    assert_int_equal(ot_infer(&t, view), OP_NEEDS_DATA);
+    ot_free(ins, 1);
 }
 
 static void compress_axis_and_flattened(void **state)
@@ -38,7 +38,7 @@ static void compress_axis_and_flattened(void **state)
     float x[6] = {1, 2, 3, 4, 5, 6};
     int64_t d[2] = {3, 2}, nc = 2;
     uint8_t cond[5] = {0, 1, 1, 0, 1};
-    ir_tensor *ins[2] = {it_f32(2, d, x), ot_tensor(NORMA_BOOL, 1, &nc, cond)}, *outs[1] = {0};
+    ir_tensor *ins[2] = {ot_f32(2, d, x), ot_tensor(NORMA_BOOL, 1, &nc, cond)}, *outs[1] = {0};
     ot_node t;
     ot_init(&t, "Compress", 11, 2, 1);
     ot_int(&t, "axis", -1);
@@ -46,7 +46,7 @@ static void compress_axis_and_flattened(void **state)
     const float w1[3] = {2, 4, 6};
     assert_int_equal(outs[0]->dims[1], 1);
     assert_memory_equal(outs[0]->data, w1, sizeof w1);
-    it_free(outs, 1);
+    ot_free(outs, 1);
     ir_tensor_free(ins[1]);
     nc = 5;
     ins[1] = ot_tensor(NORMA_BOOL, 1, &nc, cond);
@@ -55,14 +55,14 @@ static void compress_axis_and_flattened(void **state)
     const float w2[3] = {2, 3, 5};
     assert_int_equal(outs[0]->rank, 1);
     assert_memory_equal(outs[0]->data, w2, sizeof w2);
-    it_free(outs, 1);
-    ir_tensor so = it_shape_only(ins[1]), *view[2] = {ins[0], &so};
-    assert_int_equal(it_infer(&t, view), OP_NEEDS_DATA);
+    ot_free(outs, 1);
+    ir_tensor so = ot_shape_only(ins[1]), *view[2] = {ins[0], &so};
+    assert_int_equal(ot_infer(&t, view), OP_NEEDS_DATA);
     ot_init(&t, "Compress", 11, 2, 1);
     ot_int(&t, "axis", 0);
     assert_int_equal(ot_eval(&t, ins, outs), NORMA_ERR_SHAPE);
     assert_non_null(strstr(t.err, "Compress 'n0': condition has 5 entries, more than the 3"));
-    it_free(ins, 2);
+    ot_free(ins, 2);
 }
 
 /* Runs Unique on a 1-D int32 input and checks all four outputs against brute force. */
@@ -104,8 +104,8 @@ static void check_unique_1d(const int32_t *x, int n, int sorted)
     assert_memory_equal(outs[3]->data, cnt, (size_t)u * sizeof(int64_t));
     for (int i = 0; i < n; i++)
         assert_int_equal(val[((int64_t *)outs[2]->data)[i]], x[i]);
-    it_free(outs, 4);
-    it_free(ins, 1);
+    ot_free(outs, 4);
+    ot_free(ins, 1);
 }
 
 static void unique_1d_matches_brute_force(void **state)
@@ -129,7 +129,7 @@ static void unique_axis_slices_and_nan(void **state)
     /* (2, 4, 2) along axis 1: slices 0 and 2 equal; sorted lexicographically */
     float x[16] = {1, 1, 0, 1, 1, 1, 2, 1, /* */ 2, 2, 0, 1, 2, 2, 0, 0};
     int64_t d[3] = {2, 4, 2};
-    ir_tensor *ins[1] = {it_f32(3, d, x)}, *outs[4] = {0};
+    ir_tensor *ins[1] = {ot_f32(3, d, x)}, *outs[4] = {0};
     ot_node t;
     ot_init(&t, "Unique", 11, 1, 4);
     ot_int(&t, "axis", -2);
@@ -142,22 +142,22 @@ static void unique_axis_slices_and_nan(void **state)
     assert_memory_equal(outs[1]->data, wi, sizeof wi);
     assert_memory_equal(outs[2]->data, winv, sizeof winv);
     assert_memory_equal(outs[3]->data, wc, sizeof wc);
-    it_free(outs, 4);
-    it_free(ins, 1);
+    ot_free(outs, 4);
+    ot_free(ins, 1);
     float xn[4] = {NAN, 1, NAN, -1};
     int64_t n = 4;
-    ir_tensor *ins2[1] = {it_f32(1, &n, xn)};
+    ir_tensor *ins2[1] = {ot_f32(1, &n, xn)};
     ot_init(&t, "Unique", 11, 1, 1);
     assert_int_equal(ot_eval(&t, ins2, outs), NORMA_OK);
     assert_int_equal(outs[0]->dims[0], 3);
     assert_true(((float *)outs[0]->data)[0] == -1 && isnan(((float *)outs[0]->data)[2]));
-    it_free(outs, 1);
-    ir_tensor so = it_shape_only(ins2[0]), *view[1] = {&so};
-    assert_int_equal(it_infer(&t, view), OP_NEEDS_DATA);
+    ot_free(outs, 1);
+    ir_tensor so = ot_shape_only(ins2[0]), *view[1] = {&so};
+    assert_int_equal(ot_infer(&t, view), OP_NEEDS_DATA);
     ot_int(&t, "axis", 1);
-    assert_int_equal(it_infer(&t, view), NORMA_ERR_MODEL);
+    assert_int_equal(ot_infer(&t, view), NORMA_ERR_MODEL);
     assert_non_null(strstr(t.err, "Unique 'n0': axis 1 is out of range for rank 1"));
-    it_free(ins2, 1);
+    ot_free(ins2, 1);
 }
 
 int main(void)

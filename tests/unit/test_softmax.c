@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "ew_harness.h"
+#include "optest.h"
 #include "kernels/softmax.h"
 #include "testutil.h"
 
@@ -23,12 +23,12 @@ static void softmax_axes_match_reference(void **st)
     for (int lg = 0; lg <= 1; lg++)
         for (int opset = 11; opset <= 13; opset += 2)
             for (int axis = -3; axis < 3; axis++) {
-                ir_tensor tx = ew_tensor(NORMA_FLOAT, 3, dims, x);
+                ir_tensor tx = ot_view(NORMA_FLOAT, 3, dims, x);
                 ir_tensor *ins[1] = {&tx}, *y;
-                ew_node e;
-                ew_init(&e, lg ? "LogSoftmax" : "Softmax", opset, 1);
-                ew_attr_int(&e, "axis", axis);
-                assert_int_equal(ew_exec(&e, ins, 2, &y), NORMA_OK);
+                ot_node e;
+                ot_init(&e, lg ? "LogSoftmax" : "Softmax", opset, 1, 1);
+                ot_int(&e, "axis", axis);
+                assert_int_equal(ot_run1(&e, ins, 2, &y), NORMA_OK);
                 int a = axis < 0 ? axis + 3 : axis;
                 size_t O = 1, K = 1, I = 1;
                 for (int d = 0; d < 3; d++) {
@@ -57,12 +57,12 @@ static void softmax_large_rows_threads(void **st)
     tu_seed(4);
     tu_fill(x, n, -30, 30);
     for (int axis = 1; axis <= 2; axis++) {
-        ir_tensor tx = ew_tensor(NORMA_FLOAT, 3, dims, x);
+        ir_tensor tx = ot_view(NORMA_FLOAT, 3, dims, x);
         ir_tensor *ins[1] = {&tx}, *y;
-        ew_node e;
-        ew_init(&e, "Softmax", 13, 1);
-        ew_attr_int(&e, "axis", axis);
-        assert_int_equal(ew_exec(&e, ins, 4, &y), NORMA_OK);
+        ot_node e;
+        ot_init(&e, "Softmax", 13, 1, 1);
+        ot_int(&e, "axis", axis);
+        assert_int_equal(ot_run1(&e, ins, 4, &y), NORMA_OK);
         if (axis == 1)
             k_f32_softmax_ref(0, 40, 33, 31, x, ref);
         else
@@ -79,18 +79,18 @@ static void softmax_large_values_are_finite(void **st)
     (void)st;
     float x[4] = {10000, 10001, 10002, 10003};
     int64_t d[1] = {4};
-    ir_tensor tx = ew_tensor(NORMA_FLOAT, 1, d, x);
+    ir_tensor tx = ot_view(NORMA_FLOAT, 1, d, x);
     ir_tensor *ins[1] = {&tx}, *y;
-    ew_node e;
-    ew_init(&e, "Softmax", 13, 1);
-    assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_OK);
+    ot_node e;
+    ot_init(&e, "Softmax", 13, 1, 1);
+    assert_int_equal(ot_run1(&e, ins, 1, &y), NORMA_OK);
     const float *v = y->data;
     const float want[4] = {0.0320586f, 0.0871443f, 0.2368828f, 0.6439142f};
     for (int i = 0; i < 4; i++)
         assert_true(fabsf(v[i] - want[i]) <= 1e-5f);
     ir_tensor_free(y);
-    ew_init(&e, "LogSoftmax", 13, 1);
-    assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_OK);
+    ot_init(&e, "LogSoftmax", 13, 1, 1);
+    assert_int_equal(ot_run1(&e, ins, 1, &y), NORMA_OK);
     v = y->data;
     for (int i = 0; i < 4; i++)
         assert_true(fabsf(v[i] - logf(want[i])) <= 1e-4f);
@@ -102,11 +102,11 @@ static void softmax_nan_row_stays_nan(void **st)
     (void)st;
     float x[6] = {1, NAN, 2, 1, 2, 3};
     int64_t d[2] = {2, 3};
-    ir_tensor tx = ew_tensor(NORMA_FLOAT, 2, d, x);
+    ir_tensor tx = ot_view(NORMA_FLOAT, 2, d, x);
     ir_tensor *ins[1] = {&tx}, *y;
-    ew_node e;
-    ew_init(&e, "Softmax", 13, 1);
-    assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_OK);
+    ot_node e;
+    ot_init(&e, "Softmax", 13, 1, 1);
+    assert_int_equal(ot_run1(&e, ins, 1, &y), NORMA_OK);
     const float *v = y->data;
     for (int i = 0; i < 3; i++)
         assert_true(isnan(v[i]));
@@ -120,18 +120,18 @@ static void softmax_bad_axis_and_dtype_fail(void **st)
     (void)st;
     float x[6] = {0};
     int64_t d[2] = {2, 3};
-    ir_tensor tx = ew_tensor(NORMA_FLOAT, 2, d, x);
+    ir_tensor tx = ot_view(NORMA_FLOAT, 2, d, x);
     ir_tensor *ins[1] = {&tx}, *y;
-    ew_node e;
-    ew_init(&e, "Softmax", 13, 1);
-    ew_attr_int(&e, "axis", 2);
-    assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_ERR_MODEL);
-    assert_non_null(strstr(e.err, "Softmax 't': axis 2 is out of range for rank 2"));
+    ot_node e;
+    ot_init(&e, "Softmax", 13, 1, 1);
+    ot_int(&e, "axis", 2);
+    assert_int_equal(ot_run1(&e, ins, 1, &y), NORMA_ERR_MODEL);
+    assert_non_null(strstr(e.err, "Softmax 'n0': axis 2 is out of range for rank 2"));
     int64_t xi[6] = {0};
-    ir_tensor ti = ew_tensor(NORMA_INT64, 2, d, xi);
+    ir_tensor ti = ot_view(NORMA_INT64, 2, d, xi);
     ir_tensor *insi[1] = {&ti};
-    ew_init(&e, "LogSoftmax", 13, 1);
-    assert_int_equal(ew_exec(&e, insi, 1, &y), NORMA_ERR_UNSUPPORTED);
+    ot_init(&e, "LogSoftmax", 13, 1, 1);
+    assert_int_equal(ot_run1(&e, insi, 1, &y), NORMA_ERR_UNSUPPORTED);
 }
 
 int main(void)

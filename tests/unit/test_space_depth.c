@@ -7,7 +7,7 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "idxtest.h"
+#include "optest.h"
 #include "testutil.h"
 
 static void depth_to_space_modes_match_reference(void **state)
@@ -19,7 +19,7 @@ static void depth_to_space_modes_match_reference(void **state)
     tu_fill(x, N * C * H * W, -1, 1);
     int64_t d[4] = {N, C, H, W};
     for (int crd = 0; crd < 2; crd++) {
-        ir_tensor *ins[1] = {it_f32(4, d, x)}, *outs[1] = {0};
+        ir_tensor *ins[1] = {ot_f32(4, d, x)}, *outs[1] = {0};
         ot_node t;
         ot_init(&t, "DepthToSpace", 13, 1, 1);
         ot_int(&t, "blocksize", B);
@@ -35,8 +35,8 @@ static void depth_to_space_modes_match_reference(void **state)
                         float want = x[((n * C + ic) * H + h / B) * W + w / B];
                         assert_true(y[((n * CO + c) * H * B + h) * W * B + w] == want);
                     }
-        it_free(outs, 1);
-        it_free(ins, 1);
+        ot_free(outs, 1);
+        ot_free(ins, 1);
     }
 }
 
@@ -65,16 +65,16 @@ static void space_to_depth_matches_reference_and_round_trips(void **state)
     ot_int(&t, "blocksize", B);
     assert_int_equal(ot_eval(&t, outs, back), NORMA_OK);
     assert_memory_equal(back[0]->data, x, sizeof x);
-    it_free(back, 1);
-    it_free(outs, 1);
-    it_free(ins, 1);
+    ot_free(back, 1);
+    ot_free(outs, 1);
+    ot_free(ins, 1);
 }
 
 static void space_depth_shape_errors(void **state)
 {
     (void)state;
     int64_t d[4] = {1, 6, 4, 4};
-    ir_tensor *ins[1] = {it_f32(4, d, NULL)}, *outs[1] = {0};
+    ir_tensor *ins[1] = {ot_f32(4, d, NULL)}, *outs[1] = {0};
     ot_node t;
     ot_init(&t, "DepthToSpace", 13, 1, 1);
     ot_int(&t, "blocksize", 2);
@@ -89,7 +89,7 @@ static void space_depth_shape_errors(void **state)
     ot_str(&t, "mode", "XYZ");
     assert_int_equal(ot_eval(&t, ins, outs), NORMA_ERR_MODEL);
     assert_non_null(strstr(t.err, "mode 'XYZ'"));
-    it_free(ins, 1);
+    ot_free(ins, 1);
 }
 
 static void reverse_sequence_both_layouts_match_reference(void **state)
@@ -102,7 +102,7 @@ static void reverse_sequence_both_layouts_match_reference(void **state)
     int64_t lens[B] = {5, 0, 3}, nb = B;
     for (int ta = 0; ta < 2; ta++) {
         int64_t d[3] = {ta == 0 ? T : B, ta == 0 ? B : T, I};
-        ir_tensor *ins[2] = {it_f32(3, d, x), it_i64(1, &nb, lens)}, *outs[1] = {0};
+        ir_tensor *ins[2] = {ot_f32(3, d, x), ot_i64(1, &nb, lens)}, *outs[1] = {0};
         ot_node t;
         ot_init(&t, "ReverseSequence", 10, 2, 1);
         ot_int(&t, "time_axis", ta);
@@ -117,8 +117,8 @@ static void reverse_sequence_both_layouts_match_reference(void **state)
                     int f = ta == 0 ? (from * B + b) * I + i : (b * T + from) * I + i;
                     assert_true(y[o] == x[f]);
                 }
-        it_free(outs, 1);
-        it_free(ins, 2);
+        ot_free(outs, 1);
+        ot_free(ins, 2);
     }
 }
 
@@ -126,12 +126,12 @@ static void reverse_sequence_bad_length_is_runtime_error(void **state)
 {
     (void)state;
     int64_t d[2] = {2, 3}, lens[3] = {1, 3, 2}, nb = 3;
-    ir_tensor *ins[2] = {it_f32(2, d, NULL), it_i64(1, &nb, lens)}, *outs[1] = {0};
+    ir_tensor *ins[2] = {ot_f32(2, d, NULL), ot_i64(1, &nb, lens)}, *outs[1] = {0};
     ot_node t;
     ot_init(&t, "ReverseSequence", 10, 2, 1);
     assert_int_equal(ot_eval(&t, ins, outs), NORMA_ERR_RUNTIME);
     assert_non_null(strstr(t.err, "ReverseSequence 'n0': sequence_lens[1] = 3 is out of range [0, 2]"));
-    it_free(ins, 2);
+    ot_free(ins, 2);
 }
 
 int main(void)

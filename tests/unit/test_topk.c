@@ -9,7 +9,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "idxtest.h"
+#include "optest.h"
 #include "testutil.h"
 
 /* Reference for one row v[0..n): the k best positions, ties to the lower index. */
@@ -41,7 +41,7 @@ static void topk_every_axis_matches_reference(void **state)
     for (int axis = 0; axis < 3; axis++)
         for (int largest = 0; largest < 2; largest++) {
             int64_t k = d[axis] - 1;
-            ir_tensor *ins[2] = {it_f32(3, d, x), it_i64(1, &one, &k)}, *outs[2] = {0};
+            ir_tensor *ins[2] = {ot_f32(3, d, x), ot_i64(1, &one, &k)}, *outs[2] = {0};
             ot_node t;
             ot_init(&t, "TopK", 11, 2, 2);
             ot_int(&t, "axis", axis);
@@ -65,8 +65,8 @@ static void topk_every_axis_matches_reference(void **state)
                             assert_true(((float *)outs[0]->data)[o] == x[base + pos[r] * st[axis]]);
                         }
                     }
-            it_free(outs, 2);
-            it_free(ins, 2);
+            ot_free(outs, 2);
+            ot_free(ins, 2);
         }
 }
 
@@ -83,7 +83,7 @@ static void topk_small_k_of_long_row_matches_reference(void **state)
     for (int ki = 0; ki < 4; ki++)
         for (int largest = 0; largest < 2; largest++) {
             int64_t k = ks[ki], pos[64];
-            ir_tensor *ins[2] = {it_f32(2, d, x), it_i64(1, &one, &k)}, *outs[2] = {0};
+            ir_tensor *ins[2] = {ot_f32(2, d, x), ot_i64(1, &one, &k)}, *outs[2] = {0};
             ot_node t;
             ot_init(&t, "TopK", 11, 2, 2);
             ot_int(&t, "largest", largest);
@@ -92,8 +92,8 @@ static void topk_small_k_of_long_row_matches_reference(void **state)
                 ref_topk(x + r * N, N, 1, (int)k, largest, pos);
                 assert_memory_equal((int64_t *)outs[1]->data + r * k, pos, (size_t)k * sizeof(int64_t));
             }
-            it_free(outs, 2);
-            it_free(ins, 2);
+            ot_free(outs, 2);
+            ot_free(ins, 2);
         }
 }
 
@@ -102,51 +102,51 @@ static void topk_nan_ranks_highest_and_int64_keys_are_exact(void **state)
     (void)state;
     float x[4] = {1, NAN, 3, 2};
     int64_t n = 4, one = 1, k = 2;
-    ir_tensor *ins[2] = {it_f32(1, &n, x), it_i64(1, &one, &k)}, *outs[2] = {0};
+    ir_tensor *ins[2] = {ot_f32(1, &n, x), ot_i64(1, &one, &k)}, *outs[2] = {0};
     ot_node t;
     ot_init(&t, "TopK", 11, 2, 2);
     assert_int_equal(ot_eval(&t, ins, outs), NORMA_OK);
     assert_int_equal(((int64_t *)outs[1]->data)[0], 1);
     assert_int_equal(((int64_t *)outs[1]->data)[1], 2);
-    it_free(outs, 2);
+    ot_free(outs, 2);
     ot_init(&t, "TopK", 11, 2, 2);
     ot_int(&t, "largest", 0);
     assert_int_equal(ot_eval(&t, ins, outs), NORMA_OK);
     assert_int_equal(((int64_t *)outs[1]->data)[0], 0);
     assert_int_equal(((int64_t *)outs[1]->data)[1], 3);
-    it_free(outs, 2);
-    it_free(ins, 2);
+    ot_free(outs, 2);
+    ot_free(ins, 2);
     /* 2^53 + 1 and 2^53 are equal as doubles, not as int64 */
     int64_t xi[3] = {(INT64_C(1) << 53), (INT64_C(1) << 53) + 1, 5}, three = 3;
-    ir_tensor *ins2[2] = {it_i64(1, &three, xi), it_i64(1, &one, &one)};
+    ir_tensor *ins2[2] = {ot_i64(1, &three, xi), ot_i64(1, &one, &one)};
     assert_int_equal(ot_eval(&t, ins2, outs), NORMA_OK); /* smallest */
     assert_int_equal(((int64_t *)outs[1]->data)[0], 2);
-    it_free(outs, 2);
+    ot_free(outs, 2);
     ot_init(&t, "TopK", 11, 2, 2);
     assert_int_equal(ot_eval(&t, ins2, outs), NORMA_OK); /* largest */
     assert_int_equal(((int64_t *)outs[1]->data)[0], 1);
-    it_free(outs, 2);
-    it_free(ins2, 2);
+    ot_free(outs, 2);
+    ot_free(ins2, 2);
 }
 
 static void topk_k_unknown_needs_data_and_too_large_fails(void **state)
 {
     (void)state;
     int64_t d[2] = {2, 3}, one = 1, k = 4;
-    ir_tensor *ins[2] = {it_f32(2, d, NULL), it_i64(1, &one, &k)}, *outs[2] = {0};
+    ir_tensor *ins[2] = {ot_f32(2, d, NULL), ot_i64(1, &one, &k)}, *outs[2] = {0};
     ot_node t;
     ot_init(&t, "TopK", 11, 2, 2);
-    ir_tensor ks = it_shape_only(ins[1]);
+    ir_tensor ks = ot_shape_only(ins[1]);
     ir_tensor *view[2] = {ins[0], &ks};
-    assert_int_equal(it_infer(&t, view), OP_NEEDS_DATA);
+    assert_int_equal(ot_infer(&t, view), OP_NEEDS_DATA);
     assert_int_equal(ot_eval(&t, ins, outs), NORMA_ERR_RUNTIME);
     assert_non_null(strstr(t.err, "TopK 'n0': k 4 is out of range [0, 3] for axis 1"));
     k = 0;
     memcpy(ins[1]->data, &k, sizeof k);
     assert_int_equal(ot_eval(&t, ins, outs), NORMA_OK);
     assert_int_equal(outs[0]->dims[1], 0);
-    it_free(outs, 2);
-    it_free(ins, 2);
+    ot_free(outs, 2);
+    ot_free(ins, 2);
 }
 
 static void topk_opset1_k_attribute(void **state)
@@ -154,7 +154,7 @@ static void topk_opset1_k_attribute(void **state)
     (void)state;
     float x[5] = {4, 8, 1, 8, 0};
     int64_t n = 5;
-    ir_tensor *ins[1] = {it_f32(1, &n, x)}, *outs[2] = {0};
+    ir_tensor *ins[1] = {ot_f32(1, &n, x)}, *outs[2] = {0};
     ot_node t;
     ot_init(&t, "TopK", 1, 1, 2);
     ot_int(&t, "k", 3);
@@ -163,8 +163,8 @@ static void topk_opset1_k_attribute(void **state)
     const int64_t wi[3] = {1, 3, 0};
     assert_memory_equal(outs[0]->data, wv, sizeof wv);
     assert_memory_equal(outs[1]->data, wi, sizeof wi);
-    it_free(outs, 2);
-    it_free(ins, 1);
+    ot_free(outs, 2);
+    ot_free(ins, 1);
 }
 
 int main(void)

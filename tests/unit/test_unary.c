@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "ew_harness.h"
+#include "optest.h"
 #include "ir/half.h"
 #include "kernels/fastmath.h"
 #include "kernels/unary.h"
@@ -67,11 +67,11 @@ static void fast_exp_tanh_are_accurate(void **st)
 
 static ir_tensor *run1(const char *op, int opset, const float *x, int64_t n, int threads, int *rc)
 {
-    ir_tensor tx = ew_tensor(NORMA_FLOAT, 1, &n, x);
+    ir_tensor tx = ot_view(NORMA_FLOAT, 1, &n, x);
     ir_tensor *ins[1] = {&tx}, *y;
-    ew_node e;
-    ew_init(&e, op, opset, 1);
-    *rc = ew_exec(&e, ins, threads, &y);
+    ot_node e;
+    ot_init(&e, op, opset, 1, 1);
+    *rc = ot_run1(&e, ins, threads, &y);
     return y;
 }
 
@@ -118,34 +118,34 @@ static void clip_attributes_and_inputs(void **st)
     (void)st;
     float x[5] = {-5, -1, 0, 1, 5};
     int64_t d[1] = {5};
-    ir_tensor tx = ew_tensor(NORMA_FLOAT, 1, d, x);
+    ir_tensor tx = ot_view(NORMA_FLOAT, 1, d, x);
     ir_tensor *y;
-    ew_node e;
+    ot_node e;
     /* opset 6: attributes */
-    ew_init(&e, "Clip", 6, 1);
-    ew_attr_float(&e, "min", -2);
-    ew_attr_float(&e, "max", 0.5f);
+    ot_init(&e, "Clip", 6, 1, 1);
+    ot_float(&e, "min", -2);
+    ot_float(&e, "max", 0.5f);
     ir_tensor *ins1[1] = {&tx};
-    assert_int_equal(ew_exec(&e, ins1, 1, &y), NORMA_OK);
+    assert_int_equal(ot_run1(&e, ins1, 1, &y), NORMA_OK);
     const float want6[5] = {-2, -1, 0, 0.5f, 0.5f};
     assert_memory_equal(y->data, want6, sizeof want6);
     ir_tensor_free(y);
     /* opset 13: max only (min omitted) */
     float mx = 1.5f;
-    ir_tensor tmax = ew_tensor(NORMA_FLOAT, 0, NULL, &mx);
+    ir_tensor tmax = ot_view(NORMA_FLOAT, 0, NULL, &mx);
     ir_tensor *ins3[3] = {&tx, NULL, &tmax};
-    ew_init(&e, "Clip", 13, 3);
-    assert_int_equal(ew_exec(&e, ins3, 1, &y), NORMA_OK);
+    ot_init(&e, "Clip", 13, 3, 1);
+    assert_int_equal(ot_run1(&e, ins3, 1, &y), NORMA_OK);
     const float want13[5] = {-5, -1, 0, 1, 1.5f};
     assert_memory_equal(y->data, want13, sizeof want13);
     ir_tensor_free(y);
     /* a non-scalar bound is rejected */
     float two[2] = {0, 1};
     int64_t d2[1] = {2};
-    ir_tensor tmin2 = ew_tensor(NORMA_FLOAT, 1, d2, two);
+    ir_tensor tmin2 = ot_view(NORMA_FLOAT, 1, d2, two);
     ir_tensor *bad[2] = {&tx, &tmin2};
-    ew_init(&e, "Clip", 13, 2);
-    assert_int_equal(ew_exec(&e, bad, 1, &y), NORMA_ERR_SHAPE);
+    ot_init(&e, "Clip", 13, 2, 1);
+    assert_int_equal(ot_run1(&e, bad, 1, &y), NORMA_ERR_SHAPE);
     assert_non_null(strstr(e.err, "min must be a scalar"));
 }
 
@@ -154,11 +154,11 @@ static void clip_int8_defaults_and_bounds(void **st)
     (void)st;
     int8_t x[4] = {-128, -3, 3, 127}, lo = -2;
     int64_t d[1] = {4};
-    ir_tensor tx = ew_tensor(NORMA_INT8, 1, d, x), tlo = ew_tensor(NORMA_INT8, 0, NULL, &lo);
+    ir_tensor tx = ot_view(NORMA_INT8, 1, d, x), tlo = ot_view(NORMA_INT8, 0, NULL, &lo);
     ir_tensor *ins[2] = {&tx, &tlo}, *y;
-    ew_node e;
-    ew_init(&e, "Clip", 13, 2);
-    assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_OK);
+    ot_node e;
+    ot_init(&e, "Clip", 13, 2, 1);
+    assert_int_equal(ot_run1(&e, ins, 1, &y), NORMA_OK);
     const int8_t want[4] = {-2, -2, 3, 127};
     assert_memory_equal(y->data, want, sizeof want);
     ir_tensor_free(y);
@@ -168,19 +168,19 @@ static void neg_abs_int64_and_double(void **st)
 {
     (void)st;
     int64_t x[3] = {-4, 0, INT64_MIN}, d[1] = {3};
-    ir_tensor tx = ew_tensor(NORMA_INT64, 1, d, x);
+    ir_tensor tx = ot_view(NORMA_INT64, 1, d, x);
     ir_tensor *ins[1] = {&tx}, *y;
-    ew_node e;
-    ew_init(&e, "Abs", 13, 1);
-    assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_OK);
+    ot_node e;
+    ot_init(&e, "Abs", 13, 1, 1);
+    assert_int_equal(ot_run1(&e, ins, 1, &y), NORMA_OK);
     const int64_t *v = y->data;
     assert_true(v[0] == 4 && v[1] == 0 && v[2] == INT64_MIN); /* wraps, no UB */
     ir_tensor_free(y);
     double xd[2] = {-0.25, 4};
-    ir_tensor td = ew_tensor(NORMA_DOUBLE, 1, (int64_t[]){2}, xd);
+    ir_tensor td = ot_view(NORMA_DOUBLE, 1, (int64_t[]){2}, xd);
     ir_tensor *insd[1] = {&td};
-    ew_init(&e, "Sqrt", 13, 1);
-    assert_int_equal(ew_exec(&e, insd, 1, &y), NORMA_OK);
+    ot_init(&e, "Sqrt", 13, 1, 1);
+    assert_int_equal(ot_run1(&e, insd, 1, &y), NORMA_OK);
     assert_true(isnan(((double *)y->data)[0]) && ((double *)y->data)[1] == 2.0);
     ir_tensor_free(y);
 }
@@ -189,12 +189,12 @@ static void unary_unsupported_dtype_fails(void **st)
 {
     (void)st;
     int64_t x[1] = {1}, d[1] = {1};
-    ir_tensor tx = ew_tensor(NORMA_INT64, 1, d, x);
+    ir_tensor tx = ot_view(NORMA_INT64, 1, d, x);
     ir_tensor *ins[1] = {&tx}, *y;
-    ew_node e;
-    ew_init(&e, "Sigmoid", 13, 1);
-    assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_ERR_UNSUPPORTED);
-    assert_non_null(strstr(e.err, "Sigmoid 't': input 0 has dtype int64"));
+    ot_node e;
+    ot_init(&e, "Sigmoid", 13, 1, 1);
+    assert_int_equal(ot_run1(&e, ins, 1, &y), NORMA_ERR_UNSUPPORTED);
+    assert_non_null(strstr(e.err, "Sigmoid 'n0': input 0 has dtype int64"));
 }
 
 static void unary_attributes_are_used(void **st)
@@ -202,18 +202,18 @@ static void unary_attributes_are_used(void **st)
     (void)st;
     float x[2] = {-2, 3};
     int64_t d[1] = {2};
-    ir_tensor tx = ew_tensor(NORMA_FLOAT, 1, d, x);
+    ir_tensor tx = ot_view(NORMA_FLOAT, 1, d, x);
     ir_tensor *ins[1] = {&tx}, *y;
-    ew_node e;
-    ew_init(&e, "LeakyRelu", 16, 1);
-    ew_attr_float(&e, "alpha", 0.25f);
-    assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_OK);
+    ot_node e;
+    ot_init(&e, "LeakyRelu", 16, 1, 1);
+    ot_float(&e, "alpha", 0.25f);
+    assert_int_equal(ot_run1(&e, ins, 1, &y), NORMA_OK);
     assert_true(((float *)y->data)[0] == -0.5f && ((float *)y->data)[1] == 3.0f);
     ir_tensor_free(y);
-    ew_init(&e, "HardSigmoid", 6, 1);
-    ew_attr_float(&e, "alpha", 0.5f);
-    ew_attr_float(&e, "beta", 0.25f);
-    assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_OK);
+    ot_init(&e, "HardSigmoid", 6, 1, 1);
+    ot_float(&e, "alpha", 0.5f);
+    ot_float(&e, "beta", 0.25f);
+    assert_int_equal(ot_run1(&e, ins, 1, &y), NORMA_OK);
     assert_true(((float *)y->data)[0] == 0.0f && ((float *)y->data)[1] == 1.0f);
     ir_tensor_free(y);
 }
@@ -237,34 +237,34 @@ static void shrink_celu_thresholded_attributes(void **st)
     (void)st;
     const float x[5] = {-2.0f, -1.0f, 0.0f, 1.0f, 2.0f};
     int64_t n = 5;
-    ir_tensor tx = ew_tensor(NORMA_FLOAT, 1, &n, x);
+    ir_tensor tx = ot_view(NORMA_FLOAT, 1, &n, x);
     ir_tensor *ins[1] = {&tx}, *y;
-    ew_node e;
-    ew_init(&e, "Shrink", 9, 1);
-    ew_attr_float(&e, "lambd", 1.5f);
-    ew_attr_float(&e, "bias", 0.5f);
-    assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_OK);
+    ot_node e;
+    ot_init(&e, "Shrink", 9, 1, 1);
+    ot_float(&e, "lambd", 1.5f);
+    ot_float(&e, "bias", 0.5f);
+    assert_int_equal(ot_run1(&e, ins, 1, &y), NORMA_OK);
     const float ws[5] = {-1.5f, 0.0f, 0.0f, 0.0f, 1.5f};
     assert_memory_equal(y->data, ws, sizeof ws);
     ir_tensor_free(y);
 
-    ew_init(&e, "Celu", 12, 1);
-    ew_attr_float(&e, "alpha", 2.0f);
-    assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_OK);
+    ot_init(&e, "Celu", 12, 1, 1);
+    ot_float(&e, "alpha", 2.0f);
+    assert_int_equal(ot_run1(&e, ins, 1, &y), NORMA_OK);
     const float *py = y->data;
     assert_true(fabs(py[1] - 2.0 * (exp(-0.5) - 1.0)) < 1e-6 && py[4] == 2.0f && py[2] == 0.0f);
     ir_tensor_free(y);
 
-    ew_init(&e, "ThresholdedRelu", 10, 1);
-    ew_attr_float(&e, "alpha", 1.0f);
-    assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_OK);
+    ot_init(&e, "ThresholdedRelu", 10, 1, 1);
+    ot_float(&e, "alpha", 1.0f);
+    assert_int_equal(ot_run1(&e, ins, 1, &y), NORMA_OK);
     const float wt[5] = {0.0f, 0.0f, 0.0f, 0.0f, 2.0f};
     assert_memory_equal(y->data, wt, sizeof wt);
     ir_tensor_free(y);
 
-    ew_init(&e, "Celu", 12, 1);
-    ew_attr_float(&e, "alpha", 0.0f);
-    assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_ERR_MODEL);
+    ot_init(&e, "Celu", 12, 1, 1);
+    ot_float(&e, "alpha", 0.0f);
+    assert_int_equal(ot_run1(&e, ins, 1, &y), NORMA_ERR_MODEL);
     assert_non_null(strstr(e.err, "alpha must not be 0"));
 }
 
@@ -286,14 +286,14 @@ static void unary_float16_matches_float32_rounded(void **st)
     }
     int64_t n = N;
     for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++) {
-        ir_tensor th = ew_tensor(NORMA_FLOAT16, 1, &n, h), tf = ew_tensor(NORMA_FLOAT, 1, &n, x);
+        ir_tensor th = ot_view(NORMA_FLOAT16, 1, &n, h), tf = ot_view(NORMA_FLOAT, 1, &n, x);
         ir_tensor *ih[1] = {&th}, *iff[1] = {&tf}, *yh, *yf;
-        ew_node e;
-        ew_init(&e, ops[k], 13, 1);
-        assert_int_equal(ew_exec(&e, ih, 1, &yh), NORMA_OK);
+        ot_node e;
+        ot_init(&e, ops[k], 13, 1, 1);
+        assert_int_equal(ot_run1(&e, ih, 1, &yh), NORMA_OK);
         assert_int_equal(yh->dtype, NORMA_FLOAT16);
-        ew_init(&e, ops[k], 13, 1);
-        assert_int_equal(ew_exec(&e, iff, 1, &yf), NORMA_OK);
+        ot_init(&e, ops[k], 13, 1, 1);
+        assert_int_equal(ot_run1(&e, iff, 1, &yf), NORMA_OK);
         for (int i = 0; i < N; i++) {
             uint16_t want = float_to_half(((float *)yf->data)[i]), got = ((uint16_t *)yh->data)[i];
             if (want != got)
@@ -311,29 +311,29 @@ static void sign_integer_and_double(void **st)
     const uint16_t xu[3] = {0, 1, 65535};
     const double xd[4] = {-2.5, 0.0, 3.0, 0.5};
     int64_t n4 = 4, n3 = 3;
-    ir_tensor ti = ew_tensor(NORMA_INT8, 1, &n4, xi), tu = ew_tensor(NORMA_UINT16, 1, &n3, xu),
-              td = ew_tensor(NORMA_DOUBLE, 1, &n4, xd);
+    ir_tensor ti = ot_view(NORMA_INT8, 1, &n4, xi), tu = ot_view(NORMA_UINT16, 1, &n3, xu),
+              td = ot_view(NORMA_DOUBLE, 1, &n4, xd);
     ir_tensor *ins[1], *y;
-    ew_node e;
+    ot_node e;
     ins[0] = &ti;
-    ew_init(&e, "Sign", 13, 1);
-    assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_OK);
+    ot_init(&e, "Sign", 13, 1, 1);
+    assert_int_equal(ot_run1(&e, ins, 1, &y), NORMA_OK);
     const int8_t wi[4] = {-1, -1, 0, 1};
     assert_memory_equal(y->data, wi, sizeof wi);
     ir_tensor_free(y);
     ins[0] = &tu;
-    assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_OK);
+    assert_int_equal(ot_run1(&e, ins, 1, &y), NORMA_OK);
     const uint16_t wu[3] = {0, 1, 1};
     assert_memory_equal(y->data, wu, sizeof wu);
     ir_tensor_free(y);
     ins[0] = &td;
-    ew_init(&e, "Acosh", 9, 1);
-    assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_OK);
+    ot_init(&e, "Acosh", 9, 1, 1);
+    assert_int_equal(ot_run1(&e, ins, 1, &y), NORMA_OK);
     assert_true(isnan(((double *)y->data)[0]) && ((double *)y->data)[2] == acosh(3.0));
     ir_tensor_free(y);
     ins[0] = &ti;
-    ew_init(&e, "Sin", 7, 1);
-    assert_int_equal(ew_exec(&e, ins, 1, &y), NORMA_ERR_UNSUPPORTED);
+    ot_init(&e, "Sin", 7, 1, 1);
+    assert_int_equal(ot_run1(&e, ins, 1, &y), NORMA_ERR_UNSUPPORTED);
     assert_non_null(strstr(e.err, "int8"));
 }
 
