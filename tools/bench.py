@@ -9,6 +9,8 @@ Reproduce (from the repository root, after building into build/):
     export ORT_NODE=~/ort/node_modules/onnxruntime-node
 
     /usr/bin/python3 tools/bench.py                      # every models/*/ with test_data_set_0
+    /usr/bin/python3 tools/export_bench.py ~/norma-bench  # the benchmark set (ResNet-50, ...)
+    /usr/bin/python3 tools/bench.py ~/norma-bench/*      # model directories as arguments
     /usr/bin/python3 tools/bench.py --models models/resnet models/densenet \
         --threads 1 2 4 --iters 100 --rounds 5 --out bench.md
 
@@ -129,7 +131,9 @@ def med(xs):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('--models', nargs='+', help='model directories (default: models/*/ with test_data_set_0)')
+    ap.add_argument('dirs', nargs='*', metavar='DIR', help='model directories (same as --models)')
+    ap.add_argument('--models', nargs='+', default=[],
+                    help='model directories (default: models/*/ with test_data_set_0)')
     ap.add_argument('--threads', nargs='+', type=int, default=[1, 2])
     ap.add_argument('--iters', type=int, default=50, help='timed runs per process (default 50)')
     ap.add_argument('--rounds', type=int, default=3, help='alternating norma/ORT rounds (default 3)')
@@ -142,7 +146,7 @@ def main():
         sys.exit('ORT_NODE=%s does not exist; install onnxruntime-node (see docstring)' % os.environ['ORT_NODE'])
     if not os.access(NORMA, os.X_OK):
         sys.exit('%s not found; build first' % NORMA)
-    models = a.models or sorted(os.path.dirname(p.rstrip('/')) for p in
+    models = (a.dirs + a.models) or sorted(os.path.dirname(p.rstrip('/')) for p in
                                 glob.glob(os.path.join(ROOT, 'models', '*', 'test_data_set_0')))
     models = [os.path.abspath(m) for m in models]
     use_time = os.access('/usr/bin/time', os.X_OK)
@@ -167,12 +171,21 @@ def main():
             if not ok:
                 failures.append('%s -t %d: norma test failed:\n%s' % (name, t, msg))
             nr, orr = [], []
-            try:
-                for _ in range(a.rounds):
-                    nr.append(norma_bench(d, t, a.iters, use_time))
-                    orr.append(ort_bench(d, t, a.iters, a.ort_tools, use_time))
-            except RuntimeError as e:
-                failures.append('%s -t %d: %s' % (name, t, e))
+            n_ok = o_ok = True
+            for _ in range(a.rounds):
+                # alternate the two; a side that failed once is not retried
+                if n_ok:
+                    try:
+                        nr.append(norma_bench(d, t, a.iters, use_time))
+                    except RuntimeError as e:
+                        n_ok = False
+                        failures.append('%s -t %d: %s' % (name, t, e))
+                if o_ok:
+                    try:
+                        orr.append(ort_bench(d, t, a.iters, a.ort_tools, use_time))
+                    except RuntimeError as e:
+                        o_ok = False
+                        failures.append('%s -t %d: %s' % (name, t, e))
             nm = med([r['median_ms'] for r in nr])
             om = med([r['median_ms'] for r in orr])
             nl = med([r['load_ms'] for r in nr])
