@@ -285,6 +285,82 @@ __attribute__((target("avx512f"))) static void k_f32_gemm_12x32_avx512(size_t kc
 }
 #endif
 
+/* ---- FMA throughput loop: 12 independent accumulators (covers latency 4-6 x 2 pipes) ---- */
+
+#define FMA12(T, fma)                                                                                        \
+    for (size_t it = 0; it < iters; it++) {                                                                  \
+        a0 = fma(a0, m, d); a1 = fma(a1, m, d); a2 = fma(a2, m, d); a3 = fma(a3, m, d);                      \
+        a4 = fma(a4, m, d); a5 = fma(a5, m, d); a6 = fma(a6, m, d); a7 = fma(a7, m, d);                      \
+        a8 = fma(a8, m, d); a9 = fma(a9, m, d); a10 = fma(a10, m, d); a11 = fma(a11, m, d);                  \
+    }
+
+#ifdef K_X86
+__attribute__((target("avx512f"))) static void fma_loop_avx512(size_t iters, float *sink)
+{
+    __m512 m = _mm512_set1_ps(0.999f), d = _mm512_set1_ps(1e-3f);
+    /* distinct starting values, or the compiler merges the identical chains */
+    float x = *sink;
+    __m512 a0 = _mm512_set1_ps(x), a1 = _mm512_set1_ps(x + 1), a2 = _mm512_set1_ps(x + 2), a3 = _mm512_set1_ps(x + 3),
+           a4 = _mm512_set1_ps(x + 4), a5 = _mm512_set1_ps(x + 5), a6 = _mm512_set1_ps(x + 6),
+           a7 = _mm512_set1_ps(x + 7), a8 = _mm512_set1_ps(x + 8), a9 = _mm512_set1_ps(x + 9),
+           a10 = _mm512_set1_ps(x + 10), a11 = _mm512_set1_ps(x + 11);
+    FMA12(__m512, _mm512_fmadd_ps)
+    __m512 s = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)),
+                             _mm512_add_ps(_mm512_add_ps(a4, a5), _mm512_add_ps(a6, a7)));
+    s = _mm512_add_ps(s, _mm512_add_ps(_mm512_add_ps(a8, a9), _mm512_add_ps(a10, a11)));
+    *sink = _mm512_reduce_add_ps(s);
+}
+
+__attribute__((target("avx2,fma"))) static void fma_loop_avx2(size_t iters, float *sink)
+{
+    __m256 m = _mm256_set1_ps(0.999f), d = _mm256_set1_ps(1e-3f);
+    float x = *sink;
+    __m256 a0 = _mm256_set1_ps(x), a1 = _mm256_set1_ps(x + 1), a2 = _mm256_set1_ps(x + 2), a3 = _mm256_set1_ps(x + 3),
+           a4 = _mm256_set1_ps(x + 4), a5 = _mm256_set1_ps(x + 5), a6 = _mm256_set1_ps(x + 6),
+           a7 = _mm256_set1_ps(x + 7), a8 = _mm256_set1_ps(x + 8), a9 = _mm256_set1_ps(x + 9),
+           a10 = _mm256_set1_ps(x + 10), a11 = _mm256_set1_ps(x + 11);
+    FMA12(__m256, _mm256_fmadd_ps)
+    __m256 s = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)),
+                             _mm256_add_ps(_mm256_add_ps(a4, a5), _mm256_add_ps(a6, a7)));
+    s = _mm256_add_ps(s, _mm256_add_ps(_mm256_add_ps(a8, a9), _mm256_add_ps(a10, a11)));
+    float t[8];
+    _mm256_storeu_ps(t, s);
+    *sink = t[0] + t[1] + t[2] + t[3] + t[4] + t[5] + t[6] + t[7];
+}
+#endif
+
+static inline v4f v4_fma(v4f a, v4f m, v4f d)
+{
+    return a * m + d;
+}
+
+static void fma_loop_generic(size_t iters, float *sink)
+{
+    v4f m = {0.999f, 0.999f, 0.999f, 0.999f}, d = {1e-3f, 1e-3f, 1e-3f, 1e-3f};
+    float x = *sink;
+    v4f o = {1, 1, 1, 1}, a0 = {x, x, x, x}, a1 = a0 + o, a2 = a1 + o, a3 = a2 + o, a4 = a3 + o, a5 = a4 + o,
+        a6 = a5 + o, a7 = a6 + o, a8 = a7 + o, a9 = a8 + o, a10 = a9 + o, a11 = a10 + o;
+    FMA12(v4f, v4_fma)
+    v4f s = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11;
+    *sink = s[0] + s[1] + s[2] + s[3];
+}
+
+double k_gemm_fma_loop(const k_gemm_isa *isa, size_t iters, float *sink)
+{
+    int lanes = 4;
+#ifdef K_X86
+    if (isa->kernel == k_f32_gemm_12x32_avx512) {
+        fma_loop_avx512(iters, sink);
+        lanes = 16;
+    } else if (isa->kernel == k_f32_gemm_6x16_avx2) {
+        fma_loop_avx2(iters, sink);
+        lanes = 8;
+    } else
+#endif
+        fma_loop_generic(iters, sink);
+    return 2.0 * 12.0 * lanes * (double)iters;
+}
+
 static const k_gemm_isa isa_generic = {"generic", G_MR, G_NR, k_f32_gemm_4x16_c};
 #ifdef K_X86
 static const k_gemm_isa isa_avx2 = {"avx2", 6, 16, k_f32_gemm_6x16_avx2};

@@ -41,6 +41,11 @@ typedef struct k_gemm_isa {
 
 enum { K_ISA_GENERIC = 0, K_ISA_AVX2 = 1, K_ISA_AVX512 = 2 };
 
+/* Runs a throughput loop of independent FMAs with the vector width of isa (for the
+ * GEMM microbenchmark's peak); returns the floating-point operations done (2 per lane
+ * per FMA). The result goes through *sink so the loop is not optimized away. */
+double k_gemm_fma_loop(const k_gemm_isa *isa, size_t iters, float *sink);
+
 /* The best microkernel this CPU runs (never NULL). */
 const k_gemm_isa *k_gemm_best(void);
 /* The microkernel of one ISA level, or NULL when this CPU lacks it (for tests). */
