@@ -3,7 +3,7 @@
  * spatial dimensions, groups, strides, dilations, pads and auto_pad.
  *
  * Conv runs one of: the direct depthwise kernel (C/group == 1), a plain GEMM for
- * 1x1 stride-1 unpadded kernels, or im2col written straight into packed GEMM layout
+ * 1x1 stride-1 unpadded kernels (reading the input in place, no packing), or im2col written straight into packed GEMM layout
  * followed by the packed SGEMM. ConvTranspose is W^T * x by GEMM then a col2im
  * scatter. Constant weights are packed per group in init. Bias and a fused
  * activation (node->fused_act) are applied in the GEMM epilogue.
@@ -297,7 +297,7 @@ static int conv_infer(op_ctx *c)
     if (Cg == 1)
         return NORMA_OK;
     size_t Kg = (size_t)(Cg * kvol(&s));
-    size_t need = k_gemm_packed_b_floats(isa, Kg, chunk_cols(isa, Kg, (size_t)t[2]));
+    size_t need = is_pointwise(&s) ? 0 : k_gemm_packed_b_floats(isa, Kg, chunk_cols(isa, Kg, (size_t)t[2]));
     need += split_floats(&s, Cg);
     if (!st || !st->wp)
         need += k_gemm_packed_a_floats(isa, (size_t)Mg, (size_t)(Cg * kvol(&s)));
@@ -325,10 +325,10 @@ static int conv_run(op_ctx *c)
     size_t Kg = (size_t)(Cg * kvol(&s)), HW = (size_t)(s.in[0] * s.in[1] * s.in[2]);
     size_t OHW = (size_t)(s.out[0] * s.out[1] * s.out[2]);
     size_t chunk = chunk_cols(isa, Kg, OHW);
-    float *bp = c->scratch, *xsplit = bp + k_gemm_packed_b_floats(isa, Kg, chunk);
+    int pw = is_pointwise(&s);
+    float *bp = c->scratch, *xsplit = bp + (pw ? 0 : k_gemm_packed_b_floats(isa, Kg, chunk));
     float *ap = xsplit + split_floats(&s, Cg);
     int use_split = split_floats(&s, Cg) > 0;
-    int pw = is_pointwise(&s);
     for (int64_t i = 0; i < s.N; i++)
         for (int64_t g = 0; g < s.group; g++) {
             const float *a;
@@ -341,15 +341,17 @@ static int conv_run(op_ctx *c)
             k_epilogue ep = {bias ? bias + g * Mg : NULL, K_BIAS_ROW, n->fused_act, n->act_alpha, n->act_beta};
             const float *xi = x + (size_t)i * (size_t)s.C * HW;
             float *yg = y + ((size_t)i * (size_t)s.M + (size_t)(g * Mg)) * OHW;
+            if (pw) { /* 1x1: the input image already is the K x N right operand */
+                k_f32_gemm_direct_b(isa, (size_t)Mg, OHW, Kg, 1.0f, a, xi + (size_t)(g * Cg) * HW, HW, 0.0f, yg, OHW,
+                                    &ep, c->threads);
+                continue;
+            }
             if (use_split)
                 k_f32_split_w_phases(&s, xi, g * Cg, Cg, xsplit);
             /* column chunks: im2col (or pack) a slice of the output positions, multiply */
             for (size_t j0 = 0; j0 < OHW; j0 += chunk) {
                 size_t nc = OHW - j0 < chunk ? OHW - j0 : chunk;
-                if (pw)
-                    k_f32_gemm_pack_b(isa, Kg, nc, xi + (size_t)(g * Cg) * HW + j0, (ptrdiff_t)HW, 1, bp);
-                else
-                    k_f32_im2col_packed(&s, xi, g * Cg, Cg, j0, nc, (size_t)isa->nr, use_split ? xsplit : NULL, bp,
+                k_f32_im2col_packed(&s, xi, g * Cg, Cg, j0, nc, (size_t)isa->nr, use_split ? xsplit : NULL, bp,
                                         c->threads);
                 k_f32_gemm_packed(isa, (size_t)Mg, nc, Kg, 1.0f, a, bp, 0.0f, yg + j0, OHW, &ep, c->threads);
             }
