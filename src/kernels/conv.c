@@ -218,13 +218,30 @@ K_CLONES static void dw3x3_plane(const k_conv_shape *s, const float *xc, const f
             memset(d, 0, (size_t)pw * sizeof(float));
             continue;
         }
-        const float *src = xc + ih * iW;
-        for (int64_t q = 0; q < pw; q++) {
-            int64_t iw = q - pl;
-            d[q] = iw >= 0 && iw < iW ? src[iw] : 0.0f;
-        }
+        /* columns q read input column q - pl: zeros left, the row, zeros right */
+        int64_t a = pl < pw ? pl : pw, e = pl + iW < pw ? pl + iW : pw;
+        memset(d, 0, (size_t)a * sizeof(float));
+        if (e > a)
+            memcpy(d + a, xc + ih * iW, (size_t)(e - a) * sizeof(float));
+        if (pw > e)
+            memset(d + (e > a ? e : a), 0, (size_t)(pw - (e > a ? e : a)) * sizeof(float));
     }
     float w0 = wm[0], w1 = wm[1], w2 = wm[2], w3 = wm[3], w4 = wm[4], w5 = wm[5], w6 = wm[6], w7 = wm[7], w8 = wm[8];
+    if (sd == 1) {
+        /* one flat loop over all rows at the padded width (the pw - oW extra columns of
+         * each row are computed and dropped): long vectors even for 7-wide planes */
+        float tmp[DW_PAD_MAX];
+        int64_t nflat = (oH - 1) * pw + oW;
+        const float *r0 = xp, *r1 = xp + pw, *r2 = xp + 2 * pw;
+        for (int64_t t = 0; t < nflat; t++)
+            tmp[t] = b + (w0 * r0[t] + w1 * r0[t + 1] + w2 * r0[t + 2]) + (w3 * r1[t] + w4 * r1[t + 1] + w5 * r1[t + 2]) +
+                     (w6 * r2[t] + w7 * r2[t + 1] + w8 * r2[t + 2]);
+        for (int64_t oh = 0; oh < oH; oh++) {
+            memcpy(ym + oh * oW, tmp + oh * pw, (size_t)oW * sizeof(float));
+            dw_act_row(ym + oh * oW, (size_t)oW, act, act_alpha, act_beta);
+        }
+        return;
+    }
     for (int64_t oh = 0; oh < oH; oh++) {
         const float *r0 = xp + oh * sd * pw, *r1 = r0 + pw, *r2 = r1 + pw;
         float *yr = ym + oh * oW;
