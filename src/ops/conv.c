@@ -224,6 +224,14 @@ static int64_t kvol(const k_conv_shape *s)
     return s->k[0] * s->k[1] * s->k[2];
 }
 
+/* A 1x1 convolution reads its input in place as the GEMM's right operand when few
+ * output channels share each input column (measured with norma bench --gemm: in place
+ * wins up to M = 256 and for narrow outputs; packing wins when many A panels reuse B). */
+static int pw_in_place(int64_t Mg, size_t ncols)
+{
+    return Mg <= 256 || ncols <= 64;
+}
+
 static int is_pointwise(const k_conv_shape *s)
 {
     for (int i = 0; i < 3; i++)
@@ -297,7 +305,9 @@ static int conv_infer(op_ctx *c)
     if (Cg == 1)
         return NORMA_OK;
     size_t Kg = (size_t)(Cg * kvol(&s));
-    size_t need = is_pointwise(&s) ? 0 : k_gemm_packed_b_floats(isa, Kg, chunk_cols(isa, Kg, (size_t)t[2]));
+    size_t need = is_pointwise(&s) && pw_in_place(Mg, (size_t)t[2])
+                      ? 0
+                      : k_gemm_packed_b_floats(isa, Kg, chunk_cols(isa, Kg, (size_t)t[2]));
     need += split_floats(&s, Cg);
     if (!st || !st->wp)
         need += k_gemm_packed_a_floats(isa, (size_t)Mg, (size_t)(Cg * kvol(&s)));
@@ -326,7 +336,7 @@ static int conv_run(op_ctx *c)
     size_t OHW = (size_t)(s.out[0] * s.out[1] * s.out[2]);
     size_t chunk = chunk_cols(isa, Kg, OHW);
     int pw = is_pointwise(&s);
-    float *bp = c->scratch, *xsplit = bp + (pw ? 0 : k_gemm_packed_b_floats(isa, Kg, chunk));
+    float *bp = c->scratch, *xsplit = bp + (pw && pw_in_place(Mg, OHW) ? 0 : k_gemm_packed_b_floats(isa, Kg, chunk));
     float *ap = xsplit + split_floats(&s, Cg);
     int use_split = split_floats(&s, Cg) > 0;
     for (int64_t i = 0; i < s.N; i++)
@@ -341,7 +351,7 @@ static int conv_run(op_ctx *c)
             k_epilogue ep = {bias ? bias + g * Mg : NULL, K_BIAS_ROW, n->fused_act, n->act_alpha, n->act_beta};
             const float *xi = x + (size_t)i * (size_t)s.C * HW;
             float *yg = y + ((size_t)i * (size_t)s.M + (size_t)(g * Mg)) * OHW;
-            if (pw) { /* 1x1: the input image already is the K x N right operand */
+            if (pw && pw_in_place(Mg, OHW)) { /* 1x1: the input image already is the K x N right operand */
                 k_f32_gemm_direct_b(isa, (size_t)Mg, OHW, Kg, 1.0f, a, xi + (size_t)(g * Cg) * HW, HW, 0.0f, yg, OHW,
                                     &ep, c->threads);
                 continue;
@@ -351,7 +361,10 @@ static int conv_run(op_ctx *c)
             /* column chunks: im2col (or pack) a slice of the output positions, multiply */
             for (size_t j0 = 0; j0 < OHW; j0 += chunk) {
                 size_t nc = OHW - j0 < chunk ? OHW - j0 : chunk;
-                k_f32_im2col_packed(&s, xi, g * Cg, Cg, j0, nc, (size_t)isa->nr, use_split ? xsplit : NULL, bp,
+                if (pw)
+                    k_f32_gemm_pack_b(isa, Kg, nc, xi + (size_t)(g * Cg) * HW + j0, (ptrdiff_t)HW, 1, bp);
+                else
+                    k_f32_im2col_packed(&s, xi, g * Cg, Cg, j0, nc, (size_t)isa->nr, use_split ? xsplit : NULL, bp,
                                         c->threads);
                 k_f32_gemm_packed(isa, (size_t)Mg, nc, Kg, 1.0f, a, bp, 0.0f, yg + j0, OHW, &ep, c->threads);
             }

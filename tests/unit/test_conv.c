@@ -170,6 +170,10 @@ static void conv_1x1_pointwise_matches_reference(void **st)
     check(&s, 0, 2);
     s.stride[0] = s.stride[1] = 2; /* strided 1x1 goes through im2col */
     check(&s, 0, 1);
+    cspec wide = base(2, 1, 9, 300, 1, 9, 1); /* many output channels: B packed, not read in place */
+    wide.bias = 1;
+    wide.act = ACT_CLIP;
+    check(&wide, 0, 2);
 }
 
 /* outputs wider than one im2col chunk (see chunk_cols in ops/conv.c) */
