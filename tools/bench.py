@@ -25,6 +25,14 @@ For each model directory and thread count it first runs `build/norma test DIR -t
 side's per-run median latency and load time. Absolute times move from run to run on
 shared machines; the ratios (norma / ORT, lower is better for norma) are the point.
 
+The GEMM microbenchmark is separate: `build/norma bench --gemm M N K [-n ITERS]` prints
+GFLOP/s of the packed SGEMM (B prepacked, packed per run, and read in place) and the
+single-core FMA peak measured by a throughput loop of the same ISA.
+
+norma sets OMP_WAIT_POLICY=passive for itself unless the variable (or GOMP_SPINCOUNT) is
+already set: on cores shared with other processes, spinning OpenMP threads cost far more
+than they save (see tools/norma.c).
+
 Notes on the columns:
 - load ms: norma = norma_session_create_from_file; ORT = InferenceSession.create
   (neither includes process start-up; ORT's excludes loading the native library).
