@@ -94,7 +94,10 @@ def norma_bench(d, t, n, use_time):
         cmd = ['/usr/bin/time', '-f', '%M'] + cmd
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode:
-        raise RuntimeError('norma bench %s -t %d failed: %s' % (d, t, r.stderr.strip()[-300:]))
+        # drop /usr/bin/time's own lines ("Command exited ...", the %M figure)
+        msg = [l for l in r.stderr.strip().splitlines()
+               if not l.startswith('Command exited') and not l.strip().isdigit()]
+        raise RuntimeError('norma bench %s -t %d failed: %s' % (d, t, '\n'.join(msg)[-300:]))
     return last_json(r.stdout)
 
 
