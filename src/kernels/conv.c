@@ -4,6 +4,7 @@
  */
 #include "kernels/conv.h"
 
+#include <omp.h>
 #include <string.h>
 
 #include "kernels/act.h"
@@ -187,10 +188,10 @@ K_INLINE void dw_act_row(float *y, size_t n, int act, float lo, float hi)
     }
 }
 
-#define DW_PAD_MAX 20000 /* floats of a zero-padded input plane kept on the stack */
+#define DW_PAD_MAX 65536 /* floats of the largest zero-padded plane the 3x3 path takes */
 
-/* 2-D 3x3 depthwise plane, stride 1 or 2, dilation 1, small enough to zero-pad on the
- * stack: then every output row is one edge-free loop over the nine taps. */
+/* 2-D 3x3 depthwise plane, stride 1 or 2, dilation 1, small enough to zero-pad in the
+ * work space: then every output row is one edge-free loop over the nine taps. */
 static int dw3x3_fits(const k_conv_shape *s)
 {
     if (s->k[0] != 1 || s->in[0] != 1 || s->out[0] != 1 || s->k[1] != 3 || s->k[2] != 3)
@@ -204,10 +205,21 @@ static int dw3x3_fits(const k_conv_shape *s)
     return ph * pw <= DW_PAD_MAX;
 }
 
-K_CLONES static void dw3x3_plane(const k_conv_shape *s, const float *xc, const float *wm, float b, float *ym, int act,
-                                 float act_alpha, float act_beta)
+/* Work floats per thread: the padded plane and the flat output of stride 1. */
+static size_t dw3x3_work(const k_conv_shape *s)
 {
-    float xp[DW_PAD_MAX];
+    int64_t sd = s->stride[1];
+    return (size_t)(((s->out[1] - 1) * sd + 3) * ((s->out[2] - 1) * sd + 3)) * 2;
+}
+
+size_t k_conv_depthwise_work_floats(const k_conv_shape *s, int threads)
+{
+    return dw3x3_fits(s) ? dw3x3_work(s) * (size_t)(threads > 1 ? threads : 1) : 0;
+}
+
+K_CLONES static void dw3x3_plane(const k_conv_shape *s, const float *xc, const float *wm, float b, float *ym, int act,
+                                 float act_alpha, float act_beta, float *xp)
+{
     int64_t iH = s->in[1], iW = s->in[2], oH = s->out[1], oW = s->out[2], sd = s->stride[1];
     int64_t pt = s->pad[1], pl = s->pad[2];
     int64_t ph = (oH - 1) * sd + 3, pw = (oW - 1) * sd + 3; /* rows/columns the outputs read */
@@ -230,7 +242,7 @@ K_CLONES static void dw3x3_plane(const k_conv_shape *s, const float *xc, const f
     if (sd == 1) {
         /* one flat loop over all rows at the padded width (the pw - oW extra columns of
          * each row are computed and dropped): long vectors even for 7-wide planes */
-        float tmp[DW_PAD_MAX];
+        float *tmp = xp + ph * pw;
         int64_t nflat = (oH - 1) * pw + oW;
         const float *r0 = xp, *r1 = xp + pw, *r2 = xp + 2 * pw;
         for (int64_t t = 0; t < nflat; t++)
@@ -345,7 +357,7 @@ K_CLONES static void dw_plane(const k_conv_shape *s, const float *xc, const floa
 }
 
 void k_f32_conv_depthwise(const k_conv_shape *s, const float *x, const float *w, const float *bias, float *y,
-                          int act, float act_alpha, float act_beta, int threads)
+                          int act, float act_alpha, float act_beta, int threads, float *work, size_t work_floats)
 {
     int64_t Mg = s->M / s->group;
     int64_t iD = s->in[0], iH = s->in[1], iW = s->in[2];
@@ -353,13 +365,16 @@ void k_f32_conv_depthwise(const k_conv_shape *s, const float *x, const float *w,
     int64_t kD = s->k[0], kH = s->k[1], kW = s->k[2];
     int64_t total = s->N * s->M;
     int nt = threads > 1 && total > 1 && (double)total * (double)(oD * oH * oW * kD * kH * kW) > 1e5 ? threads : 1;
-    int fast = dw3x3_fits(s);
+    size_t per = dw3x3_fits(s) ? dw3x3_work(s) : 0;
+    int fast = work && per && work_floats >= per;
+    if (fast && (size_t)nt * per > work_floats)
+        nt = (int)(work_floats / per); /* one plane buffer per thread */
 #pragma omp parallel for schedule(static) num_threads(nt)
     for (int64_t nm = 0; nm < total; nm++) {
         int64_t n = nm / s->M, m = nm % s->M, c = m / Mg;
         if (fast) {
             dw3x3_plane(s, x + (n * s->C + c) * iH * iW, w + m * 9, bias ? bias[m] : 0.0f, y + nm * oH * oW, act,
-                        act_alpha, act_beta);
+                        act_alpha, act_beta, work + (size_t)omp_get_thread_num() * per);
             continue;
         }
         dw_plane(s, x + (n * s->C + c) * iD * iH * iW, w + m * kD * kH * kW, bias ? bias[m] : 0.0f,

@@ -8,6 +8,7 @@
  * scatter. Constant weights are packed per group in init. Bias and a fused
  * activation (node->fused_act) are applied in the GEMM epilogue.
  */
+#include <omp.h>
 #include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
@@ -302,8 +303,13 @@ static int conv_infer(op_ctx *c)
     const k_gemm_isa *isa = st ? st->isa : k_gemm_best();
     int64_t Cg = s.C / s.group, Mg = s.M / s.group;
     c->scratch_size = 0;
-    if (Cg == 1)
+    if (Cg == 1) {
+        /* infer does not know the run's thread count: room for every processor (run
+         * uses fewer threads when it has more than that) */
+        int nproc = omp_get_num_procs();
+        c->scratch_size = k_conv_depthwise_work_floats(&s, nproc > c->threads ? nproc : c->threads) * sizeof(float);
         return NORMA_OK;
+    }
     size_t Kg = (size_t)(Cg * kvol(&s));
     size_t need = is_pointwise(&s) && pw_in_place(Mg, (size_t)t[2])
                       ? 0
@@ -328,7 +334,8 @@ static int conv_run(op_ctx *c)
     float *y = c->out[0]->data;
     int64_t Cg = s.C / s.group, Mg = s.M / s.group;
     if (Cg == 1) {
-        k_f32_conv_depthwise(&s, x, w, bias, y, n->fused_act, n->act_alpha, n->act_beta, c->threads);
+        k_f32_conv_depthwise(&s, x, w, bias, y, n->fused_act, n->act_alpha, n->act_beta, c->threads, c->scratch,
+                             c->scratch_size / sizeof(float));
         return NORMA_OK;
     }
     const k_gemm_isa *isa = st->isa;
