@@ -9,6 +9,8 @@ Reproduce (from the repository root, after building into build/):
     export ORT_NODE=~/ort/node_modules/onnxruntime-node
 
     /usr/bin/python3 tools/bench.py                      # every models/*/ with test_data_set_0
+    /usr/bin/python3 tools/export_bench.py ~/norma-bench  # the benchmark set (ResNet-50, ...)
+    /usr/bin/python3 tools/bench.py ~/norma-bench/*      # model directories as arguments
     /usr/bin/python3 tools/bench.py --models models/resnet models/densenet \
         --threads 1 2 4 --iters 100 --rounds 5 --out bench.md
 
@@ -22,6 +24,14 @@ For each model directory and thread count it first runs `build/norma test DIR -t
 `ort_bench.py DIR T N` for R rounds, and reports the median over rounds of each
 side's per-run median latency and load time. Absolute times move from run to run on
 shared machines; the ratios (norma / ORT, lower is better for norma) are the point.
+
+The GEMM microbenchmark is separate: `build/norma bench --gemm M N K [-n ITERS]` prints
+GFLOP/s of the packed SGEMM (B prepacked, packed per run, and read in place) and the
+single-core FMA peak measured by a throughput loop of the same ISA.
+
+norma sets OMP_WAIT_POLICY=passive for itself unless the variable (or GOMP_SPINCOUNT) is
+already set: on cores shared with other processes, spinning OpenMP threads cost far more
+than they save (see tools/norma.c).
 
 Notes on the columns:
 - load ms: norma = norma_session_create_from_file; ORT = InferenceSession.create
@@ -84,7 +94,10 @@ def norma_bench(d, t, n, use_time):
         cmd = ['/usr/bin/time', '-f', '%M'] + cmd
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode:
-        raise RuntimeError('norma bench %s -t %d failed: %s' % (d, t, r.stderr.strip()[-300:]))
+        # drop /usr/bin/time's own lines ("Command exited ...", the %M figure)
+        msg = [l for l in r.stderr.strip().splitlines()
+               if not l.startswith('Command exited') and not l.strip().isdigit()]
+        raise RuntimeError('norma bench %s -t %d failed: %s' % (d, t, '\n'.join(msg)[-300:]))
     return last_json(r.stdout)
 
 
@@ -129,7 +142,9 @@ def med(xs):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('--models', nargs='+', help='model directories (default: models/*/ with test_data_set_0)')
+    ap.add_argument('dirs', nargs='*', metavar='DIR', help='model directories (same as --models)')
+    ap.add_argument('--models', nargs='+', default=[],
+                    help='model directories (default: models/*/ with test_data_set_0)')
     ap.add_argument('--threads', nargs='+', type=int, default=[1, 2])
     ap.add_argument('--iters', type=int, default=50, help='timed runs per process (default 50)')
     ap.add_argument('--rounds', type=int, default=3, help='alternating norma/ORT rounds (default 3)')
@@ -142,7 +157,7 @@ def main():
         sys.exit('ORT_NODE=%s does not exist; install onnxruntime-node (see docstring)' % os.environ['ORT_NODE'])
     if not os.access(NORMA, os.X_OK):
         sys.exit('%s not found; build first' % NORMA)
-    models = a.models or sorted(os.path.dirname(p.rstrip('/')) for p in
+    models = (a.dirs + a.models) or sorted(os.path.dirname(p.rstrip('/')) for p in
                                 glob.glob(os.path.join(ROOT, 'models', '*', 'test_data_set_0')))
     models = [os.path.abspath(m) for m in models]
     use_time = os.access('/usr/bin/time', os.X_OK)
@@ -167,12 +182,21 @@ def main():
             if not ok:
                 failures.append('%s -t %d: norma test failed:\n%s' % (name, t, msg))
             nr, orr = [], []
-            try:
-                for _ in range(a.rounds):
-                    nr.append(norma_bench(d, t, a.iters, use_time))
-                    orr.append(ort_bench(d, t, a.iters, a.ort_tools, use_time))
-            except RuntimeError as e:
-                failures.append('%s -t %d: %s' % (name, t, e))
+            n_ok = o_ok = True
+            for _ in range(a.rounds):
+                # alternate the two; a side that failed once is not retried
+                if n_ok:
+                    try:
+                        nr.append(norma_bench(d, t, a.iters, use_time))
+                    except RuntimeError as e:
+                        n_ok = False
+                        failures.append('%s -t %d: %s' % (name, t, e))
+                if o_ok:
+                    try:
+                        orr.append(ort_bench(d, t, a.iters, a.ort_tools, use_time))
+                    except RuntimeError as e:
+                        o_ok = False
+                        failures.append('%s -t %d: %s' % (name, t, e))
             nm = med([r['median_ms'] for r in nr])
             om = med([r['median_ms'] for r in orr])
             nl = med([r['load_ms'] for r in nr])

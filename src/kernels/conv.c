@@ -4,9 +4,11 @@
  */
 #include "kernels/conv.h"
 
+#include <omp.h>
 #include <string.h>
 
 #include "kernels/act.h"
+#include "kernels/clones.h"
 
 /* x (N,C,D,H,W), w (M,C/g,kD,kH,kW) -> y (N,M,oD,oH,oW) */
 void k_f32_conv_ref(const k_conv_shape *s, const float *x, const float *w, const float *bias, float *y,
@@ -168,93 +170,215 @@ void k_f32_im2col_packed(const k_conv_shape *s, const float *x, int64_t c0, int6
 }
 
 /* x (N,C,D,H,W), w (M,1,kD,kH,kW) with C == group -> y (N,M,oD,oH,oW) */
+/* Activation of a row, with ReLU and Clip written so they vectorize (same results as
+ * k_act_one, NaN included). */
+K_INLINE void dw_act_row(float *y, size_t n, int act, float lo, float hi)
+{
+    if (act == ACT_RELU) {
+        for (size_t i = 0; i < n; i++)
+            y[i] = y[i] > 0 ? y[i] : 0;
+    } else if (act == ACT_CLIP) {
+        for (size_t i = 0; i < n; i++) {
+            float v = y[i];
+            v = v < lo ? lo : v;
+            y[i] = v > hi ? hi : v;
+        }
+    } else {
+        k_act_apply(y, n, act, lo, hi);
+    }
+}
+
+#define DW_PAD_MAX 65536 /* floats of the largest zero-padded plane the 3x3 path takes */
+
+/* 2-D 3x3 depthwise plane, stride 1 or 2, dilation 1, small enough to zero-pad in the
+ * work space: then every output row is one edge-free loop over the nine taps. */
+static int dw3x3_fits(const k_conv_shape *s)
+{
+    if (s->k[0] != 1 || s->in[0] != 1 || s->out[0] != 1 || s->k[1] != 3 || s->k[2] != 3)
+        return 0;
+    if (s->dil[1] != 1 || s->dil[2] != 1 || s->stride[1] != s->stride[2] || s->stride[1] > 2)
+        return 0;
+    if (s->pad[1] < 0 || s->pad[2] < 0 || s->pad[1] > 2 || s->pad[2] > 2)
+        return 0;
+    int64_t sd = s->stride[1];
+    int64_t ph = (s->out[1] - 1) * sd + 3, pw = (s->out[2] - 1) * sd + 3;
+    return ph * pw <= DW_PAD_MAX;
+}
+
+/* Work floats per thread: the padded plane and the flat output of stride 1. */
+static size_t dw3x3_work(const k_conv_shape *s)
+{
+    int64_t sd = s->stride[1];
+    return (size_t)(((s->out[1] - 1) * sd + 3) * ((s->out[2] - 1) * sd + 3)) * 2;
+}
+
+size_t k_conv_depthwise_work_floats(const k_conv_shape *s, int threads)
+{
+    return dw3x3_fits(s) ? dw3x3_work(s) * (size_t)(threads > 1 ? threads : 1) : 0;
+}
+
+K_CLONES static void dw3x3_plane(const k_conv_shape *s, const float *xc, const float *wm, float b, float *ym, int act,
+                                 float act_alpha, float act_beta, float *xp)
+{
+    int64_t iH = s->in[1], iW = s->in[2], oH = s->out[1], oW = s->out[2], sd = s->stride[1];
+    int64_t pt = s->pad[1], pl = s->pad[2];
+    int64_t ph = (oH - 1) * sd + 3, pw = (oW - 1) * sd + 3; /* rows/columns the outputs read */
+    for (int64_t r = 0; r < ph; r++) {
+        float *d = xp + r * pw;
+        int64_t ih = r - pt;
+        if (ih < 0 || ih >= iH) {
+            memset(d, 0, (size_t)pw * sizeof(float));
+            continue;
+        }
+        /* columns q read input column q - pl: zeros left, the row, zeros right */
+        int64_t a = pl < pw ? pl : pw, e = pl + iW < pw ? pl + iW : pw;
+        memset(d, 0, (size_t)a * sizeof(float));
+        if (e > a)
+            memcpy(d + a, xc + ih * iW, (size_t)(e - a) * sizeof(float));
+        if (pw > e)
+            memset(d + (e > a ? e : a), 0, (size_t)(pw - (e > a ? e : a)) * sizeof(float));
+    }
+    float w0 = wm[0], w1 = wm[1], w2 = wm[2], w3 = wm[3], w4 = wm[4], w5 = wm[5], w6 = wm[6], w7 = wm[7], w8 = wm[8];
+    if (sd == 1) {
+        /* one flat loop over all rows at the padded width (the pw - oW extra columns of
+         * each row are computed and dropped): long vectors even for 7-wide planes */
+        float *tmp = xp + ph * pw;
+        int64_t nflat = (oH - 1) * pw + oW;
+        const float *r0 = xp, *r1 = xp + pw, *r2 = xp + 2 * pw;
+        for (int64_t t = 0; t < nflat; t++)
+            tmp[t] = b + (w0 * r0[t] + w1 * r0[t + 1] + w2 * r0[t + 2]) + (w3 * r1[t] + w4 * r1[t + 1] + w5 * r1[t + 2]) +
+                     (w6 * r2[t] + w7 * r2[t + 1] + w8 * r2[t + 2]);
+        for (int64_t oh = 0; oh < oH; oh++) {
+            memcpy(ym + oh * oW, tmp + oh * pw, (size_t)oW * sizeof(float));
+            dw_act_row(ym + oh * oW, (size_t)oW, act, act_alpha, act_beta);
+        }
+        return;
+    }
+    for (int64_t oh = 0; oh < oH; oh++) {
+        const float *r0 = xp + oh * sd * pw, *r1 = r0 + pw, *r2 = r1 + pw;
+        float *yr = ym + oh * oW;
+        if (sd == 1) {
+            for (int64_t ow = 0; ow < oW; ow++)
+                yr[ow] = b + (w0 * r0[ow] + w1 * r0[ow + 1] + w2 * r0[ow + 2]) +
+                         (w3 * r1[ow] + w4 * r1[ow + 1] + w5 * r1[ow + 2]) +
+                         (w6 * r2[ow] + w7 * r2[ow + 1] + w8 * r2[ow + 2]);
+        } else {
+            for (int64_t ow = 0; ow < oW; ow++)
+                yr[ow] = b + (w0 * r0[2 * ow] + w1 * r0[2 * ow + 1] + w2 * r0[2 * ow + 2]) +
+                         (w3 * r1[2 * ow] + w4 * r1[2 * ow + 1] + w5 * r1[2 * ow + 2]) +
+                         (w6 * r2[2 * ow] + w7 * r2[2 * ow + 1] + w8 * r2[2 * ow + 2]);
+        }
+        dw_act_row(yr, (size_t)oW, act, act_alpha, act_beta);
+    }
+}
+
+/* One output plane of the depthwise convolution: input plane xc, kernel wm, bias b.
+ * Cloned per ISA (the row loops vectorize). */
+K_CLONES static void dw_plane(const k_conv_shape *s, const float *xc, const float *wm, float b, float *ym, int act,
+                              float act_alpha, float act_beta)
+{
+    int64_t iH = s->in[1], iW = s->in[2];
+    int64_t oD = s->out[0], oH = s->out[1], oW = s->out[2];
+    int64_t kD = s->k[0], kH = s->k[1], kW = s->k[2];
+    int64_t iD = s->in[0], sw = s->stride[2];
+    /* valid output ranges per kernel column, hoisted out of the row loops */
+    int64_t lo_c[16], hi_c[16];
+    for (int64_t kw = 0; kw < kW && kw < 16; kw++)
+        valid_range(oW, sw, kw * s->dil[2] - s->pad[2], iW, &lo_c[kw], &hi_c[kw]);
+    for (int64_t od = 0; od < oD; od++)
+        for (int64_t oh = 0; oh < oH; oh++) {
+            float *yr = ym + (od * oH + oh) * oW;
+            for (int64_t ow = 0; ow < oW; ow++)
+                yr[ow] = b;
+            for (int64_t kd = 0; kd < kD; kd++) {
+                int64_t id = od * s->stride[0] - s->pad[0] + kd * s->dil[0];
+                if (id < 0 || id >= iD)
+                    continue;
+                for (int64_t kh = 0; kh < kH; kh++) {
+                    int64_t ih = oh * s->stride[1] - s->pad[1] + kh * s->dil[1];
+                    if (ih < 0 || ih >= iH)
+                        continue;
+                    const float *xr = xc + (id * iH + ih) * iW;
+                    const float *wr = wm + (kd * kH + kh) * kW;
+                    if (kW == 3) {
+                        /* one pass for the three taps where all are inside, then the edges */
+                        int64_t lo = lo_c[0], hi = hi_c[0];
+                        for (int64_t kw = 1; kw < 3; kw++) {
+                            lo = lo_c[kw] > lo ? lo_c[kw] : lo;
+                            hi = hi_c[kw] < hi ? hi_c[kw] : hi;
+                        }
+                        if (hi < lo)
+                            hi = lo;
+                        const float *x0 = xr + (0 * s->dil[2] - s->pad[2]);
+                        const float *x1 = xr + (1 * s->dil[2] - s->pad[2]);
+                        const float *x2 = xr + (2 * s->dil[2] - s->pad[2]);
+                        float w0 = wr[0], w1 = wr[1], w2 = wr[2];
+                        if (sw == 1) {
+                            for (int64_t ow = lo; ow < hi; ow++)
+                                yr[ow] += w0 * x0[ow] + w1 * x1[ow] + w2 * x2[ow];
+                        } else if (sw == 2) { /* a constant stride the vectorizer can permute */
+                            for (int64_t ow = lo; ow < hi; ow++)
+                                yr[ow] += w0 * x0[ow * 2] + w1 * x1[ow * 2] + w2 * x2[ow * 2];
+                        } else {
+                            for (int64_t ow = lo; ow < hi; ow++)
+                                yr[ow] += w0 * x0[ow * sw] + w1 * x1[ow * sw] + w2 * x2[ow * sw];
+                        }
+                        for (int64_t kw = 0; kw < 3; kw++) {
+                            const float *xs = xr + (kw * s->dil[2] - s->pad[2]);
+                            for (int64_t ow = lo_c[kw]; ow < hi_c[kw] && ow < lo; ow++)
+                                yr[ow] += wr[kw] * xs[ow * sw];
+                            for (int64_t ow = hi > lo_c[kw] ? hi : lo_c[kw]; ow < hi_c[kw]; ow++)
+                                yr[ow] += wr[kw] * xs[ow * sw];
+                        }
+                        continue;
+                    }
+                    for (int64_t kw = 0; kw < kW; kw++) {
+                        float wv = wm[(kd * kH + kh) * kW + kw];
+                        int64_t off = kw * s->dil[2] - s->pad[2], lo, hi;
+                        if (kw < 16) {
+                            lo = lo_c[kw];
+                            hi = hi_c[kw];
+                        } else {
+                            valid_range(oW, sw, off, iW, &lo, &hi);
+                        }
+                        const float *xs = xr + off;
+                        if (sw == 1) {
+                            for (int64_t ow = lo; ow < hi; ow++)
+                                yr[ow] += wv * xs[ow];
+                        } else {
+                            for (int64_t ow = lo; ow < hi; ow++)
+                                yr[ow] += wv * xs[ow * sw];
+                        }
+                    }
+                }
+            }
+            dw_act_row(yr, (size_t)oW, act, act_alpha, act_beta);
+        }
+}
+
 void k_f32_conv_depthwise(const k_conv_shape *s, const float *x, const float *w, const float *bias, float *y,
-                          int act, float act_alpha, float act_beta, int threads)
+                          int act, float act_alpha, float act_beta, int threads, float *work, size_t work_floats)
 {
     int64_t Mg = s->M / s->group;
     int64_t iD = s->in[0], iH = s->in[1], iW = s->in[2];
     int64_t oD = s->out[0], oH = s->out[1], oW = s->out[2];
     int64_t kD = s->k[0], kH = s->k[1], kW = s->k[2];
-    int64_t sw = s->stride[2];
     int64_t total = s->N * s->M;
     int nt = threads > 1 && total > 1 && (double)total * (double)(oD * oH * oW * kD * kH * kW) > 1e5 ? threads : 1;
+    size_t per = dw3x3_fits(s) ? dw3x3_work(s) : 0;
+    int fast = work && per && work_floats >= per;
+    if (fast && (size_t)nt * per > work_floats)
+        nt = (int)(work_floats / per); /* one plane buffer per thread */
 #pragma omp parallel for schedule(static) num_threads(nt)
     for (int64_t nm = 0; nm < total; nm++) {
         int64_t n = nm / s->M, m = nm % s->M, c = m / Mg;
-        const float *xc = x + (n * s->C + c) * iD * iH * iW;
-        const float *wm = w + m * kD * kH * kW;
-        float *ym = y + nm * oD * oH * oW;
-        float b = bias ? bias[m] : 0.0f;
-        /* valid output ranges per kernel column, hoisted out of the row loops */
-        int64_t lo_c[16], hi_c[16];
-        for (int64_t kw = 0; kw < kW && kw < 16; kw++)
-            valid_range(oW, sw, kw * s->dil[2] - s->pad[2], iW, &lo_c[kw], &hi_c[kw]);
-        for (int64_t od = 0; od < oD; od++)
-            for (int64_t oh = 0; oh < oH; oh++) {
-                float *yr = ym + (od * oH + oh) * oW;
-                for (int64_t ow = 0; ow < oW; ow++)
-                    yr[ow] = b;
-                for (int64_t kd = 0; kd < kD; kd++) {
-                    int64_t id = od * s->stride[0] - s->pad[0] + kd * s->dil[0];
-                    if (id < 0 || id >= iD)
-                        continue;
-                    for (int64_t kh = 0; kh < kH; kh++) {
-                        int64_t ih = oh * s->stride[1] - s->pad[1] + kh * s->dil[1];
-                        if (ih < 0 || ih >= iH)
-                            continue;
-                        const float *xr = xc + (id * iH + ih) * iW;
-                        const float *wr = wm + (kd * kH + kh) * kW;
-                        if (kW == 3) {
-                            /* one pass for the three taps where all are inside, then the edges */
-                            int64_t lo = lo_c[0], hi = hi_c[0];
-                            for (int64_t kw = 1; kw < 3; kw++) {
-                                lo = lo_c[kw] > lo ? lo_c[kw] : lo;
-                                hi = hi_c[kw] < hi ? hi_c[kw] : hi;
-                            }
-                            if (hi < lo)
-                                hi = lo;
-                            const float *x0 = xr + (0 * s->dil[2] - s->pad[2]);
-                            const float *x1 = xr + (1 * s->dil[2] - s->pad[2]);
-                            const float *x2 = xr + (2 * s->dil[2] - s->pad[2]);
-                            float w0 = wr[0], w1 = wr[1], w2 = wr[2];
-                            if (sw == 1) {
-                                for (int64_t ow = lo; ow < hi; ow++)
-                                    yr[ow] += w0 * x0[ow] + w1 * x1[ow] + w2 * x2[ow];
-                            } else {
-                                for (int64_t ow = lo; ow < hi; ow++)
-                                    yr[ow] += w0 * x0[ow * sw] + w1 * x1[ow * sw] + w2 * x2[ow * sw];
-                            }
-                            for (int64_t kw = 0; kw < 3; kw++) {
-                                const float *xs = xr + (kw * s->dil[2] - s->pad[2]);
-                                for (int64_t ow = lo_c[kw]; ow < hi_c[kw] && ow < lo; ow++)
-                                    yr[ow] += wr[kw] * xs[ow * sw];
-                                for (int64_t ow = hi > lo_c[kw] ? hi : lo_c[kw]; ow < hi_c[kw]; ow++)
-                                    yr[ow] += wr[kw] * xs[ow * sw];
-                            }
-                            continue;
-                        }
-                        for (int64_t kw = 0; kw < kW; kw++) {
-                            float wv = wm[(kd * kH + kh) * kW + kw];
-                            int64_t off = kw * s->dil[2] - s->pad[2], lo, hi;
-                            if (kw < 16) {
-                                lo = lo_c[kw];
-                                hi = hi_c[kw];
-                            } else {
-                                valid_range(oW, sw, off, iW, &lo, &hi);
-                            }
-                            const float *xs = xr + off;
-                            if (sw == 1) {
-                                for (int64_t ow = lo; ow < hi; ow++)
-                                    yr[ow] += wv * xs[ow];
-                            } else {
-                                for (int64_t ow = lo; ow < hi; ow++)
-                                    yr[ow] += wv * xs[ow * sw];
-                            }
-                        }
-                    }
-                }
-                k_act_apply(yr, (size_t)oW, act, act_alpha, act_beta);
-            }
+        if (fast) {
+            dw3x3_plane(s, x + (n * s->C + c) * iH * iW, w + m * 9, bias ? bias[m] : 0.0f, y + nm * oH * oW, act,
+                        act_alpha, act_beta, work + (size_t)omp_get_thread_num() * per);
+            continue;
+        }
+        dw_plane(s, x + (n * s->C + c) * iD * iH * iW, w + m * kD * kH * kW, bias ? bias[m] : 0.0f,
+                 y + nm * oD * oH * oW, act, act_alpha, act_beta);
     }
 }
 

@@ -44,7 +44,11 @@ void k_f32_split_w_phases(const k_conv_shape *s, const float *x, int64_t c0, int
  * multiplier): output channel m reads input channel m / (M/group). All N images,
  * parallel over (n, m); bias and activation applied per output row. */
 void k_f32_conv_depthwise(const k_conv_shape *s, const float *x, const float *w, const float *bias, float *y,
-                          int act, float act_alpha, float act_beta, int threads);
+                          int act, float act_alpha, float act_beta, int threads, float *work, size_t work_floats);
+/* Floats of work space k_f32_conv_depthwise wants for `threads` threads (a zero-padded
+ * plane and a flat output per thread for its 3x3 path); 0 when it needs none. With
+ * less work space it uses fewer threads; with none, the general loops. */
+size_t k_conv_depthwise_work_floats(const k_conv_shape *s, int threads);
 
 /* Direct transposed convolution (scatter form). */
 void k_f32_convtranspose_ref(const k_conv_shape *s, const float *x, const float *w, const float *bias,

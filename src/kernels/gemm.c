@@ -145,14 +145,25 @@ static inline void v4_store(float *p, v4f v)
         c##i##3 += av * b3;                                                                                  \
     }
 
-static void k_f32_gemm_4x16_c(size_t kc, const float *a, const float *b, float *c, size_t ldc,
-                              float alpha, float beta, const float *rbias, const float *cbias)
+static inline float clamp1(float x, const k_ustore *u)
 {
+    if (u->clamp == 1)
+        return x > 0 ? x : 0;
+    if (u->clamp == 2)
+        return x < u->lo ? u->lo : x > u->hi ? u->hi : x;
+    return x;
+}
+
+static void k_f32_gemm_4x16_c(size_t kc, const float *a, const float *b, size_t ldb, float *c, size_t ldc,
+                              const k_ustore *u)
+{
+    float alpha = u->alpha, beta = u->beta;
+    const float *rbias = u->rbias, *cbias = u->cbias;
     v4f z = {0, 0, 0, 0};
     v4f c00 = z, c01 = z, c02 = z, c03 = z, c10 = z, c11 = z, c12 = z, c13 = z;
     v4f c20 = z, c21 = z, c22 = z, c23 = z, c30 = z, c31 = z, c32 = z, c33 = z;
     for (size_t k = 0; k < kc; k++) {
-        const float *bk = b + k * G_NR, *ak = a + k * G_MR;
+        const float *bk = b + k * ldb, *ak = a + k * G_MR;
         v4f b0 = v4_load(bk), b1 = v4_load(bk + 4), b2 = v4_load(bk + 8), b3 = v4_load(bk + 12);
         G_ROW(0)
         G_ROW(1)
@@ -171,6 +182,9 @@ static void k_f32_gemm_4x16_c(size_t kc, const float *a, const float *b, float *
                 r += (v4f){rbias[i], rbias[i], rbias[i], rbias[i]};
             if (cbias)
                 r += v4_load(cbias + h * 4);
+            if (u->clamp)
+                for (int l = 0; l < 4; l++)
+                    r[l] = clamp1(r[l], u);
             v4_store(y, r);
         }
 }
@@ -178,11 +192,13 @@ static void k_f32_gemm_4x16_c(size_t kc, const float *a, const float *b, float *
 #ifdef K_X86
 /* Accumulators are named variables, not an array: with an array GCC keeps them
  * in memory and stores every one of them on each k step. */
-__attribute__((target("avx2,fma"))) static void k_f32_gemm_6x16_avx2(size_t kc, const float *a, const float *b, float *c, size_t ldc, float alpha, float beta, const float *rbias, const float *cbias)
+__attribute__((target("avx2,fma"))) static void k_f32_gemm_6x16_avx2(size_t kc, const float *a, const float *b, size_t ldb, float *c, size_t ldc, const k_ustore *u)
 {
+    float alpha = u->alpha, beta = u->beta;
+    const float *rbias = u->rbias, *cbias = u->cbias;
     __m256 c0_0 = _mm256_setzero_ps(), c0_1 = _mm256_setzero_ps(), c1_0 = _mm256_setzero_ps(), c1_1 = _mm256_setzero_ps(), c2_0 = _mm256_setzero_ps(), c2_1 = _mm256_setzero_ps(), c3_0 = _mm256_setzero_ps(), c3_1 = _mm256_setzero_ps(), c4_0 = _mm256_setzero_ps(), c4_1 = _mm256_setzero_ps(), c5_0 = _mm256_setzero_ps(), c5_1 = _mm256_setzero_ps();
     for (size_t k = 0; k < kc; k++) {
-        __m256 b0 = _mm256_loadu_ps(b + k * 16), b1 = _mm256_loadu_ps(b + k * 16 + 8);
+        __m256 b0 = _mm256_loadu_ps(b + k * ldb), b1 = _mm256_loadu_ps(b + k * ldb + 8);
         const float *ak = a + k * 6;
         __m256 av;
         av = _mm256_set1_ps(ak[0]);
@@ -206,6 +222,7 @@ __attribute__((target("avx2,fma"))) static void k_f32_gemm_6x16_avx2(size_t kc, 
     }
     __m256 acc[6][2] = {{c0_0, c0_1}, {c1_0, c1_1}, {c2_0, c2_1}, {c3_0, c3_1}, {c4_0, c4_1}, {c5_0, c5_1}};
     __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+    __m256 lo = _mm256_set1_ps(u->clamp == 2 ? u->lo : 0.0f), hi = _mm256_set1_ps(u->hi);
     for (int i = 0; i < 6; i++) {
         float *y = c + (size_t)i * ldc;
         for (int h = 0; h < 2; h++) {
@@ -216,6 +233,10 @@ __attribute__((target("avx2,fma"))) static void k_f32_gemm_6x16_avx2(size_t kc, 
                 r = _mm256_add_ps(r, _mm256_set1_ps(rbias[i]));
             if (cbias)
                 r = _mm256_add_ps(r, _mm256_loadu_ps(cbias + h * 8));
+            if (u->clamp == 1)
+                r = _mm256_max_ps(r, lo); /* NaN -> 0, as x > 0 ? x : 0 */
+            else if (u->clamp == 2)
+                r = _mm256_min_ps(hi, _mm256_max_ps(lo, r)); /* NaN stays NaN */
             _mm256_storeu_ps(y + h * 8, r);
         }
     }
@@ -223,11 +244,17 @@ __attribute__((target("avx2,fma"))) static void k_f32_gemm_6x16_avx2(size_t kc, 
 
 /* Accumulators are named variables, not an array: with an array GCC keeps them
  * in memory and stores every one of them on each k step. */
-__attribute__((target("avx512f"))) static void k_f32_gemm_12x32_avx512(size_t kc, const float *a, const float *b, float *c, size_t ldc, float alpha, float beta, const float *rbias, const float *cbias)
+__attribute__((target("avx512f"))) static void k_f32_gemm_12x32_avx512(size_t kc, const float *a, const float *b, size_t ldb, float *c, size_t ldc, const k_ustore *u)
 {
+    float alpha = u->alpha, beta = u->beta;
+    const float *rbias = u->rbias, *cbias = u->cbias;
+    for (int i = 0; i < 12; i++) { /* C is stored (and maybe read) at the end: fetch it meanwhile */
+        _mm_prefetch((const char *)(c + (size_t)i * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + (size_t)i * ldc + 31), _MM_HINT_T0);
+    }
     __m512 c0_0 = _mm512_setzero_ps(), c0_1 = _mm512_setzero_ps(), c1_0 = _mm512_setzero_ps(), c1_1 = _mm512_setzero_ps(), c2_0 = _mm512_setzero_ps(), c2_1 = _mm512_setzero_ps(), c3_0 = _mm512_setzero_ps(), c3_1 = _mm512_setzero_ps(), c4_0 = _mm512_setzero_ps(), c4_1 = _mm512_setzero_ps(), c5_0 = _mm512_setzero_ps(), c5_1 = _mm512_setzero_ps(), c6_0 = _mm512_setzero_ps(), c6_1 = _mm512_setzero_ps(), c7_0 = _mm512_setzero_ps(), c7_1 = _mm512_setzero_ps(), c8_0 = _mm512_setzero_ps(), c8_1 = _mm512_setzero_ps(), c9_0 = _mm512_setzero_ps(), c9_1 = _mm512_setzero_ps(), c10_0 = _mm512_setzero_ps(), c10_1 = _mm512_setzero_ps(), c11_0 = _mm512_setzero_ps(), c11_1 = _mm512_setzero_ps();
     for (size_t k = 0; k < kc; k++) {
-        __m512 b0 = _mm512_loadu_ps(b + k * 32), b1 = _mm512_loadu_ps(b + k * 32 + 16);
+        __m512 b0 = _mm512_loadu_ps(b + k * ldb), b1 = _mm512_loadu_ps(b + k * ldb + 16);
         const float *ak = a + k * 12;
         __m512 av;
         av = _mm512_set1_ps(ak[0]);
@@ -269,6 +296,7 @@ __attribute__((target("avx512f"))) static void k_f32_gemm_12x32_avx512(size_t kc
     }
     __m512 acc[12][2] = {{c0_0, c0_1}, {c1_0, c1_1}, {c2_0, c2_1}, {c3_0, c3_1}, {c4_0, c4_1}, {c5_0, c5_1}, {c6_0, c6_1}, {c7_0, c7_1}, {c8_0, c8_1}, {c9_0, c9_1}, {c10_0, c10_1}, {c11_0, c11_1}};
     __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    __m512 lo = _mm512_set1_ps(u->clamp == 2 ? u->lo : 0.0f), hi = _mm512_set1_ps(u->hi);
     for (int i = 0; i < 12; i++) {
         float *y = c + (size_t)i * ldc;
         for (int h = 0; h < 2; h++) {
@@ -279,11 +307,91 @@ __attribute__((target("avx512f"))) static void k_f32_gemm_12x32_avx512(size_t kc
                 r = _mm512_add_ps(r, _mm512_set1_ps(rbias[i]));
             if (cbias)
                 r = _mm512_add_ps(r, _mm512_loadu_ps(cbias + h * 16));
+            if (u->clamp == 1)
+                r = _mm512_max_ps(r, lo); /* NaN -> 0, as x > 0 ? x : 0 */
+            else if (u->clamp == 2)
+                r = _mm512_min_ps(hi, _mm512_max_ps(lo, r)); /* NaN stays NaN */
             _mm512_storeu_ps(y + h * 16, r);
         }
     }
 }
 #endif
+
+/* ---- FMA throughput loop: 12 independent accumulators (covers latency 4-6 x 2 pipes) ---- */
+
+#define FMA12(T, fma)                                                                                        \
+    for (size_t it = 0; it < iters; it++) {                                                                  \
+        a0 = fma(a0, m, d); a1 = fma(a1, m, d); a2 = fma(a2, m, d); a3 = fma(a3, m, d);                      \
+        a4 = fma(a4, m, d); a5 = fma(a5, m, d); a6 = fma(a6, m, d); a7 = fma(a7, m, d);                      \
+        a8 = fma(a8, m, d); a9 = fma(a9, m, d); a10 = fma(a10, m, d); a11 = fma(a11, m, d);                  \
+    }
+
+#ifdef K_X86
+__attribute__((target("avx512f"))) static void fma_loop_avx512(size_t iters, float *sink)
+{
+    __m512 m = _mm512_set1_ps(0.999f), d = _mm512_set1_ps(1e-3f);
+    /* distinct starting values, or the compiler merges the identical chains */
+    float x = *sink;
+    __m512 a0 = _mm512_set1_ps(x), a1 = _mm512_set1_ps(x + 1), a2 = _mm512_set1_ps(x + 2), a3 = _mm512_set1_ps(x + 3),
+           a4 = _mm512_set1_ps(x + 4), a5 = _mm512_set1_ps(x + 5), a6 = _mm512_set1_ps(x + 6),
+           a7 = _mm512_set1_ps(x + 7), a8 = _mm512_set1_ps(x + 8), a9 = _mm512_set1_ps(x + 9),
+           a10 = _mm512_set1_ps(x + 10), a11 = _mm512_set1_ps(x + 11);
+    FMA12(__m512, _mm512_fmadd_ps)
+    __m512 s = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)),
+                             _mm512_add_ps(_mm512_add_ps(a4, a5), _mm512_add_ps(a6, a7)));
+    s = _mm512_add_ps(s, _mm512_add_ps(_mm512_add_ps(a8, a9), _mm512_add_ps(a10, a11)));
+    *sink = _mm512_reduce_add_ps(s);
+}
+
+__attribute__((target("avx2,fma"))) static void fma_loop_avx2(size_t iters, float *sink)
+{
+    __m256 m = _mm256_set1_ps(0.999f), d = _mm256_set1_ps(1e-3f);
+    float x = *sink;
+    __m256 a0 = _mm256_set1_ps(x), a1 = _mm256_set1_ps(x + 1), a2 = _mm256_set1_ps(x + 2), a3 = _mm256_set1_ps(x + 3),
+           a4 = _mm256_set1_ps(x + 4), a5 = _mm256_set1_ps(x + 5), a6 = _mm256_set1_ps(x + 6),
+           a7 = _mm256_set1_ps(x + 7), a8 = _mm256_set1_ps(x + 8), a9 = _mm256_set1_ps(x + 9),
+           a10 = _mm256_set1_ps(x + 10), a11 = _mm256_set1_ps(x + 11);
+    FMA12(__m256, _mm256_fmadd_ps)
+    __m256 s = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)),
+                             _mm256_add_ps(_mm256_add_ps(a4, a5), _mm256_add_ps(a6, a7)));
+    s = _mm256_add_ps(s, _mm256_add_ps(_mm256_add_ps(a8, a9), _mm256_add_ps(a10, a11)));
+    float t[8];
+    _mm256_storeu_ps(t, s);
+    *sink = t[0] + t[1] + t[2] + t[3] + t[4] + t[5] + t[6] + t[7];
+}
+#endif
+
+static inline v4f v4_fma(v4f a, v4f m, v4f d)
+{
+    return a * m + d;
+}
+
+static void fma_loop_generic(size_t iters, float *sink)
+{
+    v4f m = {0.999f, 0.999f, 0.999f, 0.999f}, d = {1e-3f, 1e-3f, 1e-3f, 1e-3f};
+    float x = *sink;
+    v4f o = {1, 1, 1, 1}, a0 = {x, x, x, x}, a1 = a0 + o, a2 = a1 + o, a3 = a2 + o, a4 = a3 + o, a5 = a4 + o,
+        a6 = a5 + o, a7 = a6 + o, a8 = a7 + o, a9 = a8 + o, a10 = a9 + o, a11 = a10 + o;
+    FMA12(v4f, v4_fma)
+    v4f s = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11;
+    *sink = s[0] + s[1] + s[2] + s[3];
+}
+
+double k_gemm_fma_loop(const k_gemm_isa *isa, size_t iters, float *sink)
+{
+    int lanes = 4;
+#ifdef K_X86
+    if (isa->kernel == k_f32_gemm_12x32_avx512) {
+        fma_loop_avx512(iters, sink);
+        lanes = 16;
+    } else if (isa->kernel == k_f32_gemm_6x16_avx2) {
+        fma_loop_avx2(iters, sink);
+        lanes = 8;
+    } else
+#endif
+        fma_loop_generic(iters, sink);
+    return 2.0 * 12.0 * lanes * (double)iters;
+}
 
 static const k_gemm_isa isa_generic = {"generic", G_MR, G_NR, k_f32_gemm_4x16_c};
 #ifdef K_X86
@@ -317,14 +425,44 @@ const k_gemm_isa *k_gemm_best(void)
 
 /* ---- driver ---- */
 
+/* The right operand as the driver sees it: packed panels (ld == 0) or, for
+ * k_f32_gemm_direct_b, plain rows of row stride ld. */
+typedef struct bsrc {
+    const float *p;
+    size_t ld;
+} bsrc;
+
+/* Fills the store arguments of one block: the epilogue's bias, residual and clamp go
+ * in only on the last K block; alpha/beta on every block (beta is 1 after the first). */
+static int ustore_for(const k_epilogue *ep, int last, size_t i, size_t j, float alpha, float bk, k_ustore *u)
+{
+    u->alpha = alpha, u->beta = bk;
+    u->rbias = u->cbias = NULL;
+    u->clamp = 0, u->lo = 0, u->hi = 0;
+    if (!last || !ep)
+        return 0;
+    if (ep->bias && ep->bias_mode == K_BIAS_ROW)
+        u->rbias = ep->bias + i;
+    else if (ep->bias && ep->bias_mode == K_BIAS_COL)
+        u->cbias = ep->bias + j;
+    if (ep->act == ACT_RELU)
+        u->clamp = 1;
+    else if (ep->act == ACT_CLIP)
+        u->clamp = 2, u->lo = ep->act_alpha, u->hi = ep->act_beta;
+    else
+        return ep->act != ACT_NONE; /* the caller applies the other activations */
+    return 0;
+}
+
 /* One MC x NC tile of C: rows i0..i0+m, columns j0..j0+n. */
-static void gemm_tile(const k_gemm_isa *isa, size_t i0, size_t m, size_t j0, size_t n, size_t K,
-                      float alpha, const float *Ap, const float *Bp, float beta, float *C,
-                      size_t ldc, const k_epilogue *ep)
+static void gemm_tile(const k_gemm_isa *isa, size_t i0, size_t m, size_t j0, size_t n, size_t N, size_t K,
+                      float alpha, const float *Ap, bsrc B, float beta, float *C, size_t ldc,
+                      const k_epilogue *ep)
 {
     size_t mr = (size_t)isa->mr, nr = (size_t)isa->nr;
     float tmp[MAX_MR * MAX_NR];
-    int has_bias = ep && ep->bias && ep->bias_mode != K_BIAS_NONE;
+    float cb[MAX_NR];
+    float bt[KC * MAX_NR]; /* a tail panel of a direct B, packed */
     k_epilogue act_only = {NULL, K_BIAS_NONE, ep ? ep->act : 0, ep ? ep->act_alpha : 0, ep ? ep->act_beta : 0};
     for (size_t k0 = 0; k0 < K; k0 += KC) {
         size_t kc = K - k0 < KC ? K - k0 : KC;
@@ -332,33 +470,55 @@ static void gemm_tile(const k_gemm_isa *isa, size_t i0, size_t m, size_t j0, siz
         int last = k0 + kc >= K;
         for (size_t j = j0; j < j0 + n; j += nr) {
             size_t nn = j0 + n - j < nr ? j0 + n - j : nr;
-            const float *b = Bp + (j / nr) * K * nr + k0 * nr;
+            const float *b;
+            size_t ldb = nr;
+            if (!B.ld) {
+                b = B.p + (j / nr) * K * nr + k0 * nr;
+            } else if (nn == nr) {
+                b = B.p + k0 * B.ld + j, ldb = B.ld;
+            } else {
+                for (size_t k = 0; k < kc; k++) {
+                    memcpy(bt + k * nr, B.p + (k0 + k) * B.ld + j, nn * sizeof(float));
+                    memset(bt + k * nr + nn, 0, (nr - nn) * sizeof(float));
+                }
+                b = bt;
+            }
             for (size_t i = i0; i < i0 + m; i += mr) {
                 size_t mm = i0 + m - i < mr ? i0 + m - i : mr;
                 const float *a = Ap + (i / mr) * K * mr + k0 * mr;
                 float *c = C + i * ldc + j;
+                k_ustore u;
+                int more = ustore_for(ep, last, i, j, alpha, bk, &u);
                 if (mm == mr && nn == nr) {
-                    /* full tile: the bias goes in with the store on the last K block */
-                    const float *rb = last && has_bias && ep->bias_mode == K_BIAS_ROW ? ep->bias + i : NULL;
-                    const float *cb = last && has_bias && ep->bias_mode == K_BIAS_COL ? ep->bias + j : NULL;
-                    isa->kernel(kc, a, b, c, ldc, alpha, bk, rb, cb);
-                    if (last && act_only.act)
+                    isa->kernel(kc, a, b, ldb, c, ldc, &u);
+                    if (more)
                         k_epilogue_apply(&act_only, c, ldc, i, mm, j, nn);
                     continue;
                 }
-                /* edge tile: compute into tmp, merge the valid part, then bias and act */
-                isa->kernel(kc, a, b, tmp, nr, 1.0f, 0.0f, NULL, NULL);
+                /* edge tile: through tmp (valid part of C copied in when it is read) */
+                if (bk != 0)
+                    for (size_t ii = 0; ii < mm; ii++)
+                        memcpy(tmp + ii * nr, c + ii * ldc, nn * sizeof(float));
+                if (u.cbias && nn < nr) {
+                    memcpy(cb, u.cbias, nn * sizeof(float));
+                    memset(cb + nn, 0, (nr - nn) * sizeof(float));
+                    u.cbias = cb;
+                }
+                float rb[MAX_MR];
+                if (u.rbias && mm < mr) {
+                    memcpy(rb, u.rbias, mm * sizeof(float));
+                    memset(rb + mm, 0, (mr - mm) * sizeof(float));
+                    u.rbias = rb;
+                }
+                isa->kernel(kc, a, b, ldb, tmp, nr, &u);
                 for (size_t ii = 0; ii < mm; ii++)
-                    for (size_t jj = 0; jj < nn; jj++) {
-                        float *y = &c[ii * ldc + jj];
-                        float v = alpha * tmp[ii * nr + jj];
-                        *y = bk == 0 ? v : v + bk * *y;
-                    }
-                if (last)
-                    k_epilogue_apply(ep, c, ldc, i, mm, j, nn);
+                    memcpy(c + ii * ldc, tmp + ii * nr, nn * sizeof(float));
+                if (more)
+                    k_epilogue_apply(&act_only, c, ldc, i, mm, j, nn);
             }
         }
     }
+    (void)N;
 }
 
 /* M == 1: a row vector times packed B. The MR x NR microkernel would compute MR-1
@@ -384,25 +544,16 @@ static void gemv_packed(const k_gemm_isa *isa, size_t N, size_t K, float alpha, 
     }
 }
 
-void k_f32_gemm_packed(const k_gemm_isa *isa, size_t M, size_t N, size_t K, float alpha,
-                       const float *Ap, const float *Bp, float beta, float *C, size_t ldc,
-                       const k_epilogue *ep, int threads)
+static void gemm_driver(const k_gemm_isa *isa, size_t M, size_t N, size_t K, float alpha, const float *Ap,
+                        bsrc B, float beta, float *C, size_t ldc, const k_epilogue *ep, int threads)
 {
-    if (M == 0 || N == 0)
-        return;
-    if (K == 0) {
-        for (size_t i = 0; i < M; i++)
-            for (size_t j = 0; j < N; j++)
-                C[i * ldc + j] = beta == 0 ? 0.0f : beta * C[i * ldc + j];
-        k_epilogue_apply(ep, C, ldc, 0, M, 0, N);
-        return;
-    }
-    if (M == 1) {
-        gemv_packed(isa, N, K, alpha, Ap, Bp, beta, C, ep, threads);
-        return;
-    }
     size_t mc = (size_t)isa->mr * MC_PANELS, nc = (size_t)isa->nr * NC_PANELS;
     size_t tm = (M + mc - 1) / mc, tn = (N + nc - 1) / nc;
+    /* with two or more threads and few tiles, narrower column tiles share the work */
+    while (threads > 1 && tm * tn < (size_t)threads * 4 && nc > (size_t)isa->nr) {
+        nc /= 2;
+        tn = (N + nc - 1) / nc;
+    }
     long ntiles = (long)(tm * tn);
     double flops = 2.0 * (double)M * (double)N * (double)K;
     int nt = threads > 1 && ntiles > 1 && flops > 2e6 ? threads : 1;
@@ -411,6 +562,44 @@ void k_f32_gemm_packed(const k_gemm_isa *isa, size_t M, size_t N, size_t K, floa
         size_t ti = (size_t)t / tn, tj = (size_t)t % tn;
         size_t i0 = ti * mc, j0 = tj * nc;
         size_t m = M - i0 < mc ? M - i0 : mc, n = N - j0 < nc ? N - j0 : nc;
-        gemm_tile(isa, i0, m, j0, n, K, alpha, Ap, Bp, beta, C, ldc, ep);
+        gemm_tile(isa, i0, m, j0, n, N, K, alpha, Ap, B, beta, C, ldc, ep);
     }
+}
+
+static int gemm_trivial(size_t M, size_t N, size_t K, float beta, float *C, size_t ldc, const k_epilogue *ep)
+{
+    if (M == 0 || N == 0)
+        return 1;
+    if (K == 0) {
+        for (size_t i = 0; i < M; i++)
+            for (size_t j = 0; j < N; j++)
+                C[i * ldc + j] = beta == 0 ? 0.0f : beta * C[i * ldc + j];
+        k_epilogue_apply(ep, C, ldc, 0, M, 0, N);
+        return 1;
+    }
+    return 0;
+}
+
+void k_f32_gemm_packed(const k_gemm_isa *isa, size_t M, size_t N, size_t K, float alpha,
+                       const float *Ap, const float *Bp, float beta, float *C, size_t ldc,
+                       const k_epilogue *ep, int threads)
+{
+    if (gemm_trivial(M, N, K, beta, C, ldc, ep))
+        return;
+    if (M == 1) {
+        gemv_packed(isa, N, K, alpha, Ap, Bp, beta, C, ep, threads);
+        return;
+    }
+    bsrc b = {Bp, 0};
+    gemm_driver(isa, M, N, K, alpha, Ap, b, beta, C, ldc, ep, threads);
+}
+
+void k_f32_gemm_direct_b(const k_gemm_isa *isa, size_t M, size_t N, size_t K, float alpha, const float *Ap,
+                         const float *B, size_t ldb, float beta, float *C, size_t ldc, const k_epilogue *ep,
+                         int threads)
+{
+    if (gemm_trivial(M, N, K, beta, C, ldc, ep))
+        return;
+    bsrc b = {B, ldb};
+    gemm_driver(isa, M, N, K, alpha, Ap, b, beta, C, ldc, ep, threads);
 }

@@ -27,10 +27,21 @@ typedef struct k_epilogue {
     float act_alpha, act_beta;
 } k_epilogue;
 
-/* c (MR x NR, row stride ldc) = alpha * a*b + beta * c (c not read when beta == 0)
- * + rbias[i] (MR values, may be NULL) + cbias[j] (NR values, may be NULL). */
-typedef void (*k_gemm_ukernel)(size_t kc, const float *a, const float *b, float *c, size_t ldc,
-                               float alpha, float beta, const float *rbias, const float *cbias);
+/* What a microkernel does to its MR x NR result r before storing it to c:
+ * c = clamp(alpha * r + beta * c + rbias[i] + cbias[j]) (c not read when beta == 0;
+ * rbias, cbias may be NULL; clamp: 0 none, 1 max(x, 0) (ReLU, NaN -> 0), 2
+ * min(hi, max(lo, x)) (Clip, NaN stays NaN), as in kernels/act.h). */
+typedef struct k_ustore {
+    float alpha, beta;
+    const float *rbias, *cbias;
+    int clamp;
+    float lo, hi;
+} k_ustore;
+
+/* c (MR x NR, row stride ldc) = store(a * b): a packed (kc groups of MR), b kc rows of
+ * NR floats with row stride ldb (ldb == NR for packed B). */
+typedef void (*k_gemm_ukernel)(size_t kc, const float *a, const float *b, size_t ldb, float *c, size_t ldc,
+                               const k_ustore *u);
 
 /* A microkernel and the packed layout it reads. */
 typedef struct k_gemm_isa {
@@ -40,6 +51,11 @@ typedef struct k_gemm_isa {
 } k_gemm_isa;
 
 enum { K_ISA_GENERIC = 0, K_ISA_AVX2 = 1, K_ISA_AVX512 = 2 };
+
+/* Runs a throughput loop of independent FMAs with the vector width of isa (for the
+ * GEMM microbenchmark's peak); returns the floating-point operations done (2 per lane
+ * per FMA). The result goes through *sink so the loop is not optimized away. */
+double k_gemm_fma_loop(const k_gemm_isa *isa, size_t iters, float *sink);
 
 /* The best microkernel this CPU runs (never NULL). */
 const k_gemm_isa *k_gemm_best(void);
@@ -69,6 +85,12 @@ static inline size_t k_gemm_packed_b_index(size_t nr, size_t K, size_t k, size_t
 void k_f32_gemm_packed(const k_gemm_isa *isa, size_t M, size_t N, size_t K, float alpha,
                        const float *Ap, const float *Bp, float beta, float *C, size_t ldc,
                        const k_epilogue *ep, int threads);
+
+/* The same with B (K,N) read in place, row k at B + k*ldb (no packing: for 1x1
+ * convolutions, whose input already is the K x N matrix). Any M. */
+void k_f32_gemm_direct_b(const k_gemm_isa *isa, size_t M, size_t N, size_t K, float alpha, const float *Ap,
+                         const float *B, size_t ldb, float beta, float *C, size_t ldc, const k_epilogue *ep,
+                         int threads);
 
 /* Reference: same contract, operands given by strides: A(i,k) = A[i*ars + k*acs],
  * B(k,j) = B[k*brs + j*bcs]. Accumulates in float in k order. */

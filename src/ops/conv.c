@@ -3,11 +3,12 @@
  * spatial dimensions, groups, strides, dilations, pads and auto_pad.
  *
  * Conv runs one of: the direct depthwise kernel (C/group == 1), a plain GEMM for
- * 1x1 stride-1 unpadded kernels, or im2col written straight into packed GEMM layout
+ * 1x1 stride-1 unpadded kernels (reading the input in place, no packing), or im2col written straight into packed GEMM layout
  * followed by the packed SGEMM. ConvTranspose is W^T * x by GEMM then a col2im
  * scatter. Constant weights are packed per group in init. Bias and a fused
  * activation (node->fused_act) are applied in the GEMM epilogue.
  */
+#include <omp.h>
 #include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
@@ -224,6 +225,14 @@ static int64_t kvol(const k_conv_shape *s)
     return s->k[0] * s->k[1] * s->k[2];
 }
 
+/* A 1x1 convolution reads its input in place as the GEMM's right operand when few
+ * output channels share each input column (measured with norma bench --gemm: in place
+ * wins up to M = 256 and for narrow outputs; packing wins when many A panels reuse B). */
+static int pw_in_place(int64_t Mg, size_t ncols)
+{
+    return Mg <= 256 || ncols <= 64;
+}
+
 static int is_pointwise(const k_conv_shape *s)
 {
     for (int i = 0; i < 3; i++)
@@ -294,10 +303,17 @@ static int conv_infer(op_ctx *c)
     const k_gemm_isa *isa = st ? st->isa : k_gemm_best();
     int64_t Cg = s.C / s.group, Mg = s.M / s.group;
     c->scratch_size = 0;
-    if (Cg == 1)
+    if (Cg == 1) {
+        /* infer does not know the run's thread count: room for every processor (run
+         * uses fewer threads when it has more than that) */
+        int nproc = omp_get_num_procs();
+        c->scratch_size = k_conv_depthwise_work_floats(&s, nproc > c->threads ? nproc : c->threads) * sizeof(float);
         return NORMA_OK;
+    }
     size_t Kg = (size_t)(Cg * kvol(&s));
-    size_t need = k_gemm_packed_b_floats(isa, Kg, chunk_cols(isa, Kg, (size_t)t[2]));
+    size_t need = is_pointwise(&s) && pw_in_place(Mg, (size_t)t[2])
+                      ? 0
+                      : k_gemm_packed_b_floats(isa, Kg, chunk_cols(isa, Kg, (size_t)t[2]));
     need += split_floats(&s, Cg);
     if (!st || !st->wp)
         need += k_gemm_packed_a_floats(isa, (size_t)Mg, (size_t)(Cg * kvol(&s)));
@@ -318,17 +334,18 @@ static int conv_run(op_ctx *c)
     float *y = c->out[0]->data;
     int64_t Cg = s.C / s.group, Mg = s.M / s.group;
     if (Cg == 1) {
-        k_f32_conv_depthwise(&s, x, w, bias, y, n->fused_act, n->act_alpha, n->act_beta, c->threads);
+        k_f32_conv_depthwise(&s, x, w, bias, y, n->fused_act, n->act_alpha, n->act_beta, c->threads, c->scratch,
+                             c->scratch_size / sizeof(float));
         return NORMA_OK;
     }
     const k_gemm_isa *isa = st->isa;
     size_t Kg = (size_t)(Cg * kvol(&s)), HW = (size_t)(s.in[0] * s.in[1] * s.in[2]);
     size_t OHW = (size_t)(s.out[0] * s.out[1] * s.out[2]);
     size_t chunk = chunk_cols(isa, Kg, OHW);
-    float *bp = c->scratch, *xsplit = bp + k_gemm_packed_b_floats(isa, Kg, chunk);
+    int pw = is_pointwise(&s);
+    float *bp = c->scratch, *xsplit = bp + (pw && pw_in_place(Mg, OHW) ? 0 : k_gemm_packed_b_floats(isa, Kg, chunk));
     float *ap = xsplit + split_floats(&s, Cg);
     int use_split = split_floats(&s, Cg) > 0;
-    int pw = is_pointwise(&s);
     for (int64_t i = 0; i < s.N; i++)
         for (int64_t g = 0; g < s.group; g++) {
             const float *a;
@@ -341,6 +358,11 @@ static int conv_run(op_ctx *c)
             k_epilogue ep = {bias ? bias + g * Mg : NULL, K_BIAS_ROW, n->fused_act, n->act_alpha, n->act_beta};
             const float *xi = x + (size_t)i * (size_t)s.C * HW;
             float *yg = y + ((size_t)i * (size_t)s.M + (size_t)(g * Mg)) * OHW;
+            if (pw && pw_in_place(Mg, OHW)) { /* 1x1: the input image already is the K x N right operand */
+                k_f32_gemm_direct_b(isa, (size_t)Mg, OHW, Kg, 1.0f, a, xi + (size_t)(g * Cg) * HW, HW, 0.0f, yg, OHW,
+                                    &ep, c->threads);
+                continue;
+            }
             if (use_split)
                 k_f32_split_w_phases(&s, xi, g * Cg, Cg, xsplit);
             /* column chunks: im2col (or pack) a slice of the output positions, multiply */

@@ -112,6 +112,7 @@ static void check(const cspec *sp, int transpose, int threads)
     oh_int(&t, "group", sp->group);
     t.node.fused_act = sp->act;
     t.node.act_alpha = 0.1f;
+    t.node.act_beta = 0.6f;
     ir_tensor *in[3] = {&tx, &tw, &tb}, *out[1] = {NULL};
     int rc = oh_run(&t, sp->bias ? 3 : 2, in, 1, out, sp->cmask, threads);
     if (rc)
@@ -120,9 +121,9 @@ static void check(const cspec *sp, int transpose, int threads)
     for (int i = 0; i < nsp + 2; i++)
         assert_int_equal(out[0]->dims[i], od[i]);
     if (transpose)
-        k_f32_convtranspose_ref(&s, x, w, sp->bias ? b : NULL, ref, sp->act, 0.1f, 0);
+        k_f32_convtranspose_ref(&s, x, w, sp->bias ? b : NULL, ref, sp->act, 0.1f, 0.6f);
     else
-        k_f32_conv_ref(&s, x, w, sp->bias ? b : NULL, ref, sp->act, 0.1f, 0);
+        k_f32_conv_ref(&s, x, w, sp->bias ? b : NULL, ref, sp->act, 0.1f, 0.6f);
     double e = tu_max_rel_err(out[0]->data, ref, ny, 1e-5, 1e-4);
     if (e > 1)
         fail_msg("%s nsp=%d C=%lld M=%lld group=%lld: rel err %g", t.node.op_type, nsp, (long long)sp->C,
@@ -169,6 +170,10 @@ static void conv_1x1_pointwise_matches_reference(void **st)
     check(&s, 0, 2);
     s.stride[0] = s.stride[1] = 2; /* strided 1x1 goes through im2col */
     check(&s, 0, 1);
+    cspec wide = base(2, 1, 9, 300, 1, 9, 1); /* many output channels: B packed, not read in place */
+    wide.bias = 1;
+    wide.act = ACT_CLIP;
+    check(&wide, 0, 2);
 }
 
 /* outputs wider than one im2col chunk (see chunk_cols in ops/conv.c) */
@@ -196,6 +201,34 @@ static void conv_group2_pad1_matches_reference(void **st)
     check(&s, 0, 1);
     s.cmask = 0;
     check(&s, 0, 2);
+}
+
+/* The zero-padded 3x3 depthwise path (2-D, stride 1 or 2, pads 0..2 on each side) and
+ * its fallback for planes too large for it, with the vectorized ReLU and Clip. */
+static void conv_depthwise_3x3_fast_path_matches_reference(void **st)
+{
+    (void)st;
+    tu_seed(21);
+    static const int64_t ins[] = {1, 2, 7, 16, 33};
+    static const int acts[] = {ACT_NONE, ACT_RELU, ACT_CLIP, ACT_HARD_SWISH};
+    for (size_t i = 0; i < sizeof ins / sizeof ins[0]; i++)
+        for (int64_t sd = 1; sd <= 2; sd++)
+            for (int64_t pad = 0; pad <= 2; pad++) {
+                if (ins[i] + pad + (pad > 0 ? pad - 1 : 0) < 3)
+                    continue; /* no output rows */
+                cspec s = base(2, 2, 5, 5, 5, ins[i], 3);
+                s.stride[0] = s.stride[1] = sd;
+                s.pb[0] = s.pb[1] = pad;
+                s.pe[0] = pad > 0 ? pad - 1 : 0; /* asymmetric */
+                s.pe[1] = pad;
+                s.bias = (int)((i + (size_t)pad) & 1);
+                s.act = acts[(i + (size_t)sd + (size_t)pad) % 4];
+                check(&s, 0, (int)sd);
+            }
+    cspec big = base(2, 1, 2, 2, 2, 150, 3); /* padded plane larger than the stack buffer */
+    big.pb[0] = big.pb[1] = big.pe[0] = big.pe[1] = 1;
+    big.act = ACT_CLIP;
+    check(&big, 0, 2);
 }
 
 static void conv_depthwise_and_multiplier_match_reference(void **st)
@@ -370,6 +403,7 @@ int main(void)
         cmocka_unit_test(conv_several_column_chunks_match_reference),
         cmocka_unit_test(conv_group2_pad1_matches_reference),
         cmocka_unit_test(conv_depthwise_and_multiplier_match_reference),
+        cmocka_unit_test(conv_depthwise_3x3_fast_path_matches_reference),
         cmocka_unit_test(conv_1d_and_3d_match_reference),
         cmocka_unit_test(conv_auto_pad_same_upper_and_lower_place_extra_pad),
         cmocka_unit_test(convtranspose_strides_groups_pads_match_reference),

@@ -1,4 +1,5 @@
 /* Tests of the packed SGEMM kernels and the Gemm / MatMul ops against k_f32_gemm_ref. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,6 +29,8 @@ static void check_packed(const k_gemm_isa *isa, size_t M, size_t N, size_t K, fl
     tu_fill(B, K * N, -1, 1);
     tu_fill(C0, M * N, -1, 1);
     memcpy(C1, C0, sizeof(float) * M * N);
+    float *Cinit = malloc(sizeof(float) * M * N);
+    memcpy(Cinit, C0, sizeof(float) * M * N);
     /* A stored transposed (K, M) to exercise the strided packer */
     k_f32_gemm_pack_a(isa, M, K, A, 1, (ptrdiff_t)M, ap);
     k_f32_gemm_pack_b(isa, K, N, B, (ptrdiff_t)N, 1, bp);
@@ -36,6 +39,21 @@ static void check_packed(const k_gemm_isa *isa, size_t M, size_t N, size_t K, fl
     double e = tu_max_rel_err(C1, C0, M * N, 1e-5, 1e-4);
     if (e > 1)
         fail_msg("%s M=%zu N=%zu K=%zu alpha=%g beta=%g: rel err %g", isa->name, M, N, K, alpha, beta, e);
+    /* B read in place, with a row stride wider than N */
+    size_t ldb = N + 3;
+    float *Bs = malloc(sizeof(float) * (K * ldb + 1));
+    for (size_t k = 0; k < K; k++) {
+        memcpy(Bs + k * ldb, B + k * N, N * sizeof(float));
+        for (size_t j = N; j < ldb; j++)
+            Bs[k * ldb + j] = NAN; /* must never reach C */
+    }
+    memcpy(C1, Cinit, sizeof(float) * M * N);
+    k_f32_gemm_direct_b(isa, M, N, K, alpha, ap, Bs, ldb, beta, C1, N, ep, threads);
+    e = tu_max_rel_err(C1, C0, M * N, 1e-5, 1e-4);
+    if (e > 1)
+        fail_msg("%s direct B M=%zu N=%zu K=%zu alpha=%g beta=%g: rel err %g", isa->name, M, N, K, alpha, beta, e);
+    free(Bs);
+    free(Cinit);
     free(A);
     free(B);
     free(C0);
@@ -81,6 +99,44 @@ static void gemm_packed_alpha_beta_bias_act_match_reference(void **st)
         /* several KC blocks and MC/NC tiles, threaded */
         check_packed(isa, 130, 290, 600, 1.0f, 0.5f, &row, 2);
         check_packed(isa, 100, 300, 257, 1.0f, 0.0f, &col, 2);
+    }
+}
+
+/* The fused ReLU maps NaN to 0 (x > 0 ? x : 0) and Clip keeps NaN, in every microkernel,
+ * on full and edge tiles. */
+static void gemm_fused_clamp_nan_semantics(void **st)
+{
+    (void)st;
+    for (int lvl = K_ISA_GENERIC; lvl <= K_ISA_AVX512; lvl++) {
+        const k_gemm_isa *isa = k_gemm_isa_get(lvl);
+        if (!isa)
+            continue;
+        size_t M = (size_t)isa->mr * 2 + 1, N = (size_t)isa->nr + 5, K = 3;
+        float *A = calloc(M * K, sizeof(float)), *B = calloc(K * N, sizeof(float)), *C = calloc(M * N, sizeof(float));
+        float *ap = malloc(sizeof(float) * k_gemm_packed_a_floats(isa, M, K));
+        float *bp = malloc(sizeof(float) * k_gemm_packed_b_floats(isa, K, N));
+        for (size_t i = 0; i < M * K; i++)
+            A[i] = -1.0f;
+        for (size_t i = 0; i < K * N; i++)
+            B[i] = 2.0f;
+        A[0] = NAN;         /* row 0: NaN everywhere */
+        A[(M - 1) * K] = NAN; /* last row (an edge tile) too */
+        k_f32_gemm_pack_a(isa, M, K, A, (ptrdiff_t)K, 1, ap);
+        k_f32_gemm_pack_b(isa, K, N, B, (ptrdiff_t)N, 1, bp);
+        k_epilogue relu = {NULL, K_BIAS_NONE, ACT_RELU, 0, 0}, clip = {NULL, K_BIAS_NONE, ACT_CLIP, -5.0f, -4.0f};
+        k_f32_gemm_packed(isa, M, N, K, 1.0f, ap, bp, 0.0f, C, N, &relu, 1);
+        for (size_t j = 0; j < N; j++) {
+            assert_float_equal(C[j], 0.0f, 0);
+            assert_float_equal(C[(M - 1) * N + j], 0.0f, 0);
+            assert_float_equal(C[N + j], 0.0f, 0); /* -6 -> 0 */
+        }
+        k_f32_gemm_packed(isa, M, N, K, 1.0f, ap, bp, 0.0f, C, N, &clip, 1);
+        for (size_t j = 0; j < N; j++) {
+            assert_true(isnan(C[j]));
+            assert_true(isnan(C[(M - 1) * N + j]));
+            assert_float_equal(C[N + j], -5.0f, 0); /* -6 clipped to -5 */
+        }
+        free(A), free(B), free(C), free(ap), free(bp);
     }
 }
 
@@ -309,6 +365,7 @@ int main(void)
         cmocka_unit_test(gemm_packed_matches_reference_awkward_shapes),
         cmocka_unit_test(gemm_packed_alpha_beta_bias_act_match_reference),
         cmocka_unit_test(gemm_packed_k_zero_gives_beta_c),
+        cmocka_unit_test(gemm_fused_clamp_nan_semantics),
         cmocka_unit_test(gemm_op_transposes_and_c_broadcasts_match_reference),
         cmocka_unit_test(gemm_op_applies_fused_relu),
         cmocka_unit_test(gemm_op_vector_bias_beta1_matches_reference),
