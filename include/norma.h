@@ -73,6 +73,7 @@ typedef struct norma_options {
     int optimize;        /* 1 (default): run the graph passes; 0: run the graph as stored */
     size_t memory_limit; /* bytes one session may allocate for tensors; 0 = default (16 GiB) */
     const char *disable_passes; /* comma-separated pass names to skip, or NULL */
+    int profile;         /* 1: time every node of every run (see norma_profile) */
 } norma_options;
 
 /* A tensor handed to or returned by norma_run. Data is dense, row-major. */
@@ -139,6 +140,17 @@ NORMA_API norma_status norma_run(norma_session *s, const norma_tensor *inputs, s
 /* The message of the last failure on this thread ("" if none). Valid until the next
  * norma call on this thread. */
 NORMA_API const char *norma_last_error(void);
+
+/* Time spent per op type in the runs so far (sessions created with profile = 1). */
+typedef struct norma_profile_entry {
+    const char *op_type; /* valid while the session lives */
+    double ms;           /* total over all runs and threads */
+    long long calls;     /* node executions */
+} norma_profile_entry;
+
+/* Fills up to cap entries, slowest first, and returns how many op types there are
+ * (0 when profiling is off). */
+NORMA_API size_t norma_profile(norma_session *s, norma_profile_entry *out, size_t cap);
 
 /* Bytes of one element of dtype (0 for strings and unknown types). */
 NORMA_API size_t norma_dtype_size(norma_dtype dtype);

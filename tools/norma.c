@@ -4,7 +4,7 @@
  *   norma info MODEL [--optimized] [--json]
  *   norma run MODEL [-i NAME=FILE.pb]... [--random] [-o DIR] [-t N] [--no-optimize]
  *   norma test DIR... [--atol A] [--rtol R] [--no-optimize] [-t N]
- *   norma bench MODEL [-t THREADS] [-n ITERS] [--data DIR] [--no-optimize]
+ *   norma bench MODEL [-t THREADS] [-n ITERS] [--data DIR] [--no-optimize] [--profile]
  *   norma bench --gemm M N K [-t THREADS] [-n ITERS]
  *
  * Errors are one line on stderr and exit status 1; usage errors exit 2.
@@ -36,7 +36,7 @@ static void usage(void)
             "usage: norma info MODEL [--optimized] [--json]\n"
             "       norma run MODEL [-i NAME=FILE.pb]... [--random] [-o DIR] [-t THREADS] [--no-optimize]\n"
             "       norma test DIR... [--atol A] [--rtol R] [--no-optimize] [-t THREADS]\n"
-            "       norma bench MODEL [-t THREADS] [-n ITERS] [--data DIR] [--no-optimize]\n"
+            "       norma bench MODEL [-t THREADS] [-n ITERS] [--data DIR] [--no-optimize] [--profile]\n"
             "       norma bench --gemm M N K [-t THREADS] [-n ITERS]\n");
 }
 
@@ -937,6 +937,8 @@ static int cmd_bench(int argc, char **argv)
             is_gemm = 1;
         } else if (strcmp(argv[i], "--data") == 0 && i + 1 < argc)
             data = argv[++i];
+        else if (strcmp(argv[i], "--profile") == 0)
+            opt.profile = 1;
         else if (argv[i][0] == '-' || path) {
             usage();
             return 2;
@@ -1000,6 +1002,17 @@ static int cmd_bench(int argc, char **argv)
     int p90 = (int)((iters - 1) * 0.9 + 0.5);
     printf("{\"load_ms\":%.3f,\"first_run_ms\":%.3f,\"median_ms\":%.3f,\"p90_ms\":%.3f,\"peak_rss_mb\":%.1f,\"threads\":%d,\"iters\":%d}\n",
            load_ms, first_ms, times[iters / 2], times[p90], (double)ru.ru_maxrss / 1024.0, opt.threads, iters);
+    if (opt.profile) { /* per op type, per run (the first run included) */
+        norma_profile_entry pe[64];
+        size_t np = norma_profile(s, pe, 64);
+        double total = 0;
+        for (size_t k = 0; k < np && k < 64; k++)
+            total += pe[k].ms;
+        fprintf(stderr, "%-28s %10s %8s %7s\n", "op", "ms/run", "nodes", "share");
+        for (size_t k = 0; k < np && k < 64; k++)
+            fprintf(stderr, "%-28s %10.3f %8lld %6.1f%%\n", pe[k].op_type, pe[k].ms / (iters + 1),
+                    pe[k].calls / (iters + 1), total > 0 ? 100 * pe[k].ms / total : 0);
+    }
     status = 0;
 out:
     for (size_t k = 0; k < MAX_IO; k++)

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "runtime/runtime.h"
 
@@ -29,6 +30,8 @@ void ctx_free(run_ctx *ctx)
     free(ctx->in_values);
     free(ctx->out_items);
     free(ctx->out_items_cap);
+    free(ctx->node_ms);
+    free(ctx->node_calls);
     free(ctx->dyn_data);
     free(ctx->dyn_cap);
     free(ctx->dyn_scratch);
@@ -58,6 +61,14 @@ int ctx_bind(norma_session *s, run_ctx *ctx, plan *p, char *err, size_t cap)
             return NORMA_ERR_MEMORY;
         }
         ctx->n_values = nv;
+        if (s->opt.profile) {
+            ctx->node_ms = calloc((size_t)(nn ? nn : 1), sizeof(double));
+            ctx->node_calls = calloc((size_t)(nn ? nn : 1), sizeof(long long));
+            if (!ctx->node_ms || !ctx->node_calls) {
+                snprintf(err, cap, "out of memory creating a run context");
+                return NORMA_ERR_MEMORY;
+            }
+        }
         ctx->n_inputs = g->n_inputs;
         ctx->n_outputs = g->n_outputs;
     }
@@ -199,17 +210,29 @@ static int run_dynamic(norma_session *s, run_ctx *ctx, int i)
     return NORMA_OK;
 }
 
+static double now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec * 1e-6;
+}
+
 int ctx_execute(norma_session *s, run_ctx *ctx)
 {
     const plan *p = ctx->p;
     for (int i = 0; i < s->g->n_nodes; i++) {
         int rc;
+        if (i < p->dyn_from && p->skip[i])
+            continue;
+        double t0 = ctx->node_ms ? now_ms() : 0;
         if (i >= p->dyn_from)
             rc = run_dynamic(s, ctx, i);
-        else if (p->skip[i])
-            continue;
         else
             rc = s->nodes[i].schema->run(&ctx->ops[i]);
+        if (ctx->node_ms) {
+            ctx->node_ms[i] += now_ms() - t0;
+            ctx->node_calls[i]++;
+        }
         if (rc)
             return rc;
     }

@@ -56,6 +56,8 @@ typedef struct run_ctx {
     void *dyn_scratch;
     size_t dyn_scratch_cap;
     int n_values, n_inputs, n_outputs;
+    double *node_ms;  /* [n_nodes] with the profile option: time per node, summed */
+    long long *node_calls;
     char err[RT_ERR_CAP];
 } run_ctx;
 

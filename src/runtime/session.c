@@ -655,3 +655,43 @@ norma_status norma_run(norma_session *s, const norma_tensor *inputs, size_t n_in
     }
     return NORMA_OK;
 }
+
+static int cmp_profile(const void *a, const void *b)
+{
+    const norma_profile_entry *x = a, *y = b;
+    return x->ms < y->ms ? 1 : x->ms > y->ms ? -1 : 0;
+}
+
+size_t norma_profile(norma_session *s, norma_profile_entry *out, size_t cap)
+{
+    if (!s || !s->opt.profile)
+        return 0;
+    const ir_graph *g = s->g;
+    norma_profile_entry *e = calloc((size_t)g->n_nodes + 1, sizeof(norma_profile_entry));
+    if (!e)
+        return 0;
+    size_t n = 0;
+    pthread_mutex_lock(&s->lock);
+    for (int i = 0; i < g->n_nodes; i++) {
+        double ms = 0;
+        long long calls = 0;
+        for (run_ctx *c = s->ctxs; c; c = c->next)
+            if (c->node_ms) {
+                ms += c->node_ms[i];
+                calls += c->node_calls[i];
+            }
+        size_t k = 0;
+        while (k < n && strcmp(e[k].op_type, g->nodes[i].op_type) != 0)
+            k++;
+        if (k == n)
+            e[n++].op_type = g->nodes[i].op_type;
+        e[k].ms += ms;
+        e[k].calls += calls;
+    }
+    pthread_mutex_unlock(&s->lock);
+    qsort(e, n, sizeof *e, cmp_profile);
+    for (size_t k = 0; k < n && k < cap && out; k++)
+        out[k] = e[k];
+    free(e);
+    return n;
+}

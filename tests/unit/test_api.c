@@ -181,6 +181,45 @@ static void threads_share_a_session(void **state)
     norma_session_free(s);
 }
 
+static void profile_counts_every_node_run(void **state)
+{
+    (void)state;
+    mb_model *m = mb_new(13);
+    mb_input(m, "x", NORMA_FLOAT, 2, (int64_t[]){-1, 3});
+    mb_add_node(m, "Relu", "x", "r");
+    mb_add_node(m, "Neg", "r", "y");
+    mb_output(m, "y");
+    size_t len;
+    uint8_t *bytes = mb_serialize(m, &len);
+    mb_free(m);
+    norma_options opt;
+    norma_options_init(&opt);
+    opt.optimize = 0;
+    norma_session *plain = NULL, *s = NULL;
+    assert_int_equal(norma_session_create_from_memory(bytes, len, &opt, &plain), NORMA_OK);
+    opt.profile = 1;
+    assert_int_equal(norma_session_create_from_memory(bytes, len, &opt, &s), NORMA_OK);
+    free(bytes);
+    float x[6] = {1, -2, 3, -4, 5, -6};
+    norma_tensor in = {.dtype = NORMA_FLOAT, .rank = 2, .dims = {2, 3}, .data = x}, out;
+    for (int r = 0; r < 3; r++) {
+        memset(&out, 0, sizeof out);
+        assert_int_equal(norma_run(s, &in, 1, &out, 1), NORMA_OK);
+        assert_int_equal(norma_run(plain, &in, 1, &out, 1), NORMA_OK);
+    }
+    norma_profile_entry e[4];
+    assert_int_equal(norma_profile(plain, e, 4), 0);
+    assert_int_equal(norma_profile(s, e, 4), 2);
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(e[k].calls, 3);
+        assert_true(e[k].ms >= 0);
+        assert_true(strcmp(e[k].op_type, "Relu") == 0 || strcmp(e[k].op_type, "Neg") == 0);
+    }
+    assert_true(e[0].ms >= e[1].ms);
+    norma_session_free(s);
+    norma_session_free(plain);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -189,6 +228,7 @@ int main(void)
         cmocka_unit_test(borrowed_outputs_and_new_shapes),
         cmocka_unit_test(free_functions_accept_null),
         cmocka_unit_test(threads_share_a_session),
+        cmocka_unit_test(profile_counts_every_node_run),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
