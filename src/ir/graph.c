@@ -363,7 +363,22 @@ int ir_graph_compact(ir_graph *g)
         g->outputs[i] = remap[g->outputs[i]];
     free(remap);
     free(used);
+    ir_graph_set_producers(g);
     return 0;
+}
+
+void ir_graph_set_producers(ir_graph *g)
+{
+    for (int v = 0; v < g->n_values; v++)
+        g->values[v].producer = -1;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const ir_node *n = &g->nodes[i];
+        if (n->dead)
+            continue;
+        for (int k = 0; k < n->n_out; k++)
+            if (n->out[k] >= 0)
+                g->values[n->out[k]].producer = i;
+    }
 }
 
 /* Kahn's algorithm, stable: among ready nodes, the one that came first in the model

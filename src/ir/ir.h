@@ -205,8 +205,11 @@ int ir_check_attr_types(const ir_node *n, char *err, size_t cap);
 int ir_consumer_count(const ir_graph *g, int v);
 /* Replaces every read of value from by value to, in live nodes and graph outputs. */
 void ir_replace_uses(ir_graph *g, int from, int to);
-/* Removes dead nodes and values nothing refers to; keeps node order. 0 or -1 on OOM. */
+/* Removes dead nodes and values nothing refers to; keeps node order and sets every
+ * value's producer. 0 or -1 on OOM. */
 int ir_graph_compact(ir_graph *g);
+/* Sets each value's producer from the live nodes (after a rewrite moved outputs). */
+void ir_graph_set_producers(ir_graph *g);
 /* Orders nodes topologically and sets each value's producer. On a cycle, a value
  * read before any definition, or a value defined twice, returns NORMA_ERR_MODEL with
  * a message naming it in err. */

@@ -141,7 +141,5 @@ int pass_const_fold(ir_graph *g, char *err, size_t cap)
         snprintf(err, cap, "out of memory folding constants");
         return NORMA_ERR_MEMORY;
     }
-    if (changed)
-        pass_refresh_producers(g);
     return NORMA_OK;
 }

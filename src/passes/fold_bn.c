@@ -330,7 +330,5 @@ int pass_fold_batchnorm(ir_graph *g, char *err, size_t cap)
         snprintf(err, cap, "out of memory folding BatchNormalization");
         return NORMA_ERR_MEMORY;
     }
-    if (changed)
-        pass_refresh_producers(g);
     return NORMA_OK;
 }

@@ -108,7 +108,5 @@ int pass_fuse_activation(ir_graph *g, char *err, size_t cap)
         snprintf(err, cap, "out of memory fusing activations");
         return NORMA_ERR_MEMORY;
     }
-    if (changed)
-        pass_refresh_producers(g);
     return NORMA_OK;
 }

@@ -272,8 +272,6 @@ static inline int fu_finish(ir_graph *g, int changed, int oom, const char *what,
         snprintf(err, cap, "out of memory fusing %s", what);
         return NORMA_ERR_MEMORY;
     }
-    if (changed)
-        pass_refresh_producers(g);
     return NORMA_OK;
 }
 

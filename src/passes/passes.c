@@ -33,16 +33,7 @@ int pass_producer(const ir_graph *g, int v)
 
 void pass_refresh_producers(ir_graph *g)
 {
-    for (int v = 0; v < g->n_values; v++)
-        g->values[v].producer = -1;
-    for (int i = 0; i < g->n_nodes; i++) {
-        const ir_node *n = &g->nodes[i];
-        if (n->dead)
-            continue;
-        for (int k = 0; k < n->n_out; k++)
-            if (n->out[k] >= 0)
-                g->values[n->out[k]].producer = i;
-    }
+    ir_graph_set_producers(g);
 }
 
 int pass_is_initializer(const ir_graph *g, int v)
@@ -144,9 +135,6 @@ int pass_run_all(ir_graph *g, const char *disabled, char *err, size_t cap)
         int rc = passes[i].run(g, err, cap);
         if (rc)
             return rc;
-        /* The planner reads ir_value.producer: keep it right after every rewrite
-         * (compaction renumbers nodes, fusions move outputs between nodes). */
-        pass_refresh_producers(g);
     }
     return NORMA_OK;
 }

@@ -25,8 +25,9 @@ int pass_fuse_activation(ir_graph *g, char *err, size_t cap);
 /* The live node that writes value v, or -1 (graph inputs, constants). Scans the nodes:
  * ir_value.producer is only refreshed by ir_graph_toposort. */
 int pass_producer(const ir_graph *g, int v);
-/* Sets every value's producer from the live nodes (the planner relies on it). Every
- * pass calls it after rewriting; pass_run_all calls it after each pass. */
+/* Sets every value's producer from the live nodes (ir_graph_set_producers). Only a
+ * pass that moves outputs between nodes without compacting needs it: ir_graph_compact
+ * sets the producers itself. */
 void pass_refresh_producers(ir_graph *g);
 /* 1 when v is a constant the caller cannot replace: an initializer or folded constant
  * that is not also a graph input. */
