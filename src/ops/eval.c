@@ -21,6 +21,11 @@ int op_resolve(const ir_node *n, const op_schema **out, char *err, size_t cap)
                  s->min_out, s->max_out);
         return NORMA_ERR_MODEL;
     }
+    /* The first input is never optional; ops read it without checking. */
+    if (s->min_in > 0 && n->in[0] < 0) {
+        snprintf(err, cap, "%s '%s': input 0 is required but is empty", n->op_type, n->name);
+        return NORMA_ERR_MODEL;
+    }
     return NORMA_OK;
 }
 
