@@ -3,9 +3,10 @@
 # ctest, then the ONNX backend suite (libonnx-testdata) through `norma test`, passes
 # on and off, against tests/conformance/expected-failures.txt. Then the sanitizer
 # stage (NORMA_SANITIZERS=0 skips it): the whole ctest again under AddressSanitizer and
-# UndefinedBehaviorSanitizer (build-asan/), the concurrency test under ThreadSanitizer
-# (build-tsan/), and each libFuzzer target for NORMA_FUZZ_SECONDS (default 60) on a
-# seed corpus made from models/ and the node tests (build-fuzz/, clang).
+# UndefinedBehaviorSanitizer (build-asan/), valgrind on a model load and run
+# (tools/valgrind.sh), the concurrency test under ThreadSanitizer (build-tsan/), and
+# each libFuzzer target for NORMA_FUZZ_SECONDS (default 60) on a seed corpus made from
+# models/ and the node tests (build-fuzz/, clang).
 # Run tools/setup.sh first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +25,9 @@ cmake -S . -B build-asan "${flags[@]}" -DNORMA_ASAN=ON -DNORMA_UBSAN=ON >/dev/nu
 cmake --build build-asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     ctest --test-dir build-asan --output-on-failure -j"$jobs"
+
+stage "valgrind: a model load and run, and the validation tests"
+bash tools/valgrind.sh build
 
 stage "TSan: the concurrency test"
 # threads=1 in the session (NORMA_CONC_THREADS): the callers' 8 threads are the

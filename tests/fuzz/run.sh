@@ -3,6 +3,7 @@
 #   tests/fuzz/run.sh [build-dir] [seconds-per-target] [extra libFuzzer flags...]
 # build-dir must be configured with -DCMAKE_C_COMPILER=clang -DNORMA_FUZZ=ON
 # (default build-fuzz). Crashes are written to the current directory as crash-*.
+# -timeout=120: a unit slower than that (a hang) fails; merely slow ones do not.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 build="${1:-$root/build-fuzz}"
@@ -18,5 +19,5 @@ for t in model tensor; do
     # The seeds are the first corpus directory; new inputs go to a scratch one.
     mkdir -p "$corpus/new_$t"
     "$build/tests/fuzz/fuzz_$t" -max_total_time="$secs" -max_len=65536 -rss_limit_mb=2048 \
-        -timeout=25 -print_final_stats=1 "$@" "$corpus/new_$t" "$corpus/$t"
+        -timeout=120 -print_final_stats=1 "$@" "$corpus/new_$t" "$corpus/$t"
 done
