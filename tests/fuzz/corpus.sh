@@ -8,28 +8,24 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 out="${1:-$(mktemp -d /tmp/norma-fuzz-corpus.XXXXXX)}"
 mkdir -p "$out/model" "$out/tensor"
-for m in "$root"/models/*/model.onnx; do
-    [ -f "$m" ] || continue
-    d="$(basename "$(dirname "$m")")"
-    if [ "$(stat -c %s "$m")" -le 102400 ]; then
-        cp "$m" "$out/model/bundled_$d.onnx"
-    fi
-    for pb in "$(dirname "$m")"/test_data_set_0/*.pb; do
-        [ -f "$pb" ] && [ "$(stat -c %s "$pb")" -le 102400 ] && cp "$pb" "$out/tensor/bundled_${d}_$(basename "$pb")"
-    done
-done
-node=/usr/share/libonnx-testdata/data/node
-if [ -d "$node" ]; then
-    i=0
-    for t in "$node"/*/; do
-        n="$(basename "$t")"
-        [ -f "$t/model.onnx" ] && cp "$t/model.onnx" "$out/model/$n.onnx"
-        if [ $((i % 4)) -eq 0 ]; then
-            for pb in "$t"/test_data_set_0/*.pb; do
-                [ -f "$pb" ] && cp "$pb" "$out/tensor/${n}_$(basename "$pb")"
-            done
-        fi
-        i=$((i + 1))
-    done
-fi
+/usr/bin/python3 - "$root" "$out" <<'PY'
+import glob, os, shutil, sys
+root, out = sys.argv[1:3]
+small = lambda p: os.path.getsize(p) <= 100 * 1024
+for m in sorted(glob.glob(os.path.join(root, "models", "*", "model.onnx"))):
+    d = os.path.basename(os.path.dirname(m))
+    if small(m):
+        shutil.copyfile(m, os.path.join(out, "model", "bundled_%s.onnx" % d))
+    for pb in glob.glob(os.path.join(os.path.dirname(m), "test_data_set_0", "*.pb")):
+        if small(pb):
+            shutil.copyfile(pb, os.path.join(out, "tensor", "bundled_%s_%s" % (d, os.path.basename(pb))))
+node = "/usr/share/libonnx-testdata/data/node"
+for i, t in enumerate(sorted(glob.glob(os.path.join(node, "*")))):
+    n = os.path.basename(t)
+    if os.path.isfile(os.path.join(t, "model.onnx")):
+        shutil.copyfile(os.path.join(t, "model.onnx"), os.path.join(out, "model", n + ".onnx"))
+    if i % 4 == 0:
+        for pb in glob.glob(os.path.join(t, "test_data_set_0", "*.pb")):
+            shutil.copyfile(pb, os.path.join(out, "tensor", "%s_%s" % (n, os.path.basename(pb))))
+PY
 echo "$out"

@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "modelbuild.h"
 #include "norma.h"
 
 /* The fuzz harnesses themselves, renamed so both fit in one program. */
@@ -121,6 +122,18 @@ static const uint8_t toposort_empty_graph[] = {
     0x00, 0x10, 0x0d,
 };
 
+static const uint8_t mul_uint16_overflow[] = {
+    0x08, 0x07, 0x12, 0x0c, 0x62, 0x61, 0x63, 0x6b, 0x65, 0x6e, 0x64, 0x2d, 0x74, 0x65, 0x73, 0x74, 0x3a,
+    0x72, 0x0a, 0x1d, 0x0a, 0x06, 0x64, 0x61, 0x74, 0x61, 0x5f, 0x30, 0x0a, 0x06, 0x64, 0x61, 0x74, 0x61,
+    0x5f, 0x30, 0x12, 0x06, 0x72, 0x65, 0x73, 0x75, 0x6c, 0x74, 0x22, 0x03, 0x4d, 0x75, 0x6c, 0x12, 0x0f,
+    0x74, 0x65, 0x73, 0x74, 0x5f, 0x6d, 0x61, 0x78, 0x5f, 0x75, 0x69, 0x6e, 0x74, 0x31, 0x36, 0x5a, 0x14,
+    0x0a, 0x06, 0x64, 0x61, 0x74, 0x61, 0x5f, 0x30, 0x12, 0x0a, 0x0a, 0x08, 0x08, 0x04, 0x12, 0x04, 0x0a,
+    0x02, 0x08, 0x0d, 0x5a, 0x14, 0x0a, 0x06, 0x64, 0x61, 0x74, 0x61, 0x5f, 0x31, 0x12, 0x0a, 0x0a, 0x08,
+    0x08, 0x04, 0x12, 0x04, 0x0a, 0x02, 0x08, 0x03, 0x62, 0x14, 0x0a, 0x06, 0x72, 0x65, 0x73, 0x75, 0x6c,
+    0x74, 0x12, 0x0a, 0x0a, 0x08, 0x08, 0x04, 0x12, 0x04, 0x0a, 0x02, 0x08, 0x03, 0x42, 0x04, 0x0a, 0x00,
+    0x10, 0x0d,
+};
+
 /* Creates a session from bytes (threads 1); returns the status, frees the session. */
 static norma_status create_status(const uint8_t *b, size_t n)
 {
@@ -166,6 +179,49 @@ static void mutated_resize_models(void **state)
     assert_int_equal(fuzz_model_one(resize_nearest_sizes, sizeof resize_nearest_sizes), 0);
 }
 
+/* Mul on uint16 (a mutated test_max_uint16): 65535 * 65535 overflowed int after
+ * promotion. Integer Mul wraps modulo 2^bits. */
+static void small_integer_mul_wraps(void **state)
+{
+    (void)state;
+    assert_int_equal(fuzz_model_one(mul_uint16_overflow, sizeof mul_uint16_overflow), 0);
+    const int dts[3] = {NORMA_UINT16, NORMA_INT16, NORMA_INT8};
+    for (int k = 0; k < 3; k++) {
+        mb_model *m = mb_new(14);
+        mb_input(m, "a", dts[k], 1, (int64_t[]){2});
+        mb_input(m, "b", dts[k], 1, (int64_t[]){2});
+        mb_add_node(m, "Mul", "a,b", "y");
+        mb_output(m, "y");
+        size_t len;
+        uint8_t *bytes = mb_serialize(m, &len);
+        mb_free(m);
+        norma_session *s = NULL;
+        assert_int_equal(norma_session_create_from_memory(bytes, len, NULL, &s), NORMA_OK);
+        free(bytes);
+        uint16_t u[2] = {65535, 300}, uy[2];
+        int16_t i16[2] = {-32768, 300}, i16b[2] = {-1, 300}, i16y[2];
+        int8_t i8[2] = {-128, 100}, i8b[2] = {-1, 100}, i8y[2];
+        void *a = k == 0 ? (void *)u : k == 1 ? (void *)i16 : (void *)i8;
+        void *b = k == 0 ? (void *)u : k == 1 ? (void *)i16b : (void *)i8b;
+        void *y = k == 0 ? (void *)uy : k == 1 ? (void *)i16y : (void *)i8y;
+        norma_tensor in[2] = {{.name = "a", .dtype = dts[k], .rank = 1, .dims = {2}, .data = a},
+                              {.name = "b", .dtype = dts[k], .rank = 1, .dims = {2}, .data = b}};
+        norma_tensor out = {.data = y, .capacity = 4};
+        assert_int_equal(norma_run(s, in, 2, &out, 1), NORMA_OK);
+        if (k == 0) {
+            assert_int_equal(uy[0], 1);
+            assert_int_equal(uy[1], 90000 % 65536);
+        } else if (k == 1) {
+            assert_int_equal(i16y[0], -32768);
+            assert_int_equal(i16y[1], (int16_t)(uint16_t)(90000 % 65536));
+        } else {
+            assert_int_equal(i8y[0], -128);
+            assert_int_equal(i8y[1], (int8_t)(uint8_t)(10000 % 256));
+        }
+        norma_session_free(s);
+    }
+}
+
 /* The tensor harness on a few hand-made inputs (empty, garbage, a valid tensor). */
 static void tensor_harness_smoke(void **state)
 {
@@ -186,6 +242,7 @@ int main(void)
         cmocka_unit_test(missing_first_input_is_a_model_error),
         cmocka_unit_test(resize_from_empty_axis_is_an_error),
         cmocka_unit_test(mutated_resize_models),
+        cmocka_unit_test(small_integer_mul_wraps),
         cmocka_unit_test(tensor_harness_smoke),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
