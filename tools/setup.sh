@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake pkg-config libprotobuf-c-dev protobuf-c-compiler
-          libcmocka-dev libonnx-dev libonnx-testdata python3)
+          libcmocka-dev libonnx-dev libonnx-testdata python3
+          clang libclang-rt-14-dev valgrind) # the last three: sanitizer/fuzz stage of tools/check.sh
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

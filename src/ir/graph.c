@@ -469,7 +469,8 @@ int ir_graph_toposort(ir_graph *g, char *err, size_t err_cap)
     }
     for (int i = 0; i < nn; i++)
         sorted[i] = g->nodes[order[i]];
-    memcpy(g->nodes, sorted, sizeof(ir_node) * (size_t)nn);
+    if (nn > 0)
+        memcpy(g->nodes, sorted, sizeof(ir_node) * (size_t)nn);
     for (int i = 0; i < nv; i++)
         g->values[i].producer = -1;
     for (int i = 0; i < nn; i++)

@@ -109,12 +109,14 @@ FLOAT_KERNEL(float, f32, powf)
 FLOAT_KERNEL(double, f64, pow)
 INT_KERNEL(int64_t, uint64_t, i64, 1, INT64_MIN, INT64_MAX)
 INT_KERNEL(int32_t, uint32_t, i32, 1, INT32_MIN, INT32_MAX)
-INT_KERNEL(int16_t, uint16_t, i16, 1, INT16_MIN, INT16_MAX)
-INT_KERNEL(int8_t, uint8_t, i8, 1, INT8_MIN, INT8_MAX)
+/* 16- and 8-bit types wrap in uint32_t: uint16_t operands would promote to int, where
+ * 65535 * 65535 overflows. */
+INT_KERNEL(int16_t, uint32_t, i16, 1, INT16_MIN, INT16_MAX)
+INT_KERNEL(int8_t, uint32_t, i8, 1, INT8_MIN, INT8_MAX)
 INT_KERNEL(uint64_t, uint64_t, u64, 0, 0, UINT64_MAX)
 INT_KERNEL(uint32_t, uint32_t, u32, 0, 0, UINT32_MAX)
-INT_KERNEL(uint16_t, uint16_t, u16, 0, 0, UINT16_MAX)
-INT_KERNEL(uint8_t, uint8_t, u8, 0, 0, UINT8_MAX)
+INT_KERNEL(uint16_t, uint32_t, u16, 0, 0, UINT16_MAX)
+INT_KERNEL(uint8_t, uint32_t, u8, 0, 0, UINT8_MAX)
 
 void k_f32_binary_1d(int op, size_t n, const float *a, size_t sa, const float *b, size_t sb, float *y)
 {

@@ -525,6 +525,8 @@ static int import_graph(importer *im, const Onnx__GraphProto *gp, ir_graph *g)
         if (v < 0)
             return rc;
         ir_value tmp = g->values[v];
+        /* tmp's dim names are its own (freed or moved below), never the value's */
+        memset(tmp.dim_names, 0, sizeof tmp.dim_names);
         int r = import_value_info(im, &tmp, gp->output[i], "output");
         /* declared output types are informative; keep the dtype and names only */
         g->values[v].dtype = g->values[v].dtype ? g->values[v].dtype : tmp.dtype;

@@ -63,7 +63,11 @@ void ld_store_free(ld_store *s)
         return;
     for (chunk *c = s->chunks, *n; c; c = n) {
         n = c->next;
+#ifdef NORMA_STORE_HEAP
+        free(c->base);
+#else
         munmap(c->base, c->size);
+#endif
         free(c);
     }
     for (mapping *m = s->maps, *n; m; m = n) {
@@ -79,6 +83,22 @@ void ld_store_free(ld_store *s)
 
 void *ld_store_alloc(ld_store *s, size_t size)
 {
+#ifdef NORMA_STORE_HEAP
+    /* Sanitizer builds: one malloc per allocation, so ASan sees every bound. */
+    chunk *h = malloc(sizeof(chunk));
+    void *hp = malloc(size ? size : 1);
+    if (!h || !hp) {
+        free(h);
+        free(hp);
+        s->failed = 1;
+        return NULL;
+    }
+    h->base = hp;
+    h->size = h->used = size;
+    h->next = s->chunks;
+    s->chunks = h;
+    return hp;
+#endif
     size_t align = size >= 64 ? 64 : 16;
     chunk *c = s->chunks;
     if (c) {

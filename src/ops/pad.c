@@ -99,7 +99,9 @@ static int pad_compute(op_ctx *c, pad_plan *pp)
         pp->end[axes[i]] = pads[i + na];
     }
     for (int i = 0; i < r; i++) {
-        int64_t d = x->dims[i], od = d + pp->begin[i] + pp->end[i];
+        int64_t d = x->dims[i], od;
+        if (__builtin_add_overflow(d, pp->begin[i], &od) || __builtin_add_overflow(od, pp->end[i], &od))
+            return op_fail(c, NORMA_ERR_SHAPE, "pads for axis %d overflow", i);
         if (od < 0)
             return op_fail(c, NORMA_ERR_SHAPE, "pads make axis %d negative (%lld)", i, (long long)od);
         if (pp->mode != PAD_CONSTANT && od > 0 && (pp->begin[i] > 0 || pp->end[i] > 0)) {

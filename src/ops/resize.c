@@ -199,7 +199,10 @@ static int rs_compute(op_ctx *c, rs_plan *p)
             for (int i = 0; i < na; i++) {
                 int a = axes[i];
                 p->scale[a] = s;
-                p->out[a] = (int64_t)floor(s * (double)x->dims[a] + 0.5);
+                double o = floor(s * (double)x->dims[a] + 0.5);
+                if (!(o < 9.0e18))
+                    return op_fail(c, NORMA_ERR_SHAPE, "output size for axis %d is out of range", a);
+                p->out[a] = (int64_t)o;
                 p->olen[a] = (double)p->out[a];
             }
         }
@@ -212,9 +215,9 @@ sizes_from_scales:
         double o = (double)x->dims[i] * p->scale[i];
         if (p->ct == CT_TF_CROP)
             o *= p->roi_hi[i] - p->roi_lo[i];
-        p->out[i] = (int64_t)floor(o + 1e-9 * (o > 0));
-        if (p->out[i] < 0)
-            p->out[i] = 0;
+        if (!(o < 9.0e18)) /* NaN or too large (roi read from data) */
+            return op_fail(c, NORMA_ERR_SHAPE, "output size for axis %d is out of range", i);
+        p->out[i] = o > 0 ? (int64_t)floor(o + 1e-9) : 0;
         p->olen[i] = p->ct == CT_TF_CROP ? (double)p->out[i] : (double)x->dims[i] * p->scale[i];
     }
     return NORMA_OK;
@@ -279,6 +282,9 @@ static int rs_infer(op_ctx *c)
     int rc = rs_compute(c, &p);
     if (rc)
         return rc;
+    for (int d = 0; d < p.rank; d++)
+        if (c->in[0]->dims[d] == 0 && p.out[d] > 0)
+            return op_fail(c, NORMA_ERR_SHAPE, "cannot resize axis %d of size 0 to %lld", d, (long long)p.out[d]);
     op_set_shape(c->out[0], c->in[0]->dtype, p.rank, p.out);
     c->scratch_size = rs_table_bytes(&p);
     return NORMA_OK;
@@ -320,6 +326,9 @@ static int rs_run(op_ctx *c)
         base[d] = at;
         for (int64_t o = 0; o < p.out[d]; o++, at++) {
             double v = rs_coord(&p, d, o, L);
+            if (v != v) /* keep float-to-int conversions defined whatever roi holds */
+                v = 0;
+            v = v < -1e15 ? -1e15 : v > 1e15 ? 1e15 : v;
             int64_t *ix = ti + at * (size_t)T;
             float *wt = tw + at * (size_t)T;
             oob[at] = p.ct == CT_TF_CROP && (v < 0 || v > (double)(L - 1));

@@ -81,6 +81,10 @@ static int slice_compute(op_ctx *c, slice_plan *sp)
         int64_t step = nst >= 0 ? steps[i] : 1, dim = x->dims[a];
         if (step == 0)
             return op_fail(c, NORMA_ERR_MODEL, "step for axis %d is 0", a);
+        /* A step as long as the axis takes one element: clamp it so -step and the
+         * kernel's step * stride cannot overflow (INT64_MIN, INT64_MAX). */
+        int64_t lim = dim > 1 ? dim : 1;
+        step = step > lim ? lim : step < -lim ? -lim : step;
         int64_t s = starts[i], e = ends[i];
         if (s < 0)
             s = s < -dim ? 0 : s + dim; /* INT64_MIN + dim cannot overflow, but keep it explicit */
