@@ -40,6 +40,11 @@ void k_epilogue_apply(const k_epilogue *ep, float *C, size_t ldc, size_t r0, siz
             for (size_t j = 0; j < n; j++)
                 c[j] += ep->bias[c0 + j];
         }
+        if (ep->res) {
+            const float *r = ep->res + (r0 + i) * ep->ldr + c0;
+            for (size_t j = 0; j < n; j++)
+                c[j] += r[j];
+        }
         k_act_apply(c, n, ep->act, ep->act_alpha, ep->act_beta);
     }
 }
@@ -182,6 +187,8 @@ static void k_f32_gemm_4x16_c(size_t kc, const float *a, const float *b, size_t 
                 r += (v4f){rbias[i], rbias[i], rbias[i], rbias[i]};
             if (cbias)
                 r += v4_load(cbias + h * 4);
+            if (u->res)
+                r += v4_load(u->res + (size_t)i * u->ldr + (size_t)h * 4);
             if (u->clamp)
                 for (int l = 0; l < 4; l++)
                     r[l] = clamp1(r[l], u);
@@ -233,6 +240,8 @@ __attribute__((target("avx2,fma"))) static void k_f32_gemm_6x16_avx2(size_t kc, 
                 r = _mm256_add_ps(r, _mm256_set1_ps(rbias[i]));
             if (cbias)
                 r = _mm256_add_ps(r, _mm256_loadu_ps(cbias + h * 8));
+            if (u->res)
+                r = _mm256_add_ps(r, _mm256_loadu_ps(u->res + (size_t)i * u->ldr + (size_t)h * 8));
             if (u->clamp == 1)
                 r = _mm256_max_ps(r, lo); /* NaN -> 0, as x > 0 ? x : 0 */
             else if (u->clamp == 2)
@@ -307,6 +316,8 @@ __attribute__((target("avx512f"))) static void k_f32_gemm_12x32_avx512(size_t kc
                 r = _mm512_add_ps(r, _mm512_set1_ps(rbias[i]));
             if (cbias)
                 r = _mm512_add_ps(r, _mm512_loadu_ps(cbias + h * 16));
+            if (u->res)
+                r = _mm512_add_ps(r, _mm512_loadu_ps(u->res + (size_t)i * u->ldr + (size_t)h * 16));
             if (u->clamp == 1)
                 r = _mm512_max_ps(r, lo); /* NaN -> 0, as x > 0 ? x : 0 */
             else if (u->clamp == 2)
@@ -439,8 +450,11 @@ static int ustore_for(const k_epilogue *ep, int last, size_t i, size_t j, float 
     u->alpha = alpha, u->beta = bk;
     u->rbias = u->cbias = NULL;
     u->clamp = 0, u->lo = 0, u->hi = 0;
+    u->res = NULL, u->ldr = 0;
     if (!last || !ep)
         return 0;
+    if (ep->res)
+        u->res = ep->res + i * ep->ldr + j, u->ldr = ep->ldr;
     if (ep->bias && ep->bias_mode == K_BIAS_ROW)
         u->rbias = ep->bias + i;
     else if (ep->bias && ep->bias_mode == K_BIAS_COL)
@@ -462,6 +476,7 @@ static void gemm_tile(const k_gemm_isa *isa, size_t i0, size_t m, size_t j0, siz
     size_t mr = (size_t)isa->mr, nr = (size_t)isa->nr;
     float tmp[MAX_MR * MAX_NR];
     float cb[MAX_NR];
+    float rt[MAX_MR * MAX_NR]; /* the residual of an edge tile, zero-padded */
     float bt[KC * MAX_NR]; /* a tail panel of a direct B, packed */
     k_epilogue act_only = {NULL, K_BIAS_NONE, ep ? ep->act : 0, ep ? ep->act_alpha : 0, ep ? ep->act_beta : 0};
     for (size_t k0 = 0; k0 < K; k0 += KC) {
@@ -509,6 +524,12 @@ static void gemm_tile(const k_gemm_isa *isa, size_t i0, size_t m, size_t j0, siz
                     memcpy(rb, u.rbias, mm * sizeof(float));
                     memset(rb + mm, 0, (mr - mm) * sizeof(float));
                     u.rbias = rb;
+                }
+                if (u.res) {
+                    memset(rt, 0, sizeof rt);
+                    for (size_t ii = 0; ii < mm; ii++)
+                        memcpy(rt + ii * nr, u.res + ii * u.ldr, nn * sizeof(float));
+                    u.res = rt, u.ldr = nr;
                 }
                 isa->kernel(kc, a, b, ldb, tmp, nr, &u);
                 for (size_t ii = 0; ii < mm; ii++)

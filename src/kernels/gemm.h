@@ -19,23 +19,29 @@
 enum { K_BIAS_NONE = 0, K_BIAS_ROW = 1, K_BIAS_COL = 2 };
 
 /* What happens to C after the product: C += bias[i] (ROW) or bias[j] (COL), then
- * the activation (kernels/act.h). A NULL epilogue means none. */
+ * C += res[i*ldr + j] when res is set (a residual, e.g. a fused Add), then the
+ * activation (kernels/act.h). A NULL epilogue means none. res/ldr come last so
+ * positional initializers that stop at act_beta leave them zero. */
 typedef struct k_epilogue {
     const float *bias;
     int bias_mode;
     int act;
     float act_alpha, act_beta;
+    const float *res;
+    size_t ldr;
 } k_epilogue;
 
 /* What a microkernel does to its MR x NR result r before storing it to c:
- * c = clamp(alpha * r + beta * c + rbias[i] + cbias[j]) (c not read when beta == 0;
- * rbias, cbias may be NULL; clamp: 0 none, 1 max(x, 0) (ReLU, NaN -> 0), 2
+ * c = clamp(alpha * r + beta * c + rbias[i] + cbias[j] + res[i*ldr + j]) (c not read
+ * when beta == 0; rbias, cbias, res may be NULL; clamp: 0 none, 1 max(x, 0) (ReLU, NaN -> 0), 2
  * min(hi, max(lo, x)) (Clip, NaN stays NaN), as in kernels/act.h). */
 typedef struct k_ustore {
     float alpha, beta;
     const float *rbias, *cbias;
     int clamp;
     float lo, hi;
+    const float *res;
+    size_t ldr;
 } k_ustore;
 
 /* c (MR x NR, row stride ldc) = store(a * b): a packed (kc groups of MR), b kc rows of

@@ -7,6 +7,12 @@
  * followed by the packed SGEMM. ConvTranspose is W^T * x by GEMM then a col2im
  * scatter. Constant weights are packed per group in init. Bias and a fused
  * activation (node->fused_act) are applied in the GEMM epilogue.
+ *
+ * "Conv" in the internal domain "norma" (made by the fuse-residual pass) is Conv
+ * with a fourth input R: Y = act(conv(X, W, B) + R), R broadcast numpy-style. When R
+ * has exactly the convolution's shape it is added in the GEMM epilogue; otherwise
+ * the convolution goes to scratch (or Y) without activation and a broadcasting loop
+ * adds R and applies the activation.
  */
 #include <omp.h>
 #include <stdlib.h>
@@ -282,6 +288,18 @@ static int conv_init(op_ctx *c)
     return NORMA_OK;
 }
 
+/* The residual input has exactly the convolution's output shape (dims od). */
+static int res_exact(const op_ctx *c, int nsp, const int64_t *od)
+{
+    const ir_tensor *r = c->in[3];
+    if (r->rank != nsp + 2)
+        return 0;
+    for (int d = 0; d < r->rank; d++)
+        if (r->dims[d] != od[d])
+            return 0;
+    return 1;
+}
+
 static int conv_infer(op_ctx *c)
 {
     k_conv_shape s;
@@ -292,9 +310,23 @@ static int conv_infer(op_ctx *c)
     int64_t od[5] = {s.N, s.M};
     for (int i = 0; i < nsp; i++)
         od[2 + i] = s.out[3 - nsp + i];
-    op_set_shape(c->out[0], NORMA_FLOAT, nsp + 2, od);
     int ok1, ok2;
-    ir_numel_checked(nsp + 2, od, &ok1);
+    size_t conv_numel = ir_numel_checked(nsp + 2, od, &ok1);
+    size_t res_extra = 0;
+    if (c->n_in > 3 && c->in[3]) {
+        const ir_tensor *r = c->in[3];
+        if ((rc = op_check_dtype(c, 3, float_only)))
+            return rc;
+        int ro;
+        int64_t bd[IR_MAX_RANK];
+        if (r->rank > IR_MAX_RANK || op_broadcast_shape(nsp + 2, od, r->rank, r->dims, &ro, bd))
+            return op_fail(c, NORMA_ERR_SHAPE, "residual input R does not broadcast with the convolution's output");
+        op_set_shape(c->out[0], NORMA_FLOAT, ro, bd);
+        if (!res_exact(c, nsp, od))
+            res_extra = conv_numel; /* the convolution's result before the broadcast add */
+    } else {
+        op_set_shape(c->out[0], NORMA_FLOAT, nsp + 2, od);
+    }
     int64_t t[3] = {s.C, kvol(&s), s.out[0] * s.out[1] * s.out[2]};
     ir_numel_checked(3, t, &ok2);
     if (!ok1 || !ok2)
@@ -307,7 +339,8 @@ static int conv_infer(op_ctx *c)
         /* infer does not know the run's thread count: room for every processor (run
          * uses fewer threads when it has more than that) */
         int nproc = omp_get_num_procs();
-        c->scratch_size = k_conv_depthwise_work_floats(&s, nproc > c->threads ? nproc : c->threads) * sizeof(float);
+        c->scratch_size =
+            (k_conv_depthwise_work_floats(&s, nproc > c->threads ? nproc : c->threads) + res_extra) * sizeof(float);
         return NORMA_OK;
     }
     size_t Kg = (size_t)(Cg * kvol(&s));
@@ -317,8 +350,39 @@ static int conv_infer(op_ctx *c)
     need += split_floats(&s, Cg);
     if (!st || !st->wp)
         need += k_gemm_packed_a_floats(isa, (size_t)Mg, (size_t)(Cg * kvol(&s)));
-    c->scratch_size = need * sizeof(float);
+    c->scratch_size = (need + res_extra) * sizeof(float);
     return NORMA_OK;
+}
+
+/* y (shape of out[0]) = act(conv + R), both broadcast to it; conv has rank nsp+2 and dims od. */
+static void add_residual_bcast(op_ctx *c, int nsp, const int64_t *od, const float *conv, int act, float a, float b)
+{
+    const ir_tensor *r = c->in[3], *y = c->out[0];
+    int R = y->rank;
+    int64_t sr[IR_MAX_RANK], sc[IR_MAX_RANK], idx[IR_MAX_RANK] = {0};
+    op_broadcast_strides(r, R, y->dims, sr);
+    int64_t st = 1;
+    for (int d = R - 1; d >= 0; d--) {
+        int cd = d - (R - (nsp + 2));
+        int64_t n = cd >= 0 ? od[cd] : 1;
+        sc[d] = n == 1 && y->dims[d] != 1 ? 0 : st;
+        st *= n;
+    }
+    size_t total = ir_tensor_numel(y);
+    const float *rd = r->data;
+    float *yd = y->data;
+    for (size_t e = 0; e < total; e++) {
+        int64_t oc = 0, orr = 0;
+        for (int d = 0; d < R; d++)
+            oc += idx[d] * sc[d], orr += idx[d] * sr[d];
+        yd[e] = conv[oc] + rd[orr];
+        for (int d = R - 1; d >= 0; d--) {
+            if (++idx[d] < y->dims[d])
+                break;
+            idx[d] = 0;
+        }
+    }
+    k_act_apply(yd, total, act, a, b);
 }
 
 static int conv_run(op_ctx *c)
@@ -333,9 +397,33 @@ static int conv_run(op_ctx *c)
     const float *bias = c->n_in > 2 && c->in[2] ? c->in[2]->data : NULL;
     float *y = c->out[0]->data;
     int64_t Cg = s.C / s.group, Mg = s.M / s.group;
+    int nsp = c->in[0]->rank - 2;
+    int64_t od[5] = {s.N, s.M};
+    for (int i = 0; i < nsp; i++)
+        od[2 + i] = s.out[3 - nsp + i];
+    int act = n->fused_act;
+    float act_a = n->act_alpha, act_b = n->act_beta;
+    const float *res = NULL; /* the residual added in the epilogue */
+    float *yconv = y;        /* where the convolution goes */
+    size_t scratch_floats = c->scratch_size / sizeof(float);
+    int res_post = 0;
+    if (c->n_in > 3 && c->in[3]) {
+        if (res_exact(c, nsp, od) && Cg != 1) {
+            res = c->in[3]->data;
+        } else {
+            res_post = 1;
+            act = ACT_NONE;
+            if (!res_exact(c, nsp, od)) {
+                size_t cn = (size_t)s.N * (size_t)s.M * (size_t)(s.out[0] * s.out[1] * s.out[2]);
+                scratch_floats -= cn;
+                yconv = (float *)c->scratch + scratch_floats;
+            }
+        }
+    }
     if (Cg == 1) {
-        k_f32_conv_depthwise(&s, x, w, bias, y, n->fused_act, n->act_alpha, n->act_beta, c->threads, c->scratch,
-                             c->scratch_size / sizeof(float));
+        k_f32_conv_depthwise(&s, x, w, bias, yconv, act, act_a, act_b, c->threads, c->scratch, scratch_floats);
+        if (res_post)
+            add_residual_bcast(c, nsp, od, yconv, n->fused_act, n->act_alpha, n->act_beta);
         return NORMA_OK;
     }
     const k_gemm_isa *isa = st->isa;
@@ -355,9 +443,10 @@ static int conv_run(op_ctx *c)
                 k_f32_gemm_pack_a(isa, (size_t)Mg, Kg, w + (size_t)(g * Mg) * Kg, (ptrdiff_t)Kg, 1, ap);
                 a = ap;
             }
-            k_epilogue ep = {bias ? bias + g * Mg : NULL, K_BIAS_ROW, n->fused_act, n->act_alpha, n->act_beta};
+            size_t yoff = ((size_t)i * (size_t)s.M + (size_t)(g * Mg)) * OHW;
+            k_epilogue ep = {bias ? bias + g * Mg : NULL, K_BIAS_ROW, act, act_a, act_b, res ? res + yoff : NULL, OHW};
             const float *xi = x + (size_t)i * (size_t)s.C * HW;
-            float *yg = y + ((size_t)i * (size_t)s.M + (size_t)(g * Mg)) * OHW;
+            float *yg = yconv + yoff;
             if (pw && pw_in_place(Mg, OHW)) { /* 1x1: the input image already is the K x N right operand */
                 k_f32_gemm_direct_b(isa, (size_t)Mg, OHW, Kg, 1.0f, a, xi + (size_t)(g * Cg) * HW, HW, 0.0f, yg, OHW,
                                     &ep, c->threads);
@@ -373,9 +462,14 @@ static int conv_run(op_ctx *c)
                 else
                     k_f32_im2col_packed(&s, xi, g * Cg, Cg, j0, nc, (size_t)isa->nr, use_split ? xsplit : NULL, bp,
                                         c->threads);
-                k_f32_gemm_packed(isa, (size_t)Mg, nc, Kg, 1.0f, a, bp, 0.0f, yg + j0, OHW, &ep, c->threads);
+                k_epilogue epj = ep;
+                if (epj.res)
+                    epj.res += j0;
+                k_f32_gemm_packed(isa, (size_t)Mg, nc, Kg, 1.0f, a, bp, 0.0f, yg + j0, OHW, &epj, c->threads);
             }
         }
+    if (res_post)
+        add_residual_bcast(c, nsp, od, yconv, n->fused_act, n->act_alpha, n->act_beta);
     return NORMA_OK;
 }
 
@@ -483,7 +577,8 @@ static int convt_run(op_ctx *c)
 
 static const op_schema conv1 = {"Conv", "", 1, 2, 3, 1, 1, conv_init, conv_state_free, conv_infer, conv_run};
 static const op_schema conv11 = {"Conv", "", 11, 2, 3, 1, 1, conv_init, conv_state_free, conv_infer, conv_run};
+static const op_schema conv_res = {"Conv", "norma", 1, 2, 4, 1, 1, conv_init, conv_state_free, conv_infer, conv_run};
 static const op_schema convt1 = {"ConvTranspose", "", 1, 2, 3, 1, 1, convt_init, conv_state_free, convt_infer, convt_run};
 static const op_schema convt11 = {"ConvTranspose", "", 11, 2, 3, 1, 1, convt_init, conv_state_free, convt_infer, convt_run};
 
-OP_TABLE(conv) = {&conv1, &conv11, &convt1, &convt11, NULL};
+OP_TABLE(conv) = {&conv1, &conv11, &conv_res, &convt1, &convt11, NULL};

@@ -13,6 +13,7 @@ static const pass_def passes[] = {
     {"fuse-layernorm", pass_fuse_layernorm},
     {"fuse-rmsnorm", pass_fuse_rmsnorm},
     {"fuse-gelu", pass_fuse_gelu},
+    {"fuse-residual", pass_fuse_residual},
     {"fuse-activation", pass_fuse_activation},
 };
 
