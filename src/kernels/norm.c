@@ -9,6 +9,7 @@
 #include <math.h>
 
 #include "kernels/clones.h"
+#include "kernels/erf.h"
 
 #define LANES 16
 
@@ -168,21 +169,19 @@ void k_f32_rmsnorm_ref(size_t O, size_t D, const float *x, const float *scale, f
     }
 }
 
-/* libm's erff and tanhf keep the results within an ulp or two of the reference; Gelu
- * is rarely the bottleneck next to the MatMul around it. */
-void k_f32_gelu(size_t n, const float *x, float *y, int tanh_approx)
+/* erf through k_gelu_erf (erf.h, within about an ulp) and tanh through k_tanhf
+ * (fastmath.h, a few ulp): branch-free, so the loops vectorize. */
+K_CLONES void k_f32_gelu(size_t n, const float *x, float *y, int tanh_approx)
 {
     if (tanh_approx) {
         const float k = 0.7978845608028654f; /* sqrt(2/pi) */
         for (size_t i = 0; i < n; i++) {
             float v = x[i];
-            y[i] = 0.5f * v * (1.0f + tanhf(k * (v + 0.044715f * v * v * v)));
+            y[i] = 0.5f * v * (1.0f + k_tanhf(k * (v + 0.044715f * v * v * v)));
         }
     } else {
-        for (size_t i = 0; i < n; i++) {
-            float v = x[i];
-            y[i] = 0.5f * v * (1.0f + erff(v * 0.70710678118654752f));
-        }
+        for (size_t i = 0; i < n; i++)
+            y[i] = k_gelu_erf(x[i]);
     }
 }
 

@@ -1,7 +1,7 @@
 /*
  * Elementwise unary kernels (see unary.h). The fast path is one loop per op so the
  * compiler can vectorize the simple ones (Relu, Clip, Neg, Abs, Floor, ...); the
- * transcendental ones call libm per element.
+ * transcendental ones call libm per element, except exp, tanh and erf (fastmath.h, erf.h).
  */
 #include "kernels/unary.h"
 
@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "kernels/clones.h"
+#include "kernels/erf.h"
 #include "kernels/fastmath.h"
 #include "norma.h"
 
@@ -79,7 +80,7 @@
 #define MF(fn) fn##f
 #define MD(fn) fn
 #define T float
-FLOAT_UNARY(float, f32, MF, expm1f, k_expf, log1pf, k_tanhf, erff, logf, sqrtf, fabsf, floorf, ceilf)
+FLOAT_UNARY(float, f32, MF, expm1f, k_expf, log1pf, k_tanhf, k_erff, logf, sqrtf, fabsf, floorf, ceilf)
 #undef T
 #define T double
 FLOAT_UNARY(double, f64, MD, expm1, exp, log1p, tanh, erf, log, sqrt, fabs, floor, ceil)
