@@ -431,8 +431,10 @@ static int conv_run(op_ctx *c)
     size_t OHW = (size_t)(s.out[0] * s.out[1] * s.out[2]);
     size_t chunk = chunk_cols(isa, Kg, OHW);
     int pw = is_pointwise(&s);
-    float *bp = c->scratch, *xsplit = bp + (pw && pw_in_place(Mg, OHW) ? 0 : k_gemm_packed_b_floats(isa, Kg, chunk));
-    float *ap = xsplit + split_floats(&s, Cg);
+    /* No scratch at all for empty outputs: no arithmetic on a NULL pointer. */
+    float *bp = c->scratch;
+    float *xsplit = bp ? bp + (pw && pw_in_place(Mg, OHW) ? 0 : k_gemm_packed_b_floats(isa, Kg, chunk)) : NULL;
+    float *ap = xsplit ? xsplit + split_floats(&s, Cg) : NULL;
     int use_split = split_floats(&s, Cg) > 0;
     for (int64_t i = 0; i < s.N; i++)
         for (int64_t g = 0; g < s.group; g++) {

@@ -257,6 +257,43 @@ static void output_that_is_an_input_keeps_its_dim_names(void **state)
 }
 
 /* The tensor harness on a few hand-made inputs (empty, garbage, a valid tensor). */
+/* A 1x1 convolution that reads its input in place needs no scratch: the run did
+ * pointer arithmetic on the NULL scratch pointer (clang's UBSan, on a bundled model). */
+static void pointwise_conv_without_scratch(void **state)
+{
+    (void)state;
+    mb_model *m = mb_new(13);
+    mb_input(m, "x", NORMA_FLOAT, 4, (int64_t[]){1, 3, 5, 5});
+    float w[2 * 3], b[2] = {0.5f, -1};
+    for (int i = 0; i < 6; i++)
+        w[i] = (float)(i - 2);
+    mb_init_f32(m, "w", 4, (int64_t[]){2, 3, 1, 1}, w);
+    mb_init_f32(m, "b", 1, (int64_t[]){2}, b);
+    mb_add_node(m, "Conv", "x,w,b", "y");
+    mb_output(m, "y");
+    size_t len;
+    uint8_t *bytes = mb_serialize(m, &len);
+    mb_free(m);
+    assert_int_equal(fuzz_model_one(bytes, len), 0);
+    norma_session *s = NULL;
+    assert_int_equal(norma_session_create_from_memory(bytes, len, NULL, &s), NORMA_OK);
+    free(bytes);
+    float x[75];
+    for (int i = 0; i < 75; i++)
+        x[i] = (float)(i % 11) - 5;
+    norma_tensor in = {.dtype = NORMA_FLOAT, .rank = 4, .dims = {1, 3, 5, 5}, .data = x}, out = {0};
+    assert_int_equal(norma_run(s, &in, 1, &out, 1), NORMA_OK);
+    const float *y = out.data;
+    for (int o = 0; o < 2; o++)
+        for (int p = 0; p < 25; p++) {
+            float want = b[o];
+            for (int c = 0; c < 3; c++)
+                want += w[o * 3 + c] * x[c * 25 + p];
+            assert_true(y[o * 25 + p] == want);
+        }
+    norma_session_free(s);
+}
+
 static void tensor_harness_smoke(void **state)
 {
     (void)state;
@@ -278,6 +315,7 @@ int main(void)
         cmocka_unit_test(mutated_resize_models),
         cmocka_unit_test(small_integer_mul_wraps),
         cmocka_unit_test(output_that_is_an_input_keeps_its_dim_names),
+        cmocka_unit_test(pointwise_conv_without_scratch),
         cmocka_unit_test(tensor_harness_smoke),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
