@@ -9,6 +9,8 @@
  * Both run the packed SGEMM of kernels/gemm.c. A constant float B (the usual weight)
  * is packed once in init; everything else is packed into scratch at run time. A
  * fused activation (node->fused_act) is applied in the GEMM epilogue.
+ * "MatMul" in the internal domain "norma" (made by the fuse-matmul-add pass) takes a
+ * third input, a bias of N values added to every output row in the epilogue.
  */
 #include <omp.h>
 #include <stdlib.h>
@@ -244,6 +246,14 @@ static int matmul_infer(op_ctx *c)
         od[r++] = d.N;
     if (r > IR_MAX_RANK)
         return op_fail(c, NORMA_ERR_UNSUPPORTED, "output rank %d exceeds %d", r, IR_MAX_RANK);
+    if (c->n_in > 2 && c->in[2]) {
+        /* norma.MatMul: a bias of N values added to every row (fuse-matmul-add) */
+        if ((rc = op_check_dtype(c, 2, float_only)))
+            return rc;
+        if (ir_tensor_numel(c->in[2]) != (size_t)d.N || b->rank < 2)
+            return op_fail(c, NORMA_ERR_SHAPE, "bias has %zu values, expected N=%lld",
+                           ir_tensor_numel(c->in[2]), (long long)d.N);
+    }
     op_set_shape(c->out[0], NORMA_FLOAT, r, od);
     const gemm_state *s = c->state;
     const k_gemm_isa *isa = s ? s->isa : k_gemm_best();
@@ -290,6 +300,10 @@ static int matmul_run(op_ctx *c)
         return rc;
     size_t M = (size_t)d.M, K = (size_t)d.K, N = (size_t)d.N;
     k_epilogue ep = node_epilogue(c->node);
+    if (c->n_in > 2 && c->in[2]) {
+        ep.bias = c->in[2]->data;
+        ep.bias_mode = K_BIAS_COL;
+    }
     float *y = c->out[0]->data, *ap = c->scratch;
     const float *A = a->data, *B = b->data;
     /* batch strides of A and B (in matrices) against the broadcast batch shape */
@@ -378,4 +392,7 @@ static const op_schema matmul1 = {"MatMul", "", 1, 2, 2, 1, 1, matmul_init, gemm
 static const op_schema matmul9 = {"MatMul", "", 9, 2, 2, 1, 1, matmul_init, gemm_state_free, matmul_infer, matmul_run};
 static const op_schema matmul13 = {"MatMul", "", 13, 2, 2, 1, 1, matmul_init, gemm_state_free, matmul_infer, matmul_run};
 
-OP_TABLE(gemm) = {&gemm1, &gemm7, &gemm9, &gemm11, &gemm13, &matmul1, &matmul9, &matmul13, NULL};
+/* MatMul(X, W, bias) in the internal domain "norma", made by the fuse-matmul-add pass */
+static const op_schema matmul_bias = {"MatMul", "norma", 1, 2, 3, 1, 1, matmul_init, gemm_state_free, matmul_infer, matmul_run};
+
+OP_TABLE(gemm) = {&gemm1, &gemm7, &gemm9, &gemm11, &gemm13, &matmul1, &matmul9, &matmul13, &matmul_bias, NULL};
