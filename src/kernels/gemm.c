@@ -22,6 +22,7 @@
 #define NC_PANELS 8  /* NC = 8 * NR */
 #define MAX_MR 16
 #define MAX_NR 32
+#define SMALL_M_BYTES (400u * 1024u) /* A's KC slice that stays in L2 */
 
 /* ---- reference ---- */
 
@@ -326,6 +327,109 @@ __attribute__((target("avx512f"))) static void k_f32_gemm_12x32_avx512(size_t kc
         }
     }
 }
+
+/* ---- tail microkernels: R < MR rows of a packed A panel (k groups lda apart) ---- */
+
+#define ROWS4(X) X(0) X(1) X(2) X(3)
+#define ROWS8(X) ROWS4(X) X(4) X(5) X(6) X(7)
+
+__attribute__((target("avx512f"))) static inline void store_avx512(int rows, __m512 (*acc)[2], float *c, size_t ldc,
+                                                                   const k_ustore *u)
+{
+    __m512 va = _mm512_set1_ps(u->alpha), vb = _mm512_set1_ps(u->beta);
+    __m512 lo = _mm512_set1_ps(u->clamp == 2 ? u->lo : 0.0f), hi = _mm512_set1_ps(u->hi);
+    for (int i = 0; i < rows; i++) {
+        float *y = c + (size_t)i * ldc;
+        for (int h = 0; h < 2; h++) {
+            __m512 r = _mm512_mul_ps(va, acc[i][h]);
+            if (u->beta != 0)
+                r = _mm512_fmadd_ps(vb, _mm512_loadu_ps(y + h * 16), r);
+            if (u->rbias)
+                r = _mm512_add_ps(r, _mm512_set1_ps(u->rbias[i]));
+            if (u->cbias)
+                r = _mm512_add_ps(r, _mm512_loadu_ps(u->cbias + h * 16));
+            if (u->res)
+                r = _mm512_add_ps(r, _mm512_loadu_ps(u->res + (size_t)i * u->ldr + (size_t)h * 16));
+            if (u->clamp == 1)
+                r = _mm512_max_ps(r, lo);
+            else if (u->clamp == 2)
+                r = _mm512_min_ps(hi, _mm512_max_ps(lo, r));
+            _mm512_storeu_ps(y + h * 16, r);
+        }
+    }
+}
+
+#define T512_Z(i) __m512 c##i##_0 = _mm512_setzero_ps(), c##i##_1 = _mm512_setzero_ps();
+#define T512_F(i)                                                                                            \
+    av = _mm512_set1_ps(ak[i]);                                                                              \
+    c##i##_0 = _mm512_fmadd_ps(av, b0, c##i##_0);                                                            \
+    c##i##_1 = _mm512_fmadd_ps(av, b1, c##i##_1);
+#define T512_A(i) {c##i##_0, c##i##_1},
+#define T512_KERNEL(R, ROWS)                                                                                 \
+    __attribute__((target("avx512f"))) static void k_f32_gemm_##R##x32_avx512(                              \
+        size_t kc, const float *a, size_t lda, const float *b, size_t ldb, float *c, size_t ldc,             \
+        const k_ustore *u)                                                                                   \
+    {                                                                                                        \
+        ROWS(T512_Z)                                                                                         \
+        for (size_t k = 0; k < kc; k++) {                                                                    \
+            __m512 b0 = _mm512_loadu_ps(b + k * ldb), b1 = _mm512_loadu_ps(b + k * ldb + 16);                \
+            const float *ak = a + k * lda;                                                                   \
+            __m512 av;                                                                                       \
+            ROWS(T512_F)                                                                                     \
+        }                                                                                                    \
+        __m512 acc[R][2] = {ROWS(T512_A)};                                                                   \
+        store_avx512(R, acc, c, ldc, u);                                                                     \
+    }
+T512_KERNEL(4, ROWS4)
+T512_KERNEL(8, ROWS8)
+
+__attribute__((target("avx2,fma"))) static void k_f32_gemm_4x16_avx2(size_t kc, const float *a, size_t lda,
+                                                                     const float *b, size_t ldb, float *c,
+                                                                     size_t ldc, const k_ustore *u)
+{
+    __m256 c0_0 = _mm256_setzero_ps(), c0_1 = _mm256_setzero_ps(), c1_0 = _mm256_setzero_ps(),
+           c1_1 = _mm256_setzero_ps(), c2_0 = _mm256_setzero_ps(), c2_1 = _mm256_setzero_ps(),
+           c3_0 = _mm256_setzero_ps(), c3_1 = _mm256_setzero_ps();
+    for (size_t k = 0; k < kc; k++) {
+        __m256 b0 = _mm256_loadu_ps(b + k * ldb), b1 = _mm256_loadu_ps(b + k * ldb + 8);
+        const float *ak = a + k * lda;
+        __m256 av;
+        av = _mm256_set1_ps(ak[0]);
+        c0_0 = _mm256_fmadd_ps(av, b0, c0_0);
+        c0_1 = _mm256_fmadd_ps(av, b1, c0_1);
+        av = _mm256_set1_ps(ak[1]);
+        c1_0 = _mm256_fmadd_ps(av, b0, c1_0);
+        c1_1 = _mm256_fmadd_ps(av, b1, c1_1);
+        av = _mm256_set1_ps(ak[2]);
+        c2_0 = _mm256_fmadd_ps(av, b0, c2_0);
+        c2_1 = _mm256_fmadd_ps(av, b1, c2_1);
+        av = _mm256_set1_ps(ak[3]);
+        c3_0 = _mm256_fmadd_ps(av, b0, c3_0);
+        c3_1 = _mm256_fmadd_ps(av, b1, c3_1);
+    }
+    __m256 acc[4][2] = {{c0_0, c0_1}, {c1_0, c1_1}, {c2_0, c2_1}, {c3_0, c3_1}};
+    __m256 va = _mm256_set1_ps(u->alpha), vb = _mm256_set1_ps(u->beta);
+    __m256 lo = _mm256_set1_ps(u->clamp == 2 ? u->lo : 0.0f), hi = _mm256_set1_ps(u->hi);
+    for (int i = 0; i < 4; i++) {
+        float *y = c + (size_t)i * ldc;
+        for (int h = 0; h < 2; h++) {
+            __m256 r = _mm256_mul_ps(va, acc[i][h]);
+            if (u->beta != 0)
+                r = _mm256_fmadd_ps(vb, _mm256_loadu_ps(y + h * 8), r);
+            if (u->rbias)
+                r = _mm256_add_ps(r, _mm256_set1_ps(u->rbias[i]));
+            if (u->cbias)
+                r = _mm256_add_ps(r, _mm256_loadu_ps(u->cbias + h * 8));
+            if (u->res)
+                r = _mm256_add_ps(r, _mm256_loadu_ps(u->res + (size_t)i * u->ldr + (size_t)h * 8));
+            if (u->clamp == 1)
+                r = _mm256_max_ps(r, lo);
+            else if (u->clamp == 2)
+                r = _mm256_min_ps(hi, _mm256_max_ps(lo, r));
+            _mm256_storeu_ps(y + h * 8, r);
+        }
+    }
+}
 #endif
 
 /* ---- FMA throughput loop: 12 independent accumulators (covers latency 4-6 x 2 pipes) ---- */
@@ -404,10 +508,11 @@ double k_gemm_fma_loop(const k_gemm_isa *isa, size_t iters, float *sink)
     return 2.0 * 12.0 * lanes * (double)iters;
 }
 
-static const k_gemm_isa isa_generic = {"generic", G_MR, G_NR, k_f32_gemm_4x16_c};
+static const k_gemm_isa isa_generic = {"generic", G_MR, G_NR, k_f32_gemm_4x16_c, NULL, NULL};
 #ifdef K_X86
-static const k_gemm_isa isa_avx2 = {"avx2", 6, 16, k_f32_gemm_6x16_avx2};
-static const k_gemm_isa isa_avx512 = {"avx512", 12, 32, k_f32_gemm_12x32_avx512};
+static const k_gemm_isa isa_avx2 = {"avx2", 6, 16, k_f32_gemm_6x16_avx2, k_f32_gemm_4x16_avx2, NULL};
+static const k_gemm_isa isa_avx512 = {"avx512", 12, 32, k_f32_gemm_12x32_avx512, k_f32_gemm_4x32_avx512,
+                                      k_f32_gemm_8x32_avx512};
 #endif
 
 const k_gemm_isa *k_gemm_isa_get(int level)
@@ -510,6 +615,19 @@ static void gemm_tile(const k_gemm_isa *isa, size_t i0, size_t m, size_t j0, siz
                         k_epilogue_apply(&act_only, c, ldc, i, mm, j, nn);
                     continue;
                 }
+                /* a short panel: the smallest tail kernel that covers mm rows */
+                k_gemm_tkernel tk = NULL;
+                size_t tr = mr;
+                if (mm <= 4 && isa->tail4)
+                    tk = isa->tail4, tr = 4;
+                else if (mm <= 8 && isa->tail8)
+                    tk = isa->tail8, tr = 8;
+                if (tk && mm == tr && nn == nr) {
+                    tk(kc, a, mr, b, ldb, c, ldc, &u);
+                    if (more)
+                        k_epilogue_apply(&act_only, c, ldc, i, mm, j, nn);
+                    continue;
+                }
                 /* edge tile: through tmp (valid part of C copied in when it is read) */
                 if (bk != 0)
                     for (size_t ii = 0; ii < mm; ii++)
@@ -531,7 +649,10 @@ static void gemm_tile(const k_gemm_isa *isa, size_t i0, size_t m, size_t j0, siz
                         memcpy(rt + ii * nr, u.res + ii * u.ldr, nn * sizeof(float));
                     u.res = rt, u.ldr = nr;
                 }
-                isa->kernel(kc, a, b, ldb, tmp, nr, &u);
+                if (tk)
+                    tk(kc, a, mr, b, ldb, tmp, nr, &u);
+                else
+                    isa->kernel(kc, a, b, ldb, tmp, nr, &u);
                 for (size_t ii = 0; ii < mm; ii++)
                     memcpy(c + ii * ldc, tmp + ii * nr, nn * sizeof(float));
                 if (more)
@@ -569,6 +690,11 @@ static void gemm_driver(const k_gemm_isa *isa, size_t M, size_t N, size_t K, flo
                         bsrc B, float beta, float *C, size_t ldc, const k_epilogue *ep, int threads)
 {
     size_t mc = (size_t)isa->mr * MC_PANELS, nc = (size_t)isa->nr * NC_PANELS;
+    /* Small M: one row block, so each panel of B (usually the weights, the bulk of
+     * the memory traffic) is read once; A's KC slice of all rows must stay in L2. */
+    size_t mall = (M + (size_t)isa->mr - 1) / (size_t)isa->mr * (size_t)isa->mr;
+    if (mall > mc && mall * KC * sizeof(float) <= SMALL_M_BYTES)
+        mc = mall;
     size_t tm = (M + mc - 1) / mc, tn = (N + nc - 1) / nc;
     /* with two or more threads and few tiles, narrower column tiles share the work */
     while (threads > 1 && tm * tn < (size_t)threads * 4 && nc > (size_t)isa->nr) {

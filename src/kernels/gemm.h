@@ -49,11 +49,18 @@ typedef struct k_ustore {
 typedef void (*k_gemm_ukernel)(size_t kc, const float *a, const float *b, size_t ldb, float *c, size_t ldc,
                                const k_ustore *u);
 
-/* A microkernel and the packed layout it reads. */
+/* A tail microkernel: the same for only R < MR rows (R fixed per kernel) of a packed
+ * A panel whose k groups are lda floats apart (lda == MR). */
+typedef void (*k_gemm_tkernel)(size_t kc, const float *a, size_t lda, const float *b, size_t ldb, float *c,
+                               size_t ldc, const k_ustore *u);
+
+/* A microkernel and the packed layout it reads, plus tail kernels for edge panels
+ * of 4 and 8 rows (NULL when R >= MR or not provided). */
 typedef struct k_gemm_isa {
     const char *name;
     int mr, nr;
     k_gemm_ukernel kernel;
+    k_gemm_tkernel tail4, tail8;
 } k_gemm_isa;
 
 enum { K_ISA_GENERIC = 0, K_ISA_AVX2 = 1, K_ISA_AVX512 = 2 };

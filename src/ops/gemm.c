@@ -9,7 +9,10 @@
  * Both run the packed SGEMM of kernels/gemm.c. A constant float B (the usual weight)
  * is packed once in init; everything else is packed into scratch at run time. A
  * fused activation (node->fused_act) is applied in the GEMM epilogue.
+ * "MatMul" in the internal domain "norma" (made by the fuse-matmul-add pass) takes a
+ * third input, a bias of N values added to every output row in the epilogue.
  */
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -207,6 +210,24 @@ static int matmul_dims(op_ctx *c, mm_dims *d)
     return NORMA_OK;
 }
 
+/* Batched MatMuls of small matrices (attention's heads) run one GEMM per thread
+ * rather than threading inside each small GEMM. */
+#define MM_BATCH_PAR_FLOPS 16e6
+
+static int mm_batch_par(const mm_dims *d)
+{
+    return d->nbatch > 1 && 2.0 * (double)d->M * (double)d->N * (double)d->K <= MM_BATCH_PAR_FLOPS;
+}
+
+/* Scratch floats one GEMM of the batch loop packs into (A, and B when not constant). */
+static size_t mm_per_gemm(const k_gemm_isa *isa, const gemm_state *s, const mm_dims *d)
+{
+    size_t per = k_gemm_packed_a_floats(isa, (size_t)d->M, (size_t)d->K);
+    if (!s || !s->bp)
+        per += k_gemm_packed_b_floats(isa, (size_t)d->K, (size_t)d->N);
+    return per;
+}
+
 static int matmul_infer(op_ctx *c)
 {
     int rc;
@@ -225,6 +246,14 @@ static int matmul_infer(op_ctx *c)
         od[r++] = d.N;
     if (r > IR_MAX_RANK)
         return op_fail(c, NORMA_ERR_UNSUPPORTED, "output rank %d exceeds %d", r, IR_MAX_RANK);
+    if (c->n_in > 2 && c->in[2]) {
+        /* norma.MatMul: a bias of N values added to every row (fuse-matmul-add) */
+        if ((rc = op_check_dtype(c, 2, float_only)))
+            return rc;
+        if (ir_tensor_numel(c->in[2]) != (size_t)d.N || b->rank < 2)
+            return op_fail(c, NORMA_ERR_SHAPE, "bias has %zu values, expected N=%lld",
+                           ir_tensor_numel(c->in[2]), (long long)d.N);
+    }
     op_set_shape(c->out[0], NORMA_FLOAT, r, od);
     const gemm_state *s = c->state;
     const k_gemm_isa *isa = s ? s->isa : k_gemm_best();
@@ -236,8 +265,28 @@ static int matmul_infer(op_ctx *c)
     size_t need = k_gemm_packed_a_floats(isa, rows, (size_t)d.K);
     if (!s || !s->bp)
         need += k_gemm_packed_b_floats(isa, (size_t)d.K, (size_t)d.N);
+    if (mm_batch_par(&d)) {
+        /* infer does not know the run's thread count: a slice per processor */
+        int np = omp_get_num_procs();
+        size_t per = mm_per_gemm(isa, s, &d), par = per * (size_t)(np > 1 ? np : 1);
+        if (par / (size_t)(np > 1 ? np : 1) == per && par > need)
+            need = par;
+    }
     c->scratch_size = need * sizeof(float);
     return NORMA_OK;
+}
+
+/* Offsets (in matrices) of A and B for batch entry t. */
+static void mm_batch_offsets(const mm_dims *d, const int64_t *sa, const int64_t *sb, size_t t, int64_t *oa,
+                             int64_t *ob)
+{
+    *oa = *ob = 0;
+    for (int i = d->br - 1; i >= 0; i--) {
+        int64_t ix = (int64_t)(t % (size_t)d->batch[i]);
+        t /= (size_t)d->batch[i];
+        *oa += ix * sa[i];
+        *ob += ix * sb[i];
+    }
 }
 
 static int matmul_run(op_ctx *c)
@@ -251,6 +300,10 @@ static int matmul_run(op_ctx *c)
         return rc;
     size_t M = (size_t)d.M, K = (size_t)d.K, N = (size_t)d.N;
     k_epilogue ep = node_epilogue(c->node);
+    if (c->n_in > 2 && c->in[2]) {
+        ep.bias = c->in[2]->data;
+        ep.bias_mode = K_BIAS_COL;
+    }
     float *y = c->out[0]->data, *ap = c->scratch;
     const float *A = a->data, *B = b->data;
     /* batch strides of A and B (in matrices) against the broadcast batch shape */
@@ -278,6 +331,31 @@ static int matmul_run(op_ctx *c)
         }
         k_f32_gemm_pack_a(isa, rows, K, A, (ptrdiff_t)K, 1, ap);
         k_f32_gemm_packed(isa, rows, N, K, 1.0f, ap, bp, 0.0f, y, N, &ep, c->threads);
+        return NORMA_OK;
+    }
+    size_t per = mm_per_gemm(isa, s, &d);
+    size_t slices = per ? c->scratch_size / sizeof(float) / per : 0;
+    int nt = c->threads;
+    if ((size_t)nt > slices)
+        nt = (int)slices;
+    if ((size_t)nt > d.nbatch)
+        nt = (int)d.nbatch;
+    if (nt > 1 && mm_batch_par(&d)) {
+        float *scr = c->scratch;
+#pragma omp parallel for schedule(static) num_threads(nt)
+        for (long t = 0; t < (long)d.nbatch; t++) {
+            float *apt = scr + (size_t)omp_get_thread_num() * per;
+            float *bpt = apt + k_gemm_packed_a_floats(isa, M, K);
+            int64_t oa, ob;
+            mm_batch_offsets(&d, sa, sb, (size_t)t, &oa, &ob);
+            k_f32_gemm_pack_a(isa, M, K, A + (size_t)oa * M * K, (ptrdiff_t)K, 1, apt);
+            const float *bp = s->bp;
+            if (!bp) {
+                k_f32_gemm_pack_b(isa, K, N, B + (size_t)ob * K * N, (ptrdiff_t)N, 1, bpt);
+                bp = bpt;
+            }
+            k_f32_gemm_packed(isa, M, N, K, 1.0f, apt, bp, 0.0f, y + (size_t)t * M * N, N, &ep, 1);
+        }
         return NORMA_OK;
     }
     int64_t idx[IR_MAX_RANK] = {0};
@@ -314,4 +392,7 @@ static const op_schema matmul1 = {"MatMul", "", 1, 2, 2, 1, 1, matmul_init, gemm
 static const op_schema matmul9 = {"MatMul", "", 9, 2, 2, 1, 1, matmul_init, gemm_state_free, matmul_infer, matmul_run};
 static const op_schema matmul13 = {"MatMul", "", 13, 2, 2, 1, 1, matmul_init, gemm_state_free, matmul_infer, matmul_run};
 
-OP_TABLE(gemm) = {&gemm1, &gemm7, &gemm9, &gemm11, &gemm13, &matmul1, &matmul9, &matmul13, NULL};
+/* MatMul(X, W, bias) in the internal domain "norma", made by the fuse-matmul-add pass */
+static const op_schema matmul_bias = {"MatMul", "norma", 1, 2, 3, 1, 1, matmul_init, gemm_state_free, matmul_infer, matmul_run};
+
+OP_TABLE(gemm) = {&gemm1, &gemm7, &gemm9, &gemm11, &gemm13, &matmul1, &matmul9, &matmul13, &matmul_bias, NULL};

@@ -14,6 +14,7 @@ static const pass_def passes[] = {
     {"fuse-rmsnorm", pass_fuse_rmsnorm},
     {"fuse-gelu", pass_fuse_gelu},
     {"fuse-residual", pass_fuse_residual},
+    {"fuse-matmul-add", pass_fuse_matmul_add},
     {"fuse-activation", pass_fuse_activation},
 };
 

@@ -20,6 +20,7 @@ int pass_const_fold(ir_graph *g, char *err, size_t cap);
 int pass_fold_batchnorm(ir_graph *g, char *err, size_t cap);
 int pass_fuse_activation(ir_graph *g, char *err, size_t cap);
 int pass_fuse_residual(ir_graph *g, char *err, size_t cap);
+int pass_fuse_matmul_add(ir_graph *g, char *err, size_t cap);
 
 /* ---- helpers the passes share ---- */
 

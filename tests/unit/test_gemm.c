@@ -102,6 +102,35 @@ static void gemm_packed_alpha_beta_bias_act_match_reference(void **st)
     }
 }
 
+/* Row counts that end in a 4- or 8-row tail panel (and 5, 9: through the edge
+ * buffer), full-width column panels so the tail kernels store straight to C, the
+ * single row block of small M (up to a few hundred rows), threaded; with a row
+ * bias + ReLU and a column bias + residual + Clip epilogue. */
+static void gemm_tail_panels_and_small_m_match_reference(void **st)
+{
+    (void)st;
+    tu_seed(7);
+    static const size_t ms[] = {4, 5, 8, 9, 10, 16, 20, 28, 64, 128, 197, 390, 420};
+    float bias[512];
+    tu_fill(bias, 512, -1, 1);
+    float *res = malloc(sizeof(float) * 420 * 96);
+    tu_fill(res, 420 * 96, -1, 1);
+    k_epilogue row = {bias, K_BIAS_ROW, ACT_RELU, 0, 0};
+    k_epilogue colres = {bias, K_BIAS_COL, ACT_CLIP, -0.5f, 0.5f, res, 96};
+    for (int lvl = K_ISA_GENERIC; lvl <= K_ISA_AVX512; lvl++) {
+        const k_gemm_isa *isa = k_gemm_isa_get(lvl);
+        if (!isa)
+            continue;
+        for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++) {
+            check_packed(isa, ms[i], 96, 300, 1.0f, 0.0f, NULL, 1);
+            check_packed(isa, ms[i], 96, 70, 0.5f, 1.0f, &row, 2);
+            check_packed(isa, ms[i], 96, 33, 1.0f, 0.0f, &colres, 2);
+            check_packed(isa, ms[i], 50, 260, 1.0f, 0.5f, &colres, 2);
+        }
+    }
+    free(res);
+}
+
 /* The fused ReLU maps NaN to 0 (x > 0 ? x : 0) and Clip keeps NaN, in every microkernel,
  * on full and edge tiles. */
 static void gemm_fused_clamp_nan_semantics(void **st)
@@ -321,6 +350,12 @@ static void matmul_batched_broadcast_and_1d_match_reference(void **st)
         check_matmul(3, a3, 4, b4, cm);
         check_matmul(3, a3, 2, (int64_t[]){17, 1}, cm);
     }
+    /* attention-like: many small GEMMs run one per thread */
+    int64_t qa[4] = {2, 5, 13, 9}, kb[4] = {2, 5, 9, 13}, kb1[4] = {1, 5, 9, 13}, w2[2] = {9, 20};
+    check_matmul(4, qa, 4, kb, 0);
+    check_matmul(4, qa, 4, kb1, 0);
+    check_matmul(4, qa, 2, w2, 0);
+    check_matmul(4, qa, 2, w2, 2);
 }
 
 static void matmul_1d_shapes_drop_dimensions(void **st)
@@ -365,6 +400,7 @@ int main(void)
         cmocka_unit_test(gemm_packed_matches_reference_awkward_shapes),
         cmocka_unit_test(gemm_packed_alpha_beta_bias_act_match_reference),
         cmocka_unit_test(gemm_packed_k_zero_gives_beta_c),
+        cmocka_unit_test(gemm_tail_panels_and_small_m_match_reference),
         cmocka_unit_test(gemm_fused_clamp_nan_semantics),
         cmocka_unit_test(gemm_op_transposes_and_c_broadcasts_match_reference),
         cmocka_unit_test(gemm_op_applies_fused_relu),

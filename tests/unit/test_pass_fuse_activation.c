@@ -261,7 +261,7 @@ static void pass_list_order_and_disabling(void **state)
     (void)state;
     int n;
     const pass_def *p = pass_list(&n);
-    assert_int_equal(n, 8);
+    assert_int_equal(n, 9);
     assert_string_equal(p[0].name, "remove-identity");
     assert_string_equal(p[1].name, "constant-folding");
     assert_string_equal(p[2].name, "fold-batchnorm");
@@ -269,7 +269,8 @@ static void pass_list_order_and_disabling(void **state)
     assert_string_equal(p[4].name, "fuse-rmsnorm");
     assert_string_equal(p[5].name, "fuse-gelu");
     assert_string_equal(p[6].name, "fuse-residual");
-    assert_string_equal(p[7].name, "fuse-activation");
+    assert_string_equal(p[7].name, "fuse-matmul-add");
+    assert_string_equal(p[8].name, "fuse-activation");
     spec s = {"Conv", "Relu", 14, NAN, NAN, 0, 0, 0, 1};
     char err[256];
     ir_graph *g = build(&s);
