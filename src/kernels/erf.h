@@ -118,6 +118,20 @@ static inline float k_erff(float x)
     return x != x ? x : y;
 }
 
+/* k_gelu_erf for |x / sqrt 2| <= 1.5 (k_gelu_erf_is_small), bit for bit. */
+static inline float k_gelu_erf_small(float x)
+{
+    float z = x * 0.70710678118654752f;
+    float one_plus = 1.0f + k_erf_small(z);
+    return 0.5f * x * one_plus;
+}
+
+/* 1 when k_gelu_erf(x) takes the small branch (false for NaN) */
+static inline int k_gelu_erf_is_small(float x)
+{
+    return fabsf(x * 0.70710678118654752f) <= 1.5f;
+}
+
 static inline float k_gelu_erf(float x)
 {
     float z = x * 0.70710678118654752f;
@@ -129,8 +143,7 @@ static inline float k_gelu_erf(float x)
     float big = z < 0 ? big_neg : big_pos;
     float tail = z < 0 ? -0.0f : x; /* |z| > 10: keeps -inf * 0 out */
     big = u > 10.0f ? tail : big;
-    float one_plus = 1.0f + k_erf_small(z);
-    float small = 0.5f * x * one_plus;
+    float small = k_gelu_erf_small(x);
     float y = u <= 1.5f ? small : big;
     return x != x ? x : y;
 }

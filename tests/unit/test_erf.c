@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -91,6 +92,42 @@ static void exp_negsq_one_exp_within_two_ulp(void **state)
     assert_true(k_exp_negsq(100.0f, 1.0f) == 0.0f);
 }
 
+/* k_f32_gelu skips the erfc branch for blocks whose inputs are all small: bit for bit
+ * k_gelu_erf per element, for lengths around the block size, blocks mixing small and
+ * large inputs, NaN and infinities. */
+static void gelu_kernel_blocks_match_elementwise(void **state)
+{
+    (void)state;
+    const size_t lens[] = {1, 5, 31, 32, 33, 64, 65, 100, 1000};
+    uint32_t seed = 12345;
+    for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
+        size_t n = lens[li];
+        float *x = malloc(sizeof(float) * n), *y = malloc(sizeof(float) * n);
+        for (size_t i = 0; i < n; i++) {
+            seed = seed * 1664525u + 1013904223u;
+            float u = (float)(seed >> 8) / 16777216.0f; /* [0, 1) */
+            x[i] = (u - 0.5f) * 4.0f;                    /* mostly small */
+            if (i % 37 == 5)
+                x[i] = (u - 0.5f) * 40.0f; /* some blocks with a large input */
+            if (i == 3 && n > 40)
+                x[i] = 2.1213203f; /* at the branch point */
+        }
+        if (n > 70) {
+            x[40] = NAN;
+            x[70] = INFINITY;
+            x[n - 1] = -INFINITY;
+        }
+        k_f32_gelu(n, x, y, 0);
+        for (size_t i = 0; i < n; i++) {
+            float want = k_gelu_erf(x[i]);
+            if (memcmp(&want, &y[i], 4) && !(isnan(want) && isnan(y[i])))
+                fail_msg("n %zu i %zu x %a: %a, elementwise %a", n, i, (double)x[i], (double)y[i], (double)want);
+        }
+        free(x);
+        free(y);
+    }
+}
+
 static void erf_special_values(void **state)
 {
     (void)state;
@@ -161,6 +198,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(erf_within_one_ulp_over_all_binades),
         cmocka_unit_test(exp_negsq_one_exp_within_two_ulp),
+        cmocka_unit_test(gelu_kernel_blocks_match_elementwise),
         cmocka_unit_test(erf_special_values),
         cmocka_unit_test(gelu_erf_close_to_exact),
         cmocka_unit_test(erf_op_kernel_matches_erf),
