@@ -3,8 +3,30 @@
 
 #include <math.h>
 
-#define POOL_PAR(s) ((s)->NC > 1 && (double)(s)->NC * (double)((s)->out[0] * (s)->out[1] * (s)->out[2]) * \
-                     (double)((s)->k[0] * (s)->k[1] * (s)->k[2]) > 1e5)
+/* Taps t in [0, k) with lo <= start + t*dil < hi: [*t0, *t1), possibly empty. Loops
+ * walk only these, so their cost does not depend on the kernel size (a kernel of
+ * 35651583 taps on a 5-wide input takes 5 iterations, not 35651583). */
+static void tap_range(int64_t start, int64_t k, int64_t dil, int64_t lo, int64_t hi, int64_t *t0, int64_t *t1)
+{
+    int64_t a = start >= lo ? 0 : (lo - start + dil - 1) / dil;
+    int64_t b = start >= hi ? 0 : (hi - 1 - start) / dil + 1;
+    if (b > k)
+        b = k;
+    if (a > b)
+        a = b;
+    *t0 = a;
+    *t1 = b;
+}
+
+/* Parallel when the work (taps that can reach the input) is large. */
+static int pool_par(const k_pool_shape *s)
+{
+    double w = (double)s->NC;
+    for (int d = 0; d < 3; d++)
+        w *= (double)s->out[d] * (double)(s->k[d] < s->in[d] ? s->k[d] : s->in[d]);
+    return s->NC > 1 && w > 1e5;
+}
+#define POOL_PAR(s) pool_par(s)
 
 /* x (NC,D,H,W) -> y (NC,oD,oH,oW), T the element type, LOW its smallest value */
 #define DEFINE_MAXPOOL(name, T, LOW)                                                                           \
@@ -20,19 +42,17 @@
                 for (int64_t oh = 0; oh < oH; oh++)                                                            \
                     for (int64_t ow = 0; ow < oW; ow++) {                                                      \
                         T best = LOW;                                                                          \
-                        int64_t bi = -1;                                                                       \
-                        for (int64_t kd = 0; kd < s->k[0]; kd++) {                                             \
-                            int64_t id = od * s->stride[0] - s->pad[0] + kd * s->dil[0];                       \
-                            if (id < 0 || id >= iD)                                                            \
-                                continue;                                                                      \
-                            for (int64_t kh = 0; kh < s->k[1]; kh++) {                                         \
-                                int64_t ih = oh * s->stride[1] - s->pad[1] + kh * s->dil[1];                   \
-                                if (ih < 0 || ih >= iH)                                                        \
-                                    continue;                                                                  \
-                                for (int64_t kw = 0; kw < s->k[2]; kw++) {                                     \
-                                    int64_t iw = ow * s->stride[2] - s->pad[2] + kw * s->dil[2];               \
-                                    if (iw < 0 || iw >= iW)                                                    \
-                                        continue;                                                              \
+                        int64_t bi = -1, sd = od * s->stride[0] - s->pad[0], sh = oh * s->stride[1] - s->pad[1],  \
+                                sw = ow * s->stride[2] - s->pad[2], d0, d1, h0, h1, w0, w1;                    \
+                        tap_range(sd, s->k[0], s->dil[0], 0, iD, &d0, &d1);                                    \
+                        tap_range(sh, s->k[1], s->dil[1], 0, iH, &h0, &h1);                                    \
+                        tap_range(sw, s->k[2], s->dil[2], 0, iW, &w0, &w1);                                    \
+                        for (int64_t kd = d0; kd < d1; kd++) {                                                 \
+                            int64_t id = sd + kd * s->dil[0];                                                  \
+                            for (int64_t kh = h0; kh < h1; kh++) {                                             \
+                                int64_t ih = sh + kh * s->dil[1];                                              \
+                                for (int64_t kw = w0; kw < w1; kw++) {                                         \
+                                    int64_t iw = sw + kw * s->dil[2];                                          \
                                     T v = xp[(id * iH + ih) * iW + iw];                                        \
                                     if (bi < 0 || v > best) {                                                  \
                                         best = v;                                                              \
@@ -53,15 +73,12 @@ DEFINE_MAXPOOL(k_f32_maxpool_ref, float, -INFINITY)
 DEFINE_MAXPOOL(k_u8_maxpool_ref, uint8_t, 0)
 DEFINE_MAXPOOL(k_i8_maxpool_ref, int8_t, -128)
 
-/* Taps of a window starting at start: how many fall in [lo, hi). */
-static int64_t taps_in(int64_t start, int64_t k, int64_t dil, int64_t lo, int64_t hi)
+/* Number of taps t in [0, k) with lo <= start + t*dil < hi. */
+static int64_t taps_count(int64_t start, int64_t k, int64_t dil, int64_t lo, int64_t hi)
 {
-    int64_t n = 0;
-    for (int64_t t = 0; t < k; t++) {
-        int64_t p = start + t * dil;
-        n += p >= lo && p < hi;
-    }
-    return n;
+    int64_t t0, t1;
+    tap_range(start, k, dil, lo, hi, &t0, &t1);
+    return t1 - t0;
 }
 
 /* x (NC,D,H,W) -> y (NC,oD,oH,oW) */
@@ -79,29 +96,26 @@ void k_f32_avgpool_ref(const k_pool_shape *s, const float *x, float *y, int coun
                     int64_t sd = od * s->stride[0] - s->pad[0], sh = oh * s->stride[1] - s->pad[1],
                             sw = ow * s->stride[2] - s->pad[2];
                     float sum = 0;
-                    for (int64_t kd = 0; kd < s->k[0]; kd++) {
+                    int64_t d0, d1, h0, h1, w0, w1;
+                    tap_range(sd, s->k[0], s->dil[0], 0, iD, &d0, &d1);
+                    tap_range(sh, s->k[1], s->dil[1], 0, iH, &h0, &h1);
+                    tap_range(sw, s->k[2], s->dil[2], 0, iW, &w0, &w1);
+                    for (int64_t kd = d0; kd < d1; kd++) {
                         int64_t id = sd + kd * s->dil[0];
-                        if (id < 0 || id >= iD)
-                            continue;
-                        for (int64_t kh = 0; kh < s->k[1]; kh++) {
+                        for (int64_t kh = h0; kh < h1; kh++) {
                             int64_t ih = sh + kh * s->dil[1];
-                            if (ih < 0 || ih >= iH)
-                                continue;
-                            for (int64_t kw = 0; kw < s->k[2]; kw++) {
-                                int64_t iw = sw + kw * s->dil[2];
-                                if (iw >= 0 && iw < iW)
-                                    sum += xp[(id * iH + ih) * iW + iw];
-                            }
+                            for (int64_t kw = w0; kw < w1; kw++)
+                                sum += xp[(id * iH + ih) * iW + sw + kw * s->dil[2]];
                         }
                     }
                     int64_t cnt;
                     if (count_include_pad)
-                        cnt = taps_in(sd, s->k[0], s->dil[0], -s->pad[0], iD + s->pad_end[0]) *
-                              taps_in(sh, s->k[1], s->dil[1], -s->pad[1], iH + s->pad_end[1]) *
-                              taps_in(sw, s->k[2], s->dil[2], -s->pad[2], iW + s->pad_end[2]);
+                        cnt = taps_count(sd, s->k[0], s->dil[0], -s->pad[0], iD + s->pad_end[0]) *
+                              taps_count(sh, s->k[1], s->dil[1], -s->pad[1], iH + s->pad_end[1]) *
+                              taps_count(sw, s->k[2], s->dil[2], -s->pad[2], iW + s->pad_end[2]);
                     else
-                        cnt = taps_in(sd, s->k[0], s->dil[0], 0, iD) * taps_in(sh, s->k[1], s->dil[1], 0, iH) *
-                              taps_in(sw, s->k[2], s->dil[2], 0, iW);
+                        cnt = taps_count(sd, s->k[0], s->dil[0], 0, iD) * taps_count(sh, s->k[1], s->dil[1], 0, iH) *
+                              taps_count(sw, s->k[2], s->dil[2], 0, iW);
                     y[p * ovol + (od * oH + oh) * oW + ow] = cnt ? sum / (float)cnt : NAN;
                 }
     }
@@ -135,18 +149,6 @@ void k_f32_global_maxpool(size_t NC, size_t n, const float *x, float *y, int thr
     }
 }
 
-/* Number of taps t in [0, k) with lo <= start + t*dil < hi. */
-static int64_t taps_count(int64_t start, int64_t k, int64_t dil, int64_t lo, int64_t hi)
-{
-    int64_t t0 = start >= lo ? 0 : (lo - start + dil - 1) / dil;
-    if (start >= hi)
-        return 0;
-    int64_t t1 = (hi - 1 - start) / dil + 1; /* first t with start + t*dil >= hi */
-    if (t1 > k)
-        t1 = k;
-    return t1 > t0 ? t1 - t0 : 0;
-}
-
 /* Range [lo, hi) of outputs o with 0 <= o*stride + off < in. */
 static void out_range(int64_t nout, int64_t stride, int64_t off, int64_t in, int64_t *lo, int64_t *hi)
 {
@@ -169,7 +171,9 @@ void k_f32_pool_rows(const k_pool_shape *s, const float *x, float *y, int is_max
                      int threads)
 {
     int64_t iD = s->in[0], iH = s->in[1], iW = s->in[2], oD = s->out[0], oH = s->out[1], oW = s->out[2];
-    int64_t vol = iD * iH * iW, ovol = oD * oH * oW, sw = s->stride[2];
+    int64_t vol = iD * iH * iW, ovol = oD * oH * oW, sw = s->stride[2], w0, w1;
+    /* the taps kw that reach the input for some output column */
+    tap_range(-s->pad[2], s->k[2], s->dil[2], -(oW - 1) * sw, iW, &w0, &w1);
     int nt = threads > 1 && POOL_PAR(s) ? threads : 1;
 #pragma omp parallel for num_threads(nt)
     for (int64_t p = 0; p < s->NC; p++) {
@@ -180,17 +184,33 @@ void k_f32_pool_rows(const k_pool_shape *s, const float *x, float *y, int is_max
                 float init = is_max ? -INFINITY : 0.0f;
                 for (int64_t ow = 0; ow < oW; ow++)
                     yr[ow] = init;
-                int64_t sd = od * s->stride[0] - s->pad[0], sh = oh * s->stride[1] - s->pad[1];
-                for (int64_t kd = 0; kd < s->k[0]; kd++) {
+                int64_t sd = od * s->stride[0] - s->pad[0], sh = oh * s->stride[1] - s->pad[1], d0, d1, h0, h1;
+                tap_range(sd, s->k[0], s->dil[0], 0, iD, &d0, &d1);
+                tap_range(sh, s->k[1], s->dil[1], 0, iH, &h0, &h1);
+                for (int64_t kd = d0; kd < d1; kd++) {
                     int64_t id = sd + kd * s->dil[0];
-                    if (id < 0 || id >= iD)
-                        continue;
-                    for (int64_t kh = 0; kh < s->k[1]; kh++) {
+                    for (int64_t kh = h0; kh < h1; kh++) {
                         int64_t ih = sh + kh * s->dil[1];
-                        if (ih < 0 || ih >= iH)
-                            continue;
                         const float *xr = xp + (id * iH + ih) * iW;
-                        for (int64_t kw = 0; kw < s->k[2]; kw++) {
+                        if (w1 - w0 > iW + oW) {
+                            /* sparse taps (stride well above dilation): per column, each
+                             * column's taps in order, so the sums match the row pass */
+                            for (int64_t ow = 0; ow < oW; ow++) {
+                                int64_t c0 = ow * sw - s->pad[2], t0, t1;
+                                tap_range(c0, s->k[2], s->dil[2], 0, iW, &t0, &t1);
+                                float acc = yr[ow];
+                                for (int64_t kw = t0; kw < t1; kw++) {
+                                    float v = xr[c0 + kw * s->dil[2]];
+                                    if (is_max)
+                                        acc = v > acc ? v : acc;
+                                    else
+                                        acc += v;
+                                }
+                                yr[ow] = acc;
+                            }
+                            continue;
+                        }
+                        for (int64_t kw = w0; kw < w1; kw++) {
                             int64_t off = kw * s->dil[2] - s->pad[2], lo, hi;
                             out_range(oW, sw, off, iW, &lo, &hi);
                             const float *xs = xr + off;

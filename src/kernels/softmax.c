@@ -6,13 +6,56 @@
 #include "kernels/softmax.h"
 
 #include <math.h>
+#include <stdint.h>
+#include <string.h>
 
 #include "kernels/clones.h"
 #include "kernels/fastmath.h"
 
 #define LANES 16
 
-/* Max of x[0..n) with NaN winning, in LANES independent lanes so it vectorizes. */
+/* exp(x) for x <= 0 (what softmax feeds it: x - max), branch-free so loops of it
+ * vectorize. x = n*ln2 + r, |r| <= ln2/2 (Cody-Waite, two-part ln2), e^r by the
+ * Cephes expf polynomial 1 + r + r^2*P(r), then one scaling by 2^n (n in -126..0,
+ * a normal float). About 1 ulp against expf; NaN gives NaN, -inf and x < -87.3365
+ * give 0 (results below FLT_MIN are flushed: an absolute error < 1.2e-38), and
+ * x > 0 is treated as 0. */
+K_INLINE float sm_expf(float x)
+{
+    const float lo = -87.33654022216796875f;
+    float xc = x > 0.0f ? 0.0f : x;
+    xc = xc < lo ? lo : xc; /* NaN stays NaN and propagates */
+    const float magic = 12582912.0f; /* 1.5*2^23: n = round(x/ln2) in t's low bits */
+    float t = xc * 1.44269504088896341f + magic;
+    float n = t - magic;
+    float r = xc - n * 0.693145751953125f;
+    r = r - n * 1.428606765330187045e-06f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * (r * r) + r;
+    p = p + 1.0f;
+    uint32_t tb, mb;
+    memcpy(&tb, &t, 4);
+    memcpy(&mb, &magic, 4);
+    uint32_t b = (tb - mb + 127u) << 23; /* 2^n, n = tb - mb in -126..0 */
+    float sc;
+    memcpy(&sc, &b, 4);
+    float y = p * sc;
+    return x < lo ? 0.0f : y;
+}
+
+float k_f32_softmax_expf(float x)
+{
+    return sm_expf(x);
+}
+
+/* Max of x[0..n) ignoring NaN, in LANES lanes reduced pairwise, so every step
+ * vectorizes. A NaN in the row needs no check here: exp(NaN - m) is NaN, so the sum
+ * and then every output of the row become NaN. */
 K_INLINE float lane_max(const float *x, size_t n)
 {
     float part[LANES];
@@ -22,14 +65,14 @@ K_INLINE float lane_max(const float *x, size_t n)
     for (; i + LANES <= n; i += LANES)
         for (int l = 0; l < LANES; l++) {
             float v = x[i + (size_t)l];
-            part[l] = (v > part[l] || v != v) ? v : part[l];
+            part[l] = v > part[l] ? v : part[l];
         }
-    float m = -INFINITY;
-    for (; i < n; i++)
-        m = (x[i] > m || x[i] != x[i]) ? x[i] : m;
-    for (int l = 0; l < LANES; l++)
-        m = (part[l] > m || part[l] != part[l]) ? part[l] : m;
-    return m;
+    for (int l = 0; i < n; i++, l++)
+        part[l] = x[i] > part[l] ? x[i] : part[l];
+    for (int w = LANES / 2; w > 0; w /= 2)
+        for (int l = 0; l < w; l++)
+            part[l] = part[l + w] > part[l] ? part[l + w] : part[l];
+    return part[0];
 }
 
 /* Sum of x[0..n) in LANES partial sums (a fixed order, so every clone agrees). */
@@ -57,7 +100,7 @@ K_CLONES void k_f32_softmax_rows(int take_log, size_t O, size_t K, const float *
         /* y holds exp(x - m) first; for LogSoftmax it is overwritten below, and x is
          * read again, so y == x only works for Softmax (the op never aliases them). */
         for (size_t k = 0; k < K; k++)
-            yr[k] = k_expf(xr[k] - m);
+            yr[k] = sm_expf(xr[k] - m);
         float s = lane_sum(yr, K);
         if (take_log) {
             /* (x - m) - log(s), not x - (m + log(s)): the latter loses the low bits
@@ -90,7 +133,7 @@ K_CLONES void k_f32_softmax_inner(int take_log, size_t O, size_t K, size_t I, co
             }
         for (size_t k = 0; k < K; k++)
             for (size_t i = 0; i < I; i++) {
-                float e = k_expf(xo[k * I + i] - m[i]);
+                float e = sm_expf(xo[k * I + i] - m[i]);
                 if (!take_log)
                     yo[k * I + i] = e;
                 s[i] += e;

@@ -15,4 +15,7 @@ void k_f32_softmax_inner(int take_log, size_t O, size_t K, size_t I, const float
 /* Scalar reference for any (O, K, I), accumulating in double. */
 void k_f32_softmax_ref(int take_log, size_t O, size_t K, size_t I, const float *x, float *y);
 
+/* The exp the kernels use, exported for tests: exp(x) for x <= 0 (x > 0 gives 1). */
+float k_f32_softmax_expf(float x);
+
 #endif

@@ -7,10 +7,13 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
 #include "kernels/pool.h"
+#include "modelbuild.h"
+#include "norma.h"
 #include "ophelp.h"
 #include "testutil.h"
 
@@ -225,6 +228,153 @@ static void pool_rows_matches_references_3d(void **st)
     }
 }
 
+/* Kernels far larger than the input (with pads just below the kernel extent) and
+ * strides well above the dilation: the loops visit only taps inside the input, and
+ * the results match the brute force; the row pass is bit-identical to the references. */
+static void pool_huge_sparse_windows_match_brute_force(void **st)
+{
+    (void)st;
+    tu_seed(23);
+    for (int iter = 0; iter < 48; iter++) {
+        int is_max = iter % 2, cip = (iter / 2) % 2, ceil = (iter / 4) % 2;
+        int64_t H = 1 + iter % 5, W = 2 + (iter * 5) % 7;
+        int64_t k[2] = {1 + (iter * 7) % 13, 10 + (iter * 11) % 31}, s[2] = {1 + iter % 4, 1 + (iter * 3) % 23};
+        int64_t d[2] = {1 + (iter / 3) % 2, 1 + (iter / 6) % 3}, p[4];
+        for (int i = 0; i < 2; i++) {
+            int64_t eff = (k[i] - 1) * d[i] + 1, in = i ? W : H;
+            p[i] = (eff - 1) - (iter % 3) * (eff / 4);
+            p[i + 2] = eff - 1 - ((iter / 2) % 2) * (eff / 3);
+            if (in + p[i] + p[i + 2] < eff)
+                p[i + 2] = eff - 1, p[i] = eff - 1;
+        }
+        int64_t xd[4] = {1, 2, H, W};
+        size_t n = (size_t)(2 * H * W);
+        float x[2 * 5 * 8];
+        tu_fill(x, n, -1, 1);
+        ir_tensor tx = oh_tensor(4, xd, x);
+        oh_node t;
+        oh_init(&t, is_max ? "MaxPool" : "AveragePool", is_max ? 12 : 19);
+        oh_ints(&t, "kernel_shape", 2, k);
+        oh_ints(&t, "strides", 2, s);
+        oh_ints(&t, "dilations", 2, d);
+        oh_ints(&t, "pads", 4, p);
+        oh_int(&t, "ceil_mode", ceil);
+        if (!is_max)
+            oh_int(&t, "count_include_pad", cip);
+        ir_tensor *out[1] = {NULL};
+        if (run_pool(&t, &tx, out, 1))
+            fail_msg("iter %d: %s", iter, t.err);
+        int64_t oH = out[0]->dims[2], oW = out[0]->dims[3];
+        float *ref = malloc(sizeof(float) * (size_t)(oH * oW));
+        for (int pl = 0; pl < 2; pl++) {
+            brute_pool(is_max, cip, H, W, k, s, d, p, oH, oW, x + pl * H * W, ref);
+            double e = tu_max_rel_err((float *)out[0]->data + pl * oH * oW, ref, (size_t)(oH * oW), 1e-6, 1e-5);
+            if (e > 1)
+                fail_msg("iter %d (%s) plane %d: rel err %g", iter, t.node.op_type, pl, e);
+        }
+        /* row pass against the direct references, bit for bit */
+        k_pool_shape ps;
+        memset(&ps, 0, sizeof ps);
+        ps.NC = 2;
+        ps.in[0] = ps.out[0] = ps.k[0] = ps.stride[0] = ps.dil[0] = 1;
+        for (int i = 0; i < 2; i++) {
+            ps.in[1 + i] = i ? W : H;
+            ps.out[1 + i] = i ? oW : oH;
+            ps.k[1 + i] = k[i];
+            ps.stride[1 + i] = s[i];
+            ps.dil[1 + i] = d[i];
+            ps.pad[1 + i] = p[i];
+            ps.pad_end[1 + i] = p[i + 2];
+        }
+        size_t ny = (size_t)(2 * oH * oW);
+        float *a = malloc(sizeof(float) * ny), *b = malloc(sizeof(float) * ny);
+        k_f32_pool_rows(&ps, x, a, is_max, cip, 1);
+        if (is_max)
+            k_f32_maxpool_ref(&ps, x, b, NULL, 0, 1);
+        else
+            k_f32_avgpool_ref(&ps, x, b, cip, 1);
+        if (memcmp(a, b, sizeof(float) * ny))
+            fail_msg("iter %d: row pass differs from the reference", iter);
+        free(a);
+        free(b);
+        free(ref);
+        ir_tensor_free(out[0]);
+    }
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* A fuzzer-mutated AveragePool: kernel_shape {3, 35651583} with SAME_UPPER padding on
+ * a 5x5 input walked every tap (~1e9 iterations, ~15 s). Now it takes the taps inside
+ * the input only; each output is the mean of its 3-row band (all 5 columns). */
+static void huge_kernel_pool_model_runs_quickly(void **st)
+{
+    (void)st;
+    for (int v = 0; v < 4; v++) {
+        int is_max = v == 3, cip = v == 1;
+        mb_model *m = mb_new(v == 2 ? 19 : 11);
+        mb_input(m, "x", NORMA_FLOAT, 4, (int64_t[]){1, 1, 5, 5});
+        mb_node *n = mb_add_node(m, is_max ? "MaxPool" : "AveragePool", "x", "y");
+        mb_attr_ints(n, "kernel_shape", 2, (int64_t[]){3, 35651583});
+        mb_attr_string(n, "auto_pad", "SAME_UPPER");
+        if (!is_max)
+            mb_attr_int(n, "count_include_pad", cip);
+        if (v == 2)
+            mb_attr_ints(n, "dilations", 2, (int64_t[]){1, 2});
+        mb_output(m, "y");
+        size_t len;
+        uint8_t *bytes = mb_serialize(m, &len);
+        mb_free(m);
+        norma_session *s = NULL;
+        assert_int_equal(norma_session_create_from_memory(bytes, len, NULL, &s), NORMA_OK);
+        free(bytes);
+        float x[25], y[25];
+        for (int i = 0; i < 25; i++)
+            x[i] = (float)i;
+        norma_tensor in = {.name = "x", .dtype = NORMA_FLOAT, .rank = 4, .dims = {1, 1, 5, 5}, .data = x};
+        norma_tensor out = {.data = y, .capacity = sizeof y};
+        double t0 = now_s();
+        assert_int_equal(norma_run(s, &in, 1, &out, 1), NORMA_OK);
+        double dt = now_s() - t0;
+        if (dt > 1.0)
+            fail_msg("variant %d took %.2f s", v, dt);
+        assert_int_equal(out.rank, 4);
+        assert_int_equal(out.dims[2], 5);
+        assert_int_equal(out.dims[3], 5);
+        for (int oh = 0; oh < 5; oh++) {
+            int h0 = oh - 1 < 0 ? 0 : oh - 1, h1 = oh + 1 > 4 ? 4 : oh + 1;
+            double sum = 0, best = -1;
+            int cnt = 0;
+            for (int h = h0; h <= h1; h++)
+                for (int w = 0; w < 5; w++) {
+                    if (v == 2 && w % 2) /* dilation 2: even columns for even ow, odd for odd */
+                        continue;
+                    sum += x[h * 5 + w];
+                    best = x[h * 5 + w] > best ? x[h * 5 + w] : best;
+                    cnt++;
+                }
+            for (int ow = 0; ow < 5; ow++) {
+                double want = is_max ? best : cip ? sum / (3.0 * 35651583.0) : sum / cnt;
+                if (v == 2 && ow % 2) {
+                    double so = 0;
+                    int co = 0;
+                    for (int h = h0; h <= h1; h++)
+                        for (int w = 1; w < 5; w += 2)
+                            so += x[h * 5 + w], co++;
+                    want = so / co;
+                }
+                assert_float_equal(y[oh * 5 + ow], want, 1e-5 * (fabs(want) + 1e-3));
+            }
+        }
+        norma_session_free(s);
+    }
+}
+
 static void global_pools_reduce_all_spatial_dimensions(void **st)
 {
     (void)st;
@@ -323,6 +473,8 @@ int main(void)
         cmocka_unit_test(pool_ceil_mode_adds_a_window_only_when_it_starts_inside),
         cmocka_unit_test(pool_2d_random_shapes_match_brute_force),
         cmocka_unit_test(pool_rows_matches_references_3d),
+        cmocka_unit_test(pool_huge_sparse_windows_match_brute_force),
+        cmocka_unit_test(huge_kernel_pool_model_runs_quickly),
         cmocka_unit_test(global_pools_reduce_all_spatial_dimensions),
         cmocka_unit_test(maxpool_uint8_from_opset_12),
         cmocka_unit_test(pool_rejects_bad_attributes_and_ranks),

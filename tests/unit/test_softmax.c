@@ -1,10 +1,13 @@
 /* Softmax / LogSoftmax: rows and inner-axis kernels against the double reference,
  * opset 11 (flattened trailing dims) versus 13 (one axis), large values, NaN, errors. */
+#include <float.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -115,6 +118,83 @@ static void softmax_nan_row_stays_nan(void **st)
     ir_tensor_free(y);
 }
 
+static int64_t ulp_diff(float a, float b)
+{
+    int32_t ia, ib;
+    memcpy(&ia, &a, 4);
+    memcpy(&ib, &b, 4);
+    int64_t d = (int64_t)ia - (int64_t)ib;
+    return d < 0 ? -d : d;
+}
+
+/* The kernels' exp on x <= 0 against libm expf: a sweep over float bit patterns from
+ * -0 to -inf, and the special values. */
+static void softmax_expf_matches_libm(void **st)
+{
+    (void)st;
+    int64_t worst = 0;
+    for (uint32_t b = 0x80000000u; b < 0xff800000u; b += 251) {
+        float x;
+        memcpy(&x, &b, 4);
+        float got = k_f32_softmax_expf(x), want = expf(x);
+        if (want >= 1.17549435e-38f) {
+            int64_t u = ulp_diff(got, want);
+            worst = u > worst ? u : worst;
+            if (u > 2)
+                fail_msg("exp(%.9g) = %.9g, expf %.9g (%lld ulp)", (double)x, (double)got, (double)want, (long long)u);
+        } else if (!(got >= 0 && got < 1.2e-38f)) {
+            fail_msg("exp(%.9g) = %.9g should be a flushed tiny value", (double)x, (double)got);
+        }
+    }
+    print_message("softmax expf worst error %lld ulp\n", (long long)worst);
+    assert_true(isnan(k_f32_softmax_expf(NAN)));
+    assert_true(isnan(k_f32_softmax_expf(-NAN)));
+    assert_true(k_f32_softmax_expf(-INFINITY) == 0.0f);
+    assert_true(k_f32_softmax_expf(-1000.0f) == 0.0f);
+    assert_true(k_f32_softmax_expf(-FLT_MAX) == 0.0f);
+    assert_true(k_f32_softmax_expf(0.0f) == 1.0f);
+    assert_true(k_f32_softmax_expf(-0.0f) == 1.0f);
+    assert_true(k_f32_softmax_expf(5.0f) == 1.0f); /* documented: x > 0 is treated as 0 */
+    assert_true(k_f32_softmax_expf(INFINITY) == 1.0f);
+    assert_true(ulp_diff(k_f32_softmax_expf(-87.0f), expf(-87.0f)) <= 2);
+    assert_true(ulp_diff(k_f32_softmax_expf(-1e-30f), 1.0f) <= 1);
+}
+
+/* Rows of awkward lengths (1, tails of 1..15 past a multiple of 16) with -inf, +inf,
+ * NaN and huge values against the double reference; NaN rows must be all NaN. */
+static void softmax_rows_special_values_match_reference(void **st)
+{
+    (void)st;
+    tu_seed(31);
+    const size_t lens[] = {1, 2, 15, 16, 17, 31, 33, 197, 200};
+    for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
+        size_t K = lens[li], O = 7;
+        float *x = malloc(sizeof(float) * O * K), *a = malloc(sizeof(float) * O * K), *b = malloc(sizeof(float) * O * K);
+        tu_fill(x, O * K, -30, 30);
+        x[1 * K + (K - 1)] = -INFINITY;                 /* row 1: a -inf at the tail */
+        for (size_t k = 0; k < K; k++)                  /* row 2: all -inf */
+            x[2 * K + k] = -INFINITY;
+        x[3 * K + K / 2] = NAN;                          /* row 3: NaN */
+        x[4 * K + (K - 1)] = 3e38f;                      /* row 4: a huge max in the tail */
+        x[5 * K] = -3e38f;                               /* row 5: a huge negative value */
+        x[6 * K + K / 3] = INFINITY;                     /* row 6: +inf */
+        for (int lg = 0; lg < 2; lg++) {
+            k_f32_softmax_rows(lg, O, K, x, a);
+            k_f32_softmax_ref(lg, O, K, 1, x, b);
+            for (size_t i = 0; i < O * K; i++) {
+                int ok = isnan(b[i]) ? isnan(a[i])
+                                     : (isinf(b[i]) ? a[i] == b[i] : fabsf(a[i] - b[i]) <= 1e-6f + 1e-5f * fabsf(b[i]));
+                if (!ok)
+                    fail_msg("K %zu log %d row %zu col %zu: %.9g, reference %.9g", K, lg, i / K, i % K, (double)a[i],
+                             (double)b[i]);
+            }
+        }
+        free(x);
+        free(a);
+        free(b);
+    }
+}
+
 static void softmax_bad_axis_and_dtype_fail(void **st)
 {
     (void)st;
@@ -142,6 +222,8 @@ int main(void)
         cmocka_unit_test(softmax_large_values_are_finite),
         cmocka_unit_test(softmax_nan_row_stays_nan),
         cmocka_unit_test(softmax_bad_axis_and_dtype_fail),
+        cmocka_unit_test(softmax_expf_matches_libm),
+        cmocka_unit_test(softmax_rows_special_values_match_reference),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
