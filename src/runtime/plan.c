@@ -22,7 +22,6 @@ void plan_free(plan *p)
     if (!p)
         return;
     free(p->in_dims);
-    free(p->in_key);
     if (p->owned) {
         for (int i = 0; i < p->n_owned; i++)
             ir_tensor_free(p->owned[i]);
@@ -90,30 +89,7 @@ static size_t assign_offsets(block *b, int n)
     return total;
 }
 
-static size_t small_input_bytes(const ir_value *v, const int64_t *dims)
-{
-    int ok;
-    size_t n = ir_numel_checked(v->rank < 0 ? 0 : v->rank, dims, &ok);
-    return ok && n <= PLAN_SMALL_INPUT ? n * ir_dtype_size(v->dtype) : 0;
-}
-
-size_t plan_input_key(const norma_session *s, const int64_t *in_dims, const void *const *in_data,
-                      unsigned char *key, size_t cap)
-{
-    const ir_graph *g = s->g;
-    size_t k = 0;
-    for (int i = 0; i < g->n_inputs && in_data; i++) {
-        size_t b = small_input_bytes(&g->values[g->inputs[i]], in_dims + (size_t)i * IR_MAX_RANK);
-        if (b && k + b <= cap && in_data[i]) {
-            memcpy(key + k, in_data[i], b);
-            k += b;
-        }
-    }
-    return k;
-}
-
-int plan_build(norma_session *s, const int64_t *in_dims, const void *const *in_data, plan **out, char *err,
-               size_t cap)
+int plan_build(norma_session *s, const int64_t *in_dims, plan **out, char *err, size_t cap)
 {
     const ir_graph *g = s->g;
     int nv = g->n_values, nn = g->n_nodes;
@@ -162,23 +138,6 @@ int plan_build(norma_session *s, const int64_t *in_dims, const void *const *in_d
         p->vals[v].rank = g->values[v].rank;
         memcpy(p->vals[v].dims, in_dims + (size_t)i * IR_MAX_RANK, sizeof(int64_t) * IR_MAX_RANK);
         p->kind[v] = VK_INPUT;
-        size_t b = in_data ? small_input_bytes(&g->values[v], p->vals[v].dims) : 0;
-        if (b && in_data[i]) { /* the planner sees the values of small inputs */
-            ir_tensor *t = ir_tensor_new(p->vals[v].dtype, p->vals[v].rank, p->vals[v].dims);
-            if (!t)
-                goto oom;
-            memcpy(t->data, in_data[i], b);
-            p->owned[p->n_owned++] = t;
-            p->vals[v].data = t->data;
-        }
-    }
-    {
-        unsigned char key[PLAN_SMALL_INPUT * 8 * 64];
-        p->in_key_len = plan_input_key(s, in_dims, in_data, key, sizeof key);
-        p->in_key = malloc(p->in_key_len ? p->in_key_len : 1);
-        if (!p->in_key)
-            goto oom;
-        memcpy(p->in_key, key, p->in_key_len);
     }
 
     for (int j = p->dyn_from; j < nn; j++)

@@ -22,8 +22,6 @@ enum { VK_ARENA = 0, VK_CONST = 1, VK_INPUT = 2, VK_PLAN = 3, VK_NONE = 4, VK_DY
 typedef struct plan {
     int refs;                 /* run contexts using it, plus 1 while it is current */
     int64_t *in_dims;         /* [n_inputs * IR_MAX_RANK]: the shapes it was built for */
-    unsigned char *in_key;    /* bytes of the small inputs whose values it was built for */
-    size_t in_key_len;
     ir_tensor *vals;          /* [n_values]: dtype/shape; data for VK_CONST and VK_PLAN */
     char *kind;               /* [n_values]: VK_* */
     size_t *offset;           /* [n_values]: arena offset for VK_ARENA */
@@ -78,20 +76,10 @@ struct norma_session {
     int static_inputs; /* every input shape is fully known: planned at creation */
 };
 
-/* Inputs of at most this many elements are "small": their values are known to the
- * planner (a shape, starts, scales fed as an input), and a plan is built for their
- * values as well as for the input shapes. */
-#define PLAN_SMALL_INPUT 64
-
-/* Builds a plan for the given input shapes (one row of IR_MAX_RANK dims per input)
- * and, when in_data is not NULL, the values of the small inputs. Errors name the node
- * and op. */
-int plan_build(norma_session *s, const int64_t *in_dims, const void *const *in_data, plan **out, char *err,
-               size_t cap);
-/* The key bytes of the small inputs (concatenated); returns the length written, at
- * most cap. */
-size_t plan_input_key(const norma_session *s, const int64_t *in_dims, const void *const *in_data,
-                      unsigned char *key, size_t cap);
+/* Builds a plan for the given input shapes (one row of IR_MAX_RANK dims per input).
+ * Input values are never part of a plan: a node whose output shape depends on them
+ * starts the run-time part (dyn_from). Errors name the node and op. */
+int plan_build(norma_session *s, const int64_t *in_dims, plan **out, char *err, size_t cap);
 void plan_free(plan *p);
 
 /* Points ctx at plan p: (re)allocates its arena and rebuilds its tensors. */

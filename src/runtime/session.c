@@ -125,9 +125,6 @@ static int inputs_static(const ir_graph *g)
         for (int k = 0; k < v->rank; k++)
             if (v->dims[k] < 0)
                 return 0;
-        int ok;
-        if (ir_numel_checked(v->rank, v->dims, &ok) <= PLAN_SMALL_INPUT)
-            return 0;
     }
     return 1;
 }
@@ -278,7 +275,7 @@ static norma_status session_init(ir_graph *g, ld_store *st, const norma_options 
         if (g->n_inputs <= 64) {
             for (int i = 0; i < g->n_inputs; i++)
                 memcpy(dims + (size_t)i * IR_MAX_RANK, g->values[g->inputs[i]].dims, sizeof(int64_t) * IR_MAX_RANK);
-            if ((rc = plan_build(s, dims, NULL, &s->current, err, sizeof err)))
+            if ((rc = plan_build(s, dims, &s->current, err, sizeof err)))
                 goto fail;
         }
     }
@@ -535,10 +532,8 @@ static void release_plan(norma_session *s, plan *p)
 }
 
 /* Under the session lock: the plan for these input shapes and this thread's context. */
-static norma_status acquire(norma_session *s, const int64_t *dims, const void *const *data, run_ctx **out)
+static norma_status acquire(norma_session *s, const int64_t *dims, run_ctx **out)
 {
-    unsigned char key[PLAN_SMALL_INPUT * 8 * 64];
-    size_t key_len = plan_input_key(s, dims, data, key, sizeof key);
     char err[RT_ERR_CAP] = "";
     size_t row = sizeof(int64_t) * IR_MAX_RANK * (size_t)s->g->n_inputs;
     pthread_t self = pthread_self();
@@ -554,10 +549,9 @@ static norma_status acquire(norma_session *s, const int64_t *dims, const void *c
         ctx->next = s->ctxs;
         s->ctxs = ctx;
     }
-    if (!s->current || memcmp(s->current->in_dims, dims, row) != 0 || s->current->in_key_len != key_len ||
-        memcmp(s->current->in_key, key, key_len) != 0) {
+    if (!s->current || memcmp(s->current->in_dims, dims, row) != 0) {
         plan *p;
-        int rc = plan_build(s, dims, data, &p, err, sizeof err);
+        int rc = plan_build(s, dims, &p, err, sizeof err);
         if (rc)
             return set_error((norma_status)rc, "%s", err);
         plan *old = s->current;
@@ -612,11 +606,8 @@ norma_status norma_run(norma_session *s, const norma_tensor *inputs, size_t n_in
         }
     }
     run_ctx *ctx = NULL;
-    const void *data[64];
-    for (int i = 0; i < g->n_inputs; i++)
-        data[i] = by_input[i]->data;
     pthread_mutex_lock(&s->lock);
-    st = acquire(s, dims, data, &ctx);
+    st = acquire(s, dims, &ctx);
     pthread_mutex_unlock(&s->lock);
     if (st)
         return st;

@@ -200,7 +200,7 @@ static void profile_counts_every_node_run(void **state)
     opt.profile = 1;
     assert_int_equal(norma_session_create_from_memory(bytes, len, &opt, &s), NORMA_OK);
     free(bytes);
-    float x[90]; /* above the planner's small-input size, so the nodes run */
+    float x[90];
     for (int i = 0; i < 90; i++)
         x[i] = (float)(i % 7) - 3;
     norma_tensor in = {.dtype = NORMA_FLOAT, .rank = 2, .dims = {30, 3}, .data = x}, out;

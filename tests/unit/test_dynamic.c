@@ -16,7 +16,7 @@
 #include "modelbuild.h"
 #include "norma.h"
 
-#define NB 100 /* above the planner's small-input limit */
+#define NB 100
 
 /* z = Relu(Reshape(x, Slice(b, [0], [2]))), w = Neg(x) */
 static norma_session *reshape_by_data_session(void)

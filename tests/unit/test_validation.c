@@ -240,7 +240,7 @@ static mb_model *two_input_model(const char *op, const char *second, int64_t sec
 static void gather_index_out_of_range_is_an_error(void **state)
 {
     (void)state;
-    /* 100 indices: above the "small input" size, so checked by the kernel at run time */
+    /* 100 indices, checked by the kernel at run time */
     norma_session *s = must_create(two_input_model("Gather", "x,i", 100));
     float x[5] = {10, 11, 12, 13, 14}, y[100];
     int64_t idx[100];
@@ -258,7 +258,7 @@ static void gather_index_out_of_range_is_an_error(void **state)
     assert_true(y[57] == 10 && y[3] == 13);
     norma_session_free(s);
 
-    /* a small index input is known when planning: still an error, not an access */
+    /* a short index list: the same check */
     s = must_create(two_input_model("Gather", "x,i", 2));
     assert_int_equal(run_i64(s, "i", 2, (int64_t[]){1, 9}, x, 5, y, sizeof y), NORMA_ERR_RUNTIME);
     assert_true(has("index 9"));
