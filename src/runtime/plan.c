@@ -135,7 +135,12 @@ int plan_build(norma_session *s, const int64_t *in_dims, plan **out, char *err, 
     for (int i = 0; i < g->n_inputs; i++) {
         int v = g->inputs[i];
         p->vals[v].dtype = g->values[v].dtype;
-        p->vals[v].rank = g->values[v].rank;
+        /* The row holds the run's dims, then -1: its rank, also for inputs the model
+         * declares without a shape. */
+        int rank = 0;
+        while (rank < IR_MAX_RANK && in_dims[(size_t)i * IR_MAX_RANK + rank] >= 0)
+            rank++;
+        p->vals[v].rank = g->values[v].rank >= 0 ? g->values[v].rank : rank;
         memcpy(p->vals[v].dims, in_dims + (size_t)i * IR_MAX_RANK, sizeof(int64_t) * IR_MAX_RANK);
         p->kind[v] = VK_INPUT;
     }

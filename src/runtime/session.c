@@ -273,8 +273,11 @@ static norma_status session_init(ir_graph *g, ld_store *st, const norma_options 
     if (s->static_inputs) {
         int64_t dims[64 * IR_MAX_RANK];
         if (g->n_inputs <= 64) {
-            for (int i = 0; i < g->n_inputs; i++)
-                memcpy(dims + (size_t)i * IR_MAX_RANK, g->values[g->inputs[i]].dims, sizeof(int64_t) * IR_MAX_RANK);
+            for (int i = 0; i < g->n_inputs; i++) { /* as bind_inputs writes them: dims, then -1 */
+                const ir_value *v = &g->values[g->inputs[i]];
+                for (int d = 0; d < IR_MAX_RANK; d++)
+                    dims[(size_t)i * IR_MAX_RANK + d] = d < v->rank ? v->dims[d] : -1;
+            }
             if ((rc = plan_build(s, dims, &s->current, err, sizeof err)))
                 goto fail;
         }
@@ -436,7 +439,7 @@ static norma_status bind_inputs(norma_session *s, const norma_tensor *inputs, si
                 return st;
             int64_t *row = dims + (size_t)i * IR_MAX_RANK;
             for (int d = 0; d < IR_MAX_RANK; d++)
-                row[d] = 0;
+                row[d] = -1;
             continue;
         }
         if ((int)t->dtype != v->dtype)
@@ -460,7 +463,7 @@ static norma_status bind_inputs(norma_session *s, const norma_tensor *inputs, si
             return set_error(NORMA_ERR_ARGUMENT, "input '%s' has a NULL data pointer", v->name);
         int64_t *row = dims + (size_t)i * IR_MAX_RANK;
         for (int d = 0; d < IR_MAX_RANK; d++)
-            row[d] = d < t->rank ? t->dims[d] : 0;
+            row[d] = d < t->rank ? t->dims[d] : -1; /* -1 after the last dim: the rank */
     }
     return NORMA_OK;
 }

@@ -294,6 +294,36 @@ static void pointwise_conv_without_scratch(void **state)
     norma_session_free(s);
 }
 
+/* An input the model declares without a shape: the plan took the declared rank (-1)
+ * instead of the run's, and Equal's infer copied a negative number of dims. */
+static void input_without_declared_shape_takes_the_runs_rank(void **state)
+{
+    (void)state;
+    mb_model *m = mb_new(13);
+    mb_input(m, "a", NORMA_FLOAT, -1, NULL);
+    mb_input(m, "b", NORMA_FLOAT, -1, NULL);
+    mb_add_node(m, "Equal", "a,b", "y");
+    mb_output(m, "y");
+    size_t len;
+    uint8_t *bytes = mb_serialize(m, &len);
+    mb_free(m);
+    assert_int_equal(fuzz_model_one(bytes, len), 0);
+    norma_session *s = NULL;
+    assert_int_equal(norma_session_create_from_memory(bytes, len, NULL, &s), NORMA_OK);
+    free(bytes);
+    float a[6] = {1, 2, 3, 4, 5, 6}, b[3] = {1, 0, 6};
+    norma_tensor in[2] = {{.dtype = NORMA_FLOAT, .rank = 2, .dims = {2, 3}, .data = a},
+                          {.dtype = NORMA_FLOAT, .rank = 1, .dims = {3}, .data = b}};
+    norma_tensor out = {0};
+    assert_int_equal(norma_run(s, in, 2, &out, 1), NORMA_OK);
+    assert_int_equal(out.rank, 2);
+    assert_int_equal(out.dims[0], 2);
+    const unsigned char *y = out.data;
+    const unsigned char want[6] = {1, 0, 0, 0, 0, 1};
+    assert_memory_equal(y, want, 6);
+    norma_session_free(s);
+}
+
 static void tensor_harness_smoke(void **state)
 {
     (void)state;
@@ -316,6 +346,7 @@ int main(void)
         cmocka_unit_test(small_integer_mul_wraps),
         cmocka_unit_test(output_that_is_an_input_keeps_its_dim_names),
         cmocka_unit_test(pointwise_conv_without_scratch),
+        cmocka_unit_test(input_without_declared_shape_takes_the_runs_rank),
         cmocka_unit_test(tensor_harness_smoke),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
