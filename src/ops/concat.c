@@ -12,6 +12,8 @@ static int concat_axis(op_ctx *c, int r, int *axis)
     const ir_attr *a = ir_attr_find(c->node, "axis");
     if (!a && c->opset >= 4)
         return op_fail(c, NORMA_ERR_MODEL, "attribute 'axis' is required");
+    if (a && a->type != IR_ATTR_INT)
+        return op_fail(c, NORMA_ERR_MODEL, "attribute 'axis' is %s, expected INT", ir_attr_type_name(a->type));
     int64_t v = a ? a->i : 1;
     if (v < 0 && c->opset < 11)
         return op_fail(c, NORMA_ERR_MODEL, "negative axis %lld needs opset 11", (long long)v);
@@ -53,7 +55,9 @@ static int concat_infer(op_ctx *c)
 static int concat_run(op_ctx *c)
 {
     ir_tensor *y = c->out[0];
-    int axis = op_axis(ir_attr_int(c->node, "axis", 1), y->rank);
+    int axis, rc;
+    if ((rc = concat_axis(c, y->rank, &axis))) /* the axis infer checked */
+        return rc;
     size_t es = ir_dtype_size(y->dtype);
     size_t outer = 1, inner = es;
     for (int i = 0; i < axis; i++)

@@ -324,6 +324,26 @@ static void input_without_declared_shape_takes_the_runs_rank(void **state)
     norma_session_free(s);
 }
 
+/* Concat whose 'axis' attribute has the wrong type: infer read the raw field, run the
+ * typed accessor's default, and indexed dims[-1]. Now an error naming the attribute. */
+static void concat_axis_of_the_wrong_type_is_an_error(void **state)
+{
+    (void)state;
+    mb_model *m = mb_new(13);
+    mb_input(m, "a", NORMA_FLOAT, 1, (int64_t[]){2});
+    mb_input(m, "b", NORMA_FLOAT, 1, (int64_t[]){2});
+    mb_attr_floats(mb_add_node(m, "Concat", "a,b", "y"), "axis", 1, (float[]){0});
+    mb_output(m, "y");
+    size_t len;
+    uint8_t *bytes = mb_serialize(m, &len);
+    mb_free(m);
+    assert_int_equal(fuzz_model_one(bytes, len), 0);
+    norma_session *s = NULL;
+    assert_int_equal(norma_session_create_from_memory(bytes, len, NULL, &s), NORMA_ERR_MODEL);
+    assert_non_null(strstr(norma_last_error(), "attribute 'axis' is FLOATS, expected INT"));
+    free(bytes);
+}
+
 static void tensor_harness_smoke(void **state)
 {
     (void)state;
@@ -347,6 +367,7 @@ int main(void)
         cmocka_unit_test(output_that_is_an_input_keeps_its_dim_names),
         cmocka_unit_test(pointwise_conv_without_scratch),
         cmocka_unit_test(input_without_declared_shape_takes_the_runs_rank),
+        cmocka_unit_test(concat_axis_of_the_wrong_type_is_an_error),
         cmocka_unit_test(tensor_harness_smoke),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
