@@ -22,9 +22,9 @@ int op_resolve(const ir_node *n, const op_schema **out, char *err, size_t cap)
                  s->min_out, s->max_out);
         return NORMA_ERR_MODEL;
     }
-    /* The first input is never optional (but for Scan-8's sequence_lens); ops read it
+    /* The first input is required unless the schema says otherwise; ops read it
      * without checking. */
-    if (s->min_in > 0 && n->in[0] < 0 && strcmp(n->op_type, "Scan") != 0) {
+    if (s->min_in > 0 && n->in[0] < 0 && !(s->flags & OP_F_FIRST_INPUT_OPTIONAL)) {
         snprintf(err, cap, "%s '%s': input 0 is required but is empty", n->op_type, n->name);
         return NORMA_ERR_MODEL;
     }

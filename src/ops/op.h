@@ -74,6 +74,9 @@ enum {
     /* Also takes sequences and empty optionals (Identity): given one, it runs like an
      * OP_F_RUNTIME_OUTPUTS op. Other ops get an error for such inputs. */
     OP_F_ANY_VALUE = 4,
+    /* Its first input may be omitted (Scan-8's sequence_lens); for every other op an
+     * empty first input is a model error. */
+    OP_F_FIRST_INPUT_OPTIONAL = 8,
 };
 
 /* Gives output k to the runtime, which takes ownership of t (also on failure). Only
