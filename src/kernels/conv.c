@@ -87,85 +87,118 @@ void k_f32_split_w_phases(const k_conv_shape *s, const float *x, int64_t c0, int
     }
 }
 
+/* What one kernel tap along W reads: the offset of its first input column, the range
+ * [vlo, vhi) of output columns that land inside the input, and with the phase split
+ * the phase and slot shift (see k_f32_split_w_phases). */
+typedef struct wtap {
+    int64_t offw, vlo, vhi, ph, q0;
+} wtap;
+
+static wtap wtap_of(const k_conv_shape *s, int64_t kw)
+{
+    int64_t sw = s->stride[2];
+    wtap t;
+    t.offw = kw * s->dil[2] - s->pad[2];
+    t.ph = ((t.offw % sw) + sw) % sw;
+    t.q0 = (t.offw - t.ph) / sw;
+    valid_range(s->out[2], sw, t.offw, s->in[2], &t.vlo, &t.vhi);
+    return t;
+}
+
+enum { WTAP_TAB = 16 }; /* taps along W whose geometry is worked out once per call */
+
+/* The output columns of one panel, cut into segments that share one output row. */
+typedef struct panel_segs {
+    int n;
+    int64_t j[64], len[64], od[64], oh[64], ow[64]; /* start in panel, length, output row, first ow */
+} panel_segs;
+
+/* One panel: every kernel tap's row of n columns (zero-padded to nr) into d. */
+K_CLONES static void im2col_panel(const k_conv_shape *s, const float *x, int64_t c0, int64_t Cg,
+                                  const wtap *tab, const panel_segs *sg, size_t n, size_t nr,
+                                  const float *xsplit, float *d)
+{
+    int64_t iD = s->in[0], iH = s->in[1], iW = s->in[2];
+    int64_t kD = s->k[0], kH = s->k[1], kW = s->k[2], sw = s->stride[2], wp = (iW + sw - 1) / sw;
+    int64_t r = 0;
+    for (int64_t c = 0; c < Cg; c++)
+        for (int64_t kd = 0; kd < kD; kd++)
+            for (int64_t kh = 0; kh < kH; kh++)
+                for (int64_t kw = 0; kw < kW; kw++, r++) {
+                    const float *xc = x + (c0 + c) * iD * iH * iW;
+                    wtap tp = kw < WTAP_TAB ? tab[kw] : wtap_of(s, kw);
+                    /* with the phase split: column (ow0 + t) reads phase ph at slot ow0 + t + q0 */
+                    const float *xcs = xsplit ? xsplit + c * iD * iH * sw * wp + tp.ph * wp : NULL;
+                    float *dr = d + (size_t)r * nr;
+                    for (int q = 0; q < sg->n; q++) {
+                        float *o = dr + sg->j[q];
+                        int64_t len = sg->len[q];
+                        int64_t id = sg->od[q] * s->stride[0] - s->pad[0] + kd * s->dil[0];
+                        int64_t ih = sg->oh[q] * s->stride[1] - s->pad[1] + kh * s->dil[1];
+                        if (id < 0 || id >= iD || ih < 0 || ih >= iH) {
+                            for (int64_t t = 0; t < len; t++)
+                                o[t] = 0;
+                            continue;
+                        }
+                        int64_t ow0 = sg->ow[q];
+                        int64_t lo = tp.vlo < ow0 ? 0 : tp.vlo - ow0, hi = tp.vhi < ow0 ? 0 : tp.vhi - ow0;
+                        if (lo > len)
+                            lo = len;
+                        if (hi > len)
+                            hi = len;
+                        if (hi < lo)
+                            hi = lo;
+                        for (int64_t t = 0; t < lo; t++)
+                            o[t] = 0;
+                        int64_t row = id * iH + ih;
+                        if (sw == 1) {
+                            const float *src = xc + row * iW + ow0 + tp.offw;
+                            for (int64_t t = lo; t < hi; t++)
+                                o[t] = src[t];
+                        } else if (xcs) {
+                            const float *src = xcs + row * sw * wp + ow0 + tp.q0;
+                            for (int64_t t = lo; t < hi; t++)
+                                o[t] = src[t];
+                        } else {
+                            for (int64_t t = lo; t < hi; t++)
+                                o[t] = xc[row * iW + (ow0 + t) * sw + tp.offw];
+                        }
+                        for (int64_t t = hi; t < len; t++)
+                            o[t] = 0;
+                    }
+                    for (size_t jj = n; jj < nr; jj++)
+                        dr[jj] = 0;
+                }
+}
+
 void k_f32_im2col_packed(const k_conv_shape *s, const float *x, int64_t c0, int64_t Cg, size_t j_begin,
                          size_t ncols, size_t nr, const float *xsplit, float *dst, int threads)
 {
-    int64_t iD = s->in[0], iH = s->in[1], iW = s->in[2];
     int64_t oH = s->out[1], oW = s->out[2];
-    int64_t kD = s->k[0], kH = s->k[1], kW = s->k[2], sw = s->stride[2];
-    int64_t K = Cg * kD * kH * kW;
-    size_t Ncol = ncols;
-    size_t npanel = (Ncol + nr - 1) / nr;
-    int nt = threads > 1 && npanel > 1 && (size_t)K * Ncol > 65536 ? threads : 1;
+    int64_t K = Cg * s->k[0] * s->k[1] * s->k[2];
+    size_t npanel = (ncols + nr - 1) / nr;
+    wtap tab[WTAP_TAB];
+    for (int64_t kw = 0; kw < s->k[2] && kw < WTAP_TAB; kw++)
+        tab[kw] = wtap_of(s, kw);
+    int nt = threads > 1 && npanel > 1 && (size_t)K * ncols > 65536 ? threads : 1;
 #pragma omp parallel for schedule(static) num_threads(nt)
     for (size_t p = 0; p < npanel; p++) {
-        size_t j0 = p * nr, n = Ncol - j0 < nr ? Ncol - j0 : nr;
-        float *d = dst + p * nr * (size_t)K;
-        /* segments: start column in panel, length, output row (od, oh), first ow */
-        int64_t seg_j[64], seg_len[64], seg_od[64], seg_oh[64], seg_ow[64];
-        int nseg = 0;
+        size_t j0 = p * nr, n = ncols - j0 < nr ? ncols - j0 : nr;
+        panel_segs sg;
+        sg.n = 0;
         for (size_t jj = 0; jj < n;) {
             size_t j = j_begin + j0 + jj;
             int64_t ow = (int64_t)(j % (size_t)oW), oh = (int64_t)((j / (size_t)oW) % (size_t)oH);
-            int64_t od = (int64_t)(j / (size_t)(oW * oH));
             int64_t len = oW - ow < (int64_t)(n - jj) ? oW - ow : (int64_t)(n - jj);
-            seg_j[nseg] = (int64_t)jj;
-            seg_len[nseg] = len;
-            seg_od[nseg] = od;
-            seg_oh[nseg] = oh;
-            seg_ow[nseg] = ow;
-            nseg++;
+            sg.j[sg.n] = (int64_t)jj;
+            sg.len[sg.n] = len;
+            sg.od[sg.n] = (int64_t)(j / (size_t)(oW * oH));
+            sg.oh[sg.n] = oh;
+            sg.ow[sg.n] = ow;
+            sg.n++;
             jj += (size_t)len;
         }
-        int64_t r = 0;
-        for (int64_t c = 0; c < Cg; c++)
-            for (int64_t kd = 0; kd < kD; kd++)
-                for (int64_t kh = 0; kh < kH; kh++)
-                    for (int64_t kw = 0; kw < kW; kw++, r++) {
-                        const float *xc = x + (c0 + c) * iD * iH * iW;
-                        int64_t offw = kw * s->dil[2] - s->pad[2];
-                        /* with the phase split: column (ow0 + t) reads phase ph at slot ow0 + t + q0 */
-                        int64_t wp = (iW + sw - 1) / sw, ph = ((offw % sw) + sw) % sw, q0 = (offw - ph) / sw;
-                        const float *xcs = xsplit ? xsplit + c * iD * iH * sw * wp + ph * wp : NULL;
-                        int64_t vlo, vhi;
-                        valid_range(oW, sw, offw, iW, &vlo, &vhi);
-                        float *dr = d + (size_t)r * nr;
-                        for (int q = 0; q < nseg; q++) {
-                            float *o = dr + seg_j[q];
-                            int64_t len = seg_len[q];
-                            int64_t id = seg_od[q] * s->stride[0] - s->pad[0] + kd * s->dil[0];
-                            int64_t ih = seg_oh[q] * s->stride[1] - s->pad[1] + kh * s->dil[1];
-                            if (id < 0 || id >= iD || ih < 0 || ih >= iH) {
-                                for (int64_t t = 0; t < len; t++)
-                                    o[t] = 0;
-                                continue;
-                            }
-                            const float *xr = xc + (id * iH + ih) * iW;
-                            int64_t ow0 = seg_ow[q];
-                            int64_t lo = vlo < ow0 ? 0 : vlo - ow0, hi = vhi < ow0 ? 0 : vhi - ow0;
-                            if (lo > len)
-                                lo = len;
-                            if (hi > len)
-                                hi = len;
-                            if (hi < lo)
-                                hi = lo;
-                            for (int64_t t = 0; t < lo; t++)
-                                o[t] = 0;
-                            const float *xs = xr + ow0 * sw + offw;
-                            if (sw == 1)
-                                memcpy(o + lo, xs + lo, sizeof(float) * (size_t)(hi - lo));
-                            else if (xcs)
-                                memcpy(o + lo, xcs + (id * iH + ih) * sw * wp + ow0 + q0 + lo,
-                                       sizeof(float) * (size_t)(hi - lo));
-                            else
-                                for (int64_t t = lo; t < hi; t++)
-                                    o[t] = xs[t * sw];
-                            for (int64_t t = hi; t < len; t++)
-                                o[t] = 0;
-                        }
-                        for (size_t jj = n; jj < nr; jj++)
-                            dr[jj] = 0;
-                    }
+        im2col_panel(s, x, c0, Cg, tab, &sg, n, nr, xsplit, dst + p * nr * (size_t)K);
     }
 }
 
