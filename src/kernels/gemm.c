@@ -263,7 +263,13 @@ __attribute__((target("avx512f"))) static void k_f32_gemm_12x32_avx512(size_t kc
         _mm_prefetch((const char *)(c + (size_t)i * ldc + 31), _MM_HINT_T0);
     }
     __m512 c0_0 = _mm512_setzero_ps(), c0_1 = _mm512_setzero_ps(), c1_0 = _mm512_setzero_ps(), c1_1 = _mm512_setzero_ps(), c2_0 = _mm512_setzero_ps(), c2_1 = _mm512_setzero_ps(), c3_0 = _mm512_setzero_ps(), c3_1 = _mm512_setzero_ps(), c4_0 = _mm512_setzero_ps(), c4_1 = _mm512_setzero_ps(), c5_0 = _mm512_setzero_ps(), c5_1 = _mm512_setzero_ps(), c6_0 = _mm512_setzero_ps(), c6_1 = _mm512_setzero_ps(), c7_0 = _mm512_setzero_ps(), c7_1 = _mm512_setzero_ps(), c8_0 = _mm512_setzero_ps(), c8_1 = _mm512_setzero_ps(), c9_0 = _mm512_setzero_ps(), c9_1 = _mm512_setzero_ps(), c10_0 = _mm512_setzero_ps(), c10_1 = _mm512_setzero_ps(), c11_0 = _mm512_setzero_ps(), c11_1 = _mm512_setzero_ps();
+    const float *pf0 = u->pf[0], *pf1 = u->pf[1];
+    size_t npf0 = u->pf_n[0], npf1 = u->pf_n[1];
     for (size_t k = 0; k < kc; k++) {
+        if (k < npf0)
+            _mm_prefetch((const char *)(pf0 + 16 * k), _MM_HINT_T1);
+        if (k < npf1)
+            _mm_prefetch((const char *)(pf1 + 16 * k), _MM_HINT_T1);
         __m512 b0 = _mm512_loadu_ps(b + k * ldb), b1 = _mm512_loadu_ps(b + k * ldb + 16);
         const float *ak = a + k * 12;
         __m512 av;
@@ -372,6 +378,8 @@ __attribute__((target("avx512f"))) static inline void store_avx512(int rows, __m
     {                                                                                                        \
         ROWS(T512_Z)                                                                                         \
         for (size_t k = 0; k < kc; k++) {                                                                    \
+            if (k < u->pf_n[0])                                                                              \
+                _mm_prefetch((const char *)(u->pf[0] + 16 * k), _MM_HINT_T1);                                \
             __m512 b0 = _mm512_loadu_ps(b + k * ldb), b1 = _mm512_loadu_ps(b + k * ldb + 16);                \
             const float *ak = a + k * lda;                                                                   \
             __m512 av;                                                                                       \
@@ -556,6 +564,8 @@ static int ustore_for(const k_epilogue *ep, int last, size_t i, size_t j, float 
     u->rbias = u->cbias = NULL;
     u->clamp = 0, u->lo = 0, u->hi = 0;
     u->res = NULL, u->ldr = 0;
+    u->pf[0] = u->pf[1] = NULL;
+    u->pf_n[0] = u->pf_n[1] = 0;
     if (!last || !ep)
         return 0;
     if (ep->res)
@@ -573,7 +583,13 @@ static int ustore_for(const k_epilogue *ep, int last, size_t i, size_t j, float 
     return 0;
 }
 
-/* One MC x NC tile of C: rows i0..i0+m, columns j0..j0+n. */
+/* One MC x NC tile of C: rows i0..i0+m, columns j0..j0+n.
+ *
+ * Packed operands are usually weights that stream from memory once per run, and the
+ * hardware prefetcher stops at each jump between panels. So while the microkernels
+ * work on one panel slice, the next slice is prefetched into L2 in pieces: of packed B
+ * the next (k block, column panel), spread over the row panels; of packed A the next
+ * row panel, on the first column panel of each k block (later ones find A in L2). */
 static void gemm_tile(const k_gemm_isa *isa, size_t i0, size_t m, size_t j0, size_t n, size_t N, size_t K,
                       float alpha, const float *Ap, bsrc B, float beta, float *C, size_t ldc,
                       const k_epilogue *ep)
@@ -603,12 +619,35 @@ static void gemm_tile(const k_gemm_isa *isa, size_t i0, size_t m, size_t j0, siz
                 }
                 b = bt;
             }
+            /* the B slice after this one, when B is packed */
+            const float *bnext = NULL;
+            size_t bnext_n = 0, ni = (m + mr - 1) / mr;
+            if (!B.ld && j + nr < j0 + n) {
+                bnext = B.p + ((j + nr) / nr) * K * nr + k0 * nr, bnext_n = kc * nr;
+            } else if (!B.ld && k0 + KC < K) {
+                size_t kn = K - (k0 + KC) < KC ? K - (k0 + KC) : KC;
+                bnext = B.p + (j0 / nr) * K * nr + (k0 + KC) * nr, bnext_n = kn * nr;
+            }
+            size_t bstep = (bnext_n / 16 + ni - 1) / ni; /* lines per row panel */
             for (size_t i = i0; i < i0 + m; i += mr) {
                 size_t mm = i0 + m - i < mr ? i0 + m - i : mr;
                 const float *a = Ap + (i / mr) * K * mr + k0 * mr;
                 float *c = C + i * ldc + j;
                 k_ustore u;
                 int more = ustore_for(ep, last, i, j, alpha, bk, &u);
+                if (bnext) {
+                    size_t from = (i - i0) / mr * bstep, lines = bnext_n / 16;
+                    if (from < lines) {
+                        u.pf[0] = bnext + from * 16;
+                        u.pf_n[0] = lines - from < bstep ? lines - from : bstep;
+                        if (u.pf_n[0] > kc)
+                            u.pf_n[0] = kc;
+                    }
+                }
+                if (j == j0 && i + mr < i0 + m) {
+                    u.pf[1] = a + K * mr;
+                    u.pf_n[1] = kc * mr / 16 < kc ? kc * mr / 16 : kc;
+                }
                 if (mm == mr && nn == nr) {
                     isa->kernel(kc, a, b, ldb, c, ldc, &u);
                     if (more)

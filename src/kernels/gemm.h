@@ -42,6 +42,10 @@ typedef struct k_ustore {
     float lo, hi;
     const float *res;
     size_t ldr;
+    /* Prefetch hints (no effect on results): during the k loop, bring pf_n[q] 64-byte
+     * lines from pf[q] into L2, one line of each per k step (so pf_n[q] <= kc counts). */
+    const float *pf[2];
+    size_t pf_n[2];
 } k_ustore;
 
 /* c (MR x NR, row stride ldc) = store(a * b): a packed (kc groups of MR), b kc rows of
