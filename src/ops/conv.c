@@ -216,6 +216,14 @@ static size_t chunk_cols(const k_gemm_isa *isa, size_t K, size_t ncol)
     return ncol < c + c / 2 ? ncol : c;
 }
 
+/* Packed chunks the scratch holds: one per thread, for every processor since infer
+ * does not know the run's thread count (run uses no more threads than that). */
+static size_t chunk_slots(int threads)
+{
+    int nproc = omp_get_num_procs();
+    return (size_t)(nproc > threads ? nproc : threads);
+}
+
 static int is_pointwise(const k_conv_shape *s);
 
 /* Scratch for the W-phase split of one image's group (0 when not used). */
@@ -347,7 +355,7 @@ static int conv_infer(op_ctx *c)
     size_t Kg = (size_t)(Cg * kvol(&s));
     size_t need = is_pointwise(&s) && pw_in_place(Mg, (size_t)t[2])
                       ? 0
-                      : k_gemm_packed_b_floats(isa, Kg, chunk_cols(isa, Kg, (size_t)t[2]));
+                      : chunk_slots(c->threads) * k_gemm_packed_b_floats(isa, Kg, chunk_cols(isa, Kg, (size_t)t[2]));
     need += split_floats(&s, Cg);
     if (!st || !st->wp)
         need += k_gemm_packed_a_floats(isa, (size_t)Mg, (size_t)(Cg * kvol(&s)));
@@ -434,7 +442,14 @@ static int conv_run(op_ctx *c)
     int pw = is_pointwise(&s);
     /* No scratch at all for empty outputs: no arithmetic on a NULL pointer. */
     float *bp = c->scratch;
-    float *xsplit = bp ? bp + (pw && pw_in_place(Mg, OHW) ? 0 : k_gemm_packed_b_floats(isa, Kg, chunk)) : NULL;
+    size_t slots = chunk_slots(c->threads), bfloats = k_gemm_packed_b_floats(isa, Kg, chunk);
+    float *xsplit = bp ? bp + (pw && pw_in_place(Mg, OHW) ? 0 : slots * bfloats) : NULL;
+    size_t nchunks = (OHW + chunk - 1) / chunk;
+    /* Enough chunks: each thread packs and multiplies whole chunks of its own (one
+     * parallel region per convolution, not two per chunk). Few: every chunk's im2col
+     * and GEMM use all threads. */
+    int nt = c->threads > (int)slots ? (int)slots : c->threads;
+    int per_chunk = nt > 1 && nchunks >= 2 * (size_t)nt;
     float *ap = xsplit ? xsplit + split_floats(&s, Cg) : NULL;
     int use_split = split_floats(&s, Cg) > 0;
     for (int64_t i = 0; i < s.N; i++)
@@ -458,17 +473,20 @@ static int conv_run(op_ctx *c)
             if (use_split)
                 k_f32_split_w_phases(&s, xi, g * Cg, Cg, xsplit);
             /* column chunks: im2col (or pack) a slice of the output positions, multiply */
-            for (size_t j0 = 0; j0 < OHW; j0 += chunk) {
-                size_t nc = OHW - j0 < chunk ? OHW - j0 : chunk;
+            int inner = per_chunk ? 1 : c->threads;
+#pragma omp parallel for schedule(dynamic) num_threads(per_chunk ? nt : 1)
+            for (size_t q = 0; q < nchunks; q++) {
+                size_t j0 = q * chunk, nc = OHW - j0 < chunk ? OHW - j0 : chunk;
+                float *b = bp + (size_t)omp_get_thread_num() * bfloats;
                 if (pw)
-                    k_f32_gemm_pack_b(isa, Kg, nc, xi + (size_t)(g * Cg) * HW + j0, (ptrdiff_t)HW, 1, bp);
+                    k_f32_gemm_pack_b(isa, Kg, nc, xi + (size_t)(g * Cg) * HW + j0, (ptrdiff_t)HW, 1, b);
                 else
-                    k_f32_im2col_packed(&s, xi, g * Cg, Cg, j0, nc, (size_t)isa->nr, use_split ? xsplit : NULL, bp,
-                                        c->threads);
+                    k_f32_im2col_packed(&s, xi, g * Cg, Cg, j0, nc, (size_t)isa->nr, use_split ? xsplit : NULL, b,
+                                        inner);
                 k_epilogue epj = ep;
                 if (epj.res)
                     epj.res += j0;
-                k_f32_gemm_packed(isa, (size_t)Mg, nc, Kg, 1.0f, a, bp, 0.0f, yg + j0, OHW, &epj, c->threads);
+                k_f32_gemm_packed(isa, (size_t)Mg, nc, Kg, 1.0f, a, b, 0.0f, yg + j0, OHW, &epj, inner);
             }
         }
     if (res_post)

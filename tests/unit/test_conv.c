@@ -189,6 +189,14 @@ static void conv_several_column_chunks_match_reference(void **st)
     cspec p = base(2, 1, 64, 4, 1, 70, 1);
     p.bias = 1;
     check(&p, 0, 1);
+    /* at least two chunks per thread: each thread packs and multiplies its own chunks
+     * (K = 576 makes chunks of 160 columns; 41 x 41 outputs are 11 chunks, the last short) */
+    cspec m = base(2, 2, 64, 13, 1, 41, 3);
+    m.pb[0] = m.pb[1] = m.pe[0] = m.pe[1] = 1;
+    m.bias = 1;
+    m.act = ACT_RELU;
+    check(&m, 0, 2);
+    check(&m, 0, 3);
 }
 
 static void conv_group2_pad1_matches_reference(void **st)
