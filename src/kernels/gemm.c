@@ -198,6 +198,40 @@ static void k_f32_gemm_4x16_c(size_t kc, const float *a, const float *b, size_t 
 }
 
 #ifdef K_X86
+/* Stores rows x cols (u->rows, u->cols) of the accumulators acc[0..rows) with the
+ * epilogue; masked loads and stores keep every access inside the tile. */
+__attribute__((target("avx512f"))) static inline void store_avx512(int rows, __m512 (*acc)[2], float *c, size_t ldc,
+                                                                   const k_ustore *u)
+{
+    __m512 va = _mm512_set1_ps(u->alpha), vb = _mm512_set1_ps(u->beta);
+    __m512 lo = _mm512_set1_ps(u->clamp == 2 ? u->lo : 0.0f), hi = _mm512_set1_ps(u->hi);
+    int cols = u->cols;
+    __mmask16 mk[2] = {(__mmask16)(cols >= 16 ? 0xFFFF : (1u << cols) - 1),
+                       (__mmask16)(cols >= 32 ? 0xFFFF : cols <= 16 ? 0 : (1u << (cols - 16)) - 1)};
+    if (u->rows < rows)
+        rows = u->rows;
+    for (int i = 0; i < rows; i++) {
+        float *y = c + (size_t)i * ldc;
+        for (int h = 0; h < 2; h++) {
+            __mmask16 m = mk[h];
+            __m512 r = _mm512_mul_ps(va, acc[i][h]);
+            if (u->beta != 0)
+                r = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m, y + h * 16), r);
+            if (u->rbias)
+                r = _mm512_add_ps(r, _mm512_set1_ps(u->rbias[i]));
+            if (u->cbias)
+                r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(m, u->cbias + h * 16));
+            if (u->res)
+                r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(m, u->res + (size_t)i * u->ldr + (size_t)h * 16));
+            if (u->clamp == 1)
+                r = _mm512_max_ps(r, lo); /* NaN -> 0, as x > 0 ? x : 0 */
+            else if (u->clamp == 2)
+                r = _mm512_min_ps(hi, _mm512_max_ps(lo, r)); /* NaN stays NaN */
+            _mm512_mask_storeu_ps(y + h * 16, m, r);
+        }
+    }
+}
+
 /* Accumulators are named variables, not an array: with an array GCC keeps them
  * in memory and stores every one of them on each k step. */
 __attribute__((target("avx2,fma"))) static void k_f32_gemm_6x16_avx2(size_t kc, const float *a, const float *b, size_t ldb, float *c, size_t ldc, const k_ustore *u)
@@ -256,9 +290,7 @@ __attribute__((target("avx2,fma"))) static void k_f32_gemm_6x16_avx2(size_t kc, 
  * in memory and stores every one of them on each k step. */
 __attribute__((target("avx512f"))) static void k_f32_gemm_12x32_avx512(size_t kc, const float *a, const float *b, size_t ldb, float *c, size_t ldc, const k_ustore *u)
 {
-    float alpha = u->alpha, beta = u->beta;
-    const float *rbias = u->rbias, *cbias = u->cbias;
-    for (int i = 0; i < 12; i++) { /* C is stored (and maybe read) at the end: fetch it meanwhile */
+    for (int i = 0; i < 12 && i < u->rows; i++) { /* C is stored (and maybe read) at the end: fetch it meanwhile */
         _mm_prefetch((const char *)(c + (size_t)i * ldc), _MM_HINT_T0);
         _mm_prefetch((const char *)(c + (size_t)i * ldc + 31), _MM_HINT_T0);
     }
@@ -311,59 +343,13 @@ __attribute__((target("avx512f"))) static void k_f32_gemm_12x32_avx512(size_t kc
         c11_1 = _mm512_fmadd_ps(av, b1, c11_1);
     }
     __m512 acc[12][2] = {{c0_0, c0_1}, {c1_0, c1_1}, {c2_0, c2_1}, {c3_0, c3_1}, {c4_0, c4_1}, {c5_0, c5_1}, {c6_0, c6_1}, {c7_0, c7_1}, {c8_0, c8_1}, {c9_0, c9_1}, {c10_0, c10_1}, {c11_0, c11_1}};
-    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
-    __m512 lo = _mm512_set1_ps(u->clamp == 2 ? u->lo : 0.0f), hi = _mm512_set1_ps(u->hi);
-    for (int i = 0; i < 12; i++) {
-        float *y = c + (size_t)i * ldc;
-        for (int h = 0; h < 2; h++) {
-            __m512 r = _mm512_mul_ps(va, acc[i][h]);
-            if (beta != 0)
-                r = _mm512_fmadd_ps(vb, _mm512_loadu_ps(y + h * 16), r);
-            if (rbias)
-                r = _mm512_add_ps(r, _mm512_set1_ps(rbias[i]));
-            if (cbias)
-                r = _mm512_add_ps(r, _mm512_loadu_ps(cbias + h * 16));
-            if (u->res)
-                r = _mm512_add_ps(r, _mm512_loadu_ps(u->res + (size_t)i * u->ldr + (size_t)h * 16));
-            if (u->clamp == 1)
-                r = _mm512_max_ps(r, lo); /* NaN -> 0, as x > 0 ? x : 0 */
-            else if (u->clamp == 2)
-                r = _mm512_min_ps(hi, _mm512_max_ps(lo, r)); /* NaN stays NaN */
-            _mm512_storeu_ps(y + h * 16, r);
-        }
-    }
+    store_avx512(12, acc, c, ldc, u);
 }
 
 /* ---- tail microkernels: R < MR rows of a packed A panel (k groups lda apart) ---- */
 
 #define ROWS4(X) X(0) X(1) X(2) X(3)
 #define ROWS8(X) ROWS4(X) X(4) X(5) X(6) X(7)
-
-__attribute__((target("avx512f"))) static inline void store_avx512(int rows, __m512 (*acc)[2], float *c, size_t ldc,
-                                                                   const k_ustore *u)
-{
-    __m512 va = _mm512_set1_ps(u->alpha), vb = _mm512_set1_ps(u->beta);
-    __m512 lo = _mm512_set1_ps(u->clamp == 2 ? u->lo : 0.0f), hi = _mm512_set1_ps(u->hi);
-    for (int i = 0; i < rows; i++) {
-        float *y = c + (size_t)i * ldc;
-        for (int h = 0; h < 2; h++) {
-            __m512 r = _mm512_mul_ps(va, acc[i][h]);
-            if (u->beta != 0)
-                r = _mm512_fmadd_ps(vb, _mm512_loadu_ps(y + h * 16), r);
-            if (u->rbias)
-                r = _mm512_add_ps(r, _mm512_set1_ps(u->rbias[i]));
-            if (u->cbias)
-                r = _mm512_add_ps(r, _mm512_loadu_ps(u->cbias + h * 16));
-            if (u->res)
-                r = _mm512_add_ps(r, _mm512_loadu_ps(u->res + (size_t)i * u->ldr + (size_t)h * 16));
-            if (u->clamp == 1)
-                r = _mm512_max_ps(r, lo);
-            else if (u->clamp == 2)
-                r = _mm512_min_ps(hi, _mm512_max_ps(lo, r));
-            _mm512_storeu_ps(y + h * 16, r);
-        }
-    }
-}
 
 #define T512_Z(i) __m512 c##i##_0 = _mm512_setzero_ps(), c##i##_1 = _mm512_setzero_ps();
 #define T512_F(i)                                                                                            \
@@ -516,11 +502,11 @@ double k_gemm_fma_loop(const k_gemm_isa *isa, size_t iters, float *sink)
     return 2.0 * 12.0 * lanes * (double)iters;
 }
 
-static const k_gemm_isa isa_generic = {"generic", G_MR, G_NR, k_f32_gemm_4x16_c, NULL, NULL};
+static const k_gemm_isa isa_generic = {"generic", G_MR, G_NR, k_f32_gemm_4x16_c, NULL, NULL, 0};
 #ifdef K_X86
-static const k_gemm_isa isa_avx2 = {"avx2", 6, 16, k_f32_gemm_6x16_avx2, k_f32_gemm_4x16_avx2, NULL};
+static const k_gemm_isa isa_avx2 = {"avx2", 6, 16, k_f32_gemm_6x16_avx2, k_f32_gemm_4x16_avx2, NULL, 0};
 static const k_gemm_isa isa_avx512 = {"avx512", 12, 32, k_f32_gemm_12x32_avx512, k_f32_gemm_4x32_avx512,
-                                      k_f32_gemm_8x32_avx512};
+                                      k_f32_gemm_8x32_avx512, 1};
 #endif
 
 const k_gemm_isa *k_gemm_isa_get(int level)
@@ -564,6 +550,7 @@ static int ustore_for(const k_epilogue *ep, int last, size_t i, size_t j, float 
     u->rbias = u->cbias = NULL;
     u->clamp = 0, u->lo = 0, u->hi = 0;
     u->res = NULL, u->ldr = 0;
+    u->rows = MAX_MR, u->cols = MAX_NR;
     u->pf[0] = u->pf[1] = NULL;
     u->pf_n[0] = u->pf_n[1] = 0;
     if (!last || !ep)
@@ -648,6 +635,7 @@ static void gemm_tile(const k_gemm_isa *isa, size_t i0, size_t m, size_t j0, siz
                     u.pf[1] = a + K * mr;
                     u.pf_n[1] = kc * mr / 16 < kc ? kc * mr / 16 : kc;
                 }
+                u.rows = (int)mm, u.cols = (int)nn;
                 if (mm == mr && nn == nr) {
                     isa->kernel(kc, a, b, ldb, c, ldc, &u);
                     if (more)
@@ -661,8 +649,14 @@ static void gemm_tile(const k_gemm_isa *isa, size_t i0, size_t m, size_t j0, siz
                     tk = isa->tail4, tr = 4;
                 else if (mm <= 8 && isa->tail8)
                     tk = isa->tail8, tr = 8;
-                if (tk && mm == tr && nn == nr) {
+                if (tk && (isa->edges || (mm == tr && nn == nr))) {
                     tk(kc, a, mr, b, ldb, c, ldc, &u);
+                    if (more)
+                        k_epilogue_apply(&act_only, c, ldc, i, mm, j, nn);
+                    continue;
+                }
+                if (isa->edges) {
+                    isa->kernel(kc, a, b, ldb, c, ldc, &u);
                     if (more)
                         k_epilogue_apply(&act_only, c, ldc, i, mm, j, nn);
                     continue;
@@ -688,6 +682,7 @@ static void gemm_tile(const k_gemm_isa *isa, size_t i0, size_t m, size_t j0, siz
                         memcpy(rt + ii * nr, u.res + ii * u.ldr, nn * sizeof(float));
                     u.res = rt, u.ldr = nr;
                 }
+                u.rows = (int)mr, u.cols = (int)nr;
                 if (tk)
                     tk(kc, a, mr, b, ldb, tmp, nr, &u);
                 else

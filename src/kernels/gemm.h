@@ -46,6 +46,9 @@ typedef struct k_ustore {
      * lines from pf[q] into L2, one line of each per k step (so pf_n[q] <= kc counts). */
     const float *pf[2];
     size_t pf_n[2];
+    /* Kernels of an ISA with `edges` set store only rows x cols of their tile (the rest
+     * of the packed panels is zero padding); C, res and cbias are not touched outside it. */
+    int rows, cols;
 } k_ustore;
 
 /* c (MR x NR, row stride ldc) = store(a * b): a packed (kc groups of MR), b kc rows of
@@ -59,12 +62,14 @@ typedef void (*k_gemm_tkernel)(size_t kc, const float *a, size_t lda, const floa
                                size_t ldc, const k_ustore *u);
 
 /* A microkernel and the packed layout it reads, plus tail kernels for edge panels
- * of 4 and 8 rows (NULL when R >= MR or not provided). */
+ * of 4 and 8 rows (NULL when R >= MR or not provided). Without `edges`, a partial
+ * tile goes through a full-size temporary. */
 typedef struct k_gemm_isa {
     const char *name;
     int mr, nr;
     k_gemm_ukernel kernel;
     k_gemm_tkernel tail4, tail8;
+    int edges; /* the kernels store partial tiles themselves (k_ustore rows, cols) */
 } k_gemm_isa;
 
 enum { K_ISA_GENERIC = 0, K_ISA_AVX2 = 1, K_ISA_AVX512 = 2 };
