@@ -51,15 +51,23 @@ static double at(int m, int i, int j)
     return m == 4 ? AT4[i][j] : AT2[i][j];
 }
 
+/* Measured with one Conv 3x3 + ReLU at ResNet-50's shapes (norma bench -t 1): F(4x4)
+ * takes 0.45x the time of im2col + GEMM at 64ch 56x56 and 128ch 28x28; at 256ch 14x14
+ * F(2x2) 0.6x and F(4x4) 0.65x (its 4 tiles per row fill GEMM panels poorly); at
+ * 512ch 7x7 F(2x2) is no faster and F(4x4) 2.8x slower, and both keep 1.8x / 4x the
+ * weights. When the output size is not known yet (a Conv's input shape is planned
+ * after init), the channel counts stand in for it as in ResNet/VGG-style networks,
+ * whose channels double as the resolution halves: up to 128 -> F(4x4), 256 -> F(2x2). */
 int k_wino_pick(int64_t C, int64_t M, int64_t oH, int64_t oW)
 {
     if (C < 32 || M < 32)
         return 0; /* thin GEMMs: the transforms cost more than they save */
-    if (oH < 0 || oW < 0)
-        return 4;
-    if (oH >= 14 && oW >= 14)
-        return 4;
-    return 0;
+    if (oH < 0 || oW < 0) {
+        int64_t ch = C > M ? C : M;
+        return ch <= 128 ? 4 : ch <= 256 ? 2 : 0;
+    }
+    int64_t o = oH < oW ? oH : oW;
+    return o >= 24 ? 4 : o >= 10 ? 2 : 0;
 }
 
 size_t k_wino_u_floats(const k_gemm_isa *isa, int m, size_t M, size_t C)
@@ -184,29 +192,24 @@ size_t k_wino_work_floats(const k_gemm_isa *isa, int m, const k_conv_shape *s, i
 K_INLINE void load_patch(const float *xc, int64_t H, int64_t W, int64_t iy0, int64_t ix0, int a, int width,
                          float *P)
 {
+    int64_t lo = ix0 < 0 ? -ix0 : 0, hi = W - ix0 < width ? W - ix0 : width;
     for (int i = 0; i < a; i++) {
         float *p = P + i * PS;
         int64_t iy = iy0 + i;
         if (iy < 0 || iy >= H) {
-            memset(p, 0, (size_t)width * sizeof(float));
+            for (int j = 0; j < width; j++)
+                p[j] = 0.0f;
             continue;
         }
-        int64_t lo = ix0 < 0 ? -ix0 : 0, hi = W - ix0 < width ? W - ix0 : width;
-        if (lo > width)
-            lo = width;
-        if (hi < lo)
-            hi = lo;
-        if (lo > 0)
-            memset(p, 0, (size_t)lo * sizeof(float));
-        if (hi > lo)
-            memcpy(p + lo, xc + iy * W + ix0 + lo, (size_t)(hi - lo) * sizeof(float));
-        if (hi < width)
-            memset(p + hi, 0, (size_t)(width - hi) * sizeof(float));
+        /* one select per column (masked loads), not a memcpy call per row */
+        const float *xr = xc + iy * W;
+        for (int j = 0; j < width; j++)
+            p[j] = j >= lo && j < hi ? xr[ix0 + j] : 0.0f;
     }
 }
 
 /* v[p][q] = (B^T d_q B)[p] for the LANES tiles q of patch P, F(4x4). */
-K_INLINE void in_f4(const float *P, float v[36][LANES])
+K_INLINE void in_f4(const float *P, float *v, size_t vs)
 {
     float t[6][6][LANES];
     for (int i = 0; i < 6; i++) {
@@ -226,16 +229,16 @@ K_INLINE void in_f4(const float *P, float v[36][LANES])
         for (int q = 0; q < LANES; q++) {
             float d0 = t[0][k][q], d1 = t[1][k][q], d2 = t[2][k][q], d3 = t[3][k][q], d4 = t[4][k][q],
                   d5 = t[5][k][q];
-            v[0 * 6 + k][q] = 4 * d0 - 5 * d2 + d4;
-            v[1 * 6 + k][q] = d3 + d4 - 4 * (d1 + d2);
-            v[2 * 6 + k][q] = 4 * (d1 - d2) + (d4 - d3);
-            v[3 * 6 + k][q] = 2 * (d3 - d1) + (d4 - d2);
-            v[4 * 6 + k][q] = 2 * (d1 - d3) + (d4 - d2);
-            v[5 * 6 + k][q] = 4 * d1 - 5 * d3 + d5;
+            v[(0 * 6 + k) * vs + q] = 4 * d0 - 5 * d2 + d4;
+            v[(1 * 6 + k) * vs + q] = d3 + d4 - 4 * (d1 + d2);
+            v[(2 * 6 + k) * vs + q] = 4 * (d1 - d2) + (d4 - d3);
+            v[(3 * 6 + k) * vs + q] = 2 * (d3 - d1) + (d4 - d2);
+            v[(4 * 6 + k) * vs + q] = 2 * (d1 - d3) + (d4 - d2);
+            v[(5 * 6 + k) * vs + q] = 4 * d1 - 5 * d3 + d5;
         }
 }
 
-K_INLINE void in_f2(const float *P, float v[36][LANES])
+K_INLINE void in_f2(const float *P, float *v, size_t vs)
 {
     float t[4][4][LANES];
     for (int i = 0; i < 4; i++) {
@@ -251,10 +254,10 @@ K_INLINE void in_f2(const float *P, float v[36][LANES])
     for (int k = 0; k < 4; k++)
         for (int q = 0; q < LANES; q++) {
             float d0 = t[0][k][q], d1 = t[1][k][q], d2 = t[2][k][q], d3 = t[3][k][q];
-            v[0 * 4 + k][q] = d0 - d2;
-            v[1 * 4 + k][q] = d1 + d2;
-            v[2 * 4 + k][q] = d2 - d1;
-            v[3 * 4 + k][q] = d1 - d3;
+            v[(0 * 4 + k) * vs + q] = d0 - d2;
+            v[(1 * 4 + k) * vs + q] = d1 + d2;
+            v[(2 * 4 + k) * vs + q] = d2 - d1;
+            v[(3 * 4 + k) * vs + q] = d1 - d3;
         }
 }
 
@@ -351,17 +354,23 @@ K_CLONES static void wino_input(const wgeom *g, const k_conv_shape *s, const flo
         for (size_t c = c0; c < c1; c++) {
             const float *xc = x + (r->img * g->C + c) * (size_t)(H * W);
             load_patch(xc, H, W, iy0, ix0, a, width, P);
-            if (m == 4)
-                in_f4(P, v);
-            else
-                in_f2(P, v);
             float *d = vd + c * nr;
-            if (r->n == LANES) {
-                for (size_t p = 0; p < a2; p++)
-                    memcpy(d + p * g->vb, v[p], LANES * sizeof(float));
-            } else {
-                for (size_t p = 0; p < a2; p++)
-                    memcpy(d + p * g->vb, v[p], r->n * sizeof(float));
+            if (r->n == LANES) { /* straight into the panels */
+                if (m == 4)
+                    in_f4(P, d, g->vb);
+                else
+                    in_f2(P, d, g->vb);
+                continue;
+            }
+            if (m == 4)
+                in_f4(P, v[0], LANES);
+            else
+                in_f2(P, v[0], LANES);
+            for (size_t p = 0; p < a2; p++) { /* masked stores, not a memcpy call per point */
+                float *dp = d + p * g->vb;
+                for (size_t q = 0; q < LANES; q++)
+                    if (q < r->n)
+                        dp[q] = v[p][q];
             }
         }
     }
@@ -408,6 +417,38 @@ K_CLONES static void wino_output(const wgeom *g, const k_conv_shape *s, const wr
     }
 }
 
+/* Mp (M, ncols) = Up (packed A, M x C) * Vp (packed B, C x ncols), row stride ldm, with
+ * the GEMM's microkernel called directly: the whole K = C in one pass (an A panel of
+ * MR x C and a B panel of C x NR fit in L1/L2 for C <= 512), and full NR-wide panels
+ * (Mb's rows are a multiple of NR long; columns past ncols are never read). Avoids the
+ * driver's per-call OpenMP region, which costs more than a block's small product. */
+static void gemm_point(const k_gemm_isa *isa, size_t M, size_t C, size_t ncols, const float *Up, const float *Vp,
+                       float *Mp, size_t ldm)
+{
+    size_t mr = (size_t)isa->mr, nr = (size_t)isa->nr;
+    float tmp[16 * 32];
+    k_ustore u = {1.0f, 0.0f, NULL, NULL, 0, 0, 0, NULL, 0};
+    for (size_t j = 0; j < ncols; j += nr) {
+        const float *b = Vp + j * C;
+        for (size_t i = 0; i < M; i += mr) {
+            size_t mm = M - i < mr ? M - i : mr;
+            const float *a = Up + i * C;
+            float *c = Mp + i * ldm + j;
+            if (mm == mr)
+                isa->kernel(C, a, b, nr, c, ldm, &u);
+            else if (mm == 4 && isa->tail4)
+                isa->tail4(C, a, mr, b, nr, c, ldm, &u);
+            else if (mm == 8 && isa->tail8)
+                isa->tail8(C, a, mr, b, nr, c, ldm, &u);
+            else {
+                isa->kernel(C, a, b, nr, tmp, nr, &u);
+                for (size_t ii = 0; ii < mm; ii++)
+                    memcpy(c + ii * ldm, tmp + ii * nr, nr * sizeof(float));
+            }
+        }
+    }
+}
+
 /* [lo, hi) of n items for worker k of nk. */
 static void split(size_t n, int k, int nk, size_t *lo, size_t *hi)
 {
@@ -442,8 +483,7 @@ static void run_block(const wargs *A, size_t b, float *w, int k, int nk)
     }
     split(a2, k, nk, &lo, &hi);
     for (size_t p = lo; p < hi; p++)
-        k_f32_gemm_packed(A->isa, g->M, nbt, g->C, 1.0f, A->u + p * ua, V + p * g->vb, 0.0f, Mb + p * g->mb, g->TB,
-                          NULL, 1);
+        gemm_point(A->isa, g->M, g->C, nbt, A->u + p * ua, V + p * g->vb, Mb + p * g->mb, g->TB);
     if (nk > 1) {
 #pragma omp barrier
     }
@@ -475,6 +515,11 @@ void k_f32_wino_conv(const k_gemm_isa *isa, int m, const k_conv_shape *s, const 
             for (size_t b = (size_t)k; b < nb; b += (size_t)nt)
                 run_block(&A, b, work + (size_t)k * g.slot, 0, 1);
         }
+        return;
+    }
+    if (nt == 1) {
+        for (size_t b = 0; b < nb; b++)
+            run_block(&A, b, work, 0, 1);
         return;
     }
     /* few blocks: the team shares each block (channels, points, output rows) */

@@ -293,10 +293,10 @@ static int conv_wino_init(op_ctx *c, conv_state *st)
 {
     const ir_tensor *w = c->in[1], *x = c->in[0];
     if (w->rank != 4 || w->dims[2] != 3 || w->dims[3] != 3 || ir_attr_int(c->node, "group", 1) != 1 ||
-        !attr_ones(c->node, "strides") || !attr_ones(c->node, "dilations") || (x && x->rank && x->rank != 4))
+        !attr_ones(c->node, "strides") || !attr_ones(c->node, "dilations") || (x && x->rank > 0 && x->rank != 4))
         return NORMA_OK;
     int64_t oH = -1, oW = -1;
-    if (x && x->rank == 4)
+    if (x && x->rank == 4) /* rank < 0: not known before planning */
         oH = x->dims[2], oW = x->dims[3];
     int m = k_wino_pick(w->dims[1], w->dims[0], oH, oW);
     if (!m)
@@ -310,10 +310,12 @@ static int conv_wino_init(op_ctx *c, conv_state *st)
     return NORMA_OK;
 }
 
-/* Winograd runs this convolution (weights transformed in init, geometry fits). */
+/* Winograd runs this convolution: weights transformed in init, the geometry fits, and
+ * the planned output is large enough for it to win (init may have guessed without the
+ * input's shape; else im2col, with W packed at run time). */
 static int conv_wino_use(const conv_state *st, const k_conv_shape *s)
 {
-    return st && st->wu && wino_geometry(s);
+    return st && st->wu && wino_geometry(s) && k_wino_pick(s->C, s->M, s->out[1], s->out[2]) != 0;
 }
 
 static int conv_init(op_ctx *c)

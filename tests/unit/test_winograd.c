@@ -182,22 +182,23 @@ static void wino_one_work_slot_shared_by_two_threads(void **st)
 static void wino_chosen_for_resnet_3x3_layers(void **st)
 {
     (void)st;
-    assert_int_not_equal(k_wino_pick(64, 64, 56, 56), 0);
-    assert_int_not_equal(k_wino_pick(128, 128, 28, 28), 0);
-    assert_int_not_equal(k_wino_pick(256, 256, 14, 14), 0);
-    assert_int_not_equal(k_wino_pick(64, 64, -1, -1), 0);
+    assert_int_equal(k_wino_pick(64, 64, 56, 56), 4);
+    assert_int_equal(k_wino_pick(128, 128, 28, 28), 4);
+    assert_int_equal(k_wino_pick(256, 256, 14, 14), 2);
+    assert_int_equal(k_wino_pick(64, 64, -1, -1), 4); /* shape not known in init */
+    assert_int_equal(k_wino_pick(256, 256, -1, -1), 2);
+    assert_int_equal(k_wino_pick(512, 512, -1, -1), 0);
+    assert_int_equal(k_wino_pick(512, 512, 7, 7), 0);
     assert_int_equal(k_wino_pick(3, 64, 224, 224), 0);
     assert_int_equal(k_wino_pick(64, 8, 56, 56), 0);
 }
 
-/* The Conv op on the Winograd path (C, M >= 32, 16x15 output), with and without the
+/* The Conv op on the Winograd paths (C, M >= 32, 16x15 and 26x29 outputs), with and without the
  * "norma" domain's residual input, against the direct reference. */
-static void conv_op_winograd_path_matches_reference(void **st)
+static void conv_op_on_winograd_path(int64_t H, int64_t W, int want_m)
 {
-    (void)st;
-    tu_seed(104);
-    int64_t N = 2, C = 40, M = 36, H = 16, W = 15;
-    assert_int_equal(k_wino_pick(C, M, H, W), 4);
+    int64_t N = 2, C = 40, M = 36;
+    assert_int_equal(k_wino_pick(C, M, H, W), want_m);
     int64_t xd[4] = {N, C, H, W}, wd[4] = {M, C, 3, 3}, bd[1] = {M}, yd[4] = {N, M, H, W};
     size_t nx = (size_t)(N * C * H * W), nw = (size_t)(M * C * 9), ny = (size_t)(N * M * H * W);
     float *x = malloc(nx * sizeof(float)), *w = malloc(nw * sizeof(float)), *b = malloc((size_t)M * sizeof(float));
@@ -241,6 +242,14 @@ static void conv_op_winograd_path_matches_reference(void **st)
             ir_tensor_free(out[0]);
         }
     free(x), free(w), free(b), free(r), free(ref);
+}
+
+static void conv_op_winograd_path_matches_reference(void **st)
+{
+    (void)st;
+    tu_seed(104);
+    conv_op_on_winograd_path(16, 15, 2);
+    conv_op_on_winograd_path(26, 29, 4);
 }
 
 int main(void)
