@@ -15,8 +15,10 @@
  * adds R and applies the activation.
  *
  * 2-D 3x3 stride-1 undilated ungrouped Conv with enough channels and a large enough
- * output runs Winograd F(4x4,3x3) instead (kernels/winograd.h; chosen by k_wino_pick
- * in init, where the weights are transformed once; conv_wino_* below).
+ * output runs Winograd F(4x4,3x3) or F(2x2,3x3) instead (kernels/winograd.h): init
+ * picks the tile with k_wino_pick and transforms the weights once (no im2col packing
+ * then); infer/run re-check the pick on the planned shape and fall back to im2col with
+ * W packed at run time when it says no (conv_wino_* below).
  */
 #include <omp.h>
 #include <stdlib.h>
