@@ -13,6 +13,12 @@
  * has exactly the convolution's shape it is added in the GEMM epilogue; otherwise
  * the convolution goes to scratch (or Y) without activation and a broadcasting loop
  * adds R and applies the activation.
+ *
+ * 2-D 3x3 stride-1 undilated ungrouped Conv with enough channels and a large enough
+ * output runs Winograd F(4x4,3x3) or F(2x2,3x3) instead (kernels/winograd.h): init
+ * picks the tile with k_wino_pick and transforms the weights once (no im2col packing
+ * then); infer/run re-check the pick on the planned shape and fall back to im2col with
+ * W packed at run time when it says no (conv_wino_* below).
  */
 #include <omp.h>
 #include <stdlib.h>
@@ -22,12 +28,15 @@
 #include "kernels/act.h"
 #include "kernels/conv.h"
 #include "kernels/gemm.h"
+#include "kernels/winograd.h"
 #include "ops/op.h"
 
 typedef struct conv_state {
     const k_gemm_isa *isa;
     float *wp;          /* packed weights, one block of group_floats per group, or NULL */
     size_t group_floats;
+    int wino_m;         /* Winograd tile size (4 or 2) when wu is set, else 0 */
+    float *wu;          /* Winograd-transformed weights (k_f32_wino_weights), or NULL */
 } conv_state;
 
 static void conv_state_free(void *p)
@@ -36,6 +45,7 @@ static void conv_state_free(void *p)
     if (!s)
         return;
     free(s->wp);
+    free(s->wu);
     free(s);
 }
 
@@ -269,6 +279,55 @@ static int alloc_state(op_ctx *c, conv_state **out)
 
 /* ---------------- Conv ---------------- */
 
+/* Winograd applies to this geometry (2-D, 3x3, stride 1, dilation 1, group 1). */
+static int wino_geometry(const k_conv_shape *s)
+{
+    return s->group == 1 && s->in[0] == 1 && s->k[0] == 1 && s->k[1] == 3 && s->k[2] == 3 && s->stride[1] == 1 &&
+           s->stride[2] == 1 && s->dil[1] == 1 && s->dil[2] == 1;
+}
+
+/* An INTS attribute is absent or all ones. */
+static int attr_ones(const ir_node *n, const char *name)
+{
+    const int64_t *v;
+    int k = ir_attr_ints(n, name, &v);
+    for (int i = 0; i < k; i++)
+        if (v[i] != 1)
+            return 0;
+    return 1;
+}
+
+/* Transforms constant 3x3 weights for Winograd when k_wino_pick says it wins for this
+ * layer (output size estimated from X's planned shape: stride 1 and pad ~1 keep it). */
+static int conv_wino_init(op_ctx *c, conv_state *st)
+{
+    const ir_tensor *w = c->in[1], *x = c->in[0];
+    if (w->rank != 4 || w->dims[2] != 3 || w->dims[3] != 3 || ir_attr_int(c->node, "group", 1) != 1 ||
+        !attr_ones(c->node, "strides") || !attr_ones(c->node, "dilations") || (x && x->rank > 0 && x->rank != 4))
+        return NORMA_OK;
+    int64_t oH = -1, oW = -1;
+    if (x && x->rank == 4) /* rank < 0: not known before planning */
+        oH = x->dims[2], oW = x->dims[3];
+    int m = k_wino_pick(w->dims[1], w->dims[0], oH, oW);
+    if (!m)
+        return NORMA_OK;
+    size_t M = (size_t)w->dims[0], C = (size_t)w->dims[1];
+    st->wu = malloc(k_wino_u_floats(st->isa, m, M, C) * sizeof(float));
+    if (!st->wu)
+        return op_fail(c, NORMA_ERR_MEMORY, "out of memory transforming W");
+    k_f32_wino_weights(st->isa, m, M, C, w->data, st->wu);
+    st->wino_m = m;
+    return NORMA_OK;
+}
+
+/* Winograd runs this convolution: weights transformed in init, the geometry fits, and
+ * the planned output is large enough for it to win (init may have guessed without the
+ * input's shape; else im2col, with W packed at run time). */
+static int conv_wino_use(const conv_state *st, const k_conv_shape *s)
+{
+    return st && st->wu && wino_geometry(s) && k_wino_pick(s->C, s->M, s->out[1], s->out[2]) != 0;
+}
+
 static int conv_init(op_ctx *c)
 {
     conv_state *st = NULL;
@@ -286,6 +345,8 @@ static int conv_init(op_ctx *c)
     size_t Mg = (size_t)(w->dims[0] / group), Kg = (size_t)w->dims[1] * kk;
     if (!ok || w->dims[1] == 1)
         return NORMA_OK; /* depthwise reads W directly */
+    if ((rc = conv_wino_init(c, st)) || st->wu)
+        return rc;
     st->group_floats = k_gemm_packed_a_floats(st->isa, Mg, Kg);
     st->wp = malloc((st->group_floats * (size_t)group) * sizeof(float) + 1);
     if (!st->wp)
@@ -350,6 +411,13 @@ static int conv_infer(op_ctx *c)
         int nproc = omp_get_num_procs();
         c->scratch_size =
             (k_conv_depthwise_work_floats(&s, nproc > c->threads ? nproc : c->threads) + res_extra) * sizeof(float);
+        return NORMA_OK;
+    }
+    if (conv_wino_use(st, &s)) {
+        int nproc = omp_get_num_procs();
+        c->scratch_size =
+            (k_wino_work_floats(isa, st->wino_m, &s, nproc > c->threads ? nproc : c->threads) + res_extra) *
+            sizeof(float);
         return NORMA_OK;
     }
     size_t Kg = (size_t)(Cg * kvol(&s));
@@ -431,6 +499,13 @@ static int conv_run(op_ctx *c)
     }
     if (Cg == 1) {
         k_f32_conv_depthwise(&s, x, w, bias, yconv, act, act_a, act_b, c->threads, c->scratch, scratch_floats);
+        if (res_post)
+            add_residual_bcast(c, nsp, od, yconv, n->fused_act, n->act_alpha, n->act_beta);
+        return NORMA_OK;
+    }
+    if (conv_wino_use(st, &s)) {
+        k_f32_wino_conv(st->isa, st->wino_m, &s, x, st->wu, bias, res, yconv, act, act_a, act_b, c->threads,
+                        c->scratch, scratch_floats);
         if (res_post)
             add_residual_bcast(c, nsp, od, yconv, n->fused_act, n->act_alpha, n->act_beta);
         return NORMA_OK;

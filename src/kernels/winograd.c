@@ -1,0 +1,532 @@
+/*
+ * Winograd F(4x4,3x3) and F(2x2,3x3) convolution (see winograd.h): weight transform,
+ * the block driver (input transform into packed-B GEMM operands, alpha^2 packed
+ * SGEMMs, output transform with bias / residual / activation), and plain per-tile
+ * transforms for the tests. Matrices as in Lavin & Gray, "Fast Algorithms for
+ * Convolutional Neural Networks" (2015), which compute ONNX's cross-correlation.
+ *
+ * The transforms work on LANES tiles side by side (one row of tiles, a "run"), so
+ * every loop is over a fixed number of independent lanes and the compiler vectorizes
+ * it (K_CLONES: AVX-512, AVX2, baseline). A run never crosses a row of tiles or a
+ * LANES boundary of the block, so its lanes are contiguous in a packed-B panel (NR is
+ * a multiple of LANES) and in each GEMM output row.
+ */
+#include "kernels/winograd.h"
+
+#include <omp.h>
+#include <string.h>
+
+#include "kernels/act.h"
+#include "kernels/clones.h"
+
+#define LANES 16
+#define PS (4 * LANES + 8) /* row stride of a run's input patch: m*LANES + 2 columns used */
+#define MAX_TB 256 /* tiles per block at most (a multiple of every NR) */
+#define L2_BLOCK_BYTES (768u * 1024u) /* V and the GEMM outputs of one block */
+
+/* Lavin's matrices. */
+static const double BT4[6][6] = {{4, 0, -5, 0, 1, 0},  {0, -4, -4, 1, 1, 0}, {0, 4, -4, -1, 1, 0},
+                                 {0, -2, -1, 2, 1, 0}, {0, 2, -1, -2, 1, 0}, {0, 4, 0, -5, 0, 1}};
+static const double G4[6][3] = {{1.0 / 4, 0, 0},
+                                {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+                                {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                {1.0 / 24, 1.0 / 12, 1.0 / 6},
+                                {1.0 / 24, -1.0 / 12, 1.0 / 6},
+                                {0, 0, 1}};
+static const double AT4[4][6] = {{1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 0}, {0, 1, 1, 4, 4, 0}, {0, 1, -1, 8, -8, 1}};
+static const double BT2[4][4] = {{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}};
+static const double G2[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+static const double AT2[2][4] = {{1, 1, 1, 0}, {0, 1, -1, -1}};
+
+static double bt(int m, int i, int j)
+{
+    return m == 4 ? BT4[i][j] : BT2[i][j];
+}
+static double gm(int m, int i, int j)
+{
+    return m == 4 ? G4[i][j] : G2[i][j];
+}
+static double at(int m, int i, int j)
+{
+    return m == 4 ? AT4[i][j] : AT2[i][j];
+}
+
+/* Measured with one Conv 3x3 + ReLU at ResNet-50's shapes (norma bench -t 1): F(4x4)
+ * takes 0.45x the time of im2col + GEMM at 64ch 56x56 and 128ch 28x28; at 256ch 14x14
+ * F(2x2) 0.6x and F(4x4) 0.65x (its 4 tiles per row fill GEMM panels poorly); at
+ * 512ch 7x7 F(2x2) is no faster and F(4x4) 2.8x slower, and both keep 1.8x / 4x the
+ * weights. When the output size is not known yet (a Conv's input shape is planned
+ * after init), the channel counts stand in for it as in ResNet/VGG-style networks,
+ * whose channels double as the resolution halves: up to 128 -> F(4x4), 256 -> F(2x2). */
+int k_wino_pick(int64_t C, int64_t M, int64_t oH, int64_t oW)
+{
+    if (C < 32 || M < 32)
+        return 0; /* thin GEMMs: the transforms cost more than they save */
+    if (oH < 0 || oW < 0) {
+        int64_t ch = C > M ? C : M;
+        return ch <= 128 ? 4 : ch <= 256 ? 2 : 0;
+    }
+    int64_t o = oH < oW ? oH : oW;
+    return o >= 24 ? 4 : o >= 10 ? 2 : 0;
+}
+
+size_t k_wino_u_floats(const k_gemm_isa *isa, int m, size_t M, size_t C)
+{
+    size_t a = (size_t)m + 2;
+    return a * a * k_gemm_packed_a_floats(isa, M, C);
+}
+
+void k_f32_wino_tile_ref(int m, const float *d, float *v, const float *g, float *u, const float *mt, float *o)
+{
+    int a = m + 2;
+    double t[6][6];
+    if (d && v) {
+        for (int i = 0; i < a; i++) /* t = d B */
+            for (int k = 0; k < a; k++) {
+                double acc = 0;
+                for (int j = 0; j < a; j++)
+                    acc += (double)d[i * a + j] * bt(m, k, j);
+                t[i][k] = acc;
+            }
+        for (int l = 0; l < a; l++)
+            for (int k = 0; k < a; k++) {
+                double acc = 0;
+                for (int i = 0; i < a; i++)
+                    acc += bt(m, l, i) * t[i][k];
+                v[l * a + k] = (float)acc;
+            }
+    }
+    if (g && u) {
+        for (int i = 0; i < a; i++) /* t = G g */
+            for (int k = 0; k < 3; k++) {
+                double acc = 0;
+                for (int j = 0; j < 3; j++)
+                    acc += gm(m, i, j) * (double)g[j * 3 + k];
+                t[i][k] = acc;
+            }
+        for (int i = 0; i < a; i++)
+            for (int k = 0; k < a; k++) {
+                double acc = 0;
+                for (int j = 0; j < 3; j++)
+                    acc += t[i][j] * gm(m, k, j);
+                u[i * a + k] = (float)acc;
+            }
+    }
+    if (mt && o) {
+        for (int i = 0; i < a; i++) /* t = mt A */
+            for (int j = 0; j < m; j++) {
+                double acc = 0;
+                for (int k = 0; k < a; k++)
+                    acc += (double)mt[i * a + k] * at(m, j, k);
+                t[i][j] = acc;
+            }
+        for (int l = 0; l < m; l++)
+            for (int j = 0; j < m; j++) {
+                double acc = 0;
+                for (int i = 0; i < a; i++)
+                    acc += at(m, l, i) * t[i][j];
+                o[l * m + j] = (float)acc;
+            }
+    }
+}
+
+void k_f32_wino_weights(const k_gemm_isa *isa, int m, size_t M, size_t C, const float *w, float *u)
+{
+    size_t a2 = (size_t)(m + 2) * (size_t)(m + 2), ua = k_gemm_packed_a_floats(isa, M, C), mr = (size_t)isa->mr;
+    memset(u, 0, a2 * ua * sizeof(float)); /* rows past M in the last panel */
+    float t[36];
+    for (size_t i = 0; i < M; i++)
+        for (size_t c = 0; c < C; c++) {
+            k_f32_wino_tile_ref(m, NULL, NULL, w + (i * C + c) * 9, t, NULL, NULL);
+            size_t at_ = (i / mr) * C * mr + c * mr + i % mr;
+            for (size_t p = 0; p < a2; p++)
+                u[p * ua + at_] = t[p];
+        }
+}
+
+/* ---- geometry of a convolution's tiles and blocks ---- */
+
+typedef struct wgeom {
+    int m, a;            /* tile size, alpha */
+    size_t C, M, TH, TW; /* tiles down and across one image */
+    size_t T, TB;        /* tiles over all images, tiles per block */
+    size_t vb, mb;       /* floats of one point's V and GEMM output in a block */
+    size_t slot;         /* floats of one block's work */
+} wgeom;
+
+static void wgeom_init(wgeom *g, const k_gemm_isa *isa, int m, const k_conv_shape *s)
+{
+    size_t nr = (size_t)isa->nr;
+    g->m = m;
+    g->a = m + 2;
+    g->C = (size_t)s->C;
+    g->M = (size_t)s->M;
+    g->TH = ((size_t)s->out[1] + (size_t)m - 1) / (size_t)m;
+    g->TW = ((size_t)s->out[2] + (size_t)m - 1) / (size_t)m;
+    g->T = (size_t)s->N * g->TH * g->TW;
+    size_t per_tile = (size_t)(g->a * g->a) * (g->C + g->M) * sizeof(float);
+    size_t tb = L2_BLOCK_BYTES / per_tile / nr * nr;
+    if (tb > MAX_TB)
+        tb = MAX_TB;
+    if (tb < nr)
+        tb = nr;
+    size_t tall = (g->T + nr - 1) / nr * nr;
+    g->TB = tb < tall ? tb : tall;
+    g->vb = g->TB * g->C; /* == k_gemm_packed_b_floats(C, TB): TB is a multiple of NR */
+    g->mb = g->TB * g->M;
+    g->slot = (size_t)(g->a * g->a) * (g->vb + g->mb);
+}
+
+size_t k_wino_work_floats(const k_gemm_isa *isa, int m, const k_conv_shape *s, int threads)
+{
+    wgeom g;
+    wgeom_init(&g, isa, m, s);
+    size_t nb = (g.T + g.TB - 1) / g.TB, k = threads > 1 ? (size_t)threads : 1;
+    return g.slot * (k < nb ? k : nb);
+}
+
+/* ---- one run of up to LANES tiles ---- */
+
+/* The input patch of a run: alpha rows of m*LANES+2 columns of channel plane xc,
+ * starting at input (iy0, ix0), zero outside the image. */
+K_INLINE void load_patch(const float *xc, int64_t H, int64_t W, int64_t iy0, int64_t ix0, int a, int width,
+                         float *P)
+{
+    int64_t lo = ix0 < 0 ? -ix0 : 0, hi = W - ix0 < width ? W - ix0 : width;
+    for (int i = 0; i < a; i++) {
+        float *p = P + i * PS;
+        int64_t iy = iy0 + i;
+        if (iy < 0 || iy >= H) {
+            for (int j = 0; j < width; j++)
+                p[j] = 0.0f;
+            continue;
+        }
+        /* one select per column (masked loads), not a memcpy call per row */
+        const float *xr = xc + iy * W;
+        for (int j = 0; j < width; j++)
+            p[j] = j >= lo && j < hi ? xr[ix0 + j] : 0.0f;
+    }
+}
+
+/* v[p][q] = (B^T d_q B)[p] for the LANES tiles q of patch P, F(4x4). */
+K_INLINE void in_f4(const float *P, float *v, size_t vs)
+{
+    float t[6][6][LANES];
+    for (int i = 0; i < 6; i++) {
+        const float *p = P + i * PS;
+        for (int q = 0; q < LANES; q++) {
+            float d0 = p[4 * q], d1 = p[4 * q + 1], d2 = p[4 * q + 2], d3 = p[4 * q + 3], d4 = p[4 * q + 4],
+                  d5 = p[4 * q + 5];
+            t[i][0][q] = 4 * d0 - 5 * d2 + d4;
+            t[i][1][q] = d3 + d4 - 4 * (d1 + d2);
+            t[i][2][q] = 4 * (d1 - d2) + (d4 - d3);
+            t[i][3][q] = 2 * (d3 - d1) + (d4 - d2);
+            t[i][4][q] = 2 * (d1 - d3) + (d4 - d2);
+            t[i][5][q] = 4 * d1 - 5 * d3 + d5;
+        }
+    }
+    for (int k = 0; k < 6; k++)
+        for (int q = 0; q < LANES; q++) {
+            float d0 = t[0][k][q], d1 = t[1][k][q], d2 = t[2][k][q], d3 = t[3][k][q], d4 = t[4][k][q],
+                  d5 = t[5][k][q];
+            v[(0 * 6 + k) * vs + q] = 4 * d0 - 5 * d2 + d4;
+            v[(1 * 6 + k) * vs + q] = d3 + d4 - 4 * (d1 + d2);
+            v[(2 * 6 + k) * vs + q] = 4 * (d1 - d2) + (d4 - d3);
+            v[(3 * 6 + k) * vs + q] = 2 * (d3 - d1) + (d4 - d2);
+            v[(4 * 6 + k) * vs + q] = 2 * (d1 - d3) + (d4 - d2);
+            v[(5 * 6 + k) * vs + q] = 4 * d1 - 5 * d3 + d5;
+        }
+}
+
+K_INLINE void in_f2(const float *P, float *v, size_t vs)
+{
+    float t[4][4][LANES];
+    for (int i = 0; i < 4; i++) {
+        const float *p = P + i * PS;
+        for (int q = 0; q < LANES; q++) {
+            float d0 = p[2 * q], d1 = p[2 * q + 1], d2 = p[2 * q + 2], d3 = p[2 * q + 3];
+            t[i][0][q] = d0 - d2;
+            t[i][1][q] = d1 + d2;
+            t[i][2][q] = d2 - d1;
+            t[i][3][q] = d1 - d3;
+        }
+    }
+    for (int k = 0; k < 4; k++)
+        for (int q = 0; q < LANES; q++) {
+            float d0 = t[0][k][q], d1 = t[1][k][q], d2 = t[2][k][q], d3 = t[3][k][q];
+            v[(0 * 4 + k) * vs + q] = d0 - d2;
+            v[(1 * 4 + k) * vs + q] = d1 + d2;
+            v[(2 * 4 + k) * vs + q] = d2 - d1;
+            v[(3 * 4 + k) * vs + q] = d1 - d3;
+        }
+}
+
+/* o[l][m*q + j] = (A^T M_q A)[l][j] where M_q[p] = mp[p*pst + q], F(4x4): the rows
+ * of the output tiles of the run, side by side. */
+K_INLINE void out_f4(const float *mp, size_t pst, float o[4][4 * LANES])
+{
+    float s[6][4][LANES], r[4][LANES];
+    for (int i = 0; i < 6; i++) {
+        const float *m0 = mp + (size_t)(i * 6) * pst;
+        for (int q = 0; q < LANES; q++) {
+            float a0 = m0[q], a1 = m0[pst + q], a2 = m0[2 * pst + q], a3 = m0[3 * pst + q], a4 = m0[4 * pst + q],
+                  a5 = m0[5 * pst + q];
+            float p12 = a1 + a2, m12 = a1 - a2, p34 = a3 + a4, m34 = a3 - a4;
+            s[i][0][q] = a0 + p12 + p34;
+            s[i][1][q] = m12 + 2 * m34;
+            s[i][2][q] = p12 + 4 * p34;
+            s[i][3][q] = m12 + 8 * m34 + a5;
+        }
+    }
+    for (int j = 0; j < 4; j++) {
+        for (int q = 0; q < LANES; q++) {
+            float a0 = s[0][j][q], a1 = s[1][j][q], a2 = s[2][j][q], a3 = s[3][j][q], a4 = s[4][j][q],
+                  a5 = s[5][j][q];
+            float p12 = a1 + a2, m12 = a1 - a2, p34 = a3 + a4, m34 = a3 - a4;
+            r[0][q] = a0 + p12 + p34;
+            r[1][q] = m12 + 2 * m34;
+            r[2][q] = p12 + 4 * p34;
+            r[3][q] = m12 + 8 * m34 + a5;
+        }
+        for (int l = 0; l < 4; l++)
+            for (int q = 0; q < LANES; q++)
+                o[l][4 * q + j] = r[l][q];
+    }
+}
+
+K_INLINE void out_f2(const float *mp, size_t pst, float o[4][4 * LANES])
+{
+    float s[4][2][LANES];
+    for (int i = 0; i < 4; i++) {
+        const float *m0 = mp + (size_t)(i * 4) * pst;
+        for (int q = 0; q < LANES; q++) {
+            float a0 = m0[q], a1 = m0[pst + q], a2 = m0[2 * pst + q], a3 = m0[3 * pst + q];
+            s[i][0][q] = a0 + a1 + a2;
+            s[i][1][q] = a1 - a2 - a3;
+        }
+    }
+    for (int j = 0; j < 2; j++)
+        for (int q = 0; q < LANES; q++) {
+            float a0 = s[0][j][q], a1 = s[1][j][q], a2 = s[2][j][q], a3 = s[3][j][q];
+            o[0][2 * q + j] = a0 + a1 + a2;
+            o[1][2 * q + j] = a1 - a2 - a3;
+        }
+}
+
+/* A run: tiles tx0 .. tx0+n of tile row ty of image img, block lanes t .. t+n. */
+typedef struct wrun {
+    size_t img, ty, tx0, n, t;
+} wrun;
+
+/* The runs of block tiles g0 .. g0+nbt, in order; returns how many (<= cap). */
+static size_t block_runs(const wgeom *g, size_t g0, size_t nbt, wrun *runs, size_t cap)
+{
+    size_t k = 0;
+    for (size_t t = 0; t < nbt && k < cap;) {
+        size_t gi = g0 + t, per = g->TH * g->TW, r = gi % per;
+        wrun w = {gi / per, r / g->TW, r % g->TW, 0, t};
+        size_t n = g->TW - w.tx0, lim = LANES - t % LANES;
+        if (n > lim)
+            n = lim;
+        if (n > nbt - t)
+            n = nbt - t;
+        w.n = n;
+        runs[k++] = w;
+        t += n;
+    }
+    return k;
+}
+
+/* Input transform of channels c0..c1 for the runs into V (point p at V + p*vb, packed
+ * B of C rows with NR-wide panels). */
+K_CLONES static void wino_input(const wgeom *g, const k_conv_shape *s, const float *x, const wrun *runs,
+                                size_t nrun, size_t c0, size_t c1, size_t nr, float *V)
+{
+    float P[6 * PS];
+    float v[36][LANES];
+    int m = g->m, a = g->a, width = m * LANES + 2;
+    size_t a2 = (size_t)(a * a);
+    int64_t H = s->in[1], W = s->in[2];
+    for (size_t ri = 0; ri < nrun; ri++) {
+        const wrun *r = &runs[ri];
+        int64_t iy0 = (int64_t)(r->ty * (size_t)m) - s->pad[1], ix0 = (int64_t)(r->tx0 * (size_t)m) - s->pad[2];
+        float *vd = V + (r->t / nr) * g->C * nr + r->t % nr;
+        for (size_t c = c0; c < c1; c++) {
+            const float *xc = x + (r->img * g->C + c) * (size_t)(H * W);
+            load_patch(xc, H, W, iy0, ix0, a, width, P);
+            float *d = vd + c * nr;
+            if (r->n == LANES) { /* straight into the panels */
+                if (m == 4)
+                    in_f4(P, d, g->vb);
+                else
+                    in_f2(P, d, g->vb);
+                continue;
+            }
+            if (m == 4)
+                in_f4(P, v[0], LANES);
+            else
+                in_f2(P, v[0], LANES);
+            for (size_t p = 0; p < a2; p++) { /* masked stores, not a memcpy call per point */
+                float *dp = d + p * g->vb;
+                for (size_t q = 0; q < LANES; q++)
+                    if (q < r->n)
+                        dp[q] = v[p][q];
+            }
+        }
+    }
+}
+
+/* Output transform of rows (output channels) m0..m1 of the GEMM results Mb (point p at
+ * Mb + p*mb, row stride TB) for the runs, plus bias, residual, activation, into y. */
+K_CLONES static void wino_output(const wgeom *g, const k_conv_shape *s, const wrun *runs, size_t nrun, size_t m0,
+                                 size_t m1, const float *Mb, const float *bias, const float *res, float *y, int act,
+                                 float act_alpha, float act_beta)
+{
+    float o[4][4 * LANES];
+    size_t m = (size_t)g->m, OH = (size_t)s->out[1], OW = (size_t)s->out[2];
+    for (size_t ri = 0; ri < nrun; ri++) {
+        const wrun *r = &runs[ri];
+        size_t q0 = r->t % LANES, ox0 = r->tx0 * m, ncols = r->n * m;
+        if (ncols > OW - ox0)
+            ncols = OW - ox0;
+        for (size_t mo = m0; mo < m1; mo++) {
+            const float *mp = Mb + mo * g->TB + (r->t - q0);
+            if (m == 4)
+                out_f4(mp, g->mb, o);
+            else
+                out_f2(mp, g->mb, o);
+            float b = bias ? bias[mo] : 0.0f;
+            for (size_t l = 0; l < m; l++) {
+                size_t oy = r->ty * m + l;
+                if (oy >= OH)
+                    break;
+                size_t off = ((r->img * g->M + mo) * OH + oy) * OW + ox0;
+                const float *src = o[l] + q0 * m;
+                float *dst = y + off;
+                if (res) {
+                    const float *rr = res + off;
+                    for (size_t j = 0; j < ncols; j++)
+                        dst[j] = src[j] + b + rr[j];
+                } else {
+                    for (size_t j = 0; j < ncols; j++)
+                        dst[j] = src[j] + b;
+                }
+                k_act_apply(dst, ncols, act, act_alpha, act_beta);
+            }
+        }
+    }
+}
+
+/* Mp (M, ncols) = Up (packed A, M x C) * Vp (packed B, C x ncols), row stride ldm, with
+ * the GEMM's microkernel called directly: the whole K = C in one pass (an A panel of
+ * MR x C and a B panel of C x NR fit in L1/L2 for C <= 512), and full NR-wide panels
+ * (Mb's rows are a multiple of NR long; columns past ncols are never read). Avoids the
+ * driver's per-call OpenMP region, which costs more than a block's small product. */
+static void gemm_point(const k_gemm_isa *isa, size_t M, size_t C, size_t ncols, const float *Up, const float *Vp,
+                       float *Mp, size_t ldm)
+{
+    size_t mr = (size_t)isa->mr, nr = (size_t)isa->nr;
+    float tmp[16 * 32];
+    k_ustore u = {1.0f, 0.0f, NULL, NULL, 0, 0, 0, NULL, 0};
+    for (size_t j = 0; j < ncols; j += nr) {
+        const float *b = Vp + j * C;
+        for (size_t i = 0; i < M; i += mr) {
+            size_t mm = M - i < mr ? M - i : mr;
+            const float *a = Up + i * C;
+            float *c = Mp + i * ldm + j;
+            if (mm == mr)
+                isa->kernel(C, a, b, nr, c, ldm, &u);
+            else if (mm == 4 && isa->tail4)
+                isa->tail4(C, a, mr, b, nr, c, ldm, &u);
+            else if (mm == 8 && isa->tail8)
+                isa->tail8(C, a, mr, b, nr, c, ldm, &u);
+            else {
+                isa->kernel(C, a, b, nr, tmp, nr, &u);
+                for (size_t ii = 0; ii < mm; ii++)
+                    memcpy(c + ii * ldm, tmp + ii * nr, nr * sizeof(float));
+            }
+        }
+    }
+}
+
+/* [lo, hi) of n items for worker k of nk. */
+static void split(size_t n, int k, int nk, size_t *lo, size_t *hi)
+{
+    *lo = n * (size_t)k / (size_t)nk;
+    *hi = n * (size_t)(k + 1) / (size_t)nk;
+}
+
+typedef struct wargs {
+    const k_gemm_isa *isa;
+    const k_conv_shape *s;
+    const wgeom *g;
+    const float *x, *u, *bias, *res;
+    float *y;
+    int act;
+    float act_alpha, act_beta;
+} wargs;
+
+/* Block b in work slot w, by worker k of a team of nk threads (all nk call it; nk == 1:
+ * alone). */
+static void run_block(const wargs *A, size_t b, float *w, int k, int nk)
+{
+    const wgeom *g = A->g;
+    wrun runs[MAX_TB];
+    size_t g0 = b * g->TB, nbt = g->T - g0 < g->TB ? g->T - g0 : g->TB;
+    size_t nrun = block_runs(g, g0, nbt, runs, sizeof runs / sizeof runs[0]);
+    float *V = w, *Mb = w + (size_t)(g->a * g->a) * g->vb;
+    size_t lo, hi, a2 = (size_t)(g->a * g->a), ua = k_gemm_packed_a_floats(A->isa, g->M, g->C);
+    split(g->C, k, nk, &lo, &hi);
+    wino_input(g, A->s, A->x, runs, nrun, lo, hi, (size_t)A->isa->nr, V);
+    if (nk > 1) {
+#pragma omp barrier
+    }
+    split(a2, k, nk, &lo, &hi);
+    for (size_t p = lo; p < hi; p++)
+        gemm_point(A->isa, g->M, g->C, nbt, A->u + p * ua, V + p * g->vb, Mb + p * g->mb, g->TB);
+    if (nk > 1) {
+#pragma omp barrier
+    }
+    split(g->M, k, nk, &lo, &hi);
+    wino_output(g, A->s, runs, nrun, lo, hi, Mb, A->bias, A->res, A->y, A->act, A->act_alpha, A->act_beta);
+    if (nk > 1) {
+#pragma omp barrier /* the slot is reused by the next block */
+    }
+}
+
+void k_f32_wino_conv(const k_gemm_isa *isa, int m, const k_conv_shape *s, const float *x, const float *u,
+                     const float *bias, const float *res, float *y, int act, float act_alpha, float act_beta,
+                     int threads, float *work, size_t work_floats)
+{
+    wgeom g;
+    wgeom_init(&g, isa, m, s);
+    if (g.T == 0 || g.M == 0)
+        return;
+    size_t nb = (g.T + g.TB - 1) / g.TB, nslots = work_floats / g.slot;
+    wargs A = {isa, s, &g, x, u, bias, res, y, act, act_alpha, act_beta};
+    int nt = threads > 1 ? threads : 1;
+    if (nt > 1 && nslots >= 2 && nb >= 3 * (size_t)nt) {
+        /* enough blocks: each thread runs whole blocks in its own slot */
+        if ((size_t)nt > nslots)
+            nt = (int)nslots;
+#pragma omp parallel num_threads(nt)
+        {
+            int k = omp_get_thread_num();
+            for (size_t b = (size_t)k; b < nb; b += (size_t)nt)
+                run_block(&A, b, work + (size_t)k * g.slot, 0, 1);
+        }
+        return;
+    }
+    if (nt == 1) {
+        for (size_t b = 0; b < nb; b++)
+            run_block(&A, b, work, 0, 1);
+        return;
+    }
+    /* few blocks: the team shares each block (channels, points, output rows) */
+#pragma omp parallel num_threads(nt)
+    {
+        int k = omp_get_thread_num(), nk = omp_get_num_threads();
+        for (size_t b = 0; b < nb; b++)
+            run_block(&A, b, work, k, nk);
+    }
+}

@@ -1,0 +1,266 @@
+/*
+ * Tests of the Winograd F(4x4,3x3) / F(2x2,3x3) convolution (kernels/winograd.h):
+ * the tile transforms against a direct 3x3 correlation, the blocked kernel against
+ * k_f32_conv_ref on awkward shapes, the choice the Conv op makes for ResNet's layers,
+ * and the Conv op (plain and with the "norma" residual input) on that path.
+ *
+ * Error bound. Winograd computes the same sums as the direct loop but through the
+ * transforms, whose rounding is not scaled by the result: an output's error is bounded
+ * by a constant times eps * S, S = sum over taps of |x||w| (plus |bias| and |res|),
+ * not by eps * |y|. The constant grows with the transform entries (B^T up to 5,
+ * A^T up to 8, G down to 1/24: about 10^2 for F(4x4), 10 for F(2x2)), so we check
+ * |y - ref| <= tol * (S + 1e-30) with tol = 1e-5 (about 80 eps) for F(4x4) and 2e-6
+ * for F(2x2); measured worst cases are 3 to 10 times below these. An error in any
+ * transform coefficient, tile edge or packing gives errors of order S, far above.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "kernels/act.h"
+#include "kernels/conv.h"
+#include "kernels/gemm.h"
+#include "kernels/winograd.h"
+#include "ophelp.h"
+#include "testutil.h"
+
+static double tol_for(int m)
+{
+    return m == 4 ? 1e-5 : 2e-6;
+}
+
+/* One tile: o = A^T ((G g G^T) .* (B^T d B)) A equals the direct correlation of d with g. */
+static void wino_tile_transforms_compute_a_3x3_correlation(void **st)
+{
+    (void)st;
+    tu_seed(100);
+    for (int m = 2; m <= 4; m += 2) {
+        int a = m + 2;
+        float d[36], g[9], v[36], u[36], mt[36], o[16];
+        tu_fill(d, (size_t)(a * a), -1, 1);
+        tu_fill(g, 9, -1, 1);
+        k_f32_wino_tile_ref(m, d, v, g, u, NULL, NULL);
+        for (int p = 0; p < a * a; p++)
+            mt[p] = u[p] * v[p];
+        k_f32_wino_tile_ref(m, NULL, NULL, NULL, NULL, mt, o);
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < m; j++) {
+                double ref = 0, s = 0;
+                for (int ki = 0; ki < 3; ki++)
+                    for (int kj = 0; kj < 3; kj++) {
+                        ref += (double)d[(i + ki) * a + j + kj] * g[ki * 3 + kj];
+                        s += fabs((double)d[(i + ki) * a + j + kj] * g[ki * 3 + kj]);
+                    }
+                if (fabs(o[i * m + j] - ref) > tol_for(m) * s)
+                    fail_msg("F(%dx%d) tile (%d,%d): %g vs %g", m, m, i, j, o[i * m + j], ref);
+            }
+    }
+}
+
+typedef struct wspec {
+    int64_t N, C, M, H, W, pt, pl, pb, pr;
+    int bias, res, act;
+} wspec;
+
+/* Runs k_f32_wino_conv (tile m) on seeded data per spec with `threads` threads and work
+ * space for `slots` blocks (0: as many as it wants) and checks it against
+ * k_f32_conv_ref within the bound above. */
+static void check_kernel(const wspec *sp, int m, int threads, int slots)
+{
+    k_conv_shape s;
+    memset(&s, 0, sizeof s);
+    s.N = sp->N, s.C = sp->C, s.M = sp->M, s.group = 1;
+    for (int i = 0; i < 3; i++)
+        s.in[i] = s.out[i] = s.k[i] = s.stride[i] = s.dil[i] = 1;
+    s.in[1] = sp->H, s.in[2] = sp->W;
+    s.k[1] = s.k[2] = 3;
+    s.pad[1] = sp->pt, s.pad[2] = sp->pl;
+    s.out[1] = sp->H + sp->pt + sp->pb - 2;
+    s.out[2] = sp->W + sp->pl + sp->pr - 2;
+    size_t nx = (size_t)(sp->N * sp->C * sp->H * sp->W), nw = (size_t)(sp->M * sp->C * 9);
+    size_t ny = (size_t)(sp->N * sp->M * s.out[1] * s.out[2]);
+    const k_gemm_isa *isa = k_gemm_best();
+    float *x = malloc(nx * sizeof(float)), *w = malloc(nw * sizeof(float)), *b = malloc((size_t)sp->M * sizeof(float));
+    float *ax = malloc(nx * sizeof(float)), *aw = malloc(nw * sizeof(float));
+    float *r = malloc(ny * sizeof(float)), *y = malloc(ny * sizeof(float)), *ref = malloc(ny * sizeof(float));
+    float *sum = malloc(ny * sizeof(float));
+    float *u = malloc(k_wino_u_floats(isa, m, (size_t)sp->M, (size_t)sp->C) * sizeof(float));
+    tu_fill(x, nx, -1, 1);
+    tu_fill(w, nw, -1, 1);
+    tu_fill(b, (size_t)sp->M, -1, 1);
+    tu_fill(r, ny, -2, 2);
+    for (size_t i = 0; i < nx; i++)
+        ax[i] = fabsf(x[i]);
+    for (size_t i = 0; i < nw; i++)
+        aw[i] = fabsf(w[i]);
+    size_t wf = k_wino_work_floats(isa, m, &s, slots ? slots : threads);
+    float *work = malloc((wf ? wf : 1) * sizeof(float));
+    for (size_t i = 0; i < wf; i++)
+        work[i] = NAN; /* garbage the kernel must not read */
+    for (size_t i = 0; i < ny; i++)
+        y[i] = NAN;
+    k_f32_wino_weights(isa, m, (size_t)sp->M, (size_t)sp->C, w, u);
+    k_f32_wino_conv(isa, m, &s, x, u, sp->bias ? b : NULL, sp->res ? r : NULL, y, sp->act, 0.1f, 0.6f, threads, work,
+                    wf);
+    k_f32_conv_ref(&s, x, w, sp->bias ? b : NULL, ref, ACT_NONE, 0, 0);
+    k_f32_conv_ref(&s, ax, aw, NULL, sum, ACT_NONE, 0, 0);
+    size_t plane = (size_t)(s.out[1] * s.out[2]);
+    double worst = 0;
+    for (size_t i = 0; i < ny; i++) {
+        double want = ref[i], mag = sum[i];
+        size_t mo = (i / plane) % (size_t)sp->M;
+        if (sp->bias)
+            mag += fabs(b[mo]);
+        if (sp->res) {
+            want += r[i];
+            mag += fabs(r[i]);
+        }
+        want = k_act_one((float)want, sp->act, 0.1f, 0.6f);
+        double e = fabs(y[i] - want) / (mag + 1e-30);
+        if (!(e <= tol_for(m)))
+            fail_msg("F(%dx%d) N=%lld C=%lld M=%lld %lldx%lld pads %lld,%lld,%lld,%lld threads %d: y[%zu] = %g, want %g "
+                     "(err/S %g)",
+                     m, m, (long long)sp->N, (long long)sp->C, (long long)sp->M, (long long)sp->H, (long long)sp->W,
+                     (long long)sp->pt, (long long)sp->pl, (long long)sp->pb, (long long)sp->pr, threads, i, y[i], want,
+                     e);
+        if (e > worst)
+            worst = e;
+    }
+    print_message("F(%dx%d) C=%lld M=%lld %lldx%lld: worst err/S %.3g\n", m, m, (long long)sp->C, (long long)sp->M,
+                  (long long)sp->H, (long long)sp->W, worst);
+    free(x), free(w), free(b), free(ax), free(aw), free(r), free(y), free(ref), free(sum), free(u), free(work);
+}
+
+static const wspec shapes[] = {
+    /* N  C   M   H   W  pt pl pb pr bias res act */
+    {1, 3, 5, 3, 3, 0, 0, 0, 0, 1, 0, ACT_NONE},      /* 1x1 output */
+    {2, 7, 13, 9, 11, 1, 1, 1, 1, 1, 0, ACT_RELU},    /* outputs not multiples of 4, batch 2 */
+    {1, 33, 17, 14, 14, 1, 1, 1, 1, 0, 1, ACT_RELU},  /* C, M not multiples of 12 / 32, residual */
+    {2, 16, 40, 10, 7, 2, 0, 1, 2, 1, 1, ACT_CLIP},   /* asymmetric pads 0..2 */
+    {1, 5, 3, 6, 5, 2, 2, 2, 2, 0, 0, ACT_LEAKY_RELU}, /* pads larger than the tile overlap */
+    {1, 12, 32, 21, 70, 1, 1, 1, 1, 1, 1, ACT_NONE},  /* rows wider than one run of tiles, several blocks */
+    {3, 64, 64, 17, 17, 1, 1, 1, 1, 1, 0, ACT_RELU},  /* many blocks: block-parallel with 2 threads */
+};
+
+static void wino_f4_matches_reference_on_awkward_shapes(void **st)
+{
+    (void)st;
+    tu_seed(101);
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        check_kernel(&shapes[i], 4, 1, 0);
+        check_kernel(&shapes[i], 4, 2, 0);
+    }
+}
+
+static void wino_f2_matches_reference_on_awkward_shapes(void **st)
+{
+    (void)st;
+    tu_seed(102);
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        check_kernel(&shapes[i], 2, 1, 0);
+        check_kernel(&shapes[i], 2, 2, 0);
+    }
+}
+
+/* Two threads but work space for one block: the team shares every block. */
+static void wino_one_work_slot_shared_by_two_threads(void **st)
+{
+    (void)st;
+    tu_seed(103);
+    check_kernel(&shapes[6], 4, 2, 1);
+    check_kernel(&shapes[5], 2, 2, 1);
+}
+
+/* The Conv op picks Winograd for ResNet's 3x3 layers at 56, 28 and 14 (a change that
+ * turns it off makes this fail), and not for thin layers. */
+static void wino_chosen_for_resnet_3x3_layers(void **st)
+{
+    (void)st;
+    assert_int_equal(k_wino_pick(64, 64, 56, 56), 4);
+    assert_int_equal(k_wino_pick(128, 128, 28, 28), 4);
+    assert_int_equal(k_wino_pick(256, 256, 14, 14), 2);
+    assert_int_equal(k_wino_pick(64, 64, -1, -1), 4); /* shape not known in init */
+    assert_int_equal(k_wino_pick(256, 256, -1, -1), 2);
+    assert_int_equal(k_wino_pick(512, 512, -1, -1), 0);
+    assert_int_equal(k_wino_pick(512, 512, 7, 7), 0);
+    assert_int_equal(k_wino_pick(3, 64, 224, 224), 0);
+    assert_int_equal(k_wino_pick(64, 8, 56, 56), 0);
+}
+
+/* The Conv op on the Winograd paths (C, M >= 32, 16x15 and 26x29 outputs), with and without the
+ * "norma" domain's residual input, against the direct reference. */
+static void conv_op_on_winograd_path(int64_t H, int64_t W, int want_m)
+{
+    int64_t N = 2, C = 40, M = 36;
+    assert_int_equal(k_wino_pick(C, M, H, W), want_m);
+    int64_t xd[4] = {N, C, H, W}, wd[4] = {M, C, 3, 3}, bd[1] = {M}, yd[4] = {N, M, H, W};
+    size_t nx = (size_t)(N * C * H * W), nw = (size_t)(M * C * 9), ny = (size_t)(N * M * H * W);
+    float *x = malloc(nx * sizeof(float)), *w = malloc(nw * sizeof(float)), *b = malloc((size_t)M * sizeof(float));
+    float *r = malloc(ny * sizeof(float)), *ref = malloc(ny * sizeof(float));
+    tu_fill(x, nx, -1, 1);
+    tu_fill(w, nw, -1, 1);
+    tu_fill(b, (size_t)M, -1, 1);
+    tu_fill(r, ny, -1, 1);
+    k_conv_shape s;
+    memset(&s, 0, sizeof s);
+    s.N = N, s.C = C, s.M = M, s.group = 1;
+    for (int i = 0; i < 3; i++)
+        s.in[i] = s.out[i] = s.k[i] = s.stride[i] = s.dil[i] = 1;
+    s.in[1] = s.out[1] = H, s.in[2] = s.out[2] = W;
+    s.k[1] = s.k[2] = 3;
+    s.pad[1] = s.pad[2] = 1;
+    k_f32_conv_ref(&s, x, w, b, ref, ACT_NONE, 0, 0);
+    for (int with_res = 0; with_res <= 1; with_res++)
+        for (int threads = 1; threads <= 2; threads++) {
+            ir_tensor tx = oh_tensor(4, xd, x), tw = oh_tensor(4, wd, w), tb = oh_tensor(1, bd, b),
+                      tr = oh_tensor(4, yd, r);
+            oh_node t;
+            oh_init(&t, "Conv", 11);
+            if (with_res)
+                t.n.domain = (char *)"norma", t.n.opset = 1;
+            oh_ints(&t, "pads", 4, (int64_t[]){1, 1, 1, 1});
+            oh_ints(&t, "kernel_shape", 2, (int64_t[]){3, 3});
+            t.node.fused_act = ACT_RELU;
+            ir_tensor *in[4] = {&tx, &tw, &tb, &tr}, *out[1] = {NULL};
+            int rc = oh_run(&t, with_res ? 4 : 3, in, 1, out, 2 | 4, threads);
+            if (rc)
+                fail_msg("op failed: %s", t.err);
+            const float *y = out[0]->data;
+            for (size_t i = 0; i < ny; i++) {
+                float want = ref[i] + (with_res ? r[i] : 0.0f);
+                want = want > 0 ? want : 0;
+                /* inputs in [-1, 1]: S <= 9*C + 2 */
+                if (fabsf(y[i] - want) > 1e-5f * (9 * (float)C + 2))
+                    fail_msg("res=%d threads=%d: y[%zu] = %g, want %g", with_res, threads, i, y[i], want);
+            }
+            ir_tensor_free(out[0]);
+        }
+    free(x), free(w), free(b), free(r), free(ref);
+}
+
+static void conv_op_winograd_path_matches_reference(void **st)
+{
+    (void)st;
+    tu_seed(104);
+    conv_op_on_winograd_path(16, 15, 2);
+    conv_op_on_winograd_path(26, 29, 4);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(wino_tile_transforms_compute_a_3x3_correlation),
+        cmocka_unit_test(wino_f4_matches_reference_on_awkward_shapes),
+        cmocka_unit_test(wino_f2_matches_reference_on_awkward_shapes),
+        cmocka_unit_test(wino_one_work_slot_shared_by_two_threads),
+        cmocka_unit_test(wino_chosen_for_resnet_3x3_layers),
+        cmocka_unit_test(conv_op_winograd_path_matches_reference),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
