@@ -427,20 +427,24 @@ static void gemm_point(const k_gemm_isa *isa, size_t M, size_t C, size_t ncols, 
 {
     size_t mr = (size_t)isa->mr, nr = (size_t)isa->nr;
     float tmp[16 * 32];
-    k_ustore u = {1.0f, 0.0f, NULL, NULL, 0, 0, 0, NULL, 0};
+    k_ustore u = {.alpha = 1.0f, .beta = 0.0f, .rows = (int)mr, .cols = (int)nr};
     for (size_t j = 0; j < ncols; j += nr) {
         const float *b = Vp + j * C;
         for (size_t i = 0; i < M; i += mr) {
             size_t mm = M - i < mr ? M - i : mr;
             const float *a = Up + i * C;
             float *c = Mp + i * ldm + j;
+            u.rows = (int)mm; /* kernels with edges store only these rows */
             if (mm == mr)
                 isa->kernel(C, a, b, nr, c, ldm, &u);
-            else if (mm == 4 && isa->tail4)
+            else if (mm <= 4 && isa->tail4 && (mm == 4 || isa->edges))
                 isa->tail4(C, a, mr, b, nr, c, ldm, &u);
-            else if (mm == 8 && isa->tail8)
+            else if (mm <= 8 && isa->tail8 && (mm == 8 || isa->edges))
                 isa->tail8(C, a, mr, b, nr, c, ldm, &u);
+            else if (isa->edges)
+                isa->kernel(C, a, b, nr, c, ldm, &u);
             else {
+                u.rows = (int)mr;
                 isa->kernel(C, a, b, nr, tmp, nr, &u);
                 for (size_t ii = 0; ii < mm; ii++)
                     memcpy(c + ii * ldm, tmp + ii * nr, nr * sizeof(float));
