@@ -16,9 +16,10 @@
  *
  * 2-D 3x3 stride-1 undilated ungrouped Conv with enough channels and a large enough
  * output runs Winograd F(4x4,3x3) or F(2x2,3x3) instead (kernels/winograd.h): init
- * picks the tile with k_wino_pick and transforms the weights once (no im2col packing
- * then); infer/run re-check the pick on the planned shape and fall back to im2col with
- * W packed at run time when it says no (conv_wino_* below).
+ * picks the tile with k_wino_pick and transforms the weights once; infer/run re-check
+ * the pick on the planned shape and fall back to im2col when it says no. When init
+ * knows X's shape it packs no im2col weights; when it had to guess from the channel
+ * counts, it packs them too (conv_wino_* below).
  */
 #include <omp.h>
 #include <stdlib.h>
@@ -322,7 +323,7 @@ static int conv_wino_init(op_ctx *c, conv_state *st)
 
 /* Winograd runs this convolution: weights transformed in init, the geometry fits, and
  * the planned output is large enough for it to win (init may have guessed without the
- * input's shape; else im2col, with W packed at run time). */
+ * input's shape; else im2col). */
 static int conv_wino_use(const conv_state *st, const k_conv_shape *s)
 {
     return st && st->wu && wino_geometry(s) && k_wino_pick(s->C, s->M, s->out[1], s->out[2]) != 0;
@@ -345,8 +346,13 @@ static int conv_init(op_ctx *c)
     size_t Mg = (size_t)(w->dims[0] / group), Kg = (size_t)w->dims[1] * kk;
     if (!ok || w->dims[1] == 1)
         return NORMA_OK; /* depthwise reads W directly */
-    if ((rc = conv_wino_init(c, st)) || st->wu)
+    if ((rc = conv_wino_init(c, st)))
         return rc;
+    /* Winograd chosen on X's known shape: no im2col weights. Chosen on a guess (X not
+     * shaped before planning): im2col's packed weights too, for plans it does not fit. */
+    const ir_tensor *x = c->in[0];
+    if (st->wu && x && x->rank == 4 && x->dims[2] >= 0 && x->dims[3] >= 0)
+        return NORMA_OK;
     st->group_floats = k_gemm_packed_a_floats(st->isa, Mg, Kg);
     st->wp = malloc((st->group_floats * (size_t)group) * sizeof(float) + 1);
     if (!st->wp)

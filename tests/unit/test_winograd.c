@@ -23,6 +23,9 @@
 
 #include <cmocka.h>
 
+#include "modelbuild.h"
+#include "norma.h"
+
 #include "kernels/act.h"
 #include "kernels/conv.h"
 #include "kernels/gemm.h"
@@ -252,6 +255,64 @@ static void conv_op_winograd_path_matches_reference(void **st)
     conv_op_on_winograd_path(26, 29, 4);
 }
 
+/* A model whose input has symbolic H and W: init cannot see the output size and
+ * guesses Winograd from the channel counts (64: 4x4 tiles). Plans at 5x5 (too small:
+ * im2col) and at 30x30 (Winograd) in one session both match the direct reference. */
+static void conv_session_with_unshaped_input_takes_either_path(void **st)
+{
+    (void)st;
+    tu_seed(105);
+    int64_t C = 64, M = 64;
+    assert_int_equal(k_wino_pick(C, M, -1, -1), 4);
+    assert_int_equal(k_wino_pick(C, M, 5, 5), 0);
+    size_t nw = (size_t)(M * C * 9);
+    float *w = malloc(nw * sizeof(float)), *b = malloc((size_t)M * sizeof(float));
+    tu_fill(w, nw, -1, 1);
+    tu_fill(b, (size_t)M, -1, 1);
+    mb_model *m = mb_new(17);
+    mb_input(m, "x", NORMA_FLOAT, 4, (int64_t[]){1, C, -1, -1});
+    mb_init_f32(m, "w", 4, (int64_t[]){M, C, 3, 3}, w);
+    mb_init_f32(m, "b", 1, (int64_t[]){M}, b);
+    mb_node *n = mb_add_node(m, "Conv", "x,w,b", "y");
+    mb_attr_ints(n, "pads", 4, (int64_t[]){1, 1, 1, 1});
+    mb_output(m, "y");
+    size_t len;
+    uint8_t *bytes = mb_serialize(m, &len);
+    norma_session *s = NULL;
+    assert_int_equal(norma_session_create_from_memory(bytes, len, NULL, &s), NORMA_OK);
+    free(bytes);
+    mb_free(m);
+    static const int64_t sizes[] = {5, 30, 5};
+    for (int t = 0; t < 3; t++) {
+        int64_t H = sizes[t];
+        size_t nx = (size_t)(C * H * H), ny = (size_t)(M * H * H);
+        float *x = malloc(nx * sizeof(float)), *ref = malloc(ny * sizeof(float));
+        tu_fill(x, nx, -1, 1);
+        k_conv_shape cs;
+        memset(&cs, 0, sizeof cs);
+        cs.N = 1, cs.C = C, cs.M = M, cs.group = 1;
+        for (int i = 0; i < 3; i++)
+            cs.in[i] = cs.out[i] = cs.k[i] = cs.stride[i] = cs.dil[i] = 1;
+        cs.in[1] = cs.out[1] = cs.in[2] = cs.out[2] = H;
+        cs.k[1] = cs.k[2] = 3;
+        cs.pad[1] = cs.pad[2] = 1;
+        k_f32_conv_ref(&cs, x, w, b, ref, ACT_NONE, 0, 0);
+        norma_tensor in = {.dtype = NORMA_FLOAT, .rank = 4, .dims = {1, C, H, H}, .data = x}, out;
+        memset(&out, 0, sizeof out);
+        if (norma_run(s, &in, 1, &out, 1) != NORMA_OK)
+            fail_msg("run at %lldx%lld: %s", (long long)H, (long long)H, norma_last_error());
+        assert_int_equal(out.rank, 4);
+        assert_int_equal(out.dims[2], H);
+        const float *y = out.data;
+        for (size_t i = 0; i < ny; i++)
+            if (fabsf(y[i] - ref[i]) > 1e-5f * (9 * (float)C + 2))
+                fail_msg("%lldx%lld: y[%zu] = %g, want %g", (long long)H, (long long)H, i, y[i], ref[i]);
+        free(x), free(ref);
+    }
+    norma_session_free(s);
+    free(w), free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -261,6 +322,7 @@ int main(void)
         cmocka_unit_test(wino_one_work_slot_shared_by_two_threads),
         cmocka_unit_test(wino_chosen_for_resnet_3x3_layers),
         cmocka_unit_test(conv_op_winograd_path_matches_reference),
+        cmocka_unit_test(conv_session_with_unshaped_input_takes_either_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
