@@ -26,7 +26,8 @@ side's per-run median latency and load time. Absolute times move from run to run
 shared machines; the ratios (norma / ORT, lower is better for norma) are the point.
 
 The GEMM microbenchmark is separate: `build/norma bench --gemm M N K [-n ITERS]` prints
-GFLOP/s of the packed SGEMM (B prepacked, packed per run, and read in place) and the
+GFLOP/s of the packed SGEMM (B prepacked, packed per run, and read in place; and with
+the prepacked A or B read from memory on every run, as a model's weights are) and the
 single-core FMA peak measured by a throughput loop of the same ISA.
 
 norma sets OMP_WAIT_POLICY=passive for itself unless the variable (or GOMP_SPINCOUNT) is
