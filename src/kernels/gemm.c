@@ -81,7 +81,37 @@ size_t k_gemm_packed_b_floats(const k_gemm_isa *isa, size_t K, size_t N)
     return (N + nr - 1) / nr * nr * K;
 }
 
-/* Panel p holds rows p*MR.. as K groups of MR consecutive floats. */
+typedef float v4f __attribute__((vector_size(16)));
+
+static inline v4f v4_load(const float *p)
+{
+    v4f v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void v4_store(float *p, v4f v)
+{
+    memcpy(p, &v, sizeof v);
+}
+
+typedef int v4i __attribute__((vector_size(16)));
+
+/* Rows r[0..3] (each with 4 floats at k..k+3) -> d[j*mr + 0..3] = column j: a 4x4
+ * transpose in registers (GCC vector shuffles: SSE on x86-64, NEON on arm64). */
+static inline void pack4x4(const float *r0, const float *r1, const float *r2, const float *r3, float *d, size_t mr)
+{
+    v4f a = v4_load(r0), b = v4_load(r1), c = v4_load(r2), e = v4_load(r3);
+    v4f t0 = __builtin_shuffle(a, b, (v4i){0, 4, 1, 5}), t1 = __builtin_shuffle(a, b, (v4i){2, 6, 3, 7});
+    v4f t2 = __builtin_shuffle(c, e, (v4i){0, 4, 1, 5}), t3 = __builtin_shuffle(c, e, (v4i){2, 6, 3, 7});
+    v4_store(d, __builtin_shuffle(t0, t2, (v4i){0, 1, 4, 5}));
+    v4_store(d + mr, __builtin_shuffle(t0, t2, (v4i){2, 3, 6, 7}));
+    v4_store(d + 2 * mr, __builtin_shuffle(t1, t3, (v4i){0, 1, 4, 5}));
+    v4_store(d + 3 * mr, __builtin_shuffle(t1, t3, (v4i){2, 3, 6, 7}));
+}
+
+/* Panel p holds rows p*MR.. as K groups of MR consecutive floats. Full panels of
+ * row-major A (cs == 1) go 4 rows x 4 columns at a time through pack4x4. */
 void k_f32_gemm_pack_a(const k_gemm_isa *isa, size_t M, size_t K, const float *A, ptrdiff_t rs,
                        ptrdiff_t cs, float *dst)
 {
@@ -89,8 +119,14 @@ void k_f32_gemm_pack_a(const k_gemm_isa *isa, size_t M, size_t K, const float *A
     size_t np = (M + mr - 1) / mr;
     for (size_t p = 0; p < np; p++) {
         float *d = dst + p * mr * K;
-        size_t i0 = p * mr, m = M - i0 < mr ? M - i0 : mr;
-        for (size_t k = 0; k < K; k++) {
+        size_t i0 = p * mr, m = M - i0 < mr ? M - i0 : mr, k = 0;
+        if (cs == 1 && m == mr && mr % 4 == 0)
+            for (; k + 4 <= K; k += 4)
+                for (size_t i = 0; i < mr; i += 4) {
+                    const float *r = A + (ptrdiff_t)(i0 + i) * rs + (ptrdiff_t)k;
+                    pack4x4(r, r + rs, r + 2 * rs, r + 3 * rs, d + k * mr + i, mr);
+                }
+        for (; k < K; k++) {
             for (size_t i = 0; i < m; i++)
                 d[k * mr + i] = A[(ptrdiff_t)(i0 + i) * rs + (ptrdiff_t)k * cs];
             for (size_t i = m; i < mr; i++)
@@ -128,20 +164,6 @@ void k_f32_gemm_pack_b(const k_gemm_isa *isa, size_t K, size_t N, const float *B
  * with 16 named accumulators of 4 floats. */
 #define G_MR 4
 #define G_NR 16
-typedef float v4f __attribute__((vector_size(16)));
-
-static inline v4f v4_load(const float *p)
-{
-    v4f v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static inline void v4_store(float *p, v4f v)
-{
-    memcpy(p, &v, sizeof v);
-}
-
 #define G_ROW(i)                                                                                             \
     {                                                                                                        \
         v4f av = {ak[i], ak[i], ak[i], ak[i]};                                                               \
@@ -729,11 +751,23 @@ static void gemm_driver(const k_gemm_isa *isa, size_t M, size_t N, size_t K, flo
     size_t mall = (M + (size_t)isa->mr - 1) / (size_t)isa->mr * (size_t)isa->mr;
     if (mall > mc && mall * KC * sizeof(float) <= SMALL_M_BYTES)
         mc = mall;
-    size_t tm = (M + mc - 1) / mc, tn = (N + nc - 1) / nc;
-    /* with two or more threads and few tiles, narrower column tiles share the work */
-    while (threads > 1 && tm * tn < (size_t)threads * 4 && nc > (size_t)isa->nr) {
-        nc /= 2;
-        tn = (N + nc - 1) / nc;
+    size_t tm = (M + mc - 1) / mc, tn = (N + nc - 1) / nc, mr = (size_t)isa->mr, nr = (size_t)isa->nr;
+    /* With two or more threads and fewer than two tiles each, smaller tiles share the
+     * work. A tile reads its rows of A and its columns of B, so cutting rows re-reads B
+     * and cutting columns re-reads A: cut the longer side, so that the operand read
+     * twice is the smaller one (a 7x7 convolution's 49 output columns: cut its rows;
+     * a transformer's 128 tokens: cut columns). */
+    while (threads > 1 && tm * tn < (size_t)threads * 2) {
+        int cut_m = mc > mr, cut_n = nc > nr;
+        if (cut_m && (M >= N || !cut_n)) {
+            mc = (mc / 2 + mr - 1) / mr * mr;
+            tm = (M + mc - 1) / mc;
+        } else if (cut_n) {
+            nc = (nc / 2 + nr - 1) / nr * nr;
+            tn = (N + nc - 1) / nc;
+        } else {
+            break;
+        }
     }
     long ntiles = (long)(tm * tn);
     double flops = 2.0 * (double)M * (double)N * (double)K;
