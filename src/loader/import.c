@@ -24,6 +24,7 @@ typedef struct importer {
     char *err;
     size_t cap;
     int inline_counter;
+    const ir_graph *main; /* the model's graph (not a subgraph) */
 } importer;
 
 static char *dup_or_empty(const char *s)
@@ -490,6 +491,12 @@ static int import_graph(importer *im, const Onnx__GraphProto *gp, ir_graph *g)
         int r = ld_tensor_from_proto(tp, im->st, &g->values[v].constant, im->err, im->cap);
         if (r)
             return r;
+        /* The main graph's initializers are imported once each, so data borrowed from
+         * the unpack arena (not an external read-only mapping) is theirs alone. */
+        ir_tensor *ct = g->values[v].constant;
+        ct->mutable_data = g == im->main && !ct->owns_data && ct->data &&
+                           !(tp->has_data_location &&
+                             tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL);
         g->values[v].dtype = g->values[v].constant->dtype;
     }
     g->inputs = malloc(sizeof(int) * (gp->n_input ? gp->n_input : 1));
@@ -590,6 +597,7 @@ static int import_model(importer *im, const Onnx__ModelProto *m, ir_graph **out)
         rc = NORMA_ERR_MODEL;
         goto fail;
     }
+    im->main = g;
     rc = import_graph(im, m->graph, g);
     if (rc)
         goto fail;
@@ -620,7 +628,7 @@ static int load_bytes(const void *data, size_t size, const char *dir, const char
         snprintf(err, cap, "%s is not a valid ONNX model (protobuf parse failed on %zu bytes)", what, size);
         return NORMA_ERR_PARSE;
     }
-    importer im = {st, m, err, cap, 0};
+    importer im = {st, m, err, cap, 0, NULL};
     int rc = import_model(&im, m, graph);
     /* m lives in the arena: nothing to free separately, and nothing refers to it now */
     if (rc) {

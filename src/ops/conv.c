@@ -35,7 +35,7 @@ static void conv_state_free(void *p)
     conv_state *s = p;
     if (!s)
         return;
-    free(s->wp);
+    ir_big_free(s->wp);
     free(s);
 }
 
@@ -278,7 +278,7 @@ static int conv_init(op_ctx *c)
     if (!ok || w->dims[1] == 1)
         return NORMA_OK; /* depthwise reads W directly */
     st->group_floats = k_gemm_packed_a_floats(st->isa, Mg, Kg);
-    st->wp = malloc((st->group_floats * (size_t)group) * sizeof(float) + 1);
+    st->wp = ir_big_alloc((st->group_floats * (size_t)group) * sizeof(float) + 1);
     if (!st->wp)
         return op_fail(c, NORMA_ERR_MEMORY, "out of memory packing W");
     const float *wd = w->data;
@@ -502,7 +502,7 @@ static int convt_init(op_ctx *c)
     int64_t Cg = w->dims[0] / group;
     size_t rows = (size_t)w->dims[1] * kk;
     st->group_floats = k_gemm_packed_a_floats(st->isa, rows, (size_t)Cg);
-    st->wp = malloc(st->group_floats * (size_t)group * sizeof(float) + 1);
+    st->wp = ir_big_alloc(st->group_floats * (size_t)group * sizeof(float) + 1);
     if (!st->wp)
         return op_fail(c, NORMA_ERR_MEMORY, "out of memory packing W");
     for (int64_t g = 0; g < group; g++)

@@ -1,0 +1,71 @@
+/*
+ * Big buffers (folded weights, packed weights): anonymous mappings advised
+ * MADV_HUGEPAGE.
+ *
+ * Fresh memory is expensive on the machines norma runs on: the first touch of a 4K page
+ * costs a fault each, and malloc hands out big blocks as plain 4K-page mappings. A
+ * mapping advised MADV_HUGEPAGE faults in 2 MB at a time (several times cheaper), and
+ * unmapping it on free gives the pages back so the next big buffer can reuse them.
+ * Smaller requests come from aligned_alloc. Every block starts with a header that says which
+ * it is, so ir_big_free needs no size. Sanitizer builds (NORMA_STORE_HEAP) use the heap
+ * throughout so ASan sees every bound.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "ir/ir.h"
+
+#define BIG_HEADER 64 /* keeps the data 64-byte aligned */
+#define BIG_MAP_MIN ((size_t)1 << 20)
+
+typedef struct big_header {
+    size_t size;   /* bytes of the whole block, header included */
+    int mapped;    /* 1: mmap'd, 0: aligned_alloc'd */
+} big_header;
+
+void *ir_big_alloc(size_t size)
+{
+    if (size > SIZE_MAX - BIG_HEADER - 4096)
+        return NULL;
+    size_t total = size + BIG_HEADER;
+    unsigned char *base;
+    int mapped = 0;
+#ifndef NORMA_STORE_HEAP
+    if (total >= BIG_MAP_MIN) {
+        total = (total + 4095) & ~(size_t)4095;
+        void *p = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED)
+            return NULL;
+#ifdef MADV_HUGEPAGE
+        madvise(p, total, MADV_HUGEPAGE);
+#endif
+        base = p;
+        mapped = 1;
+    } else
+#endif
+    {
+        total = (total + 63) & ~(size_t)63;
+        base = aligned_alloc(64, total);
+        if (!base)
+            return NULL;
+        memset(base, 0, total);
+    }
+    big_header *h = (big_header *)base;
+    h->size = total;
+    h->mapped = mapped;
+    return base + BIG_HEADER;
+}
+
+void ir_big_free(void *p)
+{
+    if (!p)
+        return;
+    unsigned char *base = (unsigned char *)p - BIG_HEADER;
+    big_header *h = (big_header *)base;
+    if (h->mapped)
+        munmap(base, h->size);
+    else
+        free(base);
+}
