@@ -19,11 +19,34 @@
 
 #define BIG_HEADER 64 /* keeps the data 64-byte aligned */
 #define BIG_MAP_MIN ((size_t)1 << 20)
+#define HUGE_PAGE ((size_t)2 << 20)
 
 typedef struct big_header {
     size_t size;   /* bytes of the whole block, header included */
     int mapped;    /* 1: mmap'd, 0: aligned_alloc'd */
 } big_header;
+
+#ifndef NORMA_STORE_HEAP
+/* A mapping of `bytes` (a multiple of 4K) that starts on a 2 MB boundary, so every whole
+ * 2 MB of it can be a huge page (the kernel aligns only lengths that are multiples of
+ * 2 MB by itself). */
+static unsigned char *map_aligned(size_t bytes)
+{
+    size_t over = bytes + HUGE_PAGE;
+    void *p = mmap(NULL, over, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    uintptr_t a = (uintptr_t)p, start = (a + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1);
+    if (start > a)
+        munmap(p, start - a);
+    if (a + over > start + bytes)
+        munmap((void *)(start + bytes), a + over - (start + bytes));
+#ifdef MADV_HUGEPAGE
+    madvise((void *)start, bytes, MADV_HUGEPAGE);
+#endif
+    return (unsigned char *)start;
+}
+#endif
 
 void *ir_big_alloc(size_t size)
 {
@@ -35,13 +58,9 @@ void *ir_big_alloc(size_t size)
 #ifndef NORMA_STORE_HEAP
     if (total >= BIG_MAP_MIN) {
         total = (total + 4095) & ~(size_t)4095;
-        void *p = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (p == MAP_FAILED)
+        base = map_aligned(total);
+        if (!base)
             return NULL;
-#ifdef MADV_HUGEPAGE
-        madvise(p, total, MADV_HUGEPAGE);
-#endif
-        base = p;
         mapped = 1;
     } else
 #endif

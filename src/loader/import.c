@@ -659,7 +659,7 @@ int ld_load_file(const char *path, ir_graph **graph, ld_store **store, char *err
     size_t size = (size_t)st.st_size;
     void *map = NULL;
     if (size) {
-        map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+        map = mmap(NULL, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
         if (map == MAP_FAILED) {
             close(fd);
             snprintf(err, cap, "cannot map model '%s'", path);

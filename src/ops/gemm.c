@@ -58,6 +58,7 @@ static int pack_const_b(op_ctx *c, const float *B, size_t K, size_t N, ptrdiff_t
     if (!s->bp)
         return op_fail(c, NORMA_ERR_MEMORY, "out of memory packing B (%zu floats)", nf);
     k_f32_gemm_pack_b(s->isa, K, N, B, rs, cs, s->bp);
+    c->packed_inputs |= 1u << 1; /* B is input 1; run reads only s->bp */
     s->K = K;
     s->N = N;
     return NORMA_OK;

@@ -176,11 +176,56 @@ static void release_dropped_weights(const ir_graph *g, ld_store *st, const weigh
     free(now.w);
 }
 
+/* How many node inputs read each constant worth releasing once packed: big (64 KB),
+ * not a graph output or input. -1 for every other value. Caller frees. */
+static int *count_weight_readers(const ir_graph *g)
+{
+    int *readers = malloc(sizeof(int) * (size_t)(g->n_values ? g->n_values : 1));
+    if (!readers)
+        return NULL;
+    for (int v = 0; v < g->n_values; v++) {
+        const ir_value *val = &g->values[v];
+        int big = val->constant && val->constant->data && val->constant->dtype != IR_DTYPE_SEQUENCE &&
+                  val->constant->dtype != IR_DTYPE_NONE && ir_tensor_nbytes(val->constant) >= (64u << 10);
+        readers[v] = big && !val->is_output && !val->is_input ? 0 : -1;
+    }
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int k = 0; k < g->nodes[i].n_in; k++) {
+            int v = g->nodes[i].in[k];
+            if (v >= 0 && readers[v] >= 0)
+                readers[v]++;
+        }
+    return readers;
+}
+
+/* Node n's init packed the constant inputs in `packed`: when the last reader of one has
+ * done so, nothing reads its data any more and its memory goes back now, where the next
+ * node's packed weights can reuse it (fresh pages are slow to touch). */
+static void release_packed_inputs(ir_graph *g, ld_store *st, const ir_node *n, unsigned packed, int *readers)
+{
+    for (int k = 0; k < n->n_in && k < 32; k++) {
+        int v = n->in[k];
+        if (!(packed & (1u << k)) || v < 0 || readers[v] <= 0 || --readers[v] > 0)
+            continue;
+        ir_tensor *t = g->values[v].constant;
+        if (t->owns_data == 2)
+            ir_big_free(t->data);
+        else if (t->owns_data)
+            free(t->data);
+        else
+            ld_store_release(st, t->data, ir_tensor_nbytes(t));
+        t->data = NULL;
+        t->owns_data = 0;
+        t->mutable_data = 0;
+    }
+}
+
 /* Takes ownership of g and st (freed on failure). */
 static norma_status session_init(ir_graph *g, ld_store *st, const norma_options *opt, norma_session **out)
 {
     char err[RT_ERR_CAP] = "";
     int rc;
+    int *readers = NULL; /* count_weight_readers */
     norma_session *s = calloc(1, sizeof(norma_session));
     if (!s) {
         ir_graph_free(g);
@@ -229,6 +274,12 @@ static norma_status session_init(ir_graph *g, ld_store *st, const norma_options 
         snprintf(err, sizeof err, "out of memory");
         goto fail;
     }
+    readers = count_weight_readers(g);
+    if (!readers) {
+        rc = NORMA_ERR_MEMORY;
+        snprintf(err, sizeof err, "out of memory");
+        goto fail;
+    }
     /* Op init: attributes and constant weights, once per session. */
     for (int i = 0; i < g->n_nodes; i++) {
         const ir_node *n = &g->nodes[i];
@@ -268,7 +319,11 @@ static norma_status session_init(ir_graph *g, ld_store *st, const norma_options 
             rc = ir_check_attr_types(n, err, sizeof err);
         if (rc)
             goto fail;
+        if (c.packed_inputs)
+            release_packed_inputs(g, st, n, c.packed_inputs, readers);
     }
+    free(readers);
+    readers = NULL;
     s->static_inputs = inputs_static(g);
     if (s->static_inputs) {
         int64_t dims[64 * IR_MAX_RANK];
@@ -285,6 +340,7 @@ static norma_status session_init(ir_graph *g, ld_store *st, const norma_options 
     *out = s;
     return NORMA_OK;
 fail:
+    free(readers);
     norma_session_free(s);
     return set_error((norma_status)rc, "%s", err);
 }
