@@ -285,6 +285,7 @@ static int conv_init(op_ctx *c)
     for (int64_t g = 0; g < group; g++)
         k_f32_gemm_pack_a(st->isa, Mg, Kg, wd + (size_t)g * Mg * Kg, (ptrdiff_t)Kg, 1,
                           st->wp + (size_t)g * st->group_floats);
+    c->packed_inputs |= 1u << 1; /* run reads st->wp, never W */
     return NORMA_OK;
 }
 
@@ -507,6 +508,7 @@ static int convt_init(op_ctx *c)
         return op_fail(c, NORMA_ERR_MEMORY, "out of memory packing W");
     for (int64_t g = 0; g < group; g++)
         pack_wt(st->isa, w->data, g, Cg, rows, st->wp + (size_t)g * st->group_floats);
+    c->packed_inputs |= 1u << 1; /* run reads st->wp, never W */
     return NORMA_OK;
 }
 
