@@ -6,7 +6,9 @@
  * costs a fault each, and malloc hands out big blocks as plain 4K-page mappings. A
  * mapping advised MADV_HUGEPAGE faults in 2 MB at a time (several times cheaper), and
  * unmapping it on free gives the pages back so the next big buffer can reuse them.
- * Smaller requests come from aligned_alloc. Every block starts with a header that says which
+ * Smaller requests come from aligned_alloc. While a session creates its op states, it
+ * can offer memory it no longer needs (the store pages of weights already packed) as
+ * the thread's source: big blocks come from there first, already touched. Every block starts with a header that says which
  * it is, so ir_big_free needs no size. Sanitizer builds (NORMA_STORE_HEAP) use the heap
  * throughout so ASan sees every bound.
  */
@@ -23,8 +25,18 @@
 
 typedef struct big_header {
     size_t size;   /* bytes of the whole block, header included */
-    int mapped;    /* 1: mmap'd, 0: aligned_alloc'd */
+    int mapped;    /* 1: mmap'd, 0: aligned_alloc'd, 2: from the thread's source */
 } big_header;
+
+/* The calling thread's source of recycled memory (see ir_big_set_source). */
+static _Thread_local ir_big_source_fn source_fn;
+static _Thread_local void *source_ctx;
+
+void ir_big_set_source(ir_big_source_fn fn, void *ctx)
+{
+    source_fn = fn;
+    source_ctx = ctx;
+}
 
 #ifndef NORMA_STORE_HEAP
 /* A mapping of `bytes` (a multiple of 4K) that starts on a 2 MB boundary, so every whole
@@ -56,7 +68,10 @@ void *ir_big_alloc(size_t size)
     unsigned char *base;
     int mapped = 0;
 #ifndef NORMA_STORE_HEAP
-    if (total >= BIG_MAP_MIN) {
+    if (total >= BIG_MAP_MIN && source_fn && (base = source_fn(source_ctx, total)) != NULL) {
+        memset(base, 0, total); /* already touched: cheap, unlike fresh pages */
+        mapped = 2;
+    } else if (total >= BIG_MAP_MIN) {
         total = (total + 4095) & ~(size_t)4095;
         base = map_aligned(total);
         if (!base)
@@ -83,8 +98,9 @@ void ir_big_free(void *p)
         return;
     unsigned char *base = (unsigned char *)p - BIG_HEADER;
     big_header *h = (big_header *)base;
-    if (h->mapped)
+    if (h->mapped == 1)
         munmap(base, h->size);
-    else
+    else if (h->mapped == 0)
         free(base);
+    /* 2: the source's owner releases it */
 }

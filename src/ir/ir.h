@@ -158,6 +158,12 @@ void ir_tensor_free(ir_tensor *t);
  * Free with ir_big_free (accepts NULL), never with free. */
 void *ir_big_alloc(size_t size);
 void ir_big_free(void *p);
+/* Until called again with NULL, big blocks that ir_big_alloc makes on the calling
+ * thread come first from fn(ctx, bytes) (64-byte aligned memory or NULL to decline).
+ * ir_big_free leaves such blocks alone: whoever owns ctx's memory releases them, and
+ * must outlive them. */
+typedef void *(*ir_big_source_fn)(void *ctx, size_t bytes);
+void ir_big_set_source(ir_big_source_fn fn, void *ctx);
 /* The data of t may be rewritten in place by a pass: t owns it, or borrows it from the
  * loader's writable copy. The caller checks that nothing else reads it. */
 int ir_tensor_writable(const ir_tensor *t);

@@ -198,10 +198,70 @@ static int *count_weight_readers(const ir_graph *g)
     return readers;
 }
 
+/* The store memory of weights already packed, handed out again (ir_big_set_source)
+ * for the packed buffers of later nodes while op states are created: pages already
+ * touched instead of fresh ones, which are slow on these machines. Ranges [lo, hi) are
+ * 64-byte aligned and belong to the store, which outlives the op states. */
+typedef struct recycler {
+    uintptr_t *lo, *hi;
+    int n, cap;
+} recycler;
+
+/* Adds [p, p + bytes); 0, or -1 when out of memory (the caller releases it instead). */
+static int recycler_add(recycler *r, const void *p, size_t bytes)
+{
+    uintptr_t lo = ((uintptr_t)p + 63) & ~(uintptr_t)63, hi = ((uintptr_t)p + bytes) & ~(uintptr_t)63;
+    if (hi <= lo)
+        return 0;
+    if (r->n == r->cap) {
+        int cap = r->cap ? 2 * r->cap : 64;
+        uintptr_t *nl = realloc(r->lo, sizeof(uintptr_t) * (size_t)cap);
+        if (!nl)
+            return -1;
+        r->lo = nl;
+        uintptr_t *nh = realloc(r->hi, sizeof(uintptr_t) * (size_t)cap);
+        if (!nh)
+            return -1;
+        r->hi = nh;
+        r->cap = cap;
+    }
+    r->lo[r->n] = lo;
+    r->hi[r->n++] = hi;
+    return 0;
+}
+
+/* ir_big_source_fn: the smallest range that holds `bytes`, cut from its front. */
+static void *recycler_take(void *ctx, size_t bytes)
+{
+    recycler *r = ctx;
+    size_t need = (bytes + 63) & ~(size_t)63;
+    int best = -1;
+    for (int i = 0; i < r->n; i++)
+        if (r->hi[i] - r->lo[i] >= need && (best < 0 || r->hi[i] - r->lo[i] < r->hi[best] - r->lo[best]))
+            best = i;
+    if (best < 0)
+        return NULL;
+    void *p = (void *)r->lo[best];
+    r->lo[best] += need;
+    return p;
+}
+
+/* Gives what nobody took back to the system and empties r. */
+static void recycler_finish(recycler *r, ld_store *st)
+{
+    for (int i = 0; i < r->n; i++)
+        if (r->hi[i] > r->lo[i])
+            ld_store_release(st, (const void *)r->lo[i], r->hi[i] - r->lo[i]);
+    free(r->lo);
+    free(r->hi);
+    memset(r, 0, sizeof *r);
+}
+
 /* Node n's init packed the constant inputs in `packed`: when the last reader of one has
- * done so, nothing reads its data any more and its memory goes back now, where the next
- * node's packed weights can reuse it (fresh pages are slow to touch). */
-static void release_packed_inputs(ir_graph *g, ld_store *st, const ir_node *n, unsigned packed, int *readers)
+ * done so, nothing reads its data any more. Store memory goes to r for the next packed
+ * buffers; the rest goes back now. */
+static void release_packed_inputs(ir_graph *g, ld_store *st, recycler *r, const ir_node *n, unsigned packed,
+                                  int *readers)
 {
     for (int k = 0; k < n->n_in && k < 32; k++) {
         int v = n->in[k];
@@ -212,7 +272,9 @@ static void release_packed_inputs(ir_graph *g, ld_store *st, const ir_node *n, u
             ir_big_free(t->data);
         else if (t->owns_data)
             free(t->data);
-        else
+        else if (!t->mutable_data || ir_tensor_nbytes(t) < LD_STORE_SLACK_MIN ||
+                 recycler_add(r, (const unsigned char *)t->data - LD_STORE_SLACK,
+                              ir_tensor_nbytes(t) + LD_STORE_SLACK))
             ld_store_release(st, t->data, ir_tensor_nbytes(t));
         t->data = NULL;
         t->owns_data = 0;
@@ -226,6 +288,7 @@ static norma_status session_init(ir_graph *g, ld_store *st, const norma_options 
     char err[RT_ERR_CAP] = "";
     int rc;
     int *readers = NULL; /* count_weight_readers */
+    recycler recycled = {0};
     norma_session *s = calloc(1, sizeof(norma_session));
     if (!s) {
         ir_graph_free(g);
@@ -281,6 +344,7 @@ static norma_status session_init(ir_graph *g, ld_store *st, const norma_options 
         goto fail;
     }
     /* Op init: attributes and constant weights, once per session. */
+    ir_big_set_source(recycler_take, &recycled);
     for (int i = 0; i < g->n_nodes; i++) {
         const ir_node *n = &g->nodes[i];
         if ((rc = op_resolve(n, &s->nodes[i].schema, err, sizeof err)))
@@ -320,8 +384,10 @@ static norma_status session_init(ir_graph *g, ld_store *st, const norma_options 
         if (rc)
             goto fail;
         if (c.packed_inputs)
-            release_packed_inputs(g, st, n, c.packed_inputs, readers);
+            release_packed_inputs(g, st, &recycled, n, c.packed_inputs, readers);
     }
+    ir_big_set_source(NULL, NULL);
+    recycler_finish(&recycled, st);
     free(readers);
     readers = NULL;
     s->static_inputs = inputs_static(g);
@@ -340,6 +406,8 @@ static norma_status session_init(ir_graph *g, ld_store *st, const norma_options 
     *out = s;
     return NORMA_OK;
 fail:
+    ir_big_set_source(NULL, NULL);
+    recycler_finish(&recycled, st);
     free(readers);
     norma_session_free(s);
     return set_error((norma_status)rc, "%s", err);
