@@ -12,6 +12,7 @@
  * it is, so ir_big_free needs no size. Sanitizer builds (NORMA_STORE_HEAP) use the heap
  * throughout so ASan sees every bound.
  */
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,14 @@ typedef struct big_header {
     size_t size;   /* bytes of the whole block, header included */
     int mapped;    /* 1: mmap'd, 0: aligned_alloc'd, 2: from the thread's source */
 } big_header;
+
+/* Mappings freed lately, kept (already touched) for the next blocks of about their
+ * size: a pass that makes and frees one big temporary per node (constant folding)
+ * reuses the same pages instead of faulting in fresh ones each time. Emptied by
+ * ir_big_trim. */
+#define CACHE_SLOTS 4
+#define CACHE_MAX ((size_t)64 << 20)
+static _Atomic(big_header *) cache[CACHE_SLOTS];
 
 /* The calling thread's source of recycled memory (see ir_big_set_source). */
 static _Thread_local ir_big_source_fn source_fn;
@@ -60,6 +69,37 @@ static unsigned char *map_aligned(size_t bytes)
 }
 #endif
 
+#ifndef NORMA_STORE_HEAP
+/* A cached mapping of at least `bytes` (at most 1/8 more), zeroed, its length in *len;
+ * NULL if none. */
+static unsigned char *cache_take(size_t bytes, size_t *len)
+{
+    for (int i = 0; i < CACHE_SLOTS; i++) {
+        big_header *h = atomic_exchange(&cache[i], NULL);
+        if (!h)
+            continue;
+        if (h->size >= bytes && h->size - bytes <= bytes / 8) {
+            *len = h->size;
+            memset(h, 0, *len); /* keeps ir_big_alloc's promise; touched pages are cheap */
+            return (unsigned char *)h;
+        }
+        big_header *none = NULL;
+        if (!atomic_compare_exchange_strong(&cache[i], &none, h))
+            munmap(h, h->size);
+    }
+    return NULL;
+}
+#endif
+
+void ir_big_trim(void)
+{
+    for (int i = 0; i < CACHE_SLOTS; i++) {
+        big_header *h = atomic_exchange(&cache[i], NULL);
+        if (h)
+            munmap(h, h->size);
+    }
+}
+
 void *ir_big_alloc(size_t size)
 {
     if (size > SIZE_MAX - BIG_HEADER - 4096)
@@ -73,7 +113,9 @@ void *ir_big_alloc(size_t size)
         mapped = 2;
     } else if (total >= BIG_MAP_MIN) {
         total = (total + 4095) & ~(size_t)4095;
-        base = map_aligned(total);
+        base = cache_take(total, &total);
+        if (!base)
+            base = map_aligned(total);
         if (!base)
             return NULL;
         mapped = 1;
@@ -98,8 +140,14 @@ void ir_big_free(void *p)
         return;
     unsigned char *base = (unsigned char *)p - BIG_HEADER;
     big_header *h = (big_header *)base;
-    if (h->mapped == 1)
+    if (h->mapped == 1) {
+        for (int i = 0; i < CACHE_SLOTS && h->size <= CACHE_MAX; i++) {
+            big_header *none = NULL;
+            if (atomic_compare_exchange_strong(&cache[i], &none, h))
+                return;
+        }
         munmap(base, h->size);
+    }
     else if (h->mapped == 0)
         free(base);
     /* 2: the source's owner releases it */

@@ -164,6 +164,8 @@ void ir_big_free(void *p);
  * must outlive them. */
 typedef void *(*ir_big_source_fn)(void *ctx, size_t bytes);
 void ir_big_set_source(ir_big_source_fn fn, void *ctx);
+/* Unmaps the blocks ir_big_free kept for reuse (see bigmem.c). */
+void ir_big_trim(void);
 /* The data of t may be rewritten in place by a pass: t owns it, or borrows it from the
  * loader's writable copy. The caller checks that nothing else reads it. */
 int ir_tensor_writable(const ir_tensor *t);

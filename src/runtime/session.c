@@ -403,11 +403,13 @@ static norma_status session_init(ir_graph *g, ld_store *st, const norma_options 
                 goto fail;
         }
     }
+    ir_big_trim(); /* the temporaries the passes kept for reuse */
     *out = s;
     return NORMA_OK;
 fail:
     ir_big_set_source(NULL, NULL);
     recycler_finish(&recycled, st);
+    ir_big_trim();
     free(readers);
     norma_session_free(s);
     return set_error((norma_status)rc, "%s", err);
