@@ -22,6 +22,7 @@
 
 #define BIG_HEADER 64 /* keeps the data 64-byte aligned */
 #define BIG_MAP_MIN ((size_t)1 << 20)
+#define SOURCE_MIN ((size_t)64 << 10) /* smaller blocks never come from the source */
 #define HUGE_PAGE ((size_t)2 << 20)
 
 typedef struct big_header {
@@ -108,7 +109,7 @@ void *ir_big_alloc(size_t size)
     unsigned char *base;
     int mapped = 0;
 #ifndef NORMA_STORE_HEAP
-    if (total >= BIG_MAP_MIN && source_fn && (base = source_fn(source_ctx, total)) != NULL) {
+    if (total >= SOURCE_MIN && source_fn && (base = source_fn(source_ctx, total)) != NULL) {
         memset(base, 0, total); /* already touched: cheap, unlike fresh pages */
         mapped = 2;
     } else if (total >= BIG_MAP_MIN) {
