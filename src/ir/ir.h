@@ -25,7 +25,9 @@ typedef struct ir_tensor {
     int rank;
     int64_t dims[IR_MAX_RANK];
     void *data;
-    int owns_data; /* 1: data is malloc'd and freed with the tensor */
+    int owns_data; /* 1: data is malloc'd, 2: from ir_big_alloc; freed with the tensor */
+    int mutable_data; /* data is borrowed from the loader's private, writable copy of the
+                       * model: a pass that is its only reader may rewrite it in place */
 } ir_tensor;
 
 /* Values that are not dense tensors carry an internal dtype: a sequence of tensors
@@ -151,6 +153,22 @@ size_t ir_tensor_nbytes(const ir_tensor *t);
 ir_tensor *ir_tensor_new(int dtype, int rank, const int64_t *dims);
 ir_tensor *ir_tensor_clone(const ir_tensor *t);
 void ir_tensor_free(ir_tensor *t);
+/* Zeroed, 64-byte aligned memory for big buffers (weights, packed weights):
+ * hugepage-advised mappings from 1 MB up (see bigmem.c), the heap below. NULL on OOM.
+ * Free with ir_big_free (accepts NULL), never with free. */
+void *ir_big_alloc(size_t size);
+void ir_big_free(void *p);
+/* Until called again with NULL, big blocks that ir_big_alloc makes on the calling
+ * thread come first from fn(ctx, bytes) (64-byte aligned memory or NULL to decline).
+ * ir_big_free leaves such blocks alone: whoever owns ctx's memory releases them, and
+ * must outlive them. */
+typedef void *(*ir_big_source_fn)(void *ctx, size_t bytes);
+void ir_big_set_source(ir_big_source_fn fn, void *ctx);
+/* Unmaps the blocks ir_big_free kept for reuse (see bigmem.c). */
+void ir_big_trim(void);
+/* The data of t may be rewritten in place by a pass: t owns it, or borrows it from the
+ * loader's writable copy. The caller checks that nothing else reads it. */
+int ir_tensor_writable(const ir_tensor *t);
 /* Reads element i of an integer or float tensor as int64 / double. */
 int64_t ir_tensor_get_i64(const ir_tensor *t, size_t i);
 double ir_tensor_get_f64(const ir_tensor *t, size_t i);

@@ -8,6 +8,9 @@
 #include "ir/ir.h"
 #include "ir/half.h"
 
+/* Tensors this large get their data from ir_big_alloc. */
+#define IR_BIG_TENSOR ((size_t)1 << 20)
+
 size_t ir_dtype_size(int dtype)
 {
     switch (dtype) {
@@ -89,13 +92,25 @@ ir_tensor *ir_tensor_new(int dtype, int rank, const int64_t *dims)
     t->rank = rank;
     if (rank)
         memcpy(t->dims, dims, sizeof(int64_t) * (size_t)rank);
-    t->data = calloc(n ? n : 1, es);
+    size_t bytes = n ? n * es : es;
+    if (bytes >= IR_BIG_TENSOR) {
+        t->data = ir_big_alloc(bytes);
+        t->owns_data = 2;
+    } else {
+        t->data = calloc(n ? n : 1, es);
+        t->owns_data = 1;
+    }
     if (!t->data) {
         free(t);
         return NULL;
     }
-    t->owns_data = 1;
     return t;
+}
+
+int ir_tensor_writable(const ir_tensor *t)
+{
+    return t->data && (t->owns_data || t->mutable_data) && t->dtype != IR_DTYPE_SEQUENCE &&
+           t->dtype != IR_DTYPE_NONE;
 }
 
 ir_tensor *ir_tensor_clone(const ir_tensor *src)
@@ -117,6 +132,8 @@ void ir_tensor_free(ir_tensor *t)
         ir_seq_clear(s);
         free(s->items);
         free(s);
+    } else if (t->owns_data == 2) {
+        ir_big_free(t->data);
     } else if (t->owns_data) {
         free(t->data);
     }

@@ -24,6 +24,14 @@ typedef struct importer {
     char *err;
     size_t cap;
     int inline_counter;
+    const ir_graph *main; /* the model's graph (not a subgraph) */
+    /* Name -> value index of one graph (the one imported last), open addressing with
+     * slots holding index + 1. Values are only appended during import, so the index
+     * catches up by adding the values made since (see find_value). */
+    const ir_graph *idx_graph;
+    int *idx_slots;
+    size_t idx_cap; /* a power of two, or 0 */
+    int idx_n;      /* values of idx_graph indexed so far */
 } importer;
 
 static char *dup_or_empty(const char *s)
@@ -77,6 +85,7 @@ static int import_attr(importer *im, const Onnx__AttributeProto *ap, ir_attr *a,
             return NORMA_ERR_MODEL;
         }
         a->g = ir_graph_new();
+        im->idx_graph = NULL; /* a new graph may reuse a freed one's address */
         if (!a->g)
             return rc;
         a->g->parent = (ir_graph *)parent;
@@ -129,6 +138,7 @@ static int import_attr(importer *im, const Onnx__AttributeProto *ap, ir_attr *a,
         a->n = ap->n_graphs;
         for (size_t i = 0; i < a->n; i++) {
             a->graphs[i] = ir_graph_new();
+            im->idx_graph = NULL;
             if (!a->graphs[i])
                 return rc;
             a->graphs[i]->parent = (ir_graph *)parent;
@@ -148,10 +158,66 @@ static int import_attr(importer *im, const Onnx__AttributeProto *ap, ir_attr *a,
     return NORMA_OK;
 }
 
-/* Finds the value called name, creating it (undefined, to be produced later) if new. */
-static int value_ref(ir_graph *g, const char *name)
+static size_t name_hash(const char *s)
 {
-    int v = ir_find_value(g, name);
+    size_t h = 1469598103934665603u; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211u;
+    return h;
+}
+
+static void index_insert(importer *im, const ir_graph *g, int v)
+{
+    size_t mask = im->idx_cap - 1;
+    for (size_t i = name_hash(g->values[v].name) & mask;; i = (i + 1) & mask)
+        if (!im->idx_slots[i]) {
+            im->idx_slots[i] = v + 1;
+            return;
+        }
+}
+
+static int find_indexed(const importer *im, const ir_graph *g, const char *name)
+{
+    size_t mask = im->idx_cap - 1;
+    for (size_t i = name_hash(name) & mask; im->idx_slots[i]; i = (i + 1) & mask)
+        if (strcmp(g->values[im->idx_slots[i] - 1].name, name) == 0)
+            return im->idx_slots[i] - 1;
+    return -1;
+}
+
+/* ir_find_value through the importer's hash index: the same answer (the first value of
+ * that name) without scanning every value, which made import quadratic in the graph's
+ * size. Falls back to the scan when the index cannot be grown. */
+static int find_value(importer *im, const ir_graph *g, const char *name)
+{
+    if (im->idx_graph != g || im->idx_n > g->n_values) {
+        im->idx_graph = g;
+        im->idx_n = 0;
+        if (im->idx_slots)
+            memset(im->idx_slots, 0, sizeof(int) * im->idx_cap);
+    }
+    if ((size_t)g->n_values * 2 >= im->idx_cap) {
+        size_t cap = im->idx_cap ? im->idx_cap : 256;
+        while ((size_t)g->n_values * 2 >= cap)
+            cap *= 2;
+        int *slots = calloc(cap, sizeof(int));
+        if (!slots)
+            return ir_find_value(g, name);
+        free(im->idx_slots);
+        im->idx_slots = slots;
+        im->idx_cap = cap;
+        im->idx_n = 0;
+    }
+    for (; im->idx_n < g->n_values; im->idx_n++)
+        if (find_indexed(im, g, g->values[im->idx_n].name) < 0)
+            index_insert(im, g, im->idx_n);
+    return find_indexed(im, g, name);
+}
+
+/* Finds the value called name, creating it (undefined, to be produced later) if new. */
+static int value_ref(importer *im, ir_graph *g, const char *name)
+{
+    int v = find_value(im, g, name);
     return v >= 0 ? v : ir_add_value(g, name);
 }
 
@@ -196,7 +262,7 @@ static int import_constant(importer *im, ir_graph *g, const Onnx__NodeProto *np)
         snprintf(im->err, im->cap, "Constant '%s': attribute '%s' is not supported", nname, an);
         return NORMA_ERR_UNSUPPORTED;
     }
-    int v = value_ref(g, np->output[0]);
+    int v = value_ref(im, g, np->output[0]);
     if (v < 0) {
         ir_tensor_free(t);
         return NORMA_ERR_MEMORY;
@@ -355,7 +421,7 @@ static int import_node(importer *im, ir_graph *g, const Onnx__NodeProto *np, int
     for (size_t i = 0; i < np->n_input; i++) {
         if (!np->input[i][0])
             continue;
-        int v = value_ref(g, np->input[i]);
+        int v = value_ref(im, g, np->input[i]);
         if (v < 0)
             goto done;
         g->nodes[ni].in[i] = v;
@@ -363,7 +429,7 @@ static int import_node(importer *im, ir_graph *g, const Onnx__NodeProto *np, int
     for (size_t i = 0; i < np->n_output; i++) {
         if (!np->output[i][0])
             continue;
-        int v = value_ref(g, np->output[i]);
+        int v = value_ref(im, g, np->output[i]);
         if (v < 0)
             goto done;
         g->nodes[ni].out[i] = v;
@@ -480,7 +546,7 @@ static int import_graph(importer *im, const Onnx__GraphProto *gp, ir_graph *g)
     for (size_t i = 0; i < gp->n_initializer; i++) {
         const Onnx__TensorProto *tp = gp->initializer[i];
         const char *name = tp->name ? tp->name : "";
-        if (ir_find_value(g, name) >= 0) {
+        if (find_value(im, g, name) >= 0) {
             snprintf(im->err, im->cap, "initializer '%s' is defined twice", name);
             return NORMA_ERR_MODEL;
         }
@@ -490,6 +556,12 @@ static int import_graph(importer *im, const Onnx__GraphProto *gp, ir_graph *g)
         int r = ld_tensor_from_proto(tp, im->st, &g->values[v].constant, im->err, im->cap);
         if (r)
             return r;
+        /* The main graph's initializers are imported once each, so data borrowed from
+         * the unpack arena (not an external read-only mapping) is theirs alone. */
+        ir_tensor *ct = g->values[v].constant;
+        ct->mutable_data = g == im->main && !ct->owns_data && ct->data &&
+                           !(tp->has_data_location &&
+                             tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL);
         g->values[v].dtype = g->values[v].constant->dtype;
     }
     g->inputs = malloc(sizeof(int) * (gp->n_input ? gp->n_input : 1));
@@ -498,7 +570,7 @@ static int import_graph(importer *im, const Onnx__GraphProto *gp, ir_graph *g)
         return rc;
     for (size_t i = 0; i < gp->n_input; i++) {
         const char *name = gp->input[i]->name ? gp->input[i]->name : "";
-        int v = ir_find_value(g, name);
+        int v = find_value(im, g, name);
         if (v >= 0 && g->values[v].constant)
             continue; /* initializer listed as input: a constant */
         if (v >= 0) {
@@ -521,7 +593,7 @@ static int import_graph(importer *im, const Onnx__GraphProto *gp, ir_graph *g)
     }
     for (size_t i = 0; i < gp->n_output; i++) {
         const char *name = gp->output[i]->name ? gp->output[i]->name : "";
-        int v = value_ref(g, name);
+        int v = value_ref(im, g, name);
         if (v < 0)
             return rc;
         ir_value tmp = g->values[v];
@@ -590,6 +662,7 @@ static int import_model(importer *im, const Onnx__ModelProto *m, ir_graph **out)
         rc = NORMA_ERR_MODEL;
         goto fail;
     }
+    im->main = g;
     rc = import_graph(im, m->graph, g);
     if (rc)
         goto fail;
@@ -620,8 +693,9 @@ static int load_bytes(const void *data, size_t size, const char *dir, const char
         snprintf(err, cap, "%s is not a valid ONNX model (protobuf parse failed on %zu bytes)", what, size);
         return NORMA_ERR_PARSE;
     }
-    importer im = {st, m, err, cap, 0};
+    importer im = {st, m, err, cap, 0, NULL, NULL, NULL, 0, 0};
     int rc = import_model(&im, m, graph);
+    free(im.idx_slots);
     /* m lives in the arena: nothing to free separately, and nothing refers to it now */
     if (rc) {
         ld_store_free(st);
@@ -651,7 +725,7 @@ int ld_load_file(const char *path, ir_graph **graph, ld_store **store, char *err
     size_t size = (size_t)st.st_size;
     void *map = NULL;
     if (size) {
-        map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+        map = mmap(NULL, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
         if (map == MAP_FAILED) {
             close(fd);
             snprintf(err, cap, "cannot map model '%s'", path);

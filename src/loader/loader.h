@@ -28,6 +28,12 @@ void ld_store_free(ld_store *s);
  * store (weights nothing reads any more); the range must not be read again. */
 void ld_store_release(ld_store *s, const void *ptr, size_t size);
 
+/* Store blocks of LD_STORE_SLACK_MIN bytes or more have LD_STORE_SLACK unused bytes
+ * right before them, so that when a weight's memory is handed out again for a buffer
+ * of the same size (see bigmem.c), its header fits. */
+#define LD_STORE_SLACK_MIN ((size_t)64 << 10)
+#define LD_STORE_SLACK ((size_t)64)
+
 /* Reads one serialized TensorProto (the test-data .pb files). The tensor owns its
  * data; *name (may be NULL) receives a malloc'd copy of its name. */
 int ld_read_tensor_file(const char *path, ir_tensor **out, char **name, char *err, size_t err_cap);

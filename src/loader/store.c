@@ -81,7 +81,17 @@ void ld_store_free(ld_store *s)
     free(s);
 }
 
+static void *store_alloc(ld_store *s, size_t size);
+
 void *ld_store_alloc(ld_store *s, size_t size)
+{
+    if (size < LD_STORE_SLACK_MIN || size > SIZE_MAX - LD_STORE_SLACK)
+        return store_alloc(s, size);
+    unsigned char *p = store_alloc(s, size + LD_STORE_SLACK);
+    return p ? p + LD_STORE_SLACK : NULL;
+}
+
+static void *store_alloc(ld_store *s, size_t size)
 {
 #ifdef NORMA_STORE_HEAP
     /* Sanitizer builds: one malloc per allocation, so ASan sees every bound. */

@@ -45,8 +45,8 @@ static void conv_state_free(void *p)
     conv_state *s = p;
     if (!s)
         return;
-    free(s->wp);
-    free(s->wu);
+    ir_big_free(s->wp);
+    ir_big_free(s->wu);
     free(s);
 }
 
@@ -313,7 +313,7 @@ static int conv_wino_init(op_ctx *c, conv_state *st)
     if (!m)
         return NORMA_OK;
     size_t M = (size_t)w->dims[0], C = (size_t)w->dims[1];
-    st->wu = malloc(k_wino_u_floats(st->isa, m, M, C) * sizeof(float));
+    st->wu = ir_big_alloc(k_wino_u_floats(st->isa, m, M, C) * sizeof(float));
     if (!st->wu)
         return op_fail(c, NORMA_ERR_MEMORY, "out of memory transforming W");
     k_f32_wino_weights(st->isa, m, M, C, w->data, st->wu);
@@ -354,13 +354,14 @@ static int conv_init(op_ctx *c)
     if (st->wu && x && x->rank == 4 && x->dims[2] >= 0 && x->dims[3] >= 0)
         return NORMA_OK;
     st->group_floats = k_gemm_packed_a_floats(st->isa, Mg, Kg);
-    st->wp = malloc((st->group_floats * (size_t)group) * sizeof(float) + 1);
+    st->wp = ir_big_alloc((st->group_floats * (size_t)group) * sizeof(float) + 1);
     if (!st->wp)
         return op_fail(c, NORMA_ERR_MEMORY, "out of memory packing W");
     const float *wd = w->data;
     for (int64_t g = 0; g < group; g++)
         k_f32_gemm_pack_a(st->isa, Mg, Kg, wd + (size_t)g * Mg * Kg, (ptrdiff_t)Kg, 1,
                           st->wp + (size_t)g * st->group_floats);
+    c->packed_inputs |= 1u << 1; /* run reads st->wp, never W */
     return NORMA_OK;
 }
 
@@ -602,11 +603,12 @@ static int convt_init(op_ctx *c)
     int64_t Cg = w->dims[0] / group;
     size_t rows = (size_t)w->dims[1] * kk;
     st->group_floats = k_gemm_packed_a_floats(st->isa, rows, (size_t)Cg);
-    st->wp = malloc(st->group_floats * (size_t)group * sizeof(float) + 1);
+    st->wp = ir_big_alloc(st->group_floats * (size_t)group * sizeof(float) + 1);
     if (!st->wp)
         return op_fail(c, NORMA_ERR_MEMORY, "out of memory packing W");
     for (int64_t g = 0; g < group; g++)
         pack_wt(st->isa, w->data, g, Cg, rows, st->wp + (size_t)g * st->group_floats);
+    c->packed_inputs |= 1u << 1; /* run reads st->wp, never W */
     return NORMA_OK;
 }
 

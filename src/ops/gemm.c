@@ -31,7 +31,7 @@ static void gemm_state_free(void *p)
     gemm_state *s = p;
     if (!s)
         return;
-    free(s->bp);
+    ir_big_free(s->bp);
     free(s);
 }
 
@@ -54,10 +54,11 @@ static int pack_const_b(op_ctx *c, const float *B, size_t K, size_t N, ptrdiff_t
     if (!B)
         return NORMA_OK;
     size_t nf = k_gemm_packed_b_floats(s->isa, K, N);
-    s->bp = malloc((nf ? nf : 1) * sizeof(float));
+    s->bp = ir_big_alloc((nf ? nf : 1) * sizeof(float));
     if (!s->bp)
         return op_fail(c, NORMA_ERR_MEMORY, "out of memory packing B (%zu floats)", nf);
     k_f32_gemm_pack_b(s->isa, K, N, B, rs, cs, s->bp);
+    c->packed_inputs |= 1u << 1; /* B is input 1; run reads only s->bp */
     s->K = K;
     s->N = N;
     return NORMA_OK;

@@ -41,6 +41,10 @@ typedef struct op_ctx {
     int threads;         /* OpenMP threads this run may use */
     char *err;           /* message buffer (op_fail writes here) */
     size_t err_cap;
+    /* Set by init: bit k says the op made its own copy of constant input k (packed
+     * weights) and never reads that input's data again, so the session may release it
+     * (its data becomes NULL) once every reader says so. */
+    unsigned packed_inputs;
     /* For OP_F_RUNTIME_OUTPUTS ops: hands output k over to the runtime (see
      * op_set_output). Set by whoever runs the op. */
     int (*set_output)(struct op_ctx *c, int k, ir_tensor *t);

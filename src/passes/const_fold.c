@@ -14,6 +14,7 @@
  * A node whose evaluation fails is left in place: the session reports the error with
  * the usual message when it plans the node.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,6 +104,43 @@ static int small_enough(const ir_graph *g, const ir_node *n, const op_schema *s,
     return !(out_elems > CF_MAX_ELEMS && out_elems > in_elems);
 }
 
+/* Moves the folded output `out` into the storage of an input that only this node reads
+ * (owned, or the loader's writable copy) and of the same size: a folded Transpose of a
+ * weight then lives where the weight was instead of in a second, freshly touched copy,
+ * and the output's own buffer goes back at once for the next fold to reuse. */
+static void reuse_input_storage(ir_graph *g, const ir_node *n, ir_tensor *out, int *taken)
+{
+    if (!out)
+        return;
+    size_t bytes = ir_tensor_nbytes(out);
+    if (!out->owns_data || !out->data || bytes < ((size_t)64 << 10) ||
+        out->dtype == IR_DTYPE_SEQUENCE || out->dtype == IR_DTYPE_NONE)
+        return;
+    for (int k = 0; k < n->n_in && k < 64; k++) {
+        int v = n->in[k];
+        if (v < 0 || taken[k])
+            continue;
+        const ir_value *val = &g->values[v];
+        ir_tensor *in = val->constant;
+        if (!in || !ir_tensor_writable(in) || val->is_output || val->is_input ||
+            ir_tensor_nbytes(in) != bytes || (uintptr_t)in->data % ir_dtype_size(out->dtype) != 0 ||
+            ir_consumer_count(g, v) != 1)
+            continue;
+        memcpy(in->data, out->data, bytes);
+        if (out->owns_data == 2)
+            ir_big_free(out->data);
+        else
+            free(out->data);
+        out->data = in->data;
+        out->owns_data = in->owns_data;
+        out->mutable_data = in->mutable_data;
+        in->owns_data = 0;
+        in->mutable_data = 0;
+        taken[k] = 1;
+        return;
+    }
+}
+
 int pass_const_fold(ir_graph *g, char *err, size_t cap)
 {
     int changed = 0;
@@ -122,9 +160,11 @@ int pass_const_fold(ir_graph *g, char *err, size_t cap)
         ir_tensor *outs[16] = {0};
         if (op_eval(n, s, ins, outs, e, sizeof e))
             continue;
+        int taken[64] = {0};
         for (int k = 0; k < n->n_out; k++) {
             if (n->out[k] < 0)
                 continue;
+            reuse_input_storage(g, n, outs[k], taken);
             ir_value *v = &g->values[n->out[k]];
             ir_tensor_free(v->constant);
             v->constant = outs[k];

@@ -5,8 +5,11 @@
  *   W'[m] = W[m] * s[m]             (the weights of output channel m)
  *   b'[m] = (b[m] - mean[m]) * s[m] + B[m]   (b = 0 when the producer has no bias)
  * The new weights and bias are new constants owned by the graph; the old ones are
- * never written (they may be read-only mapped memory) and are dropped by
- * ir_graph_compact once nothing reads them.
+ * dropped by ir_graph_compact once nothing reads them. The old weight is never
+ * written (it may be read-only mapped memory) unless it is writable (owned, or the
+ * loader's private copy) and the producer is its only reader: then the new weight
+ * takes its data over and is scaled in place, which saves a copy of every weight
+ * (fresh memory is slow to touch).
  *
  * Guards (each makes the pass leave the BN in place):
  *   - BN is in inference mode (training_mode absent or 0, spatial=1 before opset 9)
@@ -101,12 +104,24 @@ static ir_tensor *new_bias(const ir_graph *g, int bias_v, const bn_fold *f)
     return t;
 }
 
-/* A copy of W with element i scaled by s[chan(i)]; chan is given by the weight layout:
- * index i = ((o * D1 + j) * inner + r) with channel = map(o, j). */
-static ir_tensor *scaled_weight(const ir_tensor *w, const bn_fold *f, size_t D0, size_t D1,
+/* W with element i scaled by s[chan(i)]; chan is given by the weight layout:
+ * index i = ((o * D1 + j) * inner + r) with channel = map(o, j). A copy, or, when
+ * in_place, a new tensor that takes W's data over and scales it where it is (w keeps
+ * pointing at it without owning it: w must have no other reader). */
+static ir_tensor *scaled_weight(ir_tensor *w, int in_place, const bn_fold *f, size_t D0, size_t D1,
                                 size_t inner, int kind, size_t group)
 {
-    ir_tensor *t = ir_tensor_new(NORMA_FLOAT, w->rank, w->dims);
+    ir_tensor *t;
+    if (in_place) {
+        t = malloc(sizeof *t);
+        if (!t)
+            return NULL;
+        *t = *w;
+        w->owns_data = 0;
+        w->mutable_data = 0;
+    } else {
+        t = ir_tensor_new(NORMA_FLOAT, w->rank, w->dims);
+    }
     if (!t)
         return NULL;
     const float *src = w->data;
@@ -213,7 +228,10 @@ static int fold_one(ir_graph *g, int bn_i)
         return 0;
     if (p->fused_act || p->n_out != 1 || p->out[0] != x || p->n_in < 2 || !is_f32_const(g, p->in[1]))
         return 0;
-    const ir_tensor *w = g->values[p->in[1]].constant;
+    ir_tensor *w = g->values[p->in[1]].constant;
+    /* Scale W in place when it is writable and the producer is its only reader. */
+    int in_place = ir_tensor_writable(w) && ir_consumer_count(g, p->in[1]) == 1 &&
+                   !g->values[p->in[1]].is_output;
     int bias_slot = kind == 3 ? -1 : 2;
     int bias_v = bias_slot >= 0 && p->n_in > bias_slot ? p->in[bias_slot] : -1;
     if (bias_v >= 0 && !is_f32_const(g, bias_v))
@@ -238,7 +256,7 @@ static int fold_one(ir_graph *g, int bn_i)
             goto out;
         if (bias_v >= 0 && ir_tensor_numel(g->values[bias_v].constant) != M)
             goto out;
-        nw = scaled_weight(w, &f, D0, D1, inner, kind, (size_t)group);
+        nw = scaled_weight(w, in_place, &f, D0, D1, inner, kind, (size_t)group);
         nb = new_bias(g, bias_v, &f);
     } else {
         /* Before opset 7, Gemm broadcasts C only with broadcast=1: leave those alone. */
@@ -254,12 +272,13 @@ static int fold_one(ir_graph *g, int bn_i)
             if (a < 0 || (value_rank(g, a, 0) != 2 && g->values[x].rank != 2))
                 goto out;
         }
-        nw = scaled_weight(w, &f, D0, D1, 1, transB ? 0 : 2, 1);
+        const ir_tensor *c = kind == 2 && bias_v >= 0 ? g->values[bias_v].constant : NULL;
+        if (c && (c->rank > 2 || (c->rank >= 1 && c->dims[c->rank - 1] != 1 &&
+                                  (size_t)c->dims[c->rank - 1] != M)))
+            goto out;
+        /* every check is done: from here W may be rewritten in place */
+        nw = scaled_weight(w, in_place, &f, D0, D1, 1, transB ? 0 : 2, 1);
         if (kind == 2) {
-            const ir_tensor *c = bias_v >= 0 ? g->values[bias_v].constant : NULL;
-            if (c && (c->rank > 2 || (c->rank >= 1 && c->dims[c->rank - 1] != 1 &&
-                                      (size_t)c->dims[c->rank - 1] != M)))
-                goto out;
             float beta = ir_attr_float(p, "beta", 1.0f);
             nb = gemm_new_c(c, beta, &f);
             if (nb && (!c || beta == 0.0f)) {

@@ -176,11 +176,119 @@ static void release_dropped_weights(const ir_graph *g, ld_store *st, const weigh
     free(now.w);
 }
 
+/* How many node inputs read each constant worth releasing once packed: big (64 KB),
+ * not a graph output or input. -1 for every other value. Caller frees. */
+static int *count_weight_readers(const ir_graph *g)
+{
+    int *readers = malloc(sizeof(int) * (size_t)(g->n_values ? g->n_values : 1));
+    if (!readers)
+        return NULL;
+    for (int v = 0; v < g->n_values; v++) {
+        const ir_value *val = &g->values[v];
+        int big = val->constant && val->constant->data && val->constant->dtype != IR_DTYPE_SEQUENCE &&
+                  val->constant->dtype != IR_DTYPE_NONE && ir_tensor_nbytes(val->constant) >= (64u << 10);
+        readers[v] = big && !val->is_output && !val->is_input ? 0 : -1;
+    }
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int k = 0; k < g->nodes[i].n_in; k++) {
+            int v = g->nodes[i].in[k];
+            if (v >= 0 && readers[v] >= 0)
+                readers[v]++;
+        }
+    return readers;
+}
+
+/* The store memory of weights already packed, handed out again (ir_big_set_source)
+ * for the packed buffers of later nodes while op states are created: pages already
+ * touched instead of fresh ones, which are slow on these machines. Ranges [lo, hi) are
+ * 64-byte aligned and belong to the store, which outlives the op states. */
+typedef struct recycler {
+    uintptr_t *lo, *hi;
+    int n, cap;
+} recycler;
+
+/* Adds [p, p + bytes); 0, or -1 when out of memory (the caller releases it instead). */
+static int recycler_add(recycler *r, const void *p, size_t bytes)
+{
+    uintptr_t lo = ((uintptr_t)p + 63) & ~(uintptr_t)63, hi = ((uintptr_t)p + bytes) & ~(uintptr_t)63;
+    if (hi <= lo)
+        return 0;
+    if (r->n == r->cap) {
+        int cap = r->cap ? 2 * r->cap : 64;
+        uintptr_t *nl = realloc(r->lo, sizeof(uintptr_t) * (size_t)cap);
+        if (!nl)
+            return -1;
+        r->lo = nl;
+        uintptr_t *nh = realloc(r->hi, sizeof(uintptr_t) * (size_t)cap);
+        if (!nh)
+            return -1;
+        r->hi = nh;
+        r->cap = cap;
+    }
+    r->lo[r->n] = lo;
+    r->hi[r->n++] = hi;
+    return 0;
+}
+
+/* ir_big_source_fn: the smallest range that holds `bytes`, cut from its front. */
+static void *recycler_take(void *ctx, size_t bytes)
+{
+    recycler *r = ctx;
+    size_t need = (bytes + 63) & ~(size_t)63;
+    int best = -1;
+    for (int i = 0; i < r->n; i++)
+        if (r->hi[i] - r->lo[i] >= need && (best < 0 || r->hi[i] - r->lo[i] < r->hi[best] - r->lo[best]))
+            best = i;
+    if (best < 0)
+        return NULL;
+    void *p = (void *)r->lo[best];
+    r->lo[best] += need;
+    return p;
+}
+
+/* Gives what nobody took back to the system and empties r. */
+static void recycler_finish(recycler *r, ld_store *st)
+{
+    for (int i = 0; i < r->n; i++)
+        if (r->hi[i] > r->lo[i])
+            ld_store_release(st, (const void *)r->lo[i], r->hi[i] - r->lo[i]);
+    free(r->lo);
+    free(r->hi);
+    memset(r, 0, sizeof *r);
+}
+
+/* Node n's init packed the constant inputs in `packed`: when the last reader of one has
+ * done so, nothing reads its data any more. Store memory goes to r for the next packed
+ * buffers; the rest goes back now. */
+static void release_packed_inputs(ir_graph *g, ld_store *st, recycler *r, const ir_node *n, unsigned packed,
+                                  int *readers)
+{
+    for (int k = 0; k < n->n_in && k < 32; k++) {
+        int v = n->in[k];
+        if (!(packed & (1u << k)) || v < 0 || readers[v] <= 0 || --readers[v] > 0)
+            continue;
+        ir_tensor *t = g->values[v].constant;
+        if (t->owns_data == 2)
+            ir_big_free(t->data);
+        else if (t->owns_data)
+            free(t->data);
+        else if (!t->mutable_data || ir_tensor_nbytes(t) < LD_STORE_SLACK_MIN ||
+                 recycler_add(r, (const unsigned char *)t->data - LD_STORE_SLACK,
+                              ir_tensor_nbytes(t) + LD_STORE_SLACK))
+            ld_store_release(st, t->data, ir_tensor_nbytes(t));
+        t->data = NULL;
+        t->owns_data = 0;
+        t->mutable_data = 0;
+    }
+}
+
 /* Takes ownership of g and st (freed on failure). */
 static norma_status session_init(ir_graph *g, ld_store *st, const norma_options *opt, norma_session **out)
 {
     char err[RT_ERR_CAP] = "";
     int rc;
+    int *readers = NULL; /* count_weight_readers */
+    recycler recycled = {0};
     norma_session *s = calloc(1, sizeof(norma_session));
     if (!s) {
         ir_graph_free(g);
@@ -229,7 +337,14 @@ static norma_status session_init(ir_graph *g, ld_store *st, const norma_options 
         snprintf(err, sizeof err, "out of memory");
         goto fail;
     }
+    readers = count_weight_readers(g);
+    if (!readers) {
+        rc = NORMA_ERR_MEMORY;
+        snprintf(err, sizeof err, "out of memory");
+        goto fail;
+    }
     /* Op init: attributes and constant weights, once per session. */
+    ir_big_set_source(recycler_take, &recycled);
     for (int i = 0; i < g->n_nodes; i++) {
         const ir_node *n = &g->nodes[i];
         if ((rc = op_resolve(n, &s->nodes[i].schema, err, sizeof err)))
@@ -268,7 +383,13 @@ static norma_status session_init(ir_graph *g, ld_store *st, const norma_options 
             rc = ir_check_attr_types(n, err, sizeof err);
         if (rc)
             goto fail;
+        if (c.packed_inputs)
+            release_packed_inputs(g, st, &recycled, n, c.packed_inputs, readers);
     }
+    ir_big_set_source(NULL, NULL);
+    recycler_finish(&recycled, st);
+    free(readers);
+    readers = NULL;
     s->static_inputs = inputs_static(g);
     if (s->static_inputs) {
         int64_t dims[64 * IR_MAX_RANK];
@@ -282,9 +403,14 @@ static norma_status session_init(ir_graph *g, ld_store *st, const norma_options 
                 goto fail;
         }
     }
+    ir_big_trim(); /* the temporaries the passes kept for reuse */
     *out = s;
     return NORMA_OK;
 fail:
+    ir_big_set_source(NULL, NULL);
+    recycler_finish(&recycled, st);
+    ir_big_trim();
+    free(readers);
     norma_session_free(s);
     return set_error((norma_status)rc, "%s", err);
 }

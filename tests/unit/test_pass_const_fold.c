@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "testutil.h"
@@ -166,6 +168,62 @@ static void const_fold_skips_random_and_failing_nodes(void **state)
 }
 
 /* An output far larger than its inputs (ConstantOfShape) is left to run. */
+/* W (K,N) -> Transpose -> MatMul(X, W^T); with extra_reader, W is also a graph output. */
+static ir_graph *build_transposed_weight(int extra_reader)
+{
+    tu_seed(11);
+    ir_graph *g = gb_graph(13);
+    int64_t xd[] = {3, 160}, wd[] = {120, 160};
+    gb_input(g, "X", 2, xd);
+    gb_const(g, "W", 2, wd, NULL, -1, 1);
+    const char *tin[] = {"W"}, *tout[] = {"WT"};
+    int t = gb_node(g, "Transpose", "tr", 1, tin, 1, tout);
+    int64_t perm[] = {1, 0};
+    gb_attr_ints(g, t, "perm", 2, perm);
+    const char *min[] = {"X", "WT"}, *mout[] = {"Y"};
+    gb_node(g, "MatMul", "mm", 2, min, 1, mout);
+    gb_output(g, "Y");
+    if (extra_reader)
+        gb_output(g, "W");
+    return g;
+}
+
+/* A folded Transpose of a weight only it reads (76.8 KB) lands in the weight's own
+ * storage instead of a second copy; a weight something else reads is left as it was. */
+static void const_fold_transposed_weight_reuses_its_storage(void **state)
+{
+    (void)state;
+    char err[256];
+    for (int extra = 0; extra < 2; extra++) {
+        ir_graph *g0 = build_transposed_weight(extra), *g1 = build_transposed_weight(extra);
+        const ir_tensor *w = g1->values[ir_find_value(g1, "W")].constant;
+        const float *old = w->data;
+        float *orig = malloc(ir_tensor_nbytes(w));
+        assert_non_null(orig);
+        memcpy(orig, old, ir_tensor_nbytes(w));
+        assert_int_equal(pass_const_fold(g1, err, sizeof err), NORMA_OK);
+        assert_int_equal(gb_count(g1, "Transpose"), 0);
+        const ir_tensor *wt = g1->values[ir_find_value(g1, "WT")].constant;
+        assert_non_null(wt);
+        const float *d = wt->data;
+        if (extra) {
+            assert_ptr_not_equal(d, old);
+            assert_memory_equal(g1->values[ir_find_value(g1, "W")].constant->data, orig, 120 * 160 * sizeof(float));
+        } else {
+            assert_ptr_equal(d, old);
+            assert_int_equal(ir_find_value(g1, "W"), -1);
+        }
+        assert_true(wt->owns_data);
+        for (int i = 0; i < 120; i++)
+            for (int j = 0; j < 160; j++)
+                assert_true(d[j * 120 + i] == orig[i * 160 + j]);
+        gb_compare(g0, g1, -1, 1, 1e-6, 1e-5);
+        free(orig);
+        ir_graph_free(g0);
+        ir_graph_free(g1);
+    }
+}
+
 static void const_fold_skips_huge_outputs(void **state)
 {
     (void)state;
@@ -202,6 +260,7 @@ int main(void)
         cmocka_unit_test(const_fold_graph_output_becomes_constant),
         cmocka_unit_test(const_fold_skips_random_and_failing_nodes),
         cmocka_unit_test(const_fold_skips_huge_outputs),
+        cmocka_unit_test(const_fold_transposed_weight_reuses_its_storage),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

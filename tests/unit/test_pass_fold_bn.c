@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <cmocka.h>
 
@@ -346,6 +347,50 @@ static void fold_bn_never_writes_the_old_weights(void **state)
 /* The PyTorch exports bundled in models/: after the passes no BatchNormalization is
  * left and every Relu is fused. mlp_bn's MatMul weight comes from a Transpose that
  * constant folding must evaluate first, so it needs the Transpose op in the build. */
+/* A weight the pass may write (owned here) that only the producer reads is scaled where
+ * it is, with no copy; the folded graph computes what the unfolded one does. */
+static void fold_bn_scales_a_sole_reader_weight_in_place(void **state)
+{
+    (void)state;
+    spec a = {.op = "Conv", .opset = 15, .xrank = 4, .xdims = {1, 3, 5, 5}, .wrank = 4,
+              .wdims = {4, 3, 3, 3}, .has_bias = 1, .M = 4};
+    ir_graph *g0 = build(&a), *g1 = build(&a);
+    const void *old = g1->values[ir_find_value(g1, "W")].constant->data;
+    char err[256];
+    assert_int_equal(pass_fold_batchnorm(g1, err, sizeof err), NORMA_OK);
+    assert_int_equal(gb_count(g1, "BatchNormalization"), 0);
+    const ir_node *p = gb_find(g1, "Conv");
+    assert_non_null(p);
+    assert_ptr_equal(g1->values[p->in[1]].constant->data, old);
+    assert_true(g1->values[p->in[1]].constant->owns_data);
+    gb_compare(g0, g1, -2, 2, 1e-5, 1e-4);
+    ir_graph_free(g0);
+    ir_graph_free(g1);
+}
+
+/* A weight another node also reads keeps its values: the fold scales a copy. */
+static void fold_bn_copies_a_weight_another_node_reads(void **state)
+{
+    (void)state;
+    spec a = {.op = "Gemm", .opset = 13, .xrank = 2, .xdims = {3, 5}, .wrank = 2, .wdims = {5, 4},
+              .has_bias = 1, .M = 4};
+    ir_graph *g = build(&a);
+    const char *iin[] = {"W"}, *iout[] = {"W_out"};
+    gb_node(g, "Identity", "w_reader", 1, iin, 1, iout);
+    gb_output(g, "W_out");
+    const ir_tensor *w = g->values[ir_find_value(g, "W")].constant;
+    float before[20];
+    memcpy(before, w->data, sizeof before);
+    char err[256];
+    assert_int_equal(pass_fold_batchnorm(g, err, sizeof err), NORMA_OK);
+    assert_int_equal(gb_count(g, "BatchNormalization"), 0);
+    w = g->values[ir_find_value(g, "W")].constant;
+    assert_memory_equal(w->data, before, sizeof before);
+    const ir_node *p = gb_find(g, "Gemm");
+    assert_ptr_not_equal(g->values[p->in[1]].constant->data, w->data);
+    ir_graph_free(g);
+}
+
 static void fold_bn_bundled_models_have_no_batchnorm_left(void **state)
 {
     (void)state;
@@ -460,6 +505,8 @@ int main(void)
         cmocka_unit_test(fold_bn_matmul_rank_found_through_producers),
         cmocka_unit_test(fold_bn_guards_keep_the_batchnorm),
         cmocka_unit_test(fold_bn_never_writes_the_old_weights),
+        cmocka_unit_test(fold_bn_scales_a_sole_reader_weight_in_place),
+        cmocka_unit_test(fold_bn_copies_a_weight_another_node_reads),
         cmocka_unit_test(fold_bn_bundled_models_have_no_batchnorm_left),
         cmocka_unit_test(fold_bn_densenet_keeps_only_bn_after_non_conv),
         cmocka_unit_test(fold_bn_session_outputs_match_unoptimized),
