@@ -152,6 +152,18 @@ typedef struct norma_profile_entry {
  * (0 when profiling is off). */
 NORMA_API size_t norma_profile(norma_session *s, norma_profile_entry *out, size_t cap);
 
+/* Time spent per node (graph after the passes) in the runs so far. */
+typedef struct norma_node_profile {
+    const char *node;    /* the node's name ("" when it has none); valid while the session lives */
+    const char *op_type;
+    double ms;           /* total over all runs and threads */
+    long long calls;
+} norma_node_profile;
+
+/* Fills up to cap entries, slowest first, and returns how many nodes ran (0 when
+ * profiling is off). */
+NORMA_API size_t norma_profile_nodes(norma_session *s, norma_node_profile *out, size_t cap);
+
 /* Bytes of one element of dtype (0 for strings and unknown types). */
 NORMA_API size_t norma_dtype_size(norma_dtype dtype);
 

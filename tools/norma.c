@@ -1057,6 +1057,14 @@ static int cmd_bench(int argc, char **argv)
         for (size_t k = 0; k < np && k < 64; k++)
             fprintf(stderr, "%-28s %10.3f %8lld %6.1f%%\n", pe[k].op_type, pe[k].ms / (iters + 1),
                     pe[k].calls / (iters + 1), total > 0 ? 100 * pe[k].ms / total : 0);
+        norma_node_profile pn[15];
+        size_t nn = norma_profile_nodes(s, pn, 15);
+        fprintf(stderr, "\nslowest nodes:\n%-40s %-20s %10s %7s\n", "node (end of name)", "op", "ms/run", "share");
+        for (size_t k = 0; k < nn && k < 15; k++) {
+            size_t len = strlen(pn[k].node); /* exported names are paths: the end tells them apart */
+            fprintf(stderr, "%-40s %-20.20s %10.3f %6.1f%%\n", pn[k].node + (len > 40 ? len - 40 : 0), pn[k].op_type,
+                    pn[k].ms / (iters + 1), total > 0 ? 100 * pn[k].ms / total : 0);
+        }
     }
     status = 0;
 out:

@@ -782,6 +782,40 @@ static int cmp_profile(const void *a, const void *b)
     return x->ms < y->ms ? 1 : x->ms > y->ms ? -1 : 0;
 }
 
+static int cmp_node_profile(const void *a, const void *b)
+{
+    const norma_node_profile *x = a, *y = b;
+    return x->ms < y->ms ? 1 : x->ms > y->ms ? -1 : 0;
+}
+
+size_t norma_profile_nodes(norma_session *s, norma_node_profile *out, size_t cap)
+{
+    if (!s || !s->opt.profile)
+        return 0;
+    const ir_graph *g = s->g;
+    norma_node_profile *e = calloc((size_t)g->n_nodes + 1, sizeof(norma_node_profile));
+    if (!e)
+        return 0;
+    size_t n = 0;
+    pthread_mutex_lock(&s->lock);
+    for (int i = 0; i < g->n_nodes; i++) {
+        norma_node_profile p = {g->nodes[i].name ? g->nodes[i].name : "", g->nodes[i].op_type, 0, 0};
+        for (run_ctx *c = s->ctxs; c; c = c->next)
+            if (c->node_ms) {
+                p.ms += c->node_ms[i];
+                p.calls += c->node_calls[i];
+            }
+        if (p.calls)
+            e[n++] = p;
+    }
+    pthread_mutex_unlock(&s->lock);
+    qsort(e, n, sizeof *e, cmp_node_profile);
+    for (size_t k = 0; k < n && k < cap && out; k++)
+        out[k] = e[k];
+    free(e);
+    return n;
+}
+
 size_t norma_profile(norma_session *s, norma_profile_entry *out, size_t cap)
 {
     if (!s || !s->opt.profile)

@@ -218,6 +218,16 @@ static void profile_counts_every_node_run(void **state)
         assert_true(strcmp(e[k].op_type, "Relu") == 0 || strcmp(e[k].op_type, "Neg") == 0);
     }
     assert_true(e[0].ms >= e[1].ms);
+    norma_node_profile np[4];
+    assert_int_equal(norma_profile_nodes(plain, np, 4), 0);
+    assert_int_equal(norma_profile_nodes(s, np, 4), 2);
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(np[k].calls, 3);
+        assert_true(strcmp(np[k].op_type, "Relu") == 0 || strcmp(np[k].op_type, "Neg") == 0);
+        assert_non_null(np[k].node);
+    }
+    assert_true(np[0].ms >= np[1].ms);
+    assert_true(strcmp(np[0].op_type, np[1].op_type) != 0);
     norma_session_free(s);
     norma_session_free(plain);
 }
