@@ -157,7 +157,7 @@ typedef struct wgeom {
     int m, a;            /* tile size, alpha */
     size_t C, M, TH, TW; /* tiles down and across one image */
     size_t T, TB;        /* tiles over all images, tiles per block */
-    size_t vb, mb;       /* floats of one point's V and GEMM output in a block */
+    size_t vb, mb;       /* point strides of V and of the GEMM outputs in a block (floats) */
     size_t slot;         /* floats of one block's work */
 } wgeom;
 
@@ -179,8 +179,13 @@ static void wgeom_init(wgeom *g, const k_gemm_isa *isa, int m, const k_conv_shap
         tb = nr;
     size_t tall = (g->T + nr - 1) / nr * nr;
     g->TB = tb < tall ? tb : tall;
-    g->vb = g->TB * g->C; /* == k_gemm_packed_b_floats(C, TB): TB is a multiple of NR */
-    g->mb = g->TB * g->M;
+    /* One point's V is k_gemm_packed_b_floats(C, TB) = TB*C (TB is a multiple of NR),
+     * its GEMM output TB*M. A cache line of padding after each: the transforms touch
+     * one vector of every point in turn, and with strides of a multiple of 4 KB
+     * (TB = 32, C = 64: 8 KB) all 36 would fall into one L1 set and evict each other
+     * (measured: the stores of V were the input transform's hot spot). */
+    g->vb = g->TB * g->C + 16;
+    g->mb = g->TB * g->M + 16;
     g->slot = (size_t)(g->a * g->a) * (g->vb + g->mb);
 }
 
@@ -507,7 +512,7 @@ static size_t group_segs_out(const wgeom *g, const k_conv_shape *s, const wrun *
 /* Row i of the patch of channel plane xc, as m vectors of the tiles' columns
  * (X: m*q + j, Y: m*q + m + j, j < m), merged over the segments. */
 T512 static inline void load_row(const float *xc, const wseg *sg, size_t ns, int64_t i, int64_t H, int64_t W, int m,
-                                 __m512 *X, __m512 *Y)
+                                 ptrdiff_t pf, __m512 *X, __m512 *Y)
 {
     for (int k = 0; k < m; k++)
         X[k] = Y[k] = _mm512_setzero_ps();
@@ -520,6 +525,10 @@ T512 static inline void load_row(const float *xc, const wseg *sg, size_t ns, int
             X[k] = _mm512_mask_loadu_ps(X[k], sg[si].mx[k], fat(xc, o + 16 * k));
             Y[k] = _mm512_mask_loadu_ps(Y[k], sg[si].my[k], fat(xc, o + m + 16 * k));
         }
+        /* the same row of the next channel: planes are far apart, the hardware
+         * prefetchers do not follow (the loads above were the transform's hot spot) */
+        for (int k = 0; k <= m; k++)
+            _mm_prefetch((const char *)fat(xc, o + pf + 16 * k), _MM_HINT_T0);
     }
 }
 
@@ -548,11 +557,12 @@ T512 static void wino_input_avx512(const wgeom *g, const k_conv_shape *s, const 
         for (size_t c = c0; c < c1; c++) {
             const float *xc = x + c * HW;
             float *d = vd + c * nr;
+            ptrdiff_t pf = c + 1 < c1 ? (ptrdiff_t)HW : 0;
             if (m == 4) {
                 __m512 t[6][6];
                 for (int i = 0; i < 6; i++) {
                     __m512 X[4], Y[4];
-                    load_row(xc, sg, ns, i, H, W, 4, X, Y);
+                    load_row(xc, sg, ns, i, H, W, 4, pf, X, Y);
                     __m512 p01 = _mm512_permutex2var_ps(X[0], a4, X[1]), p23 = _mm512_permutex2var_ps(X[2], a4, X[3]);
                     __m512 q01 = _mm512_permutex2var_ps(X[0], b4, X[1]), q23 = _mm512_permutex2var_ps(X[2], b4, X[3]);
                     __m512 y01 = _mm512_permutex2var_ps(Y[0], a4, Y[1]), y23 = _mm512_permutex2var_ps(Y[2], a4, Y[3]);
@@ -588,7 +598,7 @@ T512 static void wino_input_avx512(const wgeom *g, const k_conv_shape *s, const 
                 __m512 t[4][4];
                 for (int i = 0; i < 4; i++) {
                     __m512 X[2], Y[2];
-                    load_row(xc, sg, ns, i, H, W, 2, X, Y);
+                    load_row(xc, sg, ns, i, H, W, 2, pf, X, Y);
                     __m512 d0 = _mm512_permutex2var_ps(X[0], ev, X[1]), d1 = _mm512_permutex2var_ps(X[0], od, X[1]);
                     __m512 d2 = _mm512_permutex2var_ps(Y[0], ev, Y[1]), d3 = _mm512_permutex2var_ps(Y[0], od, Y[1]);
                     t[i][0] = _mm512_sub_ps(d0, d2);
