@@ -9,7 +9,11 @@
  * every loop is over a fixed number of independent lanes and the compiler vectorizes
  * it (K_CLONES: AVX-512, AVX2, baseline). A run never crosses a row of tiles or a
  * LANES boundary of the block, so its lanes are contiguous in a packed-B panel (NR is
- * a multiple of LANES) and in each GEMM output row.
+ * a multiple of LANES) and in each GEMM output row. On CPUs with AVX-512F the
+ * transforms are hand-written instead (wino_input_avx512 / wino_output_avx512): they
+ * transform each LANES-aligned group of block lanes once, whatever number of runs
+ * share it (rows of 14 tiles make runs of 14, 2, 12, 4, ...), with the same operations
+ * in the same order, so the two paths give the same bits.
  */
 #include "kernels/winograd.h"
 
@@ -697,6 +701,12 @@ T512 static void wino_output_avx512(const wgeom *g, const k_conv_shape *s, const
                 const wseg *q = &sg[si];
                 for (int l = 0; l < m && q->row0 + l < OH; l++) {
                     ptrdiff_t off = q->off + (ptrdiff_t)(mo * plane) + (ptrdiff_t)(l * OW);
+                    if (mo + 1 < m1) /* the next channel's rows: planes apart, not prefetched by the hardware */
+                        for (int k = 0; k <= m; k++) {
+                            _mm_prefetch((const char *)fat(y, off + (ptrdiff_t)plane + 16 * k), _MM_HINT_T0);
+                            if (res)
+                                _mm_prefetch((const char *)fat(res, off + (ptrdiff_t)plane + 16 * k), _MM_HINT_T0);
+                        }
                     for (int k = 0; k < m; k++) {
                         __mmask16 mk = q->mx[k];
                         __m512 v = _mm512_add_ps(o[l][k], b);
