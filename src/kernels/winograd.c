@@ -9,7 +9,11 @@
  * every loop is over a fixed number of independent lanes and the compiler vectorizes
  * it (K_CLONES: AVX-512, AVX2, baseline). A run never crosses a row of tiles or a
  * LANES boundary of the block, so its lanes are contiguous in a packed-B panel (NR is
- * a multiple of LANES) and in each GEMM output row.
+ * a multiple of LANES) and in each GEMM output row. On CPUs with AVX-512F the
+ * transforms are hand-written instead (wino_input_avx512 / wino_output_avx512): they
+ * transform each LANES-aligned group of block lanes once, whatever number of runs
+ * share it (rows of 14 tiles make runs of 14, 2, 12, 4, ...), with the same operations
+ * in the same order, so the two paths give the same bits.
  */
 #include "kernels/winograd.h"
 
@@ -18,6 +22,13 @@
 
 #include "kernels/act.h"
 #include "kernels/clones.h"
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#define WINO_AVX512 1
+#include <immintrin.h>
+#else
+#define WINO_AVX512 0
+#endif
 
 #define LANES 16
 #define PS (4 * LANES + 8) /* row stride of a run's input patch: m*LANES + 2 columns used */
@@ -150,7 +161,7 @@ typedef struct wgeom {
     int m, a;            /* tile size, alpha */
     size_t C, M, TH, TW; /* tiles down and across one image */
     size_t T, TB;        /* tiles over all images, tiles per block */
-    size_t vb, mb;       /* floats of one point's V and GEMM output in a block */
+    size_t vb, mb;       /* point strides of V and of the GEMM outputs in a block (floats) */
     size_t slot;         /* floats of one block's work */
 } wgeom;
 
@@ -172,8 +183,13 @@ static void wgeom_init(wgeom *g, const k_gemm_isa *isa, int m, const k_conv_shap
         tb = nr;
     size_t tall = (g->T + nr - 1) / nr * nr;
     g->TB = tb < tall ? tb : tall;
-    g->vb = g->TB * g->C; /* == k_gemm_packed_b_floats(C, TB): TB is a multiple of NR */
-    g->mb = g->TB * g->M;
+    /* One point's V is k_gemm_packed_b_floats(C, TB) = TB*C (TB is a multiple of NR),
+     * its GEMM output TB*M. A cache line of padding after each: the transforms touch
+     * one vector of every point in turn, and with strides of a multiple of 4 KB
+     * (TB = 32, C = 64: 8 KB) all 36 would fall into one L1 set and evict each other
+     * (measured: the stores of V were the input transform's hot spot). */
+    g->vb = g->TB * g->C + 16;
+    g->mb = g->TB * g->M + 16;
     g->slot = (size_t)(g->a * g->a) * (g->vb + g->mb);
 }
 
@@ -417,6 +433,300 @@ K_CLONES static void wino_output(const wgeom *g, const k_conv_shape *s, const wr
     }
 }
 
+/* ---- AVX-512 transforms: one group of LANES block lanes at a time ----
+ *
+ * A group is the LANES-aligned lanes of the block that several runs share (with 14
+ * tiles per row, a run of 14 and one of 2 tiles from the next row). The portable path
+ * above computes all LANES lanes once per run, so a group of k runs costs k times
+ * one; here each group is transformed once: every run ("segment") of the group merges
+ * its tiles' input columns into the same registers with masked loads, and the output
+ * of each segment leaves through masked stores. The stride-m columns of the tiles are
+ * split into per-tile vectors with two-source permutes. The arithmetic is that of
+ * in_f4/in_f2/out_f4/out_f2, in the same order, without FMA contraction: both paths
+ * give the same bits (tests/unit/test_winograd.c checks it). */
+#if WINO_AVX512
+
+#define T512 __attribute__((target("avx512f")))
+
+/* Bits e of 0..15 with lo <= e < hi. */
+static uint16_t range16(int64_t lo, int64_t hi)
+{
+    if (lo < 0)
+        lo = 0;
+    if (hi > 16)
+        hi = 16;
+    return hi <= lo ? 0 : (uint16_t)((((uint32_t)1 << (hi - lo)) - 1) << lo);
+}
+
+/* p + off floats, through an integer: masked loads and stores may start before an
+ * array (the lanes there are masked off), which pointer arithmetic may not. */
+static inline const float *fat(const float *p, ptrdiff_t off)
+{
+    return (const float *)((uintptr_t)p + (uintptr_t)(off * (ptrdiff_t)sizeof(float)));
+}
+
+/* A run within its group: where its lanes' columns are, and which elements of the m
+ * column vectors (element e of vector k is column m*q + j of lane q = (16k + e) / m,
+ * j = e % m) belong to it and lie inside the image. */
+typedef struct wseg {
+    ptrdiff_t off;     /* input: element 0 of vector 0 at row 0 of channel 0; output: same at mo 0 */
+    int64_t row0;      /* first input row (input) or output row (output) of the tiles */
+    uint16_t mx[4];    /* input columns m*q .. m*q+m-1, or the output columns */
+    uint16_t my[4];    /* input columns m*q+m .. m*q+2m-1 (the overlap with the next tile) */
+    ptrdiff_t act_off; /* output: first column of the run (for activations done in place) */
+    size_t ncols;
+} wseg;
+
+static size_t group_segs_in(const wgeom *g, const k_conv_shape *s, const wrun *runs, size_t nrun, wseg *sg)
+{
+    int64_t m = g->m, W = s->in[2], H = s->in[1];
+    for (size_t i = 0; i < nrun; i++) {
+        const wrun *r = &runs[i];
+        int64_t q0 = (int64_t)(r->t % LANES), n = (int64_t)r->n;
+        int64_t base = ((int64_t)r->tx0 - q0) * m - s->pad[2];
+        sg[i].row0 = (int64_t)r->ty * m - s->pad[1];
+        sg[i].off = (ptrdiff_t)((int64_t)r->img * (int64_t)g->C * H * W + sg[i].row0 * W + base);
+        for (int k = 0; k < 4; k++) {
+            uint16_t lane = range16(m * q0 - 16 * k, m * (q0 + n) - 16 * k);
+            sg[i].mx[k] = lane & range16(-base - 16 * k, W - base - 16 * k);
+            sg[i].my[k] = lane & range16(-base - m - 16 * k, W - base - m - 16 * k);
+        }
+    }
+    return nrun;
+}
+
+static size_t group_segs_out(const wgeom *g, const k_conv_shape *s, const wrun *runs, size_t nrun, wseg *sg)
+{
+    int64_t m = g->m, OH = s->out[1], OW = s->out[2];
+    for (size_t i = 0; i < nrun; i++) {
+        const wrun *r = &runs[i];
+        int64_t q0 = (int64_t)(r->t % LANES), n = (int64_t)r->n, tx0 = (int64_t)r->tx0;
+        int64_t base = (tx0 - q0) * m;
+        sg[i].row0 = (int64_t)r->ty * m;
+        sg[i].off = (ptrdiff_t)((int64_t)r->img * (int64_t)g->M * OH * OW + sg[i].row0 * OW + base);
+        for (int k = 0; k < 4; k++)
+            sg[i].mx[k] = range16(m * q0 - 16 * k, m * (q0 + n) - 16 * k) & range16(0, OW - base - 16 * k);
+        sg[i].act_off = sg[i].off + (ptrdiff_t)(q0 * m);
+        int64_t nc = n * m < OW - tx0 * m ? n * m : OW - tx0 * m;
+        sg[i].ncols = (size_t)nc;
+    }
+    return nrun;
+}
+
+/* Row i of the patch of channel plane xc, as m vectors of the tiles' columns
+ * (X: m*q + j, Y: m*q + m + j, j < m), merged over the segments. */
+T512 static inline void load_row(const float *xc, const wseg *sg, size_t ns, int64_t i, int64_t H, int64_t W, int m,
+                                 ptrdiff_t pf, __m512 *X, __m512 *Y)
+{
+    for (int k = 0; k < m; k++)
+        X[k] = Y[k] = _mm512_setzero_ps();
+    for (size_t si = 0; si < ns; si++) {
+        int64_t iy = sg[si].row0 + i;
+        if (iy < 0 || iy >= H)
+            continue;
+        ptrdiff_t o = sg[si].off + (ptrdiff_t)(i * W);
+        for (int k = 0; k < m; k++) {
+            X[k] = _mm512_mask_loadu_ps(X[k], sg[si].mx[k], fat(xc, o + 16 * k));
+            Y[k] = _mm512_mask_loadu_ps(Y[k], sg[si].my[k], fat(xc, o + m + 16 * k));
+        }
+        /* the same row of the next channel: planes are far apart, the hardware
+         * prefetchers do not follow (the loads above were the transform's hot spot) */
+        for (int k = 0; k <= m; k++)
+            _mm_prefetch((const char *)fat(xc, o + pf + 16 * k), _MM_HINT_T0);
+    }
+}
+
+T512 static void wino_input_avx512(const wgeom *g, const k_conv_shape *s, const float *x, const wrun *runs,
+                                   size_t nrun, size_t c0, size_t c1, size_t nr, float *V)
+{
+    /* split of 4 vectors of (4 columns x 4 tiles) into per-column vectors, and of 2 of (2 x 8) */
+    const __m512i a4 = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 1, 5, 9, 13, 17, 21, 25, 29);
+    const __m512i b4 = _mm512_setr_epi32(2, 6, 10, 14, 18, 22, 26, 30, 3, 7, 11, 15, 19, 23, 27, 31);
+    const __m512i lo8 = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+    const __m512i hi8 = _mm512_setr_epi32(8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+    const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i od = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    const __m512 two = _mm512_set1_ps(2), four = _mm512_set1_ps(4), five = _mm512_set1_ps(5);
+    int m = g->m;
+    int64_t H = s->in[1], W = s->in[2];
+    size_t HW = (size_t)(H * W);
+    wseg sg[LANES];
+    for (size_t ri = 0; ri < nrun;) {
+        size_t grp = runs[ri].t / LANES, rj = ri;
+        while (rj < nrun && runs[rj].t / LANES == grp)
+            rj++;
+        size_t ns = group_segs_in(g, s, runs + ri, rj - ri, sg), G = grp * LANES;
+        ri = rj;
+        float *vd = V + (G / nr) * g->C * nr + G % nr;
+        for (size_t c = c0; c < c1; c++) {
+            const float *xc = x + c * HW;
+            float *d = vd + c * nr;
+            ptrdiff_t pf = c + 1 < c1 ? (ptrdiff_t)HW : 0;
+            if (m == 4) {
+                __m512 t[6][6];
+                for (int i = 0; i < 6; i++) {
+                    __m512 X[4], Y[4];
+                    load_row(xc, sg, ns, i, H, W, 4, pf, X, Y);
+                    __m512 p01 = _mm512_permutex2var_ps(X[0], a4, X[1]), p23 = _mm512_permutex2var_ps(X[2], a4, X[3]);
+                    __m512 q01 = _mm512_permutex2var_ps(X[0], b4, X[1]), q23 = _mm512_permutex2var_ps(X[2], b4, X[3]);
+                    __m512 y01 = _mm512_permutex2var_ps(Y[0], a4, Y[1]), y23 = _mm512_permutex2var_ps(Y[2], a4, Y[3]);
+                    __m512 d0 = _mm512_permutex2var_ps(p01, lo8, p23), d1 = _mm512_permutex2var_ps(p01, hi8, p23);
+                    __m512 d2 = _mm512_permutex2var_ps(q01, lo8, q23), d3 = _mm512_permutex2var_ps(q01, hi8, q23);
+                    __m512 d4 = _mm512_permutex2var_ps(y01, lo8, y23), d5 = _mm512_permutex2var_ps(y01, hi8, y23);
+                    /* as in_f4 */
+                    t[i][0] = _mm512_add_ps(_mm512_sub_ps(_mm512_mul_ps(four, d0), _mm512_mul_ps(five, d2)), d4);
+                    t[i][1] = _mm512_sub_ps(_mm512_add_ps(d3, d4), _mm512_mul_ps(four, _mm512_add_ps(d1, d2)));
+                    t[i][2] = _mm512_add_ps(_mm512_mul_ps(four, _mm512_sub_ps(d1, d2)), _mm512_sub_ps(d4, d3));
+                    __m512 d42 = _mm512_sub_ps(d4, d2);
+                    t[i][3] = _mm512_add_ps(_mm512_mul_ps(two, _mm512_sub_ps(d3, d1)), d42);
+                    t[i][4] = _mm512_add_ps(_mm512_mul_ps(two, _mm512_sub_ps(d1, d3)), d42);
+                    t[i][5] = _mm512_add_ps(_mm512_sub_ps(_mm512_mul_ps(four, d1), _mm512_mul_ps(five, d3)), d5);
+                }
+                for (int k = 0; k < 6; k++) {
+                    __m512 d0 = t[0][k], d1 = t[1][k], d2 = t[2][k], d3 = t[3][k], d4 = t[4][k], d5 = t[5][k];
+                    __m512 d42 = _mm512_sub_ps(d4, d2);
+                    _mm512_storeu_ps(d + (size_t)(0 * 6 + k) * g->vb,
+                                     _mm512_add_ps(_mm512_sub_ps(_mm512_mul_ps(four, d0), _mm512_mul_ps(five, d2)), d4));
+                    _mm512_storeu_ps(d + (size_t)(1 * 6 + k) * g->vb,
+                                     _mm512_sub_ps(_mm512_add_ps(d3, d4), _mm512_mul_ps(four, _mm512_add_ps(d1, d2))));
+                    _mm512_storeu_ps(d + (size_t)(2 * 6 + k) * g->vb,
+                                     _mm512_add_ps(_mm512_mul_ps(four, _mm512_sub_ps(d1, d2)), _mm512_sub_ps(d4, d3)));
+                    _mm512_storeu_ps(d + (size_t)(3 * 6 + k) * g->vb,
+                                     _mm512_add_ps(_mm512_mul_ps(two, _mm512_sub_ps(d3, d1)), d42));
+                    _mm512_storeu_ps(d + (size_t)(4 * 6 + k) * g->vb,
+                                     _mm512_add_ps(_mm512_mul_ps(two, _mm512_sub_ps(d1, d3)), d42));
+                    _mm512_storeu_ps(d + (size_t)(5 * 6 + k) * g->vb,
+                                     _mm512_add_ps(_mm512_sub_ps(_mm512_mul_ps(four, d1), _mm512_mul_ps(five, d3)), d5));
+                }
+            } else {
+                __m512 t[4][4];
+                for (int i = 0; i < 4; i++) {
+                    __m512 X[2], Y[2];
+                    load_row(xc, sg, ns, i, H, W, 2, pf, X, Y);
+                    __m512 d0 = _mm512_permutex2var_ps(X[0], ev, X[1]), d1 = _mm512_permutex2var_ps(X[0], od, X[1]);
+                    __m512 d2 = _mm512_permutex2var_ps(Y[0], ev, Y[1]), d3 = _mm512_permutex2var_ps(Y[0], od, Y[1]);
+                    t[i][0] = _mm512_sub_ps(d0, d2);
+                    t[i][1] = _mm512_add_ps(d1, d2);
+                    t[i][2] = _mm512_sub_ps(d2, d1);
+                    t[i][3] = _mm512_sub_ps(d1, d3);
+                }
+                for (int k = 0; k < 4; k++) {
+                    __m512 d0 = t[0][k], d1 = t[1][k], d2 = t[2][k], d3 = t[3][k];
+                    _mm512_storeu_ps(d + (size_t)(0 * 4 + k) * g->vb, _mm512_sub_ps(d0, d2));
+                    _mm512_storeu_ps(d + (size_t)(1 * 4 + k) * g->vb, _mm512_add_ps(d1, d2));
+                    _mm512_storeu_ps(d + (size_t)(2 * 4 + k) * g->vb, _mm512_sub_ps(d2, d1));
+                    _mm512_storeu_ps(d + (size_t)(3 * 4 + k) * g->vb, _mm512_sub_ps(d1, d3));
+                }
+            }
+        }
+    }
+}
+
+/* The rows of A^T M A for F(4x4): s = rows of 6 points -> 4, as out_f4. */
+T512 static inline void out4(__m512 a0, __m512 a1, __m512 a2, __m512 a3, __m512 a4, __m512 a5, __m512 *r)
+{
+    const __m512 two = _mm512_set1_ps(2), four = _mm512_set1_ps(4), eight = _mm512_set1_ps(8);
+    __m512 p12 = _mm512_add_ps(a1, a2), m12 = _mm512_sub_ps(a1, a2), p34 = _mm512_add_ps(a3, a4),
+           m34 = _mm512_sub_ps(a3, a4);
+    r[0] = _mm512_add_ps(_mm512_add_ps(a0, p12), p34);
+    r[1] = _mm512_add_ps(m12, _mm512_mul_ps(two, m34));
+    r[2] = _mm512_add_ps(p12, _mm512_mul_ps(four, p34));
+    r[3] = _mm512_add_ps(_mm512_add_ps(m12, _mm512_mul_ps(eight, m34)), a5);
+}
+
+T512 static void wino_output_avx512(const wgeom *g, const k_conv_shape *s, const wrun *runs, size_t nrun, size_t m0,
+                                    size_t m1, const float *Mb, const float *bias, const float *res, float *y, int act,
+                                    float act_alpha, float act_beta)
+{
+    /* interleave per-column vectors back into rows of tiles: 4 columns x 16 tiles -> 4 x (4 x 4) */
+    const __m512i il = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const __m512i ih = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    const __m512i jl = _mm512_setr_epi32(0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23);
+    const __m512i jh = _mm512_setr_epi32(8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31);
+    const __m512 zero = _mm512_setzero_ps();
+    int m = g->m;
+    int64_t OH = s->out[1], OW = s->out[2];
+    size_t plane = (size_t)(OH * OW), mb = g->mb;
+    wseg sg[LANES];
+    for (size_t ri = 0; ri < nrun;) {
+        size_t grp = runs[ri].t / LANES, rj = ri;
+        while (rj < nrun && runs[rj].t / LANES == grp)
+            rj++;
+        size_t ns = group_segs_out(g, s, runs + ri, rj - ri, sg), G = grp * LANES;
+        ri = rj;
+        for (size_t mo = m0; mo < m1; mo++) {
+            const float *mp = Mb + mo * g->TB + G;
+            __m512 o[4][4]; /* o[l][k]: output row l, columns 16k .. 16k+15 of the group */
+            if (m == 4) {
+                __m512 sv[6][4];
+                for (int i = 0; i < 6; i++) {
+                    const float *m_ = mp + (size_t)(i * 6) * mb;
+                    out4(_mm512_loadu_ps(m_), _mm512_loadu_ps(m_ + mb), _mm512_loadu_ps(m_ + 2 * mb),
+                         _mm512_loadu_ps(m_ + 3 * mb), _mm512_loadu_ps(m_ + 4 * mb), _mm512_loadu_ps(m_ + 5 * mb),
+                         sv[i]);
+                }
+                __m512 r[4][4]; /* r[j][l] */
+                for (int j = 0; j < 4; j++)
+                    out4(sv[0][j], sv[1][j], sv[2][j], sv[3][j], sv[4][j], sv[5][j], r[j]);
+                for (int l = 0; l < 4; l++) {
+                    __m512 a = _mm512_permutex2var_ps(r[0][l], il, r[1][l]), b = _mm512_permutex2var_ps(r[2][l], il, r[3][l]);
+                    __m512 c = _mm512_permutex2var_ps(r[0][l], ih, r[1][l]), e = _mm512_permutex2var_ps(r[2][l], ih, r[3][l]);
+                    o[l][0] = _mm512_permutex2var_ps(a, jl, b);
+                    o[l][1] = _mm512_permutex2var_ps(a, jh, b);
+                    o[l][2] = _mm512_permutex2var_ps(c, jl, e);
+                    o[l][3] = _mm512_permutex2var_ps(c, jh, e);
+                }
+            } else {
+                __m512 sv[4][2];
+                for (int i = 0; i < 4; i++) {
+                    const float *m_ = mp + (size_t)(i * 4) * mb;
+                    __m512 a0 = _mm512_loadu_ps(m_), a1 = _mm512_loadu_ps(m_ + mb), a2 = _mm512_loadu_ps(m_ + 2 * mb),
+                           a3 = _mm512_loadu_ps(m_ + 3 * mb);
+                    sv[i][0] = _mm512_add_ps(_mm512_add_ps(a0, a1), a2);
+                    sv[i][1] = _mm512_sub_ps(_mm512_sub_ps(a1, a2), a3);
+                }
+                for (int j = 0; j < 2; j++) { /* r[l] of column j */
+                    __m512 a0 = sv[0][j], a1 = sv[1][j], a2 = sv[2][j], a3 = sv[3][j];
+                    o[0][j] = _mm512_add_ps(_mm512_add_ps(a0, a1), a2);
+                    o[1][j] = _mm512_sub_ps(_mm512_sub_ps(a1, a2), a3);
+                }
+                for (int l = 0; l < 2; l++) {
+                    __m512 c0 = o[l][0], c1 = o[l][1];
+                    o[l][0] = _mm512_permutex2var_ps(c0, il, c1);
+                    o[l][1] = _mm512_permutex2var_ps(c0, ih, c1);
+                }
+            }
+            __m512 b = _mm512_set1_ps(bias ? bias[mo] : 0.0f);
+            for (size_t si = 0; si < ns; si++) {
+                const wseg *q = &sg[si];
+                for (int l = 0; l < m && q->row0 + l < OH; l++) {
+                    ptrdiff_t off = q->off + (ptrdiff_t)(mo * plane) + (ptrdiff_t)(l * OW);
+                    if (mo + 1 < m1) /* the next channel's rows: planes apart, not prefetched by the hardware */
+                        for (int k = 0; k <= m; k++) {
+                            _mm_prefetch((const char *)fat(y, off + (ptrdiff_t)plane + 16 * k), _MM_HINT_T0);
+                            if (res)
+                                _mm_prefetch((const char *)fat(res, off + (ptrdiff_t)plane + 16 * k), _MM_HINT_T0);
+                        }
+                    for (int k = 0; k < m; k++) {
+                        __mmask16 mk = q->mx[k];
+                        __m512 v = _mm512_add_ps(o[l][k], b);
+                        if (res)
+                            v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mk, fat(res, off + 16 * k)));
+                        if (act == ACT_RELU)
+                            v = _mm512_max_ps(v, zero); /* x > 0 ? x : 0, NaN -> 0 as k_act_apply */
+                        _mm512_mask_storeu_ps((float *)(uintptr_t)fat(y, off + 16 * k), mk, v);
+                    }
+                    if (act != ACT_NONE && act != ACT_RELU)
+                        k_act_apply(y + (q->act_off + (ptrdiff_t)(mo * plane) + (ptrdiff_t)(l * OW)), q->ncols, act,
+                                    act_alpha, act_beta);
+                }
+            }
+        }
+    }
+}
+
+#endif
+
 /* Mp (M, ncols) = Up (packed A, M x C) * Vp (packed B, C x ncols), row stride ldm, with
  * the GEMM's microkernel called directly: the whole K = C in one pass (an A panel of
  * MR x C and a B panel of C x NR fit in L1/L2 for C <= 512), and full NR-wide panels
@@ -468,6 +778,7 @@ typedef struct wargs {
     float *y;
     int act;
     float act_alpha, act_beta;
+    int simd; /* AVX-512 transforms */
 } wargs;
 
 /* Block b in work slot w, by worker k of a team of nk threads (all nk call it; nk == 1:
@@ -481,7 +792,12 @@ static void run_block(const wargs *A, size_t b, float *w, int k, int nk)
     float *V = w, *Mb = w + (size_t)(g->a * g->a) * g->vb;
     size_t lo, hi, a2 = (size_t)(g->a * g->a), ua = k_gemm_packed_a_floats(A->isa, g->M, g->C);
     split(g->C, k, nk, &lo, &hi);
-    wino_input(g, A->s, A->x, runs, nrun, lo, hi, (size_t)A->isa->nr, V);
+#if WINO_AVX512
+    if (A->simd)
+        wino_input_avx512(g, A->s, A->x, runs, nrun, lo, hi, (size_t)A->isa->nr, V);
+    else
+#endif
+        wino_input(g, A->s, A->x, runs, nrun, lo, hi, (size_t)A->isa->nr, V);
     if (nk > 1) {
 #pragma omp barrier
     }
@@ -492,22 +808,47 @@ static void run_block(const wargs *A, size_t b, float *w, int k, int nk)
 #pragma omp barrier
     }
     split(g->M, k, nk, &lo, &hi);
-    wino_output(g, A->s, runs, nrun, lo, hi, Mb, A->bias, A->res, A->y, A->act, A->act_alpha, A->act_beta);
+#if WINO_AVX512
+    if (A->simd)
+        wino_output_avx512(g, A->s, runs, nrun, lo, hi, Mb, A->bias, A->res, A->y, A->act, A->act_alpha,
+                           A->act_beta);
+    else
+#endif
+        wino_output(g, A->s, runs, nrun, lo, hi, Mb, A->bias, A->res, A->y, A->act, A->act_alpha, A->act_beta);
     if (nk > 1) {
 #pragma omp barrier /* the slot is reused by the next block */
     }
+}
+
+int k_wino_have_avx512(void)
+{
+#if WINO_AVX512
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") ? 1 : 0;
+#else
+    return 0;
+#endif
 }
 
 void k_f32_wino_conv(const k_gemm_isa *isa, int m, const k_conv_shape *s, const float *x, const float *u,
                      const float *bias, const float *res, float *y, int act, float act_alpha, float act_beta,
                      int threads, float *work, size_t work_floats)
 {
+    k_f32_wino_conv_x(isa, m, s, x, u, bias, res, y, act, act_alpha, act_beta, threads, work, work_floats, 1);
+}
+
+void k_f32_wino_conv_x(const k_gemm_isa *isa, int m, const k_conv_shape *s, const float *x, const float *u,
+                       const float *bias, const float *res, float *y, int act, float act_alpha, float act_beta,
+                       int threads, float *work, size_t work_floats, int simd)
+{
     wgeom g;
     wgeom_init(&g, isa, m, s);
     if (g.T == 0 || g.M == 0)
         return;
     size_t nb = (g.T + g.TB - 1) / g.TB, nslots = work_floats / g.slot;
-    wargs A = {isa, s, &g, x, u, bias, res, y, act, act_alpha, act_beta};
+    /* groups of LANES lanes must lie inside one packed-B panel */
+    simd = simd && isa->nr % LANES == 0 && k_wino_have_avx512();
+    wargs A = {isa, s, &g, x, u, bias, res, y, act, act_alpha, act_beta, simd};
     int nt = threads > 1 ? threads : 1;
     if (nt > 1 && nslots >= 2 && nb >= 3 * (size_t)nt) {
         /* enough blocks: each thread runs whole blocks in its own slot */

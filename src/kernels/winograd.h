@@ -51,6 +51,16 @@ void k_f32_wino_conv(const k_gemm_isa *isa, int m, const k_conv_shape *s, const 
                      const float *bias, const float *res, float *y, int act, float act_alpha, float act_beta,
                      int threads, float *work, size_t work_floats);
 
+/* k_f32_wino_conv with the choice of transforms: simd 0 runs the portable loops
+ * (compiled for AVX-512, AVX2 and baseline), 1 the hand-written AVX-512 transforms
+ * when the CPU has AVX-512F (else the portable ones). Both give the same bits. */
+void k_f32_wino_conv_x(const k_gemm_isa *isa, int m, const k_conv_shape *s, const float *x, const float *u,
+                       const float *bias, const float *res, float *y, int act, float act_alpha, float act_beta,
+                       int threads, float *work, size_t work_floats, int simd);
+
+/* 1 when this CPU runs the AVX-512 transforms. */
+int k_wino_have_avx512(void);
+
 /* The three transforms of one tile, plain loops (for tests): d (alpha x alpha) ->
  * v = B^T d B; g (3x3) -> u = G g G^T; mt (alpha x alpha) -> o (m x m) = A^T mt A. */
 void k_f32_wino_tile_ref(int m, const float *d, float *v, const float *g, float *u, const float *mt, float *o);

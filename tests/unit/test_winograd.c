@@ -149,6 +149,9 @@ static const wspec shapes[] = {
     {1, 5, 3, 6, 5, 2, 2, 2, 2, 0, 0, ACT_LEAKY_RELU}, /* pads larger than the tile overlap */
     {1, 12, 32, 21, 70, 1, 1, 1, 1, 1, 1, ACT_NONE},  /* rows wider than one run of tiles, several blocks */
     {3, 64, 64, 17, 17, 1, 1, 1, 1, 1, 0, ACT_RELU},  /* many blocks: block-parallel with 2 threads */
+    {1, 8, 35, 56, 56, 1, 1, 1, 1, 1, 1, ACT_RELU},   /* 14 tiles a row: runs of 14 + 2, 12 + 4, ... share vectors */
+    {2, 9, 20, 5, 30, 0, 1, 2, 0, 1, 1, ACT_HARD_SWISH}, /* 1..2 tiles down, 7 / 15 across, batch 2 */
+    {2, 6, 7, 4, 3, 1, 0, 0, 2, 0, 1, ACT_SIGMOID},   /* one tile a row: 16 runs in a vector */
 };
 
 static void wino_f4_matches_reference_on_awkward_shapes(void **st)
@@ -169,6 +172,61 @@ static void wino_f2_matches_reference_on_awkward_shapes(void **st)
         check_kernel(&shapes[i], 2, 1, 0);
         check_kernel(&shapes[i], 2, 2, 0);
     }
+}
+
+/* The hand-written AVX-512 transforms and the portable loops compute the same
+ * operations in the same order: the outputs are equal bit for bit (with the same GEMM),
+ * on every shape above, both tile sizes, with 1 and 2 threads. (Without AVX-512 both
+ * runs take the portable path; the reference checks above still cover the kernel.) */
+static void wino_avx512_and_portable_transforms_agree(void **st)
+{
+    (void)st;
+    tu_seed(106);
+    if (!k_wino_have_avx512())
+        print_message("no AVX-512 on this CPU: comparing the portable path with itself\n");
+    const k_gemm_isa *isa = k_gemm_best();
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++)
+        for (int m = 2; m <= 4; m += 2)
+            for (int threads = 1; threads <= 2; threads++) {
+                const wspec *sp = &shapes[si];
+                k_conv_shape s;
+                memset(&s, 0, sizeof s);
+                s.N = sp->N, s.C = sp->C, s.M = sp->M, s.group = 1;
+                for (int i = 0; i < 3; i++)
+                    s.in[i] = s.out[i] = s.k[i] = s.stride[i] = s.dil[i] = 1;
+                s.in[1] = sp->H, s.in[2] = sp->W;
+                s.k[1] = s.k[2] = 3;
+                s.pad[1] = sp->pt, s.pad[2] = sp->pl;
+                s.out[1] = sp->H + sp->pt + sp->pb - 2;
+                s.out[2] = sp->W + sp->pl + sp->pr - 2;
+                size_t nx = (size_t)(sp->N * sp->C * sp->H * sp->W), nw = (size_t)(sp->M * sp->C * 9);
+                size_t ny = (size_t)(sp->N * sp->M * s.out[1] * s.out[2]);
+                float *x = malloc(nx * sizeof(float)), *w = malloc(nw * sizeof(float));
+                float *b = malloc((size_t)sp->M * sizeof(float)), *r = malloc(ny * sizeof(float));
+                float *y0 = malloc(ny * sizeof(float)), *y1 = malloc(ny * sizeof(float));
+                float *u = malloc(k_wino_u_floats(isa, m, (size_t)sp->M, (size_t)sp->C) * sizeof(float));
+                tu_fill(x, nx, -1, 1);
+                tu_fill(w, nw, -1, 1);
+                tu_fill(b, (size_t)sp->M, -1, 1);
+                tu_fill(r, ny, -2, 2);
+                size_t wf = k_wino_work_floats(isa, m, &s, threads);
+                float *work = malloc((wf ? wf : 1) * sizeof(float));
+                k_f32_wino_weights(isa, m, (size_t)sp->M, (size_t)sp->C, w, u);
+                for (int simd = 0; simd <= 1; simd++) {
+                    float *y = simd ? y1 : y0;
+                    for (size_t i = 0; i < wf; i++)
+                        work[i] = NAN;
+                    for (size_t i = 0; i < ny; i++)
+                        y[i] = NAN;
+                    k_f32_wino_conv_x(isa, m, &s, x, u, sp->bias ? b : NULL, sp->res ? r : NULL, y, sp->act, 0.1f,
+                                      0.6f, threads, work, wf, simd);
+                }
+                for (size_t i = 0; i < ny; i++)
+                    if (memcmp(&y0[i], &y1[i], sizeof(float)) != 0)
+                        fail_msg("shape %zu F(%dx%d) threads %d: y[%zu] portable %.9g, avx512 %.9g", si, m, m, threads,
+                                 i, y0[i], y1[i]);
+                free(x), free(w), free(b), free(r), free(y0), free(y1), free(u), free(work);
+            }
 }
 
 /* Two threads but work space for one block: the team shares every block. */
@@ -319,6 +377,7 @@ int main(void)
         cmocka_unit_test(wino_tile_transforms_compute_a_3x3_correlation),
         cmocka_unit_test(wino_f4_matches_reference_on_awkward_shapes),
         cmocka_unit_test(wino_f2_matches_reference_on_awkward_shapes),
+        cmocka_unit_test(wino_avx512_and_portable_transforms_agree),
         cmocka_unit_test(wino_one_work_slot_shared_by_two_threads),
         cmocka_unit_test(wino_chosen_for_resnet_3x3_layers),
         cmocka_unit_test(conv_op_winograd_path_matches_reference),
