@@ -10,7 +10,7 @@
  * is packed once in init; everything else is packed into scratch at run time. A
  * fused activation (node->fused_act) is applied in the GEMM epilogue.
  * "MatMul" in the internal domain "norma" (made by the fuse-matmul-add and
- * matmul-transpose-b passes) takes an optional third input, a bias of N values added
+ * fuse-matmul-transpose passes) takes an optional third input, a bias of N values added
  * to every output row in the epilogue, and an attribute transB (0 or 1): with
  * transB=1, B must be 2-D and is read as its transpose (B is (N, K)), so a
  * Transpose(W, perm=[1,0]) in front of the MatMul need not be materialized; packing
@@ -201,7 +201,8 @@ static int matmul_init(op_ctx *c)
     const ir_tensor *b = c->in[1];
     int tb = mm_trans_b(c->node);
     if (tb < 0)
-        return op_fail(c, NORMA_ERR_MODEL, "transB=%lld must be 0 or 1", (long long)ir_attr_int(c->node, "transB", 0));
+        return op_fail(c, NORMA_ERR_MODEL, "transB=%lld must be 0 or 1",
+                       (long long)ir_attr_int(c->node, "transB", 0));
     if (tb) {
         if (b && b->data && b->dtype == NORMA_FLOAT && b->rank == 2) {
             /* B is (N, K): element (k, j) at B[j*K + k] */
@@ -239,7 +240,8 @@ static int matmul_dims(op_ctx *c, mm_dims *d)
         return op_fail(c, NORMA_ERR_SHAPE, "operands must have rank >= 1, got %d and %d", a->rank, b->rank);
     d->tb = mm_trans_b(c->node);
     if (d->tb < 0)
-        return op_fail(c, NORMA_ERR_MODEL, "transB=%lld must be 0 or 1", (long long)ir_attr_int(c->node, "transB", 0));
+        return op_fail(c, NORMA_ERR_MODEL, "transB=%lld must be 0 or 1",
+                       (long long)ir_attr_int(c->node, "transB", 0));
     if (d->tb && b->rank != 2)
         return op_fail(c, NORMA_ERR_SHAPE, "with transB=1, B must be 2-D, got rank %d", b->rank);
     d->M = a->rank == 1 ? 1 : a->dims[a->rank - 2];
@@ -443,7 +445,8 @@ static const op_schema matmul1 = {"MatMul", "", 1, 2, 2, 1, 1, matmul_init, gemm
 static const op_schema matmul9 = {"MatMul", "", 9, 2, 2, 1, 1, matmul_init, gemm_state_free, matmul_infer, matmul_run};
 static const op_schema matmul13 = {"MatMul", "", 13, 2, 2, 1, 1, matmul_init, gemm_state_free, matmul_infer, matmul_run};
 
-/* MatMul(X, W, bias) in the internal domain "norma", made by the fuse-matmul-add pass */
+/* MatMul(X, W[, bias]) [transB] in the internal domain "norma", made by the
+ * fuse-matmul-transpose and fuse-matmul-add passes */
 static const op_schema matmul_bias = {"MatMul", "norma", 1, 2, 3, 1, 1, matmul_init, gemm_state_free, matmul_infer, matmul_run};
 
 OP_TABLE(gemm) = {&gemm1, &gemm7, &gemm9, &gemm11, &gemm13, &matmul1, &matmul9, &matmul13, &matmul_bias, NULL};

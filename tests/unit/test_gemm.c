@@ -401,7 +401,8 @@ static void check_matmul_tb(int ar, const int64_t *ad, int64_t N, int bias, unsi
 {
     int ok;
     size_t na = ir_numel_checked(ar, ad, &ok), K = (size_t)ad[ar - 1], rows = na / K;
-    float *A = malloc(sizeof(float) * na), *B = malloc(sizeof(float) * (size_t)N * K), *C = malloc(sizeof(float) * (size_t)N);
+    float *A = malloc(sizeof(float) * na), *B = malloc(sizeof(float) * (size_t)N * K);
+    float *C = malloc(sizeof(float) * (size_t)N);
     tu_fill(A, na, -1, 1);
     tu_fill(B, (size_t)N * K, -1, 1);
     tu_fill(C, (size_t)N, -1, 1);
