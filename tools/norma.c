@@ -190,15 +190,26 @@ static int cmd_info(int argc, char **argv)
             return die("%s", err);
         }
     }
+    /* ops outside the default domain (the passes' internal "norma" nodes) count
+     * apart, as "domain.Op" */
     op_count *counts = calloc((size_t)g->n_nodes + 1, sizeof(op_count));
     int nc = 0;
     for (int i = 0; counts && i < g->n_nodes; i++) {
+        const ir_node *n = &g->nodes[i];
+        char key[256];
+        if (n->domain[0] && strcmp(n->domain, "ai.onnx") != 0)
+            snprintf(key, sizeof key, "%s.%s", n->domain, n->op_type);
+        else
+            snprintf(key, sizeof key, "%s", n->op_type);
         int k;
         for (k = 0; k < nc; k++)
-            if (strcmp(counts[k].op, g->nodes[i].op_type) == 0)
+            if (strcmp(counts[k].op, key) == 0)
                 break;
-        if (k == nc)
-            counts[nc++].op = g->nodes[i].op_type;
+        if (k == nc) {
+            if (!(counts[nc].op = strdup(key)))
+                break;
+            nc++;
+        }
         counts[k].n++;
     }
     if (counts)
@@ -253,6 +264,8 @@ static int cmd_info(int argc, char **argv)
         for (int i = 0; i < nc; i++)
             printf("  %-28s %d\n", counts[i].op, counts[i].n);
     }
+    for (int i = 0; counts && i < nc; i++)
+        free(counts[i].op);
     free(counts);
     ir_graph_free(g);
     ld_store_free(st);

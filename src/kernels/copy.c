@@ -85,6 +85,56 @@ static void copy_row(char *o, const char *i, size_t es, int64_t n, int64_t s)
     }
 }
 
+typedef uint32_t v4u __attribute__((vector_size(16)));
+typedef int32_t v4i __attribute__((vector_size(16)));
+
+static inline v4u v4_load(const uint32_t *p)
+{
+    v4u v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void v4_store(uint32_t *p, v4u v)
+{
+    memcpy(p, &v, sizeof v);
+}
+
+/* The 4x4 block at x (row stride ldi) transposed into y (row stride ldo), in
+ * registers (GCC vector shuffles: SSE on x86-64, NEON on arm64). */
+static inline void tr4x4(const uint32_t *x, ptrdiff_t ldi, uint32_t *y, ptrdiff_t ldo)
+{
+    v4u a = v4_load(x), b = v4_load(x + ldi), c = v4_load(x + 2 * ldi), d = v4_load(x + 3 * ldi);
+    v4u t0 = __builtin_shuffle(a, b, (v4i){0, 4, 1, 5}), t1 = __builtin_shuffle(a, b, (v4i){2, 6, 3, 7});
+    v4u t2 = __builtin_shuffle(c, d, (v4i){0, 4, 1, 5}), t3 = __builtin_shuffle(c, d, (v4i){2, 6, 3, 7});
+    v4_store(y, __builtin_shuffle(t0, t2, (v4i){0, 1, 4, 5}));
+    v4_store(y + ldo, __builtin_shuffle(t0, t2, (v4i){2, 3, 6, 7}));
+    v4_store(y + 2 * ldo, __builtin_shuffle(t1, t3, (v4i){0, 1, 4, 5}));
+    v4_store(y + 3 * ldo, __builtin_shuffle(t1, t3, (v4i){2, 3, 6, 7}));
+}
+
+void k_transpose_4b(void *out, const void *in, size_t rows, size_t cols, ptrdiff_t ldi, ptrdiff_t ldo)
+{
+    const uint32_t *x = in;
+    uint32_t *y = out;
+    const ptrdiff_t T = 32, R = (ptrdiff_t)rows, C = (ptrdiff_t)cols;
+    for (ptrdiff_t r0 = 0; r0 < R; r0 += T)
+        for (ptrdiff_t c0 = 0; c0 < C; c0 += T) {
+            ptrdiff_t r1 = r0 + T < R ? r0 + T : R, c1 = c0 + T < C ? c0 + T : C, r = r0;
+            for (; r + 4 <= r1; r += 4) {
+                ptrdiff_t c = c0;
+                for (; c + 4 <= c1; c += 4)
+                    tr4x4(x + r * ldi + c, ldi, y + c * ldo + r, ldo);
+                for (; c < c1; c++)
+                    for (ptrdiff_t i = 0; i < 4; i++)
+                        y[c * ldo + r + i] = x[(r + i) * ldi + c];
+            }
+            for (; r < r1; r++)
+                for (ptrdiff_t c = c0; c < c1; c++)
+                    y[c * ldo + r] = x[r * ldi + c];
+        }
+}
+
 /* Rows whose inner stride is large (a transpose of the last two dims) are copied in
  * tiles so that both the reads and the writes stay within a few cache lines. */
 static void copy_tiled_2d(char *o, const char *i, size_t es, int64_t rows, int64_t cols, int64_t rs, int64_t cs)
@@ -130,7 +180,9 @@ void k_strided_copy(void *out, const void *in, size_t es, int r, const int64_t *
         }
         char *o = (char *)out + (size_t)(q * block) * es;
         const char *i = (const char *)in + off * (int64_t)es;
-        if (tiled)
+        if (tiled && es == 4 && rs == 1) /* out (rows, cols) is in (cols, rows) transposed */
+            k_transpose_4b(o, i, (size_t)cols, (size_t)rows, cs, cols);
+        else if (tiled)
             copy_tiled_2d(o, i, es, rows, cols, rs, cs);
         else
             for (int64_t rr = 0; rr < rows; rr++)

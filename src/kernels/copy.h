@@ -21,4 +21,10 @@ void k_strided_copy(void *out, const void *in, size_t es, int r, const int64_t *
 /* Plain reference: one element at a time (tests compare against it). */
 void k_strided_copy_ref(void *out, const void *in, size_t es, int r, const int64_t *od, const int64_t *st);
 
+/* 2-D transpose of 32-bit elements: out[c*ldo + r] = in[r*ldi + c] for r < rows,
+ * c < cols (in is rows x cols with row stride ldi, out cols x rows with row stride
+ * ldo). Tiled, with 4x4 blocks transposed in registers. Used by k_strided_copy and
+ * to pack a transposed GEMM weight. */
+void k_transpose_4b(void *out, const void *in, size_t rows, size_t cols, ptrdiff_t ldi, ptrdiff_t ldo);
+
 #endif

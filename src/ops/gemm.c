@@ -9,14 +9,19 @@
  * Both run the packed SGEMM of kernels/gemm.c. A constant float B (the usual weight)
  * is packed once in init; everything else is packed into scratch at run time. A
  * fused activation (node->fused_act) is applied in the GEMM epilogue.
- * "MatMul" in the internal domain "norma" (made by the fuse-matmul-add pass) takes a
- * third input, a bias of N values added to every output row in the epilogue.
+ * "MatMul" in the internal domain "norma" (made by the fuse-matmul-add and
+ * fuse-matmul-transpose passes) takes an optional third input, a bias of N values added
+ * to every output row in the epilogue, and an attribute transB (0 or 1): with
+ * transB=1, B must be 2-D and is read as its transpose (B is (N, K)), so a
+ * Transpose(W, perm=[1,0]) in front of the MatMul need not be materialized; packing
+ * reads B through strides either way.
  */
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kernels/act.h"
+#include "kernels/copy.h"
 #include "kernels/gemm.h"
 #include "ops/op.h"
 
@@ -43,6 +48,19 @@ static k_epilogue node_epilogue(const ir_node *n)
     return ep;
 }
 
+/* Packs B stored transposed (row j of the (N, K) matrix Bt is column j of B) into
+ * dst: each full panel of NR columns is NR rows of Bt transposed in registers
+ * straight into the packed layout (k_gemm_packed_b_index); element-by-element
+ * strided packing was as slow as materializing the transpose. */
+static void pack_b_transposed(const k_gemm_isa *isa, size_t K, size_t N, const float *Bt, float *dst)
+{
+    size_t nr = (size_t)isa->nr, full = N / nr * nr;
+    for (size_t j0 = 0; j0 < full; j0 += nr)
+        k_transpose_4b(dst + j0 * K, Bt + j0 * K, nr, K, (ptrdiff_t)K, (ptrdiff_t)nr);
+    if (full < N)
+        k_f32_gemm_pack_b(isa, K, N - full, Bt + full * K, 1, (ptrdiff_t)K, dst + full * K);
+}
+
 /* Makes the state and packs B (element (k,j) at B[k*rs + j*cs]) when it is known. */
 static int pack_const_b(op_ctx *c, const float *B, size_t K, size_t N, ptrdiff_t rs, ptrdiff_t cs)
 {
@@ -57,7 +75,10 @@ static int pack_const_b(op_ctx *c, const float *B, size_t K, size_t N, ptrdiff_t
     s->bp = ir_big_alloc((nf ? nf : 1) * sizeof(float));
     if (!s->bp)
         return op_fail(c, NORMA_ERR_MEMORY, "out of memory packing B (%zu floats)", nf);
-    k_f32_gemm_pack_b(s->isa, K, N, B, rs, cs, s->bp);
+    if (rs == 1 && cs == (ptrdiff_t)K && K > 1)
+        pack_b_transposed(s->isa, K, N, B, s->bp);
+    else
+        k_f32_gemm_pack_b(s->isa, K, N, B, rs, cs, s->bp);
     c->packed_inputs |= 1u << 1; /* B is input 1; run reads only s->bp */
     s->K = K;
     s->N = N;
@@ -165,9 +186,31 @@ static int gemm_run(op_ctx *c)
 
 /* ---------------- MatMul ---------------- */
 
+/* 1 when a norma.MatMul reads B transposed; -1 when its transB is not 0 or 1. The
+ * ONNX MatMul has no such attribute, so only the internal domain looks for it. */
+static int mm_trans_b(const ir_node *n)
+{
+    if (!n->domain || strcmp(n->domain, "norma") != 0)
+        return 0;
+    int64_t tb = ir_attr_int(n, "transB", 0);
+    return tb == 0 || tb == 1 ? (int)tb : -1;
+}
+
 static int matmul_init(op_ctx *c)
 {
     const ir_tensor *b = c->in[1];
+    int tb = mm_trans_b(c->node);
+    if (tb < 0)
+        return op_fail(c, NORMA_ERR_MODEL, "transB=%lld must be 0 or 1",
+                       (long long)ir_attr_int(c->node, "transB", 0));
+    if (tb) {
+        if (b && b->data && b->dtype == NORMA_FLOAT && b->rank == 2) {
+            /* B is (N, K): element (k, j) at B[j*K + k] */
+            size_t N = (size_t)b->dims[0], K = (size_t)b->dims[1];
+            return pack_const_b(c, b->data, K, N, 1, (ptrdiff_t)K);
+        }
+        return pack_const_b(c, NULL, 0, 0, 0, 0);
+    }
     if (b && b->data && b->dtype == NORMA_FLOAT && b->rank >= 1) {
         int ok = 1;
         for (int i = 0; i + 2 < b->rank; i++)
@@ -183,6 +226,7 @@ static int matmul_init(op_ctx *c)
 
 /* Splits a MatMul into batch shape (ob, rank br), M, K, N. Returns 0 or an error. */
 typedef struct mm_dims {
+    int tb;         /* B is read transposed (norma.MatMul transB=1, B 2-D) */
     int br;
     int64_t batch[IR_MAX_RANK];
     int64_t M, K, N;
@@ -194,10 +238,16 @@ static int matmul_dims(op_ctx *c, mm_dims *d)
     const ir_tensor *a = c->in[0], *b = c->in[1];
     if (a->rank < 1 || b->rank < 1)
         return op_fail(c, NORMA_ERR_SHAPE, "operands must have rank >= 1, got %d and %d", a->rank, b->rank);
+    d->tb = mm_trans_b(c->node);
+    if (d->tb < 0)
+        return op_fail(c, NORMA_ERR_MODEL, "transB=%lld must be 0 or 1",
+                       (long long)ir_attr_int(c->node, "transB", 0));
+    if (d->tb && b->rank != 2)
+        return op_fail(c, NORMA_ERR_SHAPE, "with transB=1, B must be 2-D, got rank %d", b->rank);
     d->M = a->rank == 1 ? 1 : a->dims[a->rank - 2];
     d->K = a->dims[a->rank - 1];
-    int64_t kb = b->rank == 1 ? b->dims[0] : b->dims[b->rank - 2];
-    d->N = b->rank == 1 ? 1 : b->dims[b->rank - 1];
+    int64_t kb = d->tb ? b->dims[1] : b->rank == 1 ? b->dims[0] : b->dims[b->rank - 2];
+    d->N = d->tb ? b->dims[0] : b->rank == 1 ? 1 : b->dims[b->rank - 1];
     if (d->K != kb)
         return op_fail(c, NORMA_ERR_SHAPE, "inner dimensions differ: A has K=%lld, B has K=%lld",
                        (long long)d->K, (long long)kb);
@@ -307,6 +357,8 @@ static int matmul_run(op_ctx *c)
     }
     float *y = c->out[0]->data, *ap = c->scratch;
     const float *A = a->data, *B = b->data;
+    /* element (k, j) of one batch entry's B at B[k*brs + j*bcs] */
+    ptrdiff_t brs = d.tb ? 1 : (ptrdiff_t)N, bcs = d.tb ? (ptrdiff_t)K : 1;
     /* batch strides of A and B (in matrices) against the broadcast batch shape */
     ir_tensor ta = {0}, tb = {0};
     ta.rank = a->rank > 2 ? a->rank - 2 : 0;
@@ -327,7 +379,7 @@ static int matmul_run(op_ctx *c)
         size_t rows = d.nbatch * M;
         const float *bp = s->bp;
         if (!bp) {
-            k_f32_gemm_pack_b(isa, K, N, B, (ptrdiff_t)N, 1, bscr);
+            k_f32_gemm_pack_b(isa, K, N, B, brs, bcs, bscr);
             bp = bscr;
         }
         k_f32_gemm_pack_a(isa, rows, K, A, (ptrdiff_t)K, 1, ap);
@@ -352,7 +404,7 @@ static int matmul_run(op_ctx *c)
             k_f32_gemm_pack_a(isa, M, K, A + (size_t)oa * M * K, (ptrdiff_t)K, 1, apt);
             const float *bp = s->bp;
             if (!bp) {
-                k_f32_gemm_pack_b(isa, K, N, B + (size_t)ob * K * N, (ptrdiff_t)N, 1, bpt);
+                k_f32_gemm_pack_b(isa, K, N, B + (size_t)ob * K * N, brs, bcs, bpt);
                 bp = bpt;
             }
             k_f32_gemm_packed(isa, M, N, K, 1.0f, apt, bp, 0.0f, y + (size_t)t * M * N, N, &ep, 1);
@@ -369,7 +421,7 @@ static int matmul_run(op_ctx *c)
         k_f32_gemm_pack_a(isa, M, K, A + (size_t)oa * M * K, (ptrdiff_t)K, 1, ap);
         const float *bp = s->bp;
         if (!bp) {
-            k_f32_gemm_pack_b(isa, K, N, B + (size_t)ob * K * N, (ptrdiff_t)N, 1, bscr);
+            k_f32_gemm_pack_b(isa, K, N, B + (size_t)ob * K * N, brs, bcs, bscr);
             bp = bscr;
         }
         k_f32_gemm_packed(isa, M, N, K, 1.0f, ap, bp, 0.0f, y + t * M * N, N, &ep, c->threads);
@@ -393,7 +445,8 @@ static const op_schema matmul1 = {"MatMul", "", 1, 2, 2, 1, 1, matmul_init, gemm
 static const op_schema matmul9 = {"MatMul", "", 9, 2, 2, 1, 1, matmul_init, gemm_state_free, matmul_infer, matmul_run};
 static const op_schema matmul13 = {"MatMul", "", 13, 2, 2, 1, 1, matmul_init, gemm_state_free, matmul_infer, matmul_run};
 
-/* MatMul(X, W, bias) in the internal domain "norma", made by the fuse-matmul-add pass */
+/* MatMul(X, W[, bias]) [transB] in the internal domain "norma", made by the
+ * fuse-matmul-transpose and fuse-matmul-add passes */
 static const op_schema matmul_bias = {"MatMul", "norma", 1, 2, 3, 1, 1, matmul_init, gemm_state_free, matmul_infer, matmul_run};
 
 OP_TABLE(gemm) = {&gemm1, &gemm7, &gemm9, &gemm11, &gemm13, &matmul1, &matmul9, &matmul13, &matmul_bias, NULL};

@@ -26,6 +26,8 @@
  *   ConvTranspose  W (C, M/group, k...)       W[c, j] feeds channel (c / (C/group)) * (M/group) + j
  *   Gemm           B (K, M), or (M, K) when transB=1: column (row) m
  *   MatMul         B (K, M), A 2-D: rewritten to Gemm(A, B', b')
+ *   norma.MatMul   B (M, K) read transposed (transB=1), A 2-D: rewritten to
+ *                  Gemm(A, B', b') with transB=1 (opset 13)
  */
 #include <math.h>
 #include <stdio.h>
@@ -215,7 +217,7 @@ static int fold_one(ir_graph *g, int bn_i)
     if (p_i < 0)
         return 0;
     ir_node *p = &g->nodes[p_i];
-    int kind; /* 0 Conv, 1 ConvTranspose, 2 Gemm, 3 MatMul */
+    int kind; /* 0 Conv, 1 ConvTranspose, 2 Gemm, 3 MatMul, 4 norma.MatMul */
     if (pass_is_op(p, "Conv"))
         kind = 0;
     else if (pass_is_op(p, "ConvTranspose"))
@@ -224,6 +226,8 @@ static int fold_one(ir_graph *g, int bn_i)
         kind = 2;
     else if (pass_is_op(p, "MatMul"))
         kind = 3;
+    else if (strcmp(p->domain, "norma") == 0 && strcmp(p->op_type, "MatMul") == 0 && p->n_in == 2)
+        kind = 4; /* MatMul reading W transposed (transB=1, from fuse-matmul-transpose) */
     else
         return 0;
     if (p->fused_act || p->n_out != 1 || p->out[0] != x || p->n_in < 2 || !is_f32_const(g, p->in[1]))
@@ -232,7 +236,7 @@ static int fold_one(ir_graph *g, int bn_i)
     /* Scale W in place when it is writable and the producer is its only reader. */
     int in_place = ir_tensor_writable(w) && ir_consumer_count(g, p->in[1]) == 1 &&
                    !g->values[p->in[1]].is_output;
-    int bias_slot = kind == 3 ? -1 : 2;
+    int bias_slot = kind >= 3 ? -1 : 2;
     int bias_v = bias_slot >= 0 && p->n_in > bias_slot ? p->in[bias_slot] : -1;
     if (bias_v >= 0 && !is_f32_const(g, bias_v))
         return 0;
@@ -260,13 +264,13 @@ static int fold_one(ir_graph *g, int bn_i)
         nb = new_bias(g, bias_v, &f);
     } else {
         /* Before opset 7, Gemm broadcasts C only with broadcast=1: leave those alone. */
-        if (w->rank != 2 || p->opset < 7)
+        if (w->rank != 2 || (kind != 4 && p->opset < 7))
             goto out;
-        int transB = kind == 2 && ir_attr_int(p, "transB", 0) != 0;
+        int transB = (kind == 2 || kind == 4) && ir_attr_int(p, "transB", 0) != 0;
         size_t D0 = (size_t)w->dims[0], D1 = (size_t)w->dims[1];
         if ((transB ? D0 : D1) != M)
             goto out;
-        if (kind == 3) {
+        if (kind >= 3) {
             /* BN's axis 1 is MatMul's last axis only when the output is 2-D. */
             int a = p->in[0];
             if (a < 0 || (value_rank(g, a, 0) != 2 && g->values[x].rank != 2))
@@ -307,14 +311,21 @@ static int fold_one(ir_graph *g, int bn_i)
         rc = -1;
         goto out;
     }
-    if (kind == 3) {
-        char *op = strdup("Gemm");
-        if (!op) {
+    if (kind >= 3) {
+        char *op = strdup("Gemm"), *dom = kind == 4 ? strdup("") : NULL;
+        if (!op || (kind == 4 && !dom)) {
+            free(op);
+            free(dom);
             rc = -1;
             goto out;
         }
         free(p->op_type);
         p->op_type = op;
+        if (kind == 4) { /* an ONNX Gemm again; its transB attribute carries over */
+            free(p->domain);
+            p->domain = dom;
+            p->opset = 13;
+        }
     }
     p->in[1] = wv;
     if (pass_set_input(p, 2, bv)) {

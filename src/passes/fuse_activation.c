@@ -17,6 +17,7 @@
  */
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "kernels/act.h"
 #include "passes/passes.h"
@@ -73,8 +74,9 @@ static int activation_of(const ir_graph *g, const ir_node *n, float *alpha, floa
 
 static int fusable_producer(const ir_node *p)
 {
+    /* norma.MatMul (bias and/or transB) applies its activation after the bias */
     return pass_is_op(p, "Conv") || pass_is_op(p, "ConvTranspose") || pass_is_op(p, "Gemm") ||
-           pass_is_op(p, "MatMul");
+           pass_is_op(p, "MatMul") || (strcmp(p->domain, "norma") == 0 && strcmp(p->op_type, "MatMul") == 0);
 }
 
 int pass_fuse_activation(ir_graph *g, char *err, size_t cap)

@@ -5,7 +5,10 @@
  * MatMul(X, W, b) in domain "norma" (ops/gemm.c), which adds b in its GEMM epilogue
  * while the output block is in cache.
  *
- * Guards: the MatMul is an ai.onnx MatMul with no fused activation and one output,
+ * The MatMul may already be the internal one reading W transposed (transB=1, made by
+ * fuse-matmul-transpose); the bias is then added to that node, whose N is W's rows.
+ *
+ * Guards: the MatMul is an ai.onnx MatMul (or a two-input norma MatMul) with no fused activation and one output,
  * read only by the Add and not a graph output; W is a rank-2 constant (so the output
  * has X's rank); b has shape (N) or (1, .., 1, N) and, when longer than 1-D, no more
  * dimensions than X (known rank), so the Add does not change the output's shape.
@@ -31,6 +34,13 @@ static int bias_ok(const ir_graph *g, int v, int64_t N, int out_rank)
     return t->rank == 1 || (out_rank >= 0 && t->rank <= out_rank);
 }
 
+/* 1 for the internal MatMul (a transB one from fuse-matmul-transpose, or an earlier
+ * fusion: those have three inputs and fail the n_in guard). */
+static int is_norma_matmul(const ir_node *p)
+{
+    return strcmp(p->domain, "norma") == 0 && strcmp(p->op_type, "MatMul") == 0;
+}
+
 int pass_fuse_matmul_add(ir_graph *g, char *err, size_t cap)
 {
     int changed = 0;
@@ -46,8 +56,10 @@ int pass_fuse_matmul_add(ir_graph *g, char *err, size_t cap)
             if (p_i < 0)
                 continue;
             ir_node *p = &g->nodes[p_i];
-            if (!pass_is_op(p, "MatMul") || p->fused_act || p->n_in != 2 || p->n_out != 1 || p->out[0] != x ||
-                p->n_outer || p->in[0] < 0 || p->in[1] < 0 || !pass_is_initializer(g, p->in[1]))
+            int tb = is_norma_matmul(p) ? ir_attr_int(p, "transB", 0) == 1 : 0;
+            if (!(pass_is_op(p, "MatMul") || is_norma_matmul(p)) || p->fused_act || p->n_in != 2 ||
+                p->n_out != 1 || p->out[0] != x || p->n_outer || p->in[0] < 0 || p->in[1] < 0 ||
+                !pass_is_initializer(g, p->in[1]))
                 continue;
             const ir_tensor *w = g->values[p->in[1]].constant;
             if (w->dtype != NORMA_FLOAT || w->rank != 2)
@@ -55,7 +67,7 @@ int pass_fuse_matmul_add(ir_graph *g, char *err, size_t cap)
             int xr = g->values[p->in[0]].rank;
             if (xr >= 0 && xr < 2) /* a 1-D X drops a dimension: keep it simple */
                 continue;
-            if (!bias_ok(g, b, w->dims[1], xr))
+            if (!bias_ok(g, b, w->dims[tb ? 0 : 1], xr))
                 continue;
             char *dom = malloc(6);
             if (!dom || pass_set_input(p, 2, b)) {

@@ -8,6 +8,7 @@
 
 static const pass_def passes[] = {
     {"remove-identity", pass_remove_identity},
+    {"fuse-matmul-transpose", pass_fuse_matmul_transpose}, /* before constant-folding folds the Transpose */
     {"constant-folding", pass_const_fold},
     {"fold-batchnorm", pass_fold_batchnorm},
     {"fuse-layernorm", pass_fuse_layernorm},
@@ -79,7 +80,9 @@ int pass_set_input(ir_node *n, int k, int v)
     return 0;
 }
 
-int pass_set_attr_float(ir_node *n, const char *name, float f)
+/* The attribute called name on n, emptied and keeping its name, or a new empty one;
+ * NULL on OOM. */
+static ir_attr *attr_slot(ir_node *n, const char *name)
 {
     for (int i = 0; i < n->n_attrs; i++)
         if (strcmp(n->attrs[i].name, name) == 0) {
@@ -87,22 +90,38 @@ int pass_set_attr_float(ir_node *n, const char *name, float f)
             n->attrs[i].name = NULL;
             ir_attr_clear(&n->attrs[i]);
             n->attrs[i].name = nm;
-            n->attrs[i].type = IR_ATTR_FLOAT;
-            n->attrs[i].f = f;
-            return 0;
+            return &n->attrs[i];
         }
     ir_attr *a = realloc(n->attrs, sizeof(ir_attr) * (size_t)(n->n_attrs + 1));
     if (!a)
-        return -1;
+        return NULL;
     n->attrs = a;
     ir_attr *na = &a[n->n_attrs];
     memset(na, 0, sizeof(*na));
     na->name = strdup(name);
     if (!na->name)
-        return -1;
-    na->type = IR_ATTR_FLOAT;
-    na->f = f;
+        return NULL;
     n->n_attrs++;
+    return na;
+}
+
+int pass_set_attr_float(ir_node *n, const char *name, float f)
+{
+    ir_attr *a = attr_slot(n, name);
+    if (!a)
+        return -1;
+    a->type = IR_ATTR_FLOAT;
+    a->f = f;
+    return 0;
+}
+
+int pass_set_attr_int(ir_node *n, const char *name, int64_t v)
+{
+    ir_attr *a = attr_slot(n, name);
+    if (!a)
+        return -1;
+    a->type = IR_ATTR_INT;
+    a->i = v;
     return 0;
 }
 

@@ -21,6 +21,7 @@ int pass_fold_batchnorm(ir_graph *g, char *err, size_t cap);
 int pass_fuse_activation(ir_graph *g, char *err, size_t cap);
 int pass_fuse_residual(ir_graph *g, char *err, size_t cap);
 int pass_fuse_matmul_add(ir_graph *g, char *err, size_t cap);
+int pass_fuse_matmul_transpose(ir_graph *g, char *err, size_t cap);
 
 /* ---- helpers the passes share ---- */
 
@@ -44,6 +45,8 @@ int pass_add_constant(ir_graph *g, const char *base, ir_tensor *t);
 int pass_set_input(ir_node *n, int k, int v);
 /* Sets a FLOAT attribute, adding it when absent. 0, or -1 on OOM. */
 int pass_set_attr_float(ir_node *n, const char *name, float f);
+/* Sets an INT attribute, adding it when absent. 0, or -1 on OOM. */
+int pass_set_attr_int(ir_node *n, const char *name, int64_t v);
 
 /* Runs every pass in order, skipping those named in the comma-separated list
  * disabled (may be NULL). */

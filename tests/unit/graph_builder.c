@@ -242,6 +242,9 @@ void *gb_serialize(const ir_graph *g, size_t *size)
             if (n->attrs[k].type == IR_ATTR_INT) {
                 a->has_i = 1;
                 a->i = n->attrs[k].i;
+            } else if (n->attrs[k].type == IR_ATTR_INTS) {
+                a->n_ints = n->attrs[k].n;
+                a->ints = n->attrs[k].ints;
             } else {
                 a->has_f = 1;
                 a->f = n->attrs[k].f;
@@ -364,7 +367,7 @@ static ir_tensor *gb_ref_gemm(const ir_node *n, const ir_tensor *a, const ir_ten
                                      const ir_tensor *c, int is_matmul)
 {
     int tA = !is_matmul && ir_attr_int(n, "transA", 0);
-    int tB = !is_matmul && ir_attr_int(n, "transB", 0);
+    int tB = ir_attr_int(n, "transB", 0) != 0; /* also norma.MatMul's (B 2-D, read transposed) */
     double alpha = is_matmul ? 1 : ir_attr_float(n, "alpha", 1), beta = is_matmul ? 1 : ir_attr_float(n, "beta", 1);
     int64_t K = is_matmul ? a->dims[a->rank - 1] : tA ? a->dims[0] : a->dims[1];
     int64_t R = (int64_t)ir_tensor_numel(a) / K;

@@ -5,7 +5,8 @@
  * Gemm and MatMul (not necessarily in this build) run through plain reference
  * loops in graph_builder.c, which honour node->fused_act. The references support what the pass
  * tests use: Conv/ConvTranspose with group, stride 1, no padding, up to 3 spatial
- * dims; Gemm with alpha/beta/transA/transB and C broadcast; MatMul with a 2-D B.
+ * dims; Gemm with alpha/beta/transA/transB and C broadcast; MatMul with a 2-D B
+ * (and the internal norma.MatMul's transB and bias).
  */
 #ifndef NORMA_GRAPH_BUILDER_H
 #define NORMA_GRAPH_BUILDER_H

@@ -394,6 +394,89 @@ static void matmul_rejects_mismatched_batches(void **st)
     assert_non_null(strstr(t.err, "inner dimensions differ"));
 }
 
+/* norma.MatMul with transB=1: A (ar, ad) x B^T, B (N, K) 2-D, optional bias (N),
+ * against the reference reading B through strides; B constant (packed in init by the
+ * register-transposing path) or not (packed with strides at run time). */
+static void check_matmul_tb(int ar, const int64_t *ad, int64_t N, int bias, unsigned const_mask, int threads)
+{
+    int ok;
+    size_t na = ir_numel_checked(ar, ad, &ok), K = (size_t)ad[ar - 1], rows = na / K;
+    float *A = malloc(sizeof(float) * na), *B = malloc(sizeof(float) * (size_t)N * K);
+    float *C = malloc(sizeof(float) * (size_t)N);
+    tu_fill(A, na, -1, 1);
+    tu_fill(B, (size_t)N * K, -1, 1);
+    tu_fill(C, (size_t)N, -1, 1);
+    int64_t bd[2] = {N, (int64_t)K}, cd[1] = {N};
+    ir_tensor a = oh_tensor(ar, ad, A), b = oh_tensor(2, bd, B), cc = oh_tensor(1, cd, C);
+    oh_node t;
+    oh_init(&t, "MatMul", 1);
+    t.n.domain = (char *)"norma";
+    oh_int(&t, "transB", 1);
+    ir_tensor *in[3] = {&a, &b, &cc}, *out[1] = {NULL};
+    assert_int_equal(oh_run(&t, bias ? 3 : 2, in, 1, out, const_mask, threads), NORMA_OK);
+    assert_int_equal(out[0]->rank, ar);
+    assert_int_equal(out[0]->dims[ar - 1], N);
+    float *ref = malloc(sizeof(float) * rows * (size_t)N);
+    k_epilogue ep = {bias ? C : NULL, bias ? K_BIAS_COL : K_BIAS_NONE, 0, 0, 0};
+    k_f32_gemm_ref(rows, (size_t)N, K, 1.0f, A, (ptrdiff_t)K, 1, B, 1, (ptrdiff_t)K, 0.0f, ref, (size_t)N, &ep);
+    double e = tu_max_rel_err(out[0]->data, ref, rows * (size_t)N, 1e-5, 1e-4);
+    if (e > 1)
+        fail_msg("MatMul transB rows=%zu K=%zu N=%lld bias=%d const=%u: rel err %g", rows, K, (long long)N, bias,
+                 const_mask, e);
+    ir_tensor_free(out[0]);
+    free(A);
+    free(B);
+    free(C);
+    free(ref);
+}
+
+static void matmul_trans_b_matches_reference(void **st)
+{
+    (void)st;
+    tu_seed(9);
+    int64_t a2[2] = {13, 17}, a3[3] = {2, 9, 33}, a1[2] = {1, 300}, big[2] = {70, 130}, k3[2] = {5, 3};
+    for (unsigned cm = 0; cm < 4; cm += 2)
+        for (int bias = 0; bias < 2; bias++) {
+            check_matmul_tb(2, a2, 37, bias, cm, 1);  /* partial panel, K not a multiple of 4 */
+            check_matmul_tb(3, a3, 70, bias, cm, 2);  /* batched A, two full panels and a tail */
+            check_matmul_tb(2, a1, 65, bias, cm, 1);  /* one row */
+            check_matmul_tb(2, big, 96, bias, cm, 2); /* full panels only (any NR dividing 96) */
+            check_matmul_tb(2, k3, 1, bias, cm, 1);   /* N = 1, K < 4 */
+        }
+}
+
+static void matmul_trans_b_rejects_bad_attribute_and_rank(void **st)
+{
+    (void)st;
+    float A[24] = {0}, B[24] = {0};
+    int64_t ad[2] = {6, 4}, bd[3] = {2, 3, 4}, bd2[2] = {3, 4};
+    ir_tensor a = oh_tensor(2, ad, A), b = oh_tensor(3, bd, B), b2 = oh_tensor(2, bd2, B);
+    oh_node t;
+    oh_init(&t, "MatMul", 1);
+    t.n.domain = (char *)"norma";
+    oh_int(&t, "transB", 1);
+    ir_tensor *in[2] = {&a, &b}, *out[1] = {NULL};
+    assert_int_equal(oh_run(&t, 2, in, 1, out, 0, 1), NORMA_ERR_SHAPE);
+    assert_non_null(strstr(t.err, "B must be 2-D"));
+    oh_node t2;
+    oh_init(&t2, "MatMul", 1);
+    t2.n.domain = (char *)"norma";
+    oh_int(&t2, "transB", 2);
+    in[1] = &b2;
+    assert_int_equal(oh_run(&t2, 2, in, 1, out, 0, 1), NORMA_ERR_MODEL);
+    assert_non_null(strstr(t2.err, "transB=2 must be 0 or 1"));
+    /* an ONNX MatMul has no transB: the attribute is not read there */
+    oh_node t3;
+    oh_init(&t3, "MatMul", 13);
+    oh_int(&t3, "transB", 1);
+    int64_t bd3[2] = {4, 3};
+    ir_tensor b3 = oh_tensor(2, bd3, B);
+    in[1] = &b3;
+    assert_int_equal(oh_run(&t3, 2, in, 1, out, 0, 1), NORMA_OK);
+    assert_int_equal(out[0]->dims[1], 3);
+    ir_tensor_free(out[0]);
+}
+
 /* Packing row-major A (the 4x4 transposing path) gives exactly the panels of the
  * element-by-element path (A stored transposed, read with strides), for every ISA,
  * with row and column counts that leave partial panels and partial 4-blocks. */
@@ -441,6 +524,8 @@ int main(void)
         cmocka_unit_test(matmul_batched_broadcast_and_1d_match_reference),
         cmocka_unit_test(matmul_1d_shapes_drop_dimensions),
         cmocka_unit_test(matmul_rejects_mismatched_batches),
+        cmocka_unit_test(matmul_trans_b_matches_reference),
+        cmocka_unit_test(matmul_trans_b_rejects_bad_attribute_and_rank),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
