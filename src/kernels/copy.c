@@ -86,7 +86,6 @@ static void copy_row(char *o, const char *i, size_t es, int64_t n, int64_t s)
 }
 
 typedef uint32_t v4u __attribute__((vector_size(16)));
-typedef int32_t v4i __attribute__((vector_size(16)));
 
 static inline v4u v4_load(const uint32_t *p)
 {
@@ -101,16 +100,16 @@ static inline void v4_store(uint32_t *p, v4u v)
 }
 
 /* The 4x4 block at x (row stride ldi) transposed into y (row stride ldo), in
- * registers (GCC vector shuffles: SSE on x86-64, NEON on arm64). */
+ * registers (__builtin_shufflevector, in GCC 12 and clang: SSE on x86-64, NEON on arm64). */
 static inline void tr4x4(const uint32_t *x, ptrdiff_t ldi, uint32_t *y, ptrdiff_t ldo)
 {
     v4u a = v4_load(x), b = v4_load(x + ldi), c = v4_load(x + 2 * ldi), d = v4_load(x + 3 * ldi);
-    v4u t0 = __builtin_shuffle(a, b, (v4i){0, 4, 1, 5}), t1 = __builtin_shuffle(a, b, (v4i){2, 6, 3, 7});
-    v4u t2 = __builtin_shuffle(c, d, (v4i){0, 4, 1, 5}), t3 = __builtin_shuffle(c, d, (v4i){2, 6, 3, 7});
-    v4_store(y, __builtin_shuffle(t0, t2, (v4i){0, 1, 4, 5}));
-    v4_store(y + ldo, __builtin_shuffle(t0, t2, (v4i){2, 3, 6, 7}));
-    v4_store(y + 2 * ldo, __builtin_shuffle(t1, t3, (v4i){0, 1, 4, 5}));
-    v4_store(y + 3 * ldo, __builtin_shuffle(t1, t3, (v4i){2, 3, 6, 7}));
+    v4u t0 = __builtin_shufflevector(a, b, 0, 4, 1, 5), t1 = __builtin_shufflevector(a, b, 2, 6, 3, 7);
+    v4u t2 = __builtin_shufflevector(c, d, 0, 4, 1, 5), t3 = __builtin_shufflevector(c, d, 2, 6, 3, 7);
+    v4_store(y, __builtin_shufflevector(t0, t2, 0, 1, 4, 5));
+    v4_store(y + ldo, __builtin_shufflevector(t0, t2, 2, 3, 6, 7));
+    v4_store(y + 2 * ldo, __builtin_shufflevector(t1, t3, 0, 1, 4, 5));
+    v4_store(y + 3 * ldo, __builtin_shufflevector(t1, t3, 2, 3, 6, 7));
 }
 
 void k_transpose_4b(void *out, const void *in, size_t rows, size_t cols, ptrdiff_t ldi, ptrdiff_t ldo)

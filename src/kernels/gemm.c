@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "kernels/act.h"
+#include "kernels/copy.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -95,23 +96,9 @@ static inline void v4_store(float *p, v4f v)
     memcpy(p, &v, sizeof v);
 }
 
-typedef int v4i __attribute__((vector_size(16)));
-
-/* Rows r[0..3] (each with 4 floats at k..k+3) -> d[j*mr + 0..3] = column j: a 4x4
- * transpose in registers (GCC vector shuffles: SSE on x86-64, NEON on arm64). */
-static inline void pack4x4(const float *r0, const float *r1, const float *r2, const float *r3, float *d, size_t mr)
-{
-    v4f a = v4_load(r0), b = v4_load(r1), c = v4_load(r2), e = v4_load(r3);
-    v4f t0 = __builtin_shuffle(a, b, (v4i){0, 4, 1, 5}), t1 = __builtin_shuffle(a, b, (v4i){2, 6, 3, 7});
-    v4f t2 = __builtin_shuffle(c, e, (v4i){0, 4, 1, 5}), t3 = __builtin_shuffle(c, e, (v4i){2, 6, 3, 7});
-    v4_store(d, __builtin_shuffle(t0, t2, (v4i){0, 1, 4, 5}));
-    v4_store(d + mr, __builtin_shuffle(t0, t2, (v4i){2, 3, 6, 7}));
-    v4_store(d + 2 * mr, __builtin_shuffle(t1, t3, (v4i){0, 1, 4, 5}));
-    v4_store(d + 3 * mr, __builtin_shuffle(t1, t3, (v4i){2, 3, 6, 7}));
-}
-
-/* Panel p holds rows p*MR.. as K groups of MR consecutive floats. Full panels of
- * row-major A (cs == 1) go 4 rows x 4 columns at a time through pack4x4. */
+/* Panel p holds rows p*MR.. as K groups of MR consecutive floats. A full panel of
+ * row-major A (cs == 1) is a transpose of its MR rows (k_transpose_4b: 4x4 blocks in
+ * registers). */
 void k_f32_gemm_pack_a(const k_gemm_isa *isa, size_t M, size_t K, const float *A, ptrdiff_t rs,
                        ptrdiff_t cs, float *dst)
 {
@@ -119,14 +106,12 @@ void k_f32_gemm_pack_a(const k_gemm_isa *isa, size_t M, size_t K, const float *A
     size_t np = (M + mr - 1) / mr;
     for (size_t p = 0; p < np; p++) {
         float *d = dst + p * mr * K;
-        size_t i0 = p * mr, m = M - i0 < mr ? M - i0 : mr, k = 0;
-        if (cs == 1 && m == mr && mr % 4 == 0)
-            for (; k + 4 <= K; k += 4)
-                for (size_t i = 0; i < mr; i += 4) {
-                    const float *r = A + (ptrdiff_t)(i0 + i) * rs + (ptrdiff_t)k;
-                    pack4x4(r, r + rs, r + 2 * rs, r + 3 * rs, d + k * mr + i, mr);
-                }
-        for (; k < K; k++) {
+        size_t i0 = p * mr, m = M - i0 < mr ? M - i0 : mr;
+        if (cs == 1 && m == mr) {
+            k_transpose_4b(d, A + (ptrdiff_t)i0 * rs, mr, K, rs, (ptrdiff_t)mr);
+            continue;
+        }
+        for (size_t k = 0; k < K; k++) {
             for (size_t i = 0; i < m; i++)
                 d[k * mr + i] = A[(ptrdiff_t)(i0 + i) * rs + (ptrdiff_t)k * cs];
             for (size_t i = m; i < mr; i++)
