@@ -30,9 +30,10 @@ GFLOP/s of the packed SGEMM (B prepacked, packed per run, and read in place; and
 the prepacked A or B read from memory on every run, as a model's weights are) and the
 single-core FMA peak measured by a throughput loop of the same ISA.
 
-norma sets OMP_WAIT_POLICY=passive for itself unless the variable (or GOMP_SPINCOUNT) is
-already set: on cores shared with other processes, spinning OpenMP threads cost far more
-than they save (see tools/norma.c).
+norma sets GOMP_SPINCOUNT=10000 for itself unless it (or OMP_WAIT_POLICY) is already
+set: OpenMP threads that spin long cost far more than they save on these virtual
+machines, and threads that sleep at once pay a wake-up per parallel region (see
+tools/norma.c).
 
 Notes on the columns:
 - load ms: norma = norma_session_create_from_file; ORT = InferenceSession.create

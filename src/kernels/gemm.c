@@ -757,7 +757,7 @@ static void gemm_driver(const k_gemm_isa *isa, size_t M, size_t N, size_t K, flo
     long ntiles = (long)(tm * tn);
     double flops = 2.0 * (double)M * (double)N * (double)K;
     int nt = threads > 1 && ntiles > 1 && flops > 2e6 ? threads : 1;
-#pragma omp parallel for schedule(dynamic) num_threads(nt)
+#pragma omp parallel for schedule(static) num_threads(nt)
     for (long t = 0; t < ntiles; t++) {
         size_t ti = (size_t)t / tn, tj = (size_t)t % tn;
         size_t i0 = ti * mc, j0 = tj * nc;

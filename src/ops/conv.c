@@ -469,6 +469,34 @@ static void add_residual_bcast(op_ctx *c, int nsp, const int64_t *od, const floa
     k_act_apply(yd, total, act, a, b);
 }
 
+/* One image and group of the im2col path, cut in column chunks. */
+typedef struct chunk_job {
+    const k_conv_shape *s;
+    const k_gemm_isa *isa;
+    const float *xi;      /* the image */
+    int64_t c0, Cg, Mg;   /* the group's first channel, channels, output channels */
+    size_t Kg, OHW, HW, chunk;
+    int pw;               /* 1x1: pack the image's columns instead of im2col */
+    const float *xsplit;  /* the W-phase split of the group, or NULL */
+    const float *a;       /* packed weights of the group */
+    const k_epilogue *ep;
+    float *yg;            /* the group's output */
+} chunk_job;
+
+/* Chunk q: its columns packed into b, multiplied into the output (threads inside). */
+static void conv_chunk(const chunk_job *j, size_t q, float *b, int threads)
+{
+    size_t j0 = q * j->chunk, nc = j->OHW - j0 < j->chunk ? j->OHW - j0 : j->chunk;
+    if (j->pw)
+        k_f32_gemm_pack_b(j->isa, j->Kg, nc, j->xi + (size_t)j->c0 * j->HW + j0, (ptrdiff_t)j->HW, 1, b);
+    else
+        k_f32_im2col_packed(j->s, j->xi, j->c0, j->Cg, j0, nc, (size_t)j->isa->nr, j->xsplit, b, threads);
+    k_epilogue ep = *j->ep;
+    if (ep.res)
+        ep.res += j0;
+    k_f32_gemm_packed(j->isa, (size_t)j->Mg, nc, j->Kg, 1.0f, j->a, b, 0.0f, j->yg + j0, j->OHW, &ep, threads);
+}
+
 static int conv_run(op_ctx *c)
 {
     k_conv_shape s;
@@ -555,20 +583,14 @@ static int conv_run(op_ctx *c)
             if (use_split)
                 k_f32_split_w_phases(&s, xi, g * Cg, Cg, xsplit);
             /* column chunks: im2col (or pack) a slice of the output positions, multiply */
-            int inner = per_chunk ? 1 : c->threads;
-#pragma omp parallel for schedule(dynamic) num_threads(per_chunk ? nt : 1)
-            for (size_t q = 0; q < nchunks; q++) {
-                size_t j0 = q * chunk, nc = OHW - j0 < chunk ? OHW - j0 : chunk;
-                float *b = bp + (size_t)omp_get_thread_num() * bfloats;
-                if (pw)
-                    k_f32_gemm_pack_b(isa, Kg, nc, xi + (size_t)(g * Cg) * HW + j0, (ptrdiff_t)HW, 1, b);
-                else
-                    k_f32_im2col_packed(&s, xi, g * Cg, Cg, j0, nc, (size_t)isa->nr, use_split ? xsplit : NULL, b,
-                                        inner);
-                k_epilogue epj = ep;
-                if (epj.res)
-                    epj.res += j0;
-                k_f32_gemm_packed(isa, (size_t)Mg, nc, Kg, 1.0f, a, b, 0.0f, yg + j0, OHW, &epj, inner);
+            chunk_job job = {&s, isa, xi, g * Cg, Cg, Mg, Kg, OHW, HW, chunk, pw, use_split ? xsplit : NULL, a, &ep, yg};
+            if (per_chunk) {
+#pragma omp parallel for schedule(dynamic) num_threads(nt)
+                for (size_t q = 0; q < nchunks; q++)
+                    conv_chunk(&job, q, bp + (size_t)omp_get_thread_num() * bfloats, 1);
+            } else { /* no parallel region around the GEMM's own (a nested one costs a new team) */
+                for (size_t q = 0; q < nchunks; q++)
+                    conv_chunk(&job, q, bp, c->threads);
             }
         }
     if (res_post)
