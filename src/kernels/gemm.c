@@ -120,7 +120,9 @@ void k_f32_gemm_pack_a(const k_gemm_isa *isa, size_t M, size_t K, const float *A
     }
 }
 
-/* Panel p holds columns p*NR.. as K groups of NR consecutive floats. */
+/* Panel p holds columns p*NR.. as K groups of NR consecutive floats. A full panel of
+ * B stored transposed (rs == 1: column j is a contiguous row of B^T, as in a linear
+ * layer's weight or attention's K^T) is a transpose of its NR rows (k_transpose_4b). */
 void k_f32_gemm_pack_b(const k_gemm_isa *isa, size_t K, size_t N, const float *B, ptrdiff_t rs,
                        ptrdiff_t cs, float *dst)
 {
@@ -129,6 +131,10 @@ void k_f32_gemm_pack_b(const k_gemm_isa *isa, size_t K, size_t N, const float *B
     for (size_t p = 0; p < np; p++) {
         float *d = dst + p * nr * K;
         size_t j0 = p * nr, n = N - j0 < nr ? N - j0 : nr;
+        if (rs == 1 && cs != 1 && n == nr) {
+            k_transpose_4b(d, B + (ptrdiff_t)j0 * cs, nr, K, cs, (ptrdiff_t)nr);
+            continue;
+        }
         for (size_t k = 0; k < K; k++) {
             const float *b = B + (ptrdiff_t)k * rs + (ptrdiff_t)j0 * cs;
             if (cs == 1) {

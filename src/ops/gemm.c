@@ -21,7 +21,6 @@
 #include <string.h>
 
 #include "kernels/act.h"
-#include "kernels/copy.h"
 #include "kernels/gemm.h"
 #include "ops/op.h"
 
@@ -48,19 +47,6 @@ static k_epilogue node_epilogue(const ir_node *n)
     return ep;
 }
 
-/* Packs B stored transposed (row j of the (N, K) matrix Bt is column j of B) into
- * dst: each full panel of NR columns is NR rows of Bt transposed in registers
- * straight into the packed layout (k_gemm_packed_b_index); element-by-element
- * strided packing was as slow as materializing the transpose. */
-static void pack_b_transposed(const k_gemm_isa *isa, size_t K, size_t N, const float *Bt, float *dst)
-{
-    size_t nr = (size_t)isa->nr, full = N / nr * nr;
-    for (size_t j0 = 0; j0 < full; j0 += nr)
-        k_transpose_4b(dst + j0 * K, Bt + j0 * K, nr, K, (ptrdiff_t)K, (ptrdiff_t)nr);
-    if (full < N)
-        k_f32_gemm_pack_b(isa, K, N - full, Bt + full * K, 1, (ptrdiff_t)K, dst + full * K);
-}
-
 /* Makes the state and packs B (element (k,j) at B[k*rs + j*cs]) when it is known. */
 static int pack_const_b(op_ctx *c, const float *B, size_t K, size_t N, ptrdiff_t rs, ptrdiff_t cs)
 {
@@ -75,10 +61,7 @@ static int pack_const_b(op_ctx *c, const float *B, size_t K, size_t N, ptrdiff_t
     s->bp = ir_big_alloc((nf ? nf : 1) * sizeof(float));
     if (!s->bp)
         return op_fail(c, NORMA_ERR_MEMORY, "out of memory packing B (%zu floats)", nf);
-    if (rs == 1 && cs == (ptrdiff_t)K && K > 1)
-        pack_b_transposed(s->isa, K, N, B, s->bp);
-    else
-        k_f32_gemm_pack_b(s->isa, K, N, B, rs, cs, s->bp);
+    k_f32_gemm_pack_b(s->isa, K, N, B, rs, cs, s->bp); /* a transposed B is transposed in registers */
     c->packed_inputs |= 1u << 1; /* B is input 1; run reads only s->bp */
     s->K = K;
     s->N = N;

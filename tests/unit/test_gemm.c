@@ -477,10 +477,10 @@ static void matmul_trans_b_rejects_bad_attribute_and_rank(void **st)
     ir_tensor_free(out[0]);
 }
 
-/* Packing row-major A (the 4x4 transposing path) gives exactly the panels of the
- * element-by-element path (A stored transposed, read with strides), for every ISA,
- * with row and column counts that leave partial panels and partial 4-blocks. */
-static void gemm_pack_a_row_major_matches_strided_packing(void **st)
+/* Packing row-major A, or B stored transposed (the 4x4 transposing paths), gives
+ * exactly the panels of the element-by-element paths, for every ISA, with row and
+ * column counts that leave partial panels and partial 4-blocks. */
+static void gemm_pack_row_major_and_transposed_match_strided_packing(void **st)
 {
     (void)st;
     tu_seed(21);
@@ -502,6 +502,15 @@ static void gemm_pack_a_row_major_matches_strided_packing(void **st)
                 k_f32_gemm_pack_a(isa, M, K, At, 1, (ptrdiff_t)M, p1);
                 if (memcmp(p0, p1, sizeof(float) * n) != 0)
                     fail_msg("%s M=%zu K=%zu: packed panels differ", isa->name, M, K);
+                /* the same matrix as a K x M right operand: row-major (copies) against
+                 * stored transposed (A, the register-transposing path) */
+                size_t nb = k_gemm_packed_b_floats(isa, K, M);
+                float *q0 = malloc(sizeof(float) * nb), *q1 = malloc(sizeof(float) * nb);
+                k_f32_gemm_pack_b(isa, K, M, At, (ptrdiff_t)M, 1, q0);
+                k_f32_gemm_pack_b(isa, K, M, A, 1, (ptrdiff_t)lda, q1);
+                if (memcmp(q0, q1, sizeof(float) * nb) != 0)
+                    fail_msg("%s K=%zu N=%zu: packed B panels differ", isa->name, K, M);
+                free(q0), free(q1);
                 free(A), free(At), free(p0), free(p1);
             }
     }
@@ -512,7 +521,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(gemm_packed_matches_reference_awkward_shapes),
         cmocka_unit_test(gemm_packed_alpha_beta_bias_act_match_reference),
-        cmocka_unit_test(gemm_pack_a_row_major_matches_strided_packing),
+        cmocka_unit_test(gemm_pack_row_major_and_transposed_match_strided_packing),
         cmocka_unit_test(gemm_packed_k_zero_gives_beta_c),
         cmocka_unit_test(gemm_tail_panels_and_small_m_match_reference),
         cmocka_unit_test(gemm_fused_clamp_nan_semantics),
