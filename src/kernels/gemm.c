@@ -98,7 +98,7 @@ static inline void v4_store(float *p, v4f v)
 
 /* Panel p holds rows p*MR.. as K groups of MR consecutive floats. A full panel of
  * row-major A (cs == 1) is a transpose of its MR rows (k_transpose_4b: 4x4 blocks in
- * registers). */
+ * registers); of A stored transposed (rs == 1), row copies. */
 void k_f32_gemm_pack_a(const k_gemm_isa *isa, size_t M, size_t K, const float *A, ptrdiff_t rs,
                        ptrdiff_t cs, float *dst)
 {
@@ -109,6 +109,13 @@ void k_f32_gemm_pack_a(const k_gemm_isa *isa, size_t M, size_t K, const float *A
         size_t i0 = p * mr, m = M - i0 < mr ? M - i0 : mr;
         if (cs == 1 && m == mr) {
             k_transpose_4b(d, A + (ptrdiff_t)i0 * rs, mr, K, rs, (ptrdiff_t)mr);
+            continue;
+        }
+        if (rs == 1) { /* A stored transposed: each k group is a contiguous run */
+            for (size_t k = 0; k < K; k++) {
+                memcpy(d + k * mr, A + (ptrdiff_t)i0 + (ptrdiff_t)k * cs, m * sizeof(float));
+                memset(d + k * mr + m, 0, (mr - m) * sizeof(float));
+            }
             continue;
         }
         for (size_t k = 0; k < K; k++) {

@@ -28,6 +28,7 @@
 
 #include "kernels/act.h"
 #include "kernels/conv.h"
+#include "kernels/copy.h"
 #include "kernels/gemm.h"
 #include "kernels/winograd.h"
 #include "ops/op.h"
@@ -38,6 +39,7 @@ typedef struct conv_state {
     size_t group_floats;
     int wino_m;         /* Winograd tile size (4 or 2) when wu is set, else 0 */
     float *wu;          /* Winograd-transformed weights (k_f32_wino_weights), or NULL */
+    float *wt;          /* W^T packed as the GEMM's right operand (narrow outputs), or NULL */
 } conv_state;
 
 static void conv_state_free(void *p)
@@ -47,6 +49,7 @@ static void conv_state_free(void *p)
         return;
     ir_big_free(s->wp);
     ir_big_free(s->wu);
+    ir_big_free(s->wt);
     free(s);
 }
 
@@ -280,6 +283,36 @@ static int alloc_state(op_ctx *c, conv_state **out)
 
 /* ---------------- Conv ---------------- */
 
+/*
+ * Narrow outputs (a 7x7 map has 49 columns: the GEMM's 32-wide panels compute 64) of
+ * big layers run transposed: Y^T (positions x M) = X_col^T (positions x K) * W^T, with
+ * the positions as the GEMM's rows (12-row panels: 49 computes 52) and the weights as
+ * its right operand, which streams from memory better (measured with norma bench
+ * --gemm, weights cold: 512x49x4608 125 GFLOP/s, 49x512x4608 171). init packs W^T
+ * besides W for ungrouped layers with at least T_MIN_WEIGHTS weights (late layers:
+ * ResNet-50's layer4); the result is transposed into Y, then R and the activation.
+ */
+enum { T_MIN_WEIGHTS = 1 << 20, T_MAX_COLS = 64 };
+
+static size_t conv_outputs(const k_conv_shape *s)
+{
+    return (size_t)(s->out[0] * s->out[1] * s->out[2]);
+}
+
+static int conv_t_use(const conv_state *st, const k_conv_shape *s)
+{
+    return st && st->wt && s->group == 1 && s->N >= 1 && conv_outputs(s) <= T_MAX_COLS;
+}
+
+/* Scratch of the transposed path: packed X_col^T, Y^T, and X_col unless 1x1. */
+static size_t conv_t_floats(const k_gemm_isa *isa, const k_conv_shape *s, size_t K, int pw)
+{
+    size_t n = conv_outputs(s);
+    return k_gemm_packed_a_floats(isa, n, K) + n * (size_t)s->M + (pw ? 0 : K * n);
+}
+
+
+
 /* Winograd applies to this geometry (2-D, 3x3, stride 1, dilation 1, group 1). */
 static int wino_geometry(const k_conv_shape *s)
 {
@@ -361,7 +394,13 @@ static int conv_init(op_ctx *c)
     for (int64_t g = 0; g < group; g++)
         k_f32_gemm_pack_a(st->isa, Mg, Kg, wd + (size_t)g * Mg * Kg, (ptrdiff_t)Kg, 1,
                           st->wp + (size_t)g * st->group_floats);
-    c->packed_inputs |= 1u << 1; /* run reads st->wp, never W */
+    if (group == 1 && Mg * Kg >= T_MIN_WEIGHTS) {
+        st->wt = ir_big_alloc(k_gemm_packed_b_floats(st->isa, Kg, Mg) * sizeof(float) + 1);
+        if (!st->wt)
+            return op_fail(c, NORMA_ERR_MEMORY, "out of memory packing W");
+        k_f32_gemm_pack_b(st->isa, Kg, Mg, wd, 1, (ptrdiff_t)Kg, st->wt);
+    }
+    c->packed_inputs |= 1u << 1; /* run reads st->wp (or st->wt), never W */
     return NORMA_OK;
 }
 
@@ -428,6 +467,11 @@ static int conv_infer(op_ctx *c)
         return NORMA_OK;
     }
     size_t Kg = (size_t)(Cg * kvol(&s));
+    if (conv_t_use(st, &s)) {
+        c->scratch_size = (conv_t_floats(isa, &s, Kg, is_pointwise(&s)) + split_floats(&s, Cg) + res_extra) *
+                          sizeof(float);
+        return NORMA_OK;
+    }
     size_t need = is_pointwise(&s) && pw_in_place(Mg, (size_t)t[2])
                       ? 0
                       : chunk_slots(c->threads) * k_gemm_packed_b_floats(isa, Kg, chunk_cols(isa, Kg, (size_t)t[2]));
@@ -467,6 +511,44 @@ static void add_residual_bcast(op_ctx *c, int nsp, const int64_t *od, const floa
         }
     }
     k_act_apply(yd, total, act, a, b);
+}
+
+/* The transposed path (see T_MIN_WEIGHTS), image by image: X_col^T packed as the
+ * left operand, Y^T = X_col^T * W^T with the bias per column (and the activation when
+ * there is no residual), then Y = (Y^T)^T, plus R and the activation. */
+static void conv_t_run(op_ctx *c, const k_conv_shape *s, const float *x, const float *bias, const float *res,
+                       float *y, int act, float act_a, float act_b)
+{
+    const conv_state *st = c->state;
+    const k_gemm_isa *isa = st->isa;
+    size_t K = (size_t)(s->C * kvol(s)), n = conv_outputs(s), M = (size_t)s->M;
+    size_t HW = (size_t)(s->in[0] * s->in[1] * s->in[2]);
+    int pw = is_pointwise(s);
+    float *ap = c->scratch, *yt = ap + k_gemm_packed_a_floats(isa, n, K), *col = yt + n * M;
+    float *xsplit = col + (pw ? 0 : K * n);
+    int use_split = split_floats(s, s->C) > 0;
+    k_epilogue ep = {bias, K_BIAS_COL, res ? ACT_NONE : act, act_a, act_b};
+    for (int64_t i = 0; i < s->N; i++) {
+        const float *xi = x + (size_t)i * (size_t)s->C * HW;
+        float *yi = y + (size_t)i * M * n;
+        if (pw) {
+            k_f32_gemm_pack_a(isa, n, K, xi, 1, (ptrdiff_t)HW, ap); /* X is K x n: its transpose, read in place */
+        } else {
+            if (use_split)
+                k_f32_split_w_phases(s, xi, 0, s->C, xsplit);
+            /* one panel n wide is X_col, K x n, row-major */
+            k_f32_im2col_packed(s, xi, 0, s->C, 0, n, n, use_split ? xsplit : NULL, col, 1);
+            k_f32_gemm_pack_a(isa, n, K, col, 1, (ptrdiff_t)n, ap);
+        }
+        k_f32_gemm_packed(isa, n, M, K, 1.0f, ap, st->wt, 0.0f, yt, M, &ep, c->threads);
+        k_transpose_4b(yi, yt, n, M, (ptrdiff_t)M, (ptrdiff_t)n);
+        if (res) {
+            const float *ri = res + (size_t)i * M * n;
+            for (size_t e = 0; e < M * n; e++)
+                yi[e] += ri[e];
+            k_act_apply(yi, M * n, act, act_a, act_b);
+        }
+    }
 }
 
 /* One image and group of the im2col path, cut in column chunks. */
@@ -541,6 +623,12 @@ static int conv_run(op_ctx *c)
     if (conv_wino_use(st, &s)) {
         k_f32_wino_conv(st->isa, st->wino_m, &s, x, st->wu, bias, res, yconv, act, act_a, act_b, c->threads,
                         c->scratch, scratch_floats);
+        if (res_post)
+            add_residual_bcast(c, nsp, od, yconv, n->fused_act, n->act_alpha, n->act_beta);
+        return NORMA_OK;
+    }
+    if (conv_t_use(st, &s)) {
+        conv_t_run(c, &s, x, bias, res, yconv, act, act_a, act_b);
         if (res_post)
             add_residual_bcast(c, nsp, od, yconv, n->fused_act, n->act_alpha, n->act_beta);
         return NORMA_OK;
