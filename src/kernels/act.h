@@ -9,6 +9,8 @@
 #include <math.h>
 #include <stddef.h>
 
+#include "kernels/norm.h"
+
 enum {
     ACT_NONE = 0,
     ACT_RELU = 1,
@@ -16,7 +18,8 @@ enum {
     ACT_LEAKY_RELU = 3,   /* alpha */
     ACT_SIGMOID = 4,
     ACT_HARD_SIGMOID = 5, /* alpha, beta: max(0, min(1, alpha*x + beta)) */
-    ACT_HARD_SWISH = 6    /* x * max(0, min(1, x/6 + 1/2)) */
+    ACT_HARD_SWISH = 6,   /* x * max(0, min(1, x/6 + 1/2)) */
+    ACT_GELU = 7          /* alpha = 0: exact (erf), 1: tanh approximation (k_f32_gelu) */
 };
 
 static inline float k_act_one(float x, int act, float alpha, float beta)
@@ -34,6 +37,11 @@ static inline float k_act_one(float x, int act, float alpha, float beta)
         float y = x / 6.0f + 0.5f;
         return x * (y < 0 ? 0 : y > 1 ? 1 : y);
     }
+    case ACT_GELU: {
+        float y;
+        k_f32_gelu(1, &x, &y, alpha != 0);
+        return y;
+    }
     default: return x;
     }
 }
@@ -45,6 +53,10 @@ static inline void k_act_apply(float *y, size_t n, int act, float alpha, float b
     if (act == ACT_RELU) {
         for (size_t i = 0; i < n; i++)
             y[i] = y[i] > 0 ? y[i] : 0;
+        return;
+    }
+    if (act == ACT_GELU) { /* vectorized, in place */
+        k_f32_gelu(n, y, y, alpha != 0);
         return;
     }
     for (size_t i = 0; i < n; i++)

@@ -10,6 +10,7 @@
  *   Sigmoid                    ACT_SIGMOID
  *   HardSigmoid(alpha, beta)   ACT_HARD_SIGMOID
  *   HardSwish                  ACT_HARD_SWISH
+ *   Gelu(approximate)          ACT_GELU, alpha = 1 for "tanh" (0 for "none")
  *
  * Guards: the producer's output has exactly one reader (the activation) and is not a
  * graph output; the producer has no fused activation yet; Clip's bounds are constant
@@ -49,6 +50,13 @@ static int activation_of(const ir_graph *g, const ir_node *n, float *alpha, floa
         return ACT_SIGMOID;
     if (pass_is_op(n, "HardSwish"))
         return ACT_HARD_SWISH;
+    if (pass_is_op(n, "Gelu")) {
+        const char *a = ir_attr_string(n, "approximate", "none");
+        if (strcmp(a, "none") && strcmp(a, "tanh"))
+            return 0; /* the op reports it */
+        *alpha = strcmp(a, "tanh") == 0;
+        return ACT_GELU;
+    }
     if (pass_is_op(n, "LeakyRelu")) {
         *alpha = ir_attr_float(n, "alpha", 0.01f);
         return ACT_LEAKY_RELU;

@@ -223,7 +223,7 @@ static void conv_depthwise_3x3_fast_path_matches_reference(void **st)
     (void)st;
     tu_seed(21);
     static const int64_t ins[] = {1, 2, 7, 16, 33};
-    static const int acts[] = {ACT_NONE, ACT_RELU, ACT_CLIP, ACT_HARD_SWISH};
+    static const int acts[] = {ACT_NONE, ACT_RELU, ACT_CLIP, ACT_HARD_SWISH, ACT_GELU};
     for (size_t i = 0; i < sizeof ins / sizeof ins[0]; i++)
         for (int64_t sd = 1; sd <= 2; sd++)
             for (int64_t pad = 0; pad <= 2; pad++) {
@@ -235,7 +235,7 @@ static void conv_depthwise_3x3_fast_path_matches_reference(void **st)
                 s.pe[0] = pad > 0 ? pad - 1 : 0; /* asymmetric */
                 s.pe[1] = pad;
                 s.bias = (int)((i + (size_t)pad) & 1);
-                s.act = acts[(i + (size_t)sd + (size_t)pad) % 4];
+                s.act = acts[(i + (size_t)sd + (size_t)pad) % 5];
                 check(&s, 0, (int)sd);
             }
     cspec big = base(2, 1, 2, 2, 2, 150, 3); /* padded plane larger than the stack buffer */

@@ -84,6 +84,8 @@ static ir_graph *build(const spec *sp)
             gb_attr_f(g, a, "max", sp->a2);
     } else if (strcmp(sp->act, "LeakyRelu") == 0 && !isnan(sp->a1)) {
         gb_attr_f(g, a, "alpha", sp->a1);
+    } else if (strcmp(sp->act, "Gelu") == 0 && sp->a1 == 1) {
+        gb_attr_s(g, a, "approximate", "tanh");
     } else if (strcmp(sp->act, "HardSigmoid") == 0 && !isnan(sp->a1)) {
         gb_attr_f(g, a, "alpha", sp->a1);
         gb_attr_f(g, a, "beta", sp->a2);
@@ -146,6 +148,8 @@ static void fuse_each_activation_into_each_producer(void **state)
             {prods[p], "Relu", 14, NAN, NAN, 0, 0, 0, 0},
             {prods[p], "Sigmoid", 14, NAN, NAN, 0, 0, 0, 0},
             {prods[p], "HardSwish", 14, NAN, NAN, 0, 0, 0, 0},
+            {prods[p], "Gelu", 14, NAN, NAN, 0, 0, 0, 0},
+            {prods[p], "Gelu", 14, 1, NAN, 0, 0, 0, 0},
             {prods[p], "LeakyRelu", 14, 0.3f, NAN, 0, 0, 0, 0},
             {prods[p], "LeakyRelu", 14, NAN, NAN, 0, 0, 0, 0},
             {prods[p], "HardSigmoid", 14, 0.3f, 0.4f, 0, 0, 0, 0},
