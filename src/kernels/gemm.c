@@ -82,20 +82,6 @@ size_t k_gemm_packed_b_floats(const k_gemm_isa *isa, size_t K, size_t N)
     return (N + nr - 1) / nr * nr * K;
 }
 
-typedef float v4f __attribute__((vector_size(16)));
-
-static inline v4f v4_load(const float *p)
-{
-    v4f v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static inline void v4_store(float *p, v4f v)
-{
-    memcpy(p, &v, sizeof v);
-}
-
 /* Panel p holds rows p*MR.. as K groups of MR consecutive floats. A full panel of
  * row-major A (cs == 1) is a transpose of its MR rows (k_transpose_4b: 4x4 blocks in
  * registers); of A stored transposed (rs == 1), row copies. */
@@ -162,6 +148,20 @@ void k_f32_gemm_pack_b(const k_gemm_isa *isa, size_t K, size_t N, const float *B
  * with 16 named accumulators of 4 floats. */
 #define G_MR 4
 #define G_NR 16
+typedef float v4f __attribute__((vector_size(16)));
+
+static inline v4f v4_load(const float *p)
+{
+    v4f v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void v4_store(float *p, v4f v)
+{
+    memcpy(p, &v, sizeof v);
+}
+
 #define G_ROW(i)                                                                                             \
     {                                                                                                        \
         v4f av = {ak[i], ak[i], ak[i], ak[i]};                                                               \
