@@ -95,6 +95,8 @@ int op_eval(const ir_node *n, const op_schema *s, ir_tensor **ins, ir_tensor **o
         }
     }
     rc = s->run(&c);
+    if (!rc)
+        rc = ir_check_attr_types(n, err, cap); /* an attribute read only in run */
     free(c.scratch);
     for (int i = 0; i < n->n_out && !rc; i++)
         if (n->out[i] >= 0 && !outs[i] && shapes[i].dtype != IR_DTYPE_NONE)

@@ -48,6 +48,7 @@ static int win_infer(op_ctx *c)
         return rc;
     if (n < 0)
         return op_fail(c, NORMA_ERR_SHAPE, "size %lld is negative", (long long)n);
+    (void)ir_attr_int(c->node, "periodic", 1); /* read here too: a wrong type is reported before run */
     op_set_shape(c->out[0], (int)ir_attr_int(c->node, "output_datatype", NORMA_FLOAT), 1, &n);
     return NORMA_OK;
 }

@@ -233,6 +233,8 @@ int ctx_execute(norma_session *s, run_ctx *ctx)
             ctx->node_ms[i] += now_ms() - t0;
             ctx->node_calls[i]++;
         }
+        if (!rc && s->g->nodes[i].bad_attr) /* an attribute an op reads only in run had the wrong type */
+            rc = ir_check_attr_types(&s->g->nodes[i], ctx->err, sizeof ctx->err);
         if (rc)
             return rc;
     }

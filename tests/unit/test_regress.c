@@ -344,6 +344,34 @@ static void concat_axis_of_the_wrong_type_is_an_error(void **state)
     free(bytes);
 }
 
+/* Found by fuzz_model (seed 7): HannWindow read 'periodic' only in run, so its wrong
+ * type was noticed after the first run had succeeded and the second run failed. The
+ * harness traps on that. Now infer reads it, and the runtime checks attribute types
+ * after every run too: every run gives the same error. */
+static void window_attribute_of_the_wrong_type_fails_every_run(void **state)
+{
+    (void)state;
+    mb_model *m = mb_new(17);
+    mb_input(m, "x", NORMA_INT64, 0, NULL);
+    mb_attr_floats(mb_add_node(m, "HannWindow", "x", "y"), "periodic", 1, (float[]){0});
+    mb_output(m, "y");
+    size_t len;
+    uint8_t *bytes = mb_serialize(m, &len);
+    mb_free(m);
+    assert_int_equal(fuzz_model_one(bytes, len), 0);
+    norma_session *s = NULL;
+    assert_int_equal(norma_session_create_from_memory(bytes, len, NULL, &s), NORMA_OK);
+    int64_t n = 8;
+    norma_tensor in = {.dtype = NORMA_INT64, .rank = 0, .data = &n}, out;
+    for (int r = 0; r < 2; r++) {
+        memset(&out, 0, sizeof out);
+        assert_int_equal(norma_run(s, &in, 1, &out, 1), NORMA_ERR_MODEL);
+        assert_non_null(strstr(norma_last_error(), "attribute 'periodic' is FLOATS, expected INT"));
+    }
+    norma_session_free(s);
+    free(bytes);
+}
+
 static void tensor_harness_smoke(void **state)
 {
     (void)state;
@@ -368,6 +396,7 @@ int main(void)
         cmocka_unit_test(pointwise_conv_without_scratch),
         cmocka_unit_test(input_without_declared_shape_takes_the_runs_rank),
         cmocka_unit_test(concat_axis_of_the_wrong_type_is_an_error),
+        cmocka_unit_test(window_attribute_of_the_wrong_type_fails_every_run),
         cmocka_unit_test(tensor_harness_smoke),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
