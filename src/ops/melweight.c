@@ -18,6 +18,8 @@ static int mel_read(op_ctx *c, mel_args *a)
 {
     for (int i = 0; i < 5; i++) {
         const ir_tensor *t = c->in[i];
+        if (!t)
+            return op_fail(c, NORMA_ERR_MODEL, "input %d is missing", i);
         if (ir_tensor_numel(t) != 1)
             return op_fail(c, NORMA_ERR_MODEL, "input %d must be a scalar", i);
         if ((i < 3) == elem_is_float(t->dtype))

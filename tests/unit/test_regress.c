@@ -372,6 +372,39 @@ static void window_attribute_of_the_wrong_type_fails_every_run(void **state)
     free(bytes);
 }
 
+/* Found by fuzz_model (seed 7, UBSan): MelWeightMatrix with an input left empty ("")
+ * read it as a tensor. */
+static void mel_weight_matrix_with_an_empty_input_is_an_error(void **state)
+{
+    (void)state;
+    mb_model *m = mb_new(17);
+    mb_input(m, "bins", NORMA_INT64, 0, NULL);
+    mb_input(m, "len", NORMA_INT64, 0, NULL);
+    mb_input(m, "lo", NORMA_FLOAT, 0, NULL);
+    mb_input(m, "hi", NORMA_FLOAT, 0, NULL);
+    mb_add_node(m, "MelWeightMatrix", "bins,len,,lo,hi", "y");
+    mb_output(m, "y");
+    size_t len;
+    uint8_t *bytes = mb_serialize(m, &len);
+    mb_free(m);
+    assert_int_equal(fuzz_model_one(bytes, len), 0);
+    norma_session *s = NULL;
+    norma_status st = norma_session_create_from_memory(bytes, len, NULL, &s);
+    if (st == NORMA_OK) {
+        int64_t b = 8, l = 16;
+        float lo = 0, hi = 100;
+        norma_tensor in[4] = {{.dtype = NORMA_INT64, .data = &b}, {.dtype = NORMA_INT64, .data = &l},
+                              {.dtype = NORMA_FLOAT, .data = &lo}, {.dtype = NORMA_FLOAT, .data = &hi}},
+                     out;
+        memset(&out, 0, sizeof out);
+        st = norma_run(s, in, 4, &out, 1);
+    }
+    assert_int_equal(st, NORMA_ERR_MODEL);
+    assert_non_null(strstr(norma_last_error(), "input 2 is missing"));
+    norma_session_free(s);
+    free(bytes);
+}
+
 static void tensor_harness_smoke(void **state)
 {
     (void)state;
@@ -397,6 +430,7 @@ int main(void)
         cmocka_unit_test(input_without_declared_shape_takes_the_runs_rank),
         cmocka_unit_test(concat_axis_of_the_wrong_type_is_an_error),
         cmocka_unit_test(window_attribute_of_the_wrong_type_fails_every_run),
+        cmocka_unit_test(mel_weight_matrix_with_an_empty_input_is_an_error),
         cmocka_unit_test(tensor_harness_smoke),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
