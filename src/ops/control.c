@@ -526,7 +526,8 @@ static int seqmap_run(op_ctx *c)
 #define CF(name, type, v, lo, hi, in, run) \
     static const op_schema name = {type, "", v, lo, hi, 0, 64, NULL, NULL, in, run, OP_F_RUNTIME_OUTPUTS};
 CF(if1, "If", 1, 1, 1, if_infer, if_run)
-CF(loop1, "Loop", 1, 2, 64, loop_infer, loop_run)
+static const op_schema loop1 = {"Loop", "", 1, 2, 64, 0, 64, NULL, NULL, loop_infer, loop_run,
+                                 OP_F_RUNTIME_OUTPUTS | OP_F_FIRST_INPUT_OPTIONAL | OP_F_EMPTY_INPUTS}; /* M, cond */
 static const op_schema scan8 = {"Scan", "", 8, 1, 64, 0, 64, NULL, NULL, scan_infer, scan_run,
                                  OP_F_RUNTIME_OUTPUTS | OP_F_FIRST_INPUT_OPTIONAL};
 CF(scan9, "Scan", 9, 1, 64, scan_infer, scan_run)

@@ -22,10 +22,13 @@ int op_resolve(const ir_node *n, const op_schema **out, char *err, size_t cap)
                  s->min_out, s->max_out);
         return NORMA_ERR_MODEL;
     }
-    /* The first input is required unless the schema says otherwise; ops read it
-     * without checking. */
-    if (s->min_in > 0 && n->in[0] < 0 && !(s->flags & OP_F_FIRST_INPUT_OPTIONAL)) {
-        snprintf(err, cap, "%s '%s': input 0 is required but is empty", n->op_type, n->name);
+    /* The inputs below the schema's minimum are required unless the schema says
+     * otherwise; ops read them without checking. */
+    for (int k = 0; k < s->min_in && k < n->n_in; k++) {
+        if (n->in[k] >= 0 || (k == 0 && (s->flags & OP_F_FIRST_INPUT_OPTIONAL)) ||
+            (k > 0 && (s->flags & OP_F_EMPTY_INPUTS)))
+            continue;
+        snprintf(err, cap, "%s '%s': input %d is required but is empty", n->op_type, n->name, k);
         return NORMA_ERR_MODEL;
     }
     return NORMA_OK;

@@ -81,6 +81,10 @@ enum {
     /* Its first input may be omitted (Scan-8's sequence_lens); for every other op an
      * empty first input is a model error. */
     OP_F_FIRST_INPUT_OPTIONAL = 8,
+    /* Inputs after the first may be left empty even below the minimum count (Loop's
+     * M and cond, Resize's roi and scales): the op checks them itself. For every other
+     * op an empty required input is a model error. */
+    OP_F_EMPTY_INPUTS = 16,
 };
 
 /* Gives output k to the runtime, which takes ownership of t (also on failure). Only

@@ -434,7 +434,7 @@ static int rs_run(op_ctx *c)
 static const op_schema up7 = {"Upsample", "", 7, 1, 1, 1, 1, NULL, NULL, rs_infer, rs_run};
 static const op_schema up9 = {"Upsample", "", 9, 2, 2, 1, 1, NULL, NULL, rs_infer, rs_run};
 static const op_schema rs10 = {"Resize", "", 10, 2, 2, 1, 1, NULL, NULL, rs_infer, rs_run};
-static const op_schema rs11 = {"Resize", "", 11, 3, 4, 1, 1, NULL, NULL, rs_infer, rs_run};
+static const op_schema rs11 = {"Resize", "", 11, 3, 4, 1, 1, NULL, NULL, rs_infer, rs_run, OP_F_EMPTY_INPUTS}; /* roi, scales */
 static const op_schema rs13 = {"Resize", "", 13, 1, 4, 1, 1, NULL, NULL, rs_infer, rs_run};
 static const op_schema rs18 = {"Resize", "", 18, 1, 4, 1, 1, NULL, NULL, rs_infer, rs_run};
 static const op_schema rs19 = {"Resize", "", 19, 1, 4, 1, 1, NULL, NULL, rs_infer, rs_run};
