@@ -214,6 +214,19 @@ ir_tensor *ir_value_clone(const ir_tensor *src)
     return t;
 }
 
+/* A float read as an integer: truncated toward zero, saturated at the int64 range,
+ * NaN as 0 (a plain cast of NaN or of an out-of-range value is undefined). */
+static int64_t f64_to_i64(double v)
+{
+    if (v != v)
+        return 0;
+    if (v >= 9223372036854775807.0)
+        return INT64_MAX;
+    if (v <= -9223372036854775808.0)
+        return INT64_MIN;
+    return (int64_t)v;
+}
+
 int64_t ir_tensor_get_i64(const ir_tensor *t, size_t i)
 {
     const void *d = t->data;
@@ -227,10 +240,10 @@ int64_t ir_tensor_get_i64(const ir_tensor *t, size_t i)
     case NORMA_UINT32: return ((const uint32_t *)d)[i];
     case NORMA_UINT64: return (int64_t)((const uint64_t *)d)[i];
     case NORMA_BOOL: return ((const uint8_t *)d)[i] != 0;
-    case NORMA_FLOAT: return (int64_t)((const float *)d)[i];
-    case NORMA_DOUBLE: return (int64_t)((const double *)d)[i];
-    case NORMA_FLOAT16: return (int64_t)half_to_float(((const uint16_t *)d)[i]);
-    case NORMA_BFLOAT16: return (int64_t)bf16_to_float(((const uint16_t *)d)[i]);
+    case NORMA_FLOAT: return f64_to_i64(((const float *)d)[i]);
+    case NORMA_DOUBLE: return f64_to_i64(((const double *)d)[i]);
+    case NORMA_FLOAT16: return f64_to_i64(half_to_float(((const uint16_t *)d)[i]));
+    case NORMA_BFLOAT16: return f64_to_i64(bf16_to_float(((const uint16_t *)d)[i]));
     default: return 0;
     }
 }

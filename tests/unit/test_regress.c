@@ -4,6 +4,7 @@
  * plus a check of what the session now says about it. Run under the sanitizer build
  * (tools/check.sh) these prove the fix; in the plain build they still catch crashes.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "ir/ir.h"
 #include "modelbuild.h"
 #include "norma.h"
 
@@ -419,6 +421,36 @@ static void empty_required_inputs_are_refused(void **state)
     free(bytes);
 }
 
+/* Found by fuzz_model (seed 13, UBSan): Clip with a NaN bound read it as an integer
+ * too, and a cast of NaN (or of a float beyond int64) to an integer is undefined. Such
+ * reads now give 0 for NaN and saturate. */
+static void float_read_as_integer_saturates(void **state)
+{
+    (void)state;
+    int64_t d = 5;
+    ir_tensor *t = ir_tensor_new(NORMA_FLOAT, 1, &d);
+    assert_non_null(t);
+    float v[5] = {NAN, INFINITY, -INFINITY, 1e30f, -2.75f};
+    memcpy(t->data, v, sizeof v);
+    assert_int_equal(ir_tensor_get_i64(t, 0), 0);
+    assert_true(ir_tensor_get_i64(t, 1) == INT64_MAX);
+    assert_true(ir_tensor_get_i64(t, 2) == INT64_MIN);
+    assert_true(ir_tensor_get_i64(t, 3) == INT64_MAX);
+    assert_int_equal(ir_tensor_get_i64(t, 4), -2);
+    ir_tensor_free(t);
+    /* and the op that met it: Clip with a NaN lower bound runs */
+    mb_model *m = mb_new(13);
+    mb_input(m, "x", NORMA_FLOAT, 1, (int64_t[]){4});
+    mb_init_f32(m, "lo", 0, NULL, (float[]){NAN});
+    mb_add_node(m, "Clip", "x,lo", "y");
+    mb_output(m, "y");
+    size_t len;
+    uint8_t *bytes = mb_serialize(m, &len);
+    mb_free(m);
+    assert_int_equal(fuzz_model_one(bytes, len), 0);
+    free(bytes);
+}
+
 static void tensor_harness_smoke(void **state)
 {
     (void)state;
@@ -445,6 +477,7 @@ int main(void)
         cmocka_unit_test(concat_axis_of_the_wrong_type_is_an_error),
         cmocka_unit_test(window_attribute_of_the_wrong_type_fails_every_run),
         cmocka_unit_test(empty_required_inputs_are_refused),
+        cmocka_unit_test(float_read_as_integer_saturates),
         cmocka_unit_test(tensor_harness_smoke),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
