@@ -319,6 +319,8 @@ static int unique_run(op_ctx *c)
     size_t want = (size_t)y->dims[axis < 0 ? 0 : axis];
     if (g != want)
         return op_fail(c, NORMA_ERR_RUNTIME, "input changed after its shape was inferred");
+    if (m == 0)
+        return NORMA_OK; /* every output is empty (and there is no scratch) */
     const int64_t *inv = s + UQ_INV * m, *first = s + UQ_FIRST * m, *count = s + UQ_COUNT * m,
                   *order = s + UQ_ORDER * m, *pos = s + UQ_POS * m;
     size_t es = ir_dtype_size(x->dtype), row = u.inner * es;

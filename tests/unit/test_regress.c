@@ -451,6 +451,34 @@ static void float_read_as_integer_saturates(void **state)
     free(bytes);
 }
 
+/* Found by fuzz_model (seed 17, UBSan): Unique of an empty tensor did pointer
+ * arithmetic on its (absent) scratch. */
+static void unique_of_an_empty_tensor(void **state)
+{
+    (void)state;
+    mb_model *m = mb_new(11);
+    mb_input(m, "x", NORMA_FLOAT, 1, (int64_t[]){0});
+    mb_add_node(m, "Unique", "x", "y,idx,inv,cnt");
+    mb_output(m, "y");
+    mb_output(m, "idx");
+    mb_output(m, "inv");
+    mb_output(m, "cnt");
+    size_t len;
+    uint8_t *bytes = mb_serialize(m, &len);
+    mb_free(m);
+    assert_int_equal(fuzz_model_one(bytes, len), 0);
+    norma_session *s = NULL;
+    assert_int_equal(norma_session_create_from_memory(bytes, len, NULL, &s), NORMA_OK);
+    float none = 0;
+    norma_tensor in = {.dtype = NORMA_FLOAT, .rank = 1, .dims = {0}, .data = &none}, out[4];
+    memset(out, 0, sizeof out);
+    assert_int_equal(norma_run(s, &in, 1, out, 4), NORMA_OK);
+    for (int k = 0; k < 4; k++)
+        assert_int_equal(out[k].dims[0], 0);
+    norma_session_free(s);
+    free(bytes);
+}
+
 static void tensor_harness_smoke(void **state)
 {
     (void)state;
@@ -478,6 +506,7 @@ int main(void)
         cmocka_unit_test(window_attribute_of_the_wrong_type_fails_every_run),
         cmocka_unit_test(empty_required_inputs_are_refused),
         cmocka_unit_test(float_read_as_integer_saturates),
+        cmocka_unit_test(unique_of_an_empty_tensor),
         cmocka_unit_test(tensor_harness_smoke),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
