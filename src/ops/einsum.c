@@ -223,7 +223,9 @@ static int es_build(op_ctx *c, es_plan *p)
                        ir_dtype_name(dtype));
     int max_ell = 0, ell[K_EINSUM_MAX_IN];
     for (int i = 0; i < st->n_in; i++) {
-        const ir_tensor *t = c->in[i];
+        const ir_tensor *t = i < c->n_in ? c->in[i] : NULL;
+        if (!t)
+            return op_fail(c, NORMA_ERR_MODEL, "input %d is empty; the equation names it", i);
         if (t->dtype != dtype)
             return op_fail(c, NORMA_ERR_SHAPE, "input %d is %s, input 0 is %s", i, ir_dtype_name(t->dtype),
                            ir_dtype_name(dtype));

@@ -419,6 +419,19 @@ static void empty_required_inputs_are_refused(void **state)
     assert_int_equal(norma_session_create_from_memory(bytes, len, NULL, &s), NORMA_ERR_MODEL);
     assert_non_null(strstr(norma_last_error(), "input 1 is required but is empty"));
     free(bytes);
+    /* a variadic op's inputs past the minimum: Einsum names each one in its equation
+     * (found by fuzz_model, seed 19, UBSan) */
+    m = mb_new(12);
+    mb_input(m, "a", NORMA_FLOAT, 1, (int64_t[]){3});
+    mb_attr_string(mb_add_node(m, "Einsum", "a,", "y"), "equation", "i,i->i");
+    mb_output(m, "y");
+    bytes = mb_serialize(m, &len);
+    mb_free(m);
+    assert_int_equal(fuzz_model_one(bytes, len), 0);
+    s = NULL;
+    assert_int_equal(norma_session_create_from_memory(bytes, len, NULL, &s), NORMA_ERR_MODEL);
+    assert_non_null(strstr(norma_last_error(), "input 1 is empty"));
+    free(bytes);
 }
 
 /* Found by fuzz_model (seed 13, UBSan): Clip with a NaN bound read it as an integer
