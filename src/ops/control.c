@@ -301,6 +301,9 @@ static int scan_config(op_ctx *c, scan_cfg *s)
     if (s->n_in < 1 || s->n_in > n || s->n_in > 64)
         return op_fail(c, NORMA_ERR_MODEL, "num_scan_inputs %d does not fit %d inputs", s->n_in, n);
     s->n_state = n - s->n_in;
+    for (int i = first; i < first + n; i++)
+        if (!c->in[i])
+            return op_fail(c, NORMA_ERR_MODEL, "input %d (a state or scanned input) is empty", i);
     s->n_out = body->n_outputs - s->n_state;
     if (body->n_inputs != n || s->n_out < 0 || s->n_out > 64 || c->n_out != body->n_outputs)
         return op_fail(c, NORMA_ERR_MODEL, "the body's %d inputs and %d outputs do not match the node's", body->n_inputs,

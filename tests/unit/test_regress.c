@@ -432,6 +432,37 @@ static void empty_required_inputs_are_refused(void **state)
     assert_int_equal(norma_session_create_from_memory(bytes, len, NULL, &s), NORMA_ERR_MODEL);
     assert_non_null(strstr(norma_last_error(), "input 1 is empty"));
     free(bytes);
+    /* Scan's state and scanned inputs (found by fuzz_model, seed 23, UBSan) */
+    mb_model *body = mb_new(8);
+    mb_input(body, "si", NORMA_FLOAT, 0, NULL);
+    mb_input(body, "xi", NORMA_FLOAT, 0, NULL);
+    mb_add_node(body, "Add", "si,xi", "so");
+    mb_add_node(body, "Identity", "so", "yo");
+    mb_output(body, "so");
+    mb_output(body, "yo");
+    m = mb_new(8);
+    mb_input(m, "x", NORMA_FLOAT, 2, (int64_t[]){1, 3});
+    mb_node *sc = mb_add_node(m, "Scan", ",,x", "sf,ys");
+    mb_attr_int(sc, "num_scan_inputs", 1);
+    mb_attr_graph(sc, "body", body);
+    mb_output(m, "sf");
+    mb_output(m, "ys");
+    bytes = mb_serialize(m, &len);
+    mb_free(m);
+    mb_free(body);
+    assert_int_equal(fuzz_model_one(bytes, len), 0);
+    s = NULL;
+    st = norma_session_create_from_memory(bytes, len, NULL, &s);
+    if (st == NORMA_OK) {
+        float xv[3] = {1, 2, 3};
+        norma_tensor in = {.dtype = NORMA_FLOAT, .rank = 2, .dims = {1, 3}, .data = xv}, out[2];
+        memset(out, 0, sizeof out);
+        st = norma_run(s, &in, 1, out, 2);
+    }
+    assert_int_equal(st, NORMA_ERR_MODEL);
+    assert_non_null(strstr(norma_last_error(), "is empty"));
+    norma_session_free(s);
+    free(bytes);
 }
 
 /* Found by fuzz_model (seed 13, UBSan): Clip with a NaN bound read it as an integer
