@@ -171,35 +171,47 @@ K_CLONES static void im2col_panel(const k_conv_shape *s, const float *x, int64_t
                 }
 }
 
+/* Panel p of k_f32_im2col_packed: its columns cut into segments, then packed. */
+static void im2col_one_panel(const k_conv_shape *s, const float *x, int64_t c0, int64_t Cg, size_t j_begin,
+                             size_t ncols, size_t nr, const wtap *tab, const float *xsplit, float *dst, size_t p)
+{
+    int64_t oH = s->out[1], oW = s->out[2];
+    size_t K = (size_t)(Cg * s->k[0] * s->k[1] * s->k[2]);
+    size_t j0 = p * nr, n = ncols - j0 < nr ? ncols - j0 : nr;
+    panel_segs sg;
+    sg.n = 0;
+    for (size_t jj = 0; jj < n;) {
+        size_t j = j_begin + j0 + jj;
+        int64_t ow = (int64_t)(j % (size_t)oW), oh = (int64_t)((j / (size_t)oW) % (size_t)oH);
+        int64_t len = oW - ow < (int64_t)(n - jj) ? oW - ow : (int64_t)(n - jj);
+        sg.j[sg.n] = (int64_t)jj;
+        sg.len[sg.n] = len;
+        sg.od[sg.n] = (int64_t)(j / (size_t)(oW * oH));
+        sg.oh[sg.n] = oh;
+        sg.ow[sg.n] = ow;
+        sg.n++;
+        jj += (size_t)len;
+    }
+    im2col_panel(s, x, c0, Cg, tab, &sg, n, nr, xsplit, dst + p * nr * K);
+}
+
 void k_f32_im2col_packed(const k_conv_shape *s, const float *x, int64_t c0, int64_t Cg, size_t j_begin,
                          size_t ncols, size_t nr, const float *xsplit, float *dst, int threads)
 {
-    int64_t oH = s->out[1], oW = s->out[2];
     int64_t K = Cg * s->k[0] * s->k[1] * s->k[2];
     size_t npanel = (ncols + nr - 1) / nr;
     wtap tab[WTAP_TAB];
     for (int64_t kw = 0; kw < s->k[2] && kw < WTAP_TAB; kw++)
         tab[kw] = wtap_of(s, kw);
     int nt = threads > 1 && npanel > 1 && (size_t)K * ncols > 65536 ? threads : 1;
-#pragma omp parallel for schedule(static) num_threads(nt)
-    for (size_t p = 0; p < npanel; p++) {
-        size_t j0 = p * nr, n = ncols - j0 < nr ? ncols - j0 : nr;
-        panel_segs sg;
-        sg.n = 0;
-        for (size_t jj = 0; jj < n;) {
-            size_t j = j_begin + j0 + jj;
-            int64_t ow = (int64_t)(j % (size_t)oW), oh = (int64_t)((j / (size_t)oW) % (size_t)oH);
-            int64_t len = oW - ow < (int64_t)(n - jj) ? oW - ow : (int64_t)(n - jj);
-            sg.j[sg.n] = (int64_t)jj;
-            sg.len[sg.n] = len;
-            sg.od[sg.n] = (int64_t)(j / (size_t)(oW * oH));
-            sg.oh[sg.n] = oh;
-            sg.ow[sg.n] = ow;
-            sg.n++;
-            jj += (size_t)len;
-        }
-        im2col_panel(s, x, c0, Cg, tab, &sg, n, nr, xsplit, dst + p * nr * (size_t)K);
+    if (nt == 1) { /* no parallel region (callers may run this inside theirs) */
+        for (size_t p = 0; p < npanel; p++)
+            im2col_one_panel(s, x, c0, Cg, j_begin, ncols, nr, tab, xsplit, dst, p);
+        return;
     }
+#pragma omp parallel for schedule(static) num_threads(nt)
+    for (size_t p = 0; p < npanel; p++)
+        im2col_one_panel(s, x, c0, Cg, j_begin, ncols, nr, tab, xsplit, dst, p);
 }
 
 /* x (N,C,D,H,W), w (M,1,kD,kH,kW) with C == group -> y (N,M,oD,oH,oW) */

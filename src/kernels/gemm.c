@@ -719,25 +719,50 @@ static void gemm_tile(const k_gemm_isa *isa, size_t i0, size_t m, size_t j0, siz
 
 /* M == 1: a row vector times packed B. The MR x NR microkernel would compute MR-1
  * rows of padding; this reads each packed panel once, which is the whole cost. */
+static void gemv_panel(const k_gemm_isa *isa, size_t N, size_t K, float alpha, const float *a, const float *Bp,
+                       float beta, float *c, const k_epilogue *ep, size_t p)
+{
+    size_t nr = (size_t)isa->nr, mr = (size_t)isa->mr; /* a[k] is at a[k*mr] */
+    float acc[MAX_NR] = {0};
+    const float *b = Bp + p * K * nr;
+    for (size_t k = 0; k < K; k++) {
+        float av = a[k * mr];
+        for (size_t j = 0; j < nr; j++)
+            acc[j] += av * b[k * nr + j];
+    }
+    size_t j0 = p * nr, n = N - j0 < nr ? N - j0 : nr;
+    for (size_t j = 0; j < n; j++)
+        c[j0 + j] = beta == 0 ? alpha * acc[j] : alpha * acc[j] + beta * c[j0 + j];
+    k_epilogue_apply(ep, c + j0, 0, 0, 1, j0, n);
+}
+
 static void gemv_packed(const k_gemm_isa *isa, size_t N, size_t K, float alpha, const float *a,
                         const float *Bp, float beta, float *c, const k_epilogue *ep, int threads)
 {
-    size_t nr = (size_t)isa->nr, mr = (size_t)isa->mr, np = (N + nr - 1) / nr; /* a[k] is at a[k*mr] */
+    size_t nr = (size_t)isa->nr, np = (N + nr - 1) / nr;
     int nt = threads > 1 && np > 1 && (double)N * (double)K > 1e6 ? threads : 1;
-#pragma omp parallel for schedule(static) num_threads(nt)
-    for (size_t p = 0; p < np; p++) {
-        float acc[MAX_NR] = {0};
-        const float *b = Bp + p * K * nr;
-        for (size_t k = 0; k < K; k++) {
-            float av = a[k * mr];
-            for (size_t j = 0; j < nr; j++)
-                acc[j] += av * b[k * nr + j];
-        }
-        size_t j0 = p * nr, n = N - j0 < nr ? N - j0 : nr;
-        for (size_t j = 0; j < n; j++)
-            c[j0 + j] = beta == 0 ? alpha * acc[j] : alpha * acc[j] + beta * c[j0 + j];
-        k_epilogue_apply(ep, c + j0, 0, 0, 1, j0, n);
+    if (nt == 1) { /* no parallel region at all: callers run this inside their own */
+        for (size_t p = 0; p < np; p++)
+            gemv_panel(isa, N, K, alpha, a, Bp, beta, c, ep, p);
+        return;
     }
+#pragma omp parallel for schedule(static) num_threads(nt)
+    for (size_t p = 0; p < np; p++)
+        gemv_panel(isa, N, K, alpha, a, Bp, beta, c, ep, p);
+}
+
+/* Tile sizes of one product and how many tiles a row of tiles holds. */
+typedef struct tiling {
+    size_t mc, nc, tn;
+} tiling;
+
+/* Tile t (row-major over the tiles) of C. */
+static void driver_tile(const k_gemm_isa *isa, const tiling *tl, size_t t, size_t M, size_t N, size_t K, float alpha,
+                        const float *Ap, bsrc B, float beta, float *C, size_t ldc, const k_epilogue *ep)
+{
+    size_t i0 = t / tl->tn * tl->mc, j0 = t % tl->tn * tl->nc;
+    size_t m = M - i0 < tl->mc ? M - i0 : tl->mc, n = N - j0 < tl->nc ? N - j0 : tl->nc;
+    gemm_tile(isa, i0, m, j0, n, N, K, alpha, Ap, B, beta, C, ldc, ep);
 }
 
 static void gemm_driver(const k_gemm_isa *isa, size_t M, size_t N, size_t K, float alpha, const float *Ap,
@@ -770,13 +795,18 @@ static void gemm_driver(const k_gemm_isa *isa, size_t M, size_t N, size_t K, flo
     long ntiles = (long)(tm * tn);
     double flops = 2.0 * (double)M * (double)N * (double)K;
     int nt = threads > 1 && ntiles > 1 && flops > 2e6 ? threads : 1;
-#pragma omp parallel for schedule(static) num_threads(nt)
-    for (long t = 0; t < ntiles; t++) {
-        size_t ti = (size_t)t / tn, tj = (size_t)t % tn;
-        size_t i0 = ti * mc, j0 = tj * nc;
-        size_t m = M - i0 < mc ? M - i0 : mc, n = N - j0 < nc ? N - j0 : nc;
-        gemm_tile(isa, i0, m, j0, n, N, K, alpha, Ap, B, beta, C, ldc, ep);
+    tiling tl = {mc, nc, tn};
+    /* One thread: no parallel region at all (even a one-thread region costs a team,
+     * about 2.4 us, and callers such as Winograd and the batched MatMul call this
+     * inside their own regions for every small product). */
+    if (nt == 1) {
+        for (long t = 0; t < ntiles; t++)
+            driver_tile(isa, &tl, (size_t)t, M, N, K, alpha, Ap, B, beta, C, ldc, ep);
+        return;
     }
+#pragma omp parallel for schedule(static) num_threads(nt)
+    for (long t = 0; t < ntiles; t++)
+        driver_tile(isa, &tl, (size_t)t, M, N, K, alpha, Ap, B, beta, C, ldc, ep);
 }
 
 static int gemm_trivial(size_t M, size_t N, size_t K, float beta, float *C, size_t ldc, const k_epilogue *ep)

@@ -727,40 +727,13 @@ T512 static void wino_output_avx512(const wgeom *g, const k_conv_shape *s, const
 
 #endif
 
-/* Mp (M, ncols) = Up (packed A, M x C) * Vp (packed B, C x ncols), row stride ldm, with
- * the GEMM's microkernel called directly: the whole K = C in one pass (an A panel of
- * MR x C and a B panel of C x NR fit in L1/L2 for C <= 512), and full NR-wide panels
- * (Mb's rows are a multiple of NR long; columns past ncols are never read). Avoids the
- * driver's per-call OpenMP region, which costs more than a block's small product. */
+/* Mp (M, ncols) = Up (packed A, M x C) * Vp (packed B, C x ncols), row stride ldm: the
+ * packed SGEMM on one thread (it opens no parallel region then; the caller's threads
+ * share the blocks and points). */
 static void gemm_point(const k_gemm_isa *isa, size_t M, size_t C, size_t ncols, const float *Up, const float *Vp,
                        float *Mp, size_t ldm)
 {
-    size_t mr = (size_t)isa->mr, nr = (size_t)isa->nr;
-    float tmp[16 * 32];
-    k_ustore u = {.alpha = 1.0f, .beta = 0.0f, .rows = (int)mr, .cols = (int)nr};
-    for (size_t j = 0; j < ncols; j += nr) {
-        const float *b = Vp + j * C;
-        for (size_t i = 0; i < M; i += mr) {
-            size_t mm = M - i < mr ? M - i : mr;
-            const float *a = Up + i * C;
-            float *c = Mp + i * ldm + j;
-            u.rows = (int)mm; /* kernels with edges store only these rows */
-            if (mm == mr)
-                isa->kernel(C, a, b, nr, c, ldm, &u);
-            else if (mm <= 4 && isa->tail4 && (mm == 4 || isa->edges))
-                isa->tail4(C, a, mr, b, nr, c, ldm, &u);
-            else if (mm <= 8 && isa->tail8 && (mm == 8 || isa->edges))
-                isa->tail8(C, a, mr, b, nr, c, ldm, &u);
-            else if (isa->edges)
-                isa->kernel(C, a, b, nr, c, ldm, &u);
-            else {
-                u.rows = (int)mr;
-                isa->kernel(C, a, b, nr, tmp, nr, &u);
-                for (size_t ii = 0; ii < mm; ii++)
-                    memcpy(c + ii * ldm, tmp + ii * nr, nr * sizeof(float));
-            }
-        }
-    }
+    k_f32_gemm_packed(isa, M, ncols, C, 1.0f, Up, Vp, 0.0f, Mp, ldm, NULL, 1);
 }
 
 /* [lo, hi) of n items for worker k of nk. */
