@@ -230,9 +230,10 @@ static size_t chunk_cols(const k_gemm_isa *isa, size_t K, size_t ncol)
     return ncol < c + c / 2 ? ncol : c;
 }
 
-/* Packed chunks the scratch holds: one per thread, for every processor since infer
- * does not know the run's thread count (run uses no more threads than that). */
-static size_t chunk_slots(int threads)
+/* Per-thread work areas the scratch holds (im2col chunks, depthwise planes, Winograd
+ * blocks): one for every processor, since infer does not know the run's thread count
+ * (run uses no more threads than that). */
+static size_t thread_slots(int threads)
 {
     int nproc = omp_get_num_procs();
     return (size_t)(nproc > threads ? nproc : threads);
@@ -451,19 +452,13 @@ static int conv_infer(op_ctx *c)
     const k_gemm_isa *isa = st ? st->isa : k_gemm_best();
     int64_t Cg = s.C / s.group, Mg = s.M / s.group;
     c->scratch_size = 0;
+    int slots = (int)thread_slots(c->threads);
     if (Cg == 1) {
-        /* infer does not know the run's thread count: room for every processor (run
-         * uses fewer threads when it has more than that) */
-        int nproc = omp_get_num_procs();
-        c->scratch_size =
-            (k_conv_depthwise_work_floats(&s, nproc > c->threads ? nproc : c->threads) + res_extra) * sizeof(float);
+        c->scratch_size = (k_conv_depthwise_work_floats(&s, slots) + res_extra) * sizeof(float);
         return NORMA_OK;
     }
     if (conv_wino_use(st, &s)) {
-        int nproc = omp_get_num_procs();
-        c->scratch_size =
-            (k_wino_work_floats(isa, st->wino_m, &s, nproc > c->threads ? nproc : c->threads) + res_extra) *
-            sizeof(float);
+        c->scratch_size = (k_wino_work_floats(isa, st->wino_m, &s, slots) + res_extra) * sizeof(float);
         return NORMA_OK;
     }
     size_t Kg = (size_t)(Cg * kvol(&s));
@@ -474,7 +469,7 @@ static int conv_infer(op_ctx *c)
     }
     size_t need = is_pointwise(&s) && pw_in_place(Mg, (size_t)t[2])
                       ? 0
-                      : chunk_slots(c->threads) * k_gemm_packed_b_floats(isa, Kg, chunk_cols(isa, Kg, (size_t)t[2]));
+                      : (size_t)slots * k_gemm_packed_b_floats(isa, Kg, chunk_cols(isa, Kg, (size_t)t[2]));
     need += split_floats(&s, Cg);
     if (!st || !st->wp)
         need += k_gemm_packed_a_floats(isa, (size_t)Mg, (size_t)(Cg * kvol(&s)));
@@ -640,7 +635,7 @@ static int conv_run(op_ctx *c)
     int pw = is_pointwise(&s);
     /* No scratch at all for empty outputs: no arithmetic on a NULL pointer. */
     float *bp = c->scratch;
-    size_t slots = chunk_slots(c->threads), bfloats = k_gemm_packed_b_floats(isa, Kg, chunk);
+    size_t slots = thread_slots(c->threads), bfloats = k_gemm_packed_b_floats(isa, Kg, chunk);
     float *xsplit = bp ? bp + (pw && pw_in_place(Mg, OHW) ? 0 : slots * bfloats) : NULL;
     size_t nchunks = (OHW + chunk - 1) / chunk;
     /* Enough chunks: each thread packs and multiplies whole chunks of its own (one
