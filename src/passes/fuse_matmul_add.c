@@ -69,16 +69,10 @@ int pass_fuse_matmul_add(ir_graph *g, char *err, size_t cap)
                 continue;
             if (!bias_ok(g, b, w->dims[tb ? 0 : 1], xr))
                 continue;
-            char *dom = malloc(6);
-            if (!dom || pass_set_input(p, 2, b)) {
-                free(dom);
+            if (pass_to_norma_domain(p) || pass_set_input(p, 2, b)) {
                 snprintf(err, cap, "out of memory fusing a MatMul bias Add");
                 return NORMA_ERR_MEMORY;
             }
-            memcpy(dom, "norma", 6);
-            free(p->domain);
-            p->domain = dom;
-            p->opset = 1;
             p->out[0] = a->out[0];
             a->dead = 1;
             changed = 1;

@@ -76,16 +76,10 @@ int pass_fuse_matmul_transpose(ir_graph *g, char *err, size_t cap)
             ir_node *m = &g->nodes[j];
             if (m->dead || m == t || m->n_in != 2 || m->in[1] != v)
                 continue;
-            char *dom = malloc(6);
-            if (!dom || pass_set_attr_int(m, "transB", 1)) {
-                free(dom);
+            if (pass_to_norma_domain(m) || pass_set_attr_int(m, "transB", 1)) {
                 snprintf(err, cap, "out of memory reading a transposed MatMul weight in place");
                 return NORMA_ERR_MEMORY;
             }
-            memcpy(dom, "norma", 6);
-            free(m->domain);
-            m->domain = dom;
-            m->opset = 1;
             m->in[1] = w;
         }
         t->dead = 1;

@@ -48,16 +48,10 @@ int pass_fuse_residual(ir_graph *g, char *err, size_t cap)
             if (!pass_is_op(p, "Conv") || p->fused_act || p->n_out != 1 || p->out[0] != x || p->n_in < 2 ||
                 p->n_in > 3 || p->n_outer)
                 continue;
-            char *dom = malloc(6);
-            if (!dom || pass_set_input(p, 3, r)) { /* an absent B becomes -1 */
-                free(dom);
+            if (pass_to_norma_domain(p) || pass_set_input(p, 3, r)) { /* an absent B becomes -1 */
                 snprintf(err, cap, "out of memory fusing a residual Add");
                 return NORMA_ERR_MEMORY;
             }
-            memcpy(dom, "norma", 6);
-            free(p->domain);
-            p->domain = dom;
-            p->opset = 1;
             p->out[0] = a->out[0];
             a->dead = 1;
             ir_node *relu = sole_relu(g, a->out[0]);

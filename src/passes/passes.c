@@ -65,6 +65,18 @@ int pass_add_constant(ir_graph *g, const char *base, ir_tensor *t)
     return v;
 }
 
+int pass_to_norma_domain(ir_node *n)
+{
+    char *dom = malloc(6);
+    if (!dom)
+        return -1;
+    memcpy(dom, "norma", 6);
+    free(n->domain);
+    n->domain = dom;
+    n->opset = 1;
+    return 0;
+}
+
 int pass_set_input(ir_node *n, int k, int v)
 {
     if (k >= n->n_in) {

@@ -43,6 +43,9 @@ int pass_add_constant(ir_graph *g, const char *base, ir_tensor *t);
 /* Sets input slot k of node n to v, growing the input list with omitted (-1) slots
  * when k >= n_in. 0, or -1 on OOM. */
 int pass_set_input(ir_node *n, int k, int v);
+/* Moves n to the internal "norma" domain (opset 1), where the passes' extended ops
+ * live (Conv with a residual, MatMul with a bias or transB). 0, or -1 on OOM. */
+int pass_to_norma_domain(ir_node *n);
 /* Sets a FLOAT attribute, adding it when absent. 0, or -1 on OOM. */
 int pass_set_attr_float(ir_node *n, const char *name, float f);
 /* Sets an INT attribute, adding it when absent. 0, or -1 on OOM. */
