@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "ir/half.h"
+#include "kernels/act.h"
 #include "kernels/gemm.h"
 #include "ir/ir.h"
 #include "loader/loader.h"
@@ -192,15 +193,12 @@ static int cmd_info(int argc, char **argv)
     }
     /* ops outside the default domain (the passes' internal "norma" nodes) count
      * apart, as "domain.Op", and so do nodes with a fused activation, as "Op+Act" */
-    static const char *const act_names[] = {"", "Relu", "Clip", "LeakyRelu", "Sigmoid", "HardSigmoid", "HardSwish",
-                                            "Gelu"};
     op_count *counts = calloc((size_t)g->n_nodes + 1, sizeof(op_count));
     int nc = 0;
     for (int i = 0; counts && i < g->n_nodes; i++) {
         const ir_node *n = &g->nodes[i];
         char key[256];
-        int a = n->fused_act;
-        const char *act = a > 0 && a < (int)(sizeof act_names / sizeof act_names[0]) ? act_names[a] : "";
+        const char *act = k_act_name(n->fused_act);
         if (n->domain[0] && strcmp(n->domain, "ai.onnx") != 0)
             snprintf(key, sizeof key, "%s.%s%s%s", n->domain, n->op_type, act[0] ? "+" : "", act);
         else

@@ -22,6 +22,14 @@ enum {
     ACT_GELU = 7          /* alpha = 0: exact (erf), 1: tanh approximation (k_f32_gelu) */
 };
 
+/* The ONNX op an activation code stands for ("" for ACT_NONE or an unknown code). */
+static inline const char *k_act_name(int act)
+{
+    static const char *const names[] = {"", "Relu", "Clip", "LeakyRelu", "Sigmoid", "HardSigmoid", "HardSwish",
+                                        "Gelu"};
+    return act > 0 && act < (int)(sizeof names / sizeof names[0]) ? names[act] : "";
+}
+
 static inline float k_act_one(float x, int act, float alpha, float beta)
 {
     switch (act) {
