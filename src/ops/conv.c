@@ -603,7 +603,7 @@ static int conv_run(op_ctx *c)
             res_post = 1;
             act = ACT_NONE;
             if (!res_exact(c, nsp, od)) {
-                size_t cn = (size_t)s.N * (size_t)s.M * (size_t)(s.out[0] * s.out[1] * s.out[2]);
+                size_t cn = (size_t)s.N * (size_t)s.M * conv_outputs(&s);
                 scratch_floats -= cn;
                 yconv = (float *)c->scratch + scratch_floats;
             }
@@ -630,7 +630,7 @@ static int conv_run(op_ctx *c)
     }
     const k_gemm_isa *isa = st->isa;
     size_t Kg = (size_t)(Cg * kvol(&s)), HW = (size_t)(s.in[0] * s.in[1] * s.in[2]);
-    size_t OHW = (size_t)(s.out[0] * s.out[1] * s.out[2]);
+    size_t OHW = conv_outputs(&s);
     size_t chunk = chunk_cols(isa, Kg, OHW);
     int pw = is_pointwise(&s);
     /* No scratch at all for empty outputs: no arithmetic on a NULL pointer. */
@@ -759,7 +759,7 @@ static int convt_run(op_ctx *c)
     const k_gemm_isa *isa = st->isa;
     int64_t Cg = s.C / s.group, Mg = s.M / s.group;
     size_t rows = (size_t)(Mg * kvol(&s)), HW = (size_t)(s.in[0] * s.in[1] * s.in[2]);
-    size_t OHW = (size_t)(s.out[0] * s.out[1] * s.out[2]);
+    size_t OHW = conv_outputs(&s);
     float *col = c->scratch, *bp = col + rows * HW, *ap = bp + k_gemm_packed_b_floats(isa, (size_t)Cg, HW);
     for (int64_t i = 0; i < s.N; i++) {
         float *yi = y + (size_t)i * (size_t)s.M * OHW;
