@@ -26,6 +26,15 @@
 #include "../fuzz/fuzz_tensor.c"
 #undef LLVMFuzzerTestOneInput
 
+/* m serialized (and freed), after the fuzz harness ran on it without crashing. */
+static uint8_t *harnessed_bytes(mb_model *m, size_t *len)
+{
+    uint8_t *bytes = mb_serialize(m, len);
+    mb_free(m);
+    assert_int_equal(fuzz_model_one(bytes, *len), 0);
+    return bytes;
+}
+
 static const uint8_t resize_from_empty_axis[] = {
     0x08, 0x07, 0x12, 0x0c, 0x62, 0x01, 0x30, 0x6b, 0x65, 0x6e, 0x64, 0x2d, 0x74, 0x65, 0x73, 0x74, 0x3a,
     0x97, 0x02, 0x0a, 0x84, 0x01, 0x0a, 0x01, 0x58, 0x0a, 0x00, 0x0a, 0x00, 0x0a, 0x05, 0x73, 0x69, 0x7a,
@@ -274,9 +283,7 @@ static void pointwise_conv_without_scratch(void **state)
     mb_add_node(m, "Conv", "x,w,b", "y");
     mb_output(m, "y");
     size_t len;
-    uint8_t *bytes = mb_serialize(m, &len);
-    mb_free(m);
-    assert_int_equal(fuzz_model_one(bytes, len), 0);
+    uint8_t *bytes = harnessed_bytes(m, &len);
     norma_session *s = NULL;
     assert_int_equal(norma_session_create_from_memory(bytes, len, NULL, &s), NORMA_OK);
     free(bytes);
@@ -307,9 +314,7 @@ static void input_without_declared_shape_takes_the_runs_rank(void **state)
     mb_add_node(m, "Equal", "a,b", "y");
     mb_output(m, "y");
     size_t len;
-    uint8_t *bytes = mb_serialize(m, &len);
-    mb_free(m);
-    assert_int_equal(fuzz_model_one(bytes, len), 0);
+    uint8_t *bytes = harnessed_bytes(m, &len);
     norma_session *s = NULL;
     assert_int_equal(norma_session_create_from_memory(bytes, len, NULL, &s), NORMA_OK);
     free(bytes);
@@ -337,9 +342,7 @@ static void concat_axis_of_the_wrong_type_is_an_error(void **state)
     mb_attr_floats(mb_add_node(m, "Concat", "a,b", "y"), "axis", 1, (float[]){0});
     mb_output(m, "y");
     size_t len;
-    uint8_t *bytes = mb_serialize(m, &len);
-    mb_free(m);
-    assert_int_equal(fuzz_model_one(bytes, len), 0);
+    uint8_t *bytes = harnessed_bytes(m, &len);
     norma_session *s = NULL;
     assert_int_equal(norma_session_create_from_memory(bytes, len, NULL, &s), NORMA_ERR_MODEL);
     assert_non_null(strstr(norma_last_error(), "attribute 'axis' is FLOATS, expected INT"));
@@ -358,9 +361,7 @@ static void window_attribute_of_the_wrong_type_fails_every_run(void **state)
     mb_attr_floats(mb_add_node(m, "HannWindow", "x", "y"), "periodic", 1, (float[]){0});
     mb_output(m, "y");
     size_t len;
-    uint8_t *bytes = mb_serialize(m, &len);
-    mb_free(m);
-    assert_int_equal(fuzz_model_one(bytes, len), 0);
+    uint8_t *bytes = harnessed_bytes(m, &len);
     norma_session *s = NULL;
     assert_int_equal(norma_session_create_from_memory(bytes, len, NULL, &s), NORMA_OK);
     int64_t n = 8;
@@ -388,9 +389,7 @@ static void empty_required_inputs_are_refused(void **state)
     mb_add_node(m, "MelWeightMatrix", "bins,len,,lo,hi", "y");
     mb_output(m, "y");
     size_t len;
-    uint8_t *bytes = mb_serialize(m, &len);
-    mb_free(m);
-    assert_int_equal(fuzz_model_one(bytes, len), 0);
+    uint8_t *bytes = harnessed_bytes(m, &len);
     norma_session *s = NULL;
     norma_status st = norma_session_create_from_memory(bytes, len, NULL, &s);
     if (st == NORMA_OK) {
@@ -412,9 +411,7 @@ static void empty_required_inputs_are_refused(void **state)
     mb_init_f32(m, "v", 1, (int64_t[]){2}, (float[]){0, 1});
     mb_add_node(m, "OneHot", "i,,v", "y");
     mb_output(m, "y");
-    bytes = mb_serialize(m, &len);
-    mb_free(m);
-    assert_int_equal(fuzz_model_one(bytes, len), 0);
+    bytes = harnessed_bytes(m, &len);
     s = NULL;
     assert_int_equal(norma_session_create_from_memory(bytes, len, NULL, &s), NORMA_ERR_MODEL);
     assert_non_null(strstr(norma_last_error(), "input 1 is required but is empty"));
@@ -425,9 +422,7 @@ static void empty_required_inputs_are_refused(void **state)
     mb_input(m, "a", NORMA_FLOAT, 1, (int64_t[]){3});
     mb_attr_string(mb_add_node(m, "Einsum", "a,", "y"), "equation", "i,i->i");
     mb_output(m, "y");
-    bytes = mb_serialize(m, &len);
-    mb_free(m);
-    assert_int_equal(fuzz_model_one(bytes, len), 0);
+    bytes = harnessed_bytes(m, &len);
     s = NULL;
     assert_int_equal(norma_session_create_from_memory(bytes, len, NULL, &s), NORMA_ERR_MODEL);
     assert_non_null(strstr(norma_last_error(), "input 1 is empty"));
@@ -447,10 +442,8 @@ static void empty_required_inputs_are_refused(void **state)
     mb_attr_graph(sc, "body", body);
     mb_output(m, "sf");
     mb_output(m, "ys");
-    bytes = mb_serialize(m, &len);
-    mb_free(m);
+    bytes = harnessed_bytes(m, &len);
     mb_free(body);
-    assert_int_equal(fuzz_model_one(bytes, len), 0);
     s = NULL;
     st = norma_session_create_from_memory(bytes, len, NULL, &s);
     if (st == NORMA_OK) {
@@ -489,9 +482,7 @@ static void float_read_as_integer_saturates(void **state)
     mb_add_node(m, "Clip", "x,lo", "y");
     mb_output(m, "y");
     size_t len;
-    uint8_t *bytes = mb_serialize(m, &len);
-    mb_free(m);
-    assert_int_equal(fuzz_model_one(bytes, len), 0);
+    uint8_t *bytes = harnessed_bytes(m, &len);
     free(bytes);
 }
 
@@ -508,9 +499,7 @@ static void unique_of_an_empty_tensor(void **state)
     mb_output(m, "inv");
     mb_output(m, "cnt");
     size_t len;
-    uint8_t *bytes = mb_serialize(m, &len);
-    mb_free(m);
-    assert_int_equal(fuzz_model_one(bytes, len), 0);
+    uint8_t *bytes = harnessed_bytes(m, &len);
     norma_session *s = NULL;
     assert_int_equal(norma_session_create_from_memory(bytes, len, NULL, &s), NORMA_OK);
     float none = 0;
