@@ -22,7 +22,7 @@
 
 #define BIG_HEADER 64 /* keeps the data 64-byte aligned */
 #define BIG_MAP_MIN ((size_t)1 << 20)
-#define SOURCE_MIN ((size_t)64 << 10) /* smaller blocks never come from the source */
+#define SOURCE_MIN ((size_t)4 << 10) /* smaller blocks never come from the source */
 #define HUGE_PAGE ((size_t)2 << 20)
 
 typedef struct big_header {

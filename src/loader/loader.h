@@ -28,6 +28,10 @@ void ld_store_free(ld_store *s);
  * store (weights nothing reads any more); the range must not be read again. */
 void ld_store_release(ld_store *s, const void *ptr, size_t size);
 
+/* A block of size bytes in the store, 64-byte aligned from 64 bytes up; it lives until
+ * ld_store_free. NULL when out of memory. */
+void *ld_store_alloc(ld_store *s, size_t size);
+
 /* Store blocks of LD_STORE_SLACK_MIN bytes or more have LD_STORE_SLACK unused bytes
  * right before them, so that when a weight's memory is handed out again for a buffer
  * of the same size (see bigmem.c), its header fits. */

@@ -9,7 +9,6 @@
 
 /* hint: expected bytes (the file size); dir: the model directory or NULL. */
 ld_store *ld_store_new(size_t hint, const char *dir);
-void *ld_store_alloc(ld_store *s, size_t size);
 ProtobufCAllocator ld_store_allocator(ld_store *s);
 int ld_store_has_dir(const ld_store *s);
 /* Maps the external data file `location` (relative to the model directory). */

@@ -14,7 +14,7 @@ void ctx_free(run_ctx *ctx)
 {
     if (!ctx)
         return;
-    free(ctx->arena);
+    ir_big_free(ctx->arena);
     free(ctx->vals);
     free(ctx->ptrs);
     free(ctx->ops);
@@ -73,10 +73,11 @@ int ctx_bind(norma_session *s, run_ctx *ctx, plan *p, char *err, size_t cap)
         ctx->n_outputs = g->n_outputs;
     }
     if (p->arena_size > ctx->arena_cap || !ctx->arena) {
-        free(ctx->arena);
+        ir_big_free(ctx->arena);
         ctx->arena_cap = 0;
         size_t size = (p->arena_size + 63) & ~(size_t)63;
-        ctx->arena = aligned_alloc(64, size ? size : 64);
+        /* big arenas are huge pages: a fault per 2 MB on the first run, fewer TLB misses */
+        ctx->arena = ir_big_alloc(size ? size : 64);
         if (!ctx->arena) {
             snprintf(err, cap, "cannot allocate %zu bytes of tensor memory", p->arena_size);
             return NORMA_ERR_MEMORY;

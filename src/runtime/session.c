@@ -129,6 +129,55 @@ static int inputs_static(const ir_graph *g)
     return 1;
 }
 
+/* A tensor shape fully known: a dtype, a rank and no unknown dimension. */
+static int shape_known(const ir_tensor *t)
+{
+    if (!t->dtype || t->dtype == IR_DTYPE_SEQUENCE || t->dtype == IR_DTYPE_NONE || t->rank < 0)
+        return 0;
+    for (int k = 0; k < t->rank; k++)
+        if (t->dims[k] < 0)
+            return 0;
+    return 1;
+}
+
+/* After node c->node's init, with static graph inputs: infers its output shapes from
+ * its input shapes, when all are known, and records them on the output values that
+ * the model left unshaped, for the init of the nodes that read them. Inference that
+ * needs data known only at run time, or fails, leaves the outputs unknown (planning
+ * reports any error). The plan infers the same shapes again from the same inputs. */
+static void learn_output_shapes(ir_graph *g, const op_schema *sc, op_ctx *c)
+{
+    const ir_node *n = c->node;
+    if (sc->flags & OP_F_RUNTIME_OUTPUTS)
+        return;
+    for (int k = 0; k < n->n_in; k++)
+        if (c->in[k] && !shape_known(c->in[k]))
+            return;
+    for (int k = 0; k < n->n_out; k++)
+        if (c->out[k])
+            memset(c->out[k], 0, sizeof *c->out[k]);
+    char *err = c->err;
+    char scratch_err[RT_ERR_CAP];
+    c->err = scratch_err; /* a failure here is not the session's */
+    int rc = sc->infer(c);
+    c->err = err;
+    if (rc != NORMA_OK)
+        return;
+    for (int k = 0; k < n->n_out; k++) {
+        ir_value *v = n->out[k] >= 0 ? &g->values[n->out[k]] : NULL;
+        if (!v || v->constant || !shape_known(c->out[k]) || (v->dtype && v->dtype != c->out[k]->dtype))
+            continue;
+        int known = v->rank >= 0;
+        for (int d = 0; d < v->rank; d++)
+            known &= v->dims[d] >= 0;
+        if (known)
+            continue;
+        v->dtype = c->out[k]->dtype;
+        v->rank = c->out[k]->rank;
+        memcpy(v->dims, c->out[k]->dims, sizeof v->dims);
+    }
+}
+
 /* Weights that live in the store (borrowed from the unpacked model), large enough that
  * giving their pages back matters. */
 typedef struct weight_list {
@@ -201,10 +250,13 @@ static int *count_weight_readers(const ir_graph *g)
 /* The store memory of weights already packed, handed out again (ir_big_set_source)
  * for the packed buffers of later nodes while op states are created: pages already
  * touched instead of fresh ones, which are slow on these machines. Ranges [lo, hi) are
- * 64-byte aligned and belong to the store, which outlives the op states. */
+ * 64-byte aligned and belong to the store, which outlives the op states. When no range
+ * holds a block, it comes from the store's own huge-page chunks: one fault per 2 MB
+ * instead of one per 4 KB page of a small mapping or of the heap. */
 typedef struct recycler {
     uintptr_t *lo, *hi;
     int n, cap;
+    ld_store *store;
 } recycler;
 
 /* Adds [p, p + bytes); 0, or -1 when out of memory (the caller releases it instead). */
@@ -240,7 +292,7 @@ static void *recycler_take(void *ctx, size_t bytes)
         if (r->hi[i] - r->lo[i] >= need && (best < 0 || r->hi[i] - r->lo[i] < r->hi[best] - r->lo[best]))
             best = i;
     if (best < 0)
-        return NULL;
+        return r->store ? ld_store_alloc(r->store, need) : NULL;
     void *p = (void *)r->lo[best];
     r->lo[best] += need;
     return p;
@@ -288,7 +340,7 @@ static norma_status session_init(ir_graph *g, ld_store *st, const norma_options 
     char err[RT_ERR_CAP] = "";
     int rc;
     int *readers = NULL; /* count_weight_readers */
-    recycler recycled = {0};
+    recycler recycled = {.store = st};
     norma_session *s = calloc(1, sizeof(norma_session));
     if (!s) {
         ir_graph_free(g);
@@ -343,13 +395,17 @@ static norma_status session_init(ir_graph *g, ld_store *st, const norma_options 
         snprintf(err, sizeof err, "out of memory");
         goto fail;
     }
-    /* Op init: attributes and constant weights, once per session. */
+    /* Op init: attributes and constant weights, once per session. With static inputs,
+     * each node's output shapes are inferred as soon as it is initialized, so the
+     * nodes after it know their input shapes in init and pack only the weight layout
+     * their plan uses. */
+    s->static_inputs = inputs_static(g);
     ir_big_set_source(recycler_take, &recycled);
     for (int i = 0; i < g->n_nodes; i++) {
         const ir_node *n = &g->nodes[i];
         if ((rc = op_resolve(n, &s->nodes[i].schema, err, sizeof err)))
             goto fail;
-        if (!s->nodes[i].schema->init)
+        if (!s->nodes[i].schema->init && !s->static_inputs)
             continue;
         ir_tensor *ptrs[64];
         ir_tensor shapes[64];
@@ -377,12 +433,14 @@ static norma_status session_init(ir_graph *g, ld_store *st, const norma_options 
             ptrs[n->n_in + k] = n->out[k] >= 0 ? &shapes[n->n_in + k] : NULL;
         op_ctx c = {.node = n, .opset = n->opset, .n_in = n->n_in, .n_out = n->n_out, .in = ptrs,
                     .out = ptrs + n->n_in, .threads = s->opt.threads, .err = err, .err_cap = sizeof err};
-        rc = s->nodes[i].schema->init(&c);
+        rc = s->nodes[i].schema->init ? s->nodes[i].schema->init(&c) : NORMA_OK;
         s->nodes[i].state = c.state;
         if (!rc)
             rc = ir_check_attr_types(n, err, sizeof err);
         if (rc)
             goto fail;
+        if (s->static_inputs)
+            learn_output_shapes(g, s->nodes[i].schema, &c);
         if (c.packed_inputs)
             release_packed_inputs(g, st, &recycled, n, c.packed_inputs, readers);
     }
@@ -390,7 +448,6 @@ static norma_status session_init(ir_graph *g, ld_store *st, const norma_options 
     recycler_finish(&recycled, st);
     free(readers);
     readers = NULL;
-    s->static_inputs = inputs_static(g);
     if (s->static_inputs) {
         int64_t dims[64 * IR_MAX_RANK];
         if (g->n_inputs <= 64) {
