@@ -333,16 +333,15 @@ static int attr_ones(const ir_node *n, const char *name)
 }
 
 /* Transforms constant 3x3 weights for Winograd when k_wino_pick says it wins for this
- * layer (output size estimated from X's planned shape: stride 1 and pad ~1 keep it). */
-static int conv_wino_init(op_ctx *c, conv_state *st)
+ * layer: on the output size when X's shape is known (ks), else on a guess from the
+ * channels. */
+static int conv_wino_init(op_ctx *c, conv_state *st, const k_conv_shape *ks)
 {
     const ir_tensor *w = c->in[1], *x = c->in[0];
     if (w->rank != 4 || w->dims[2] != 3 || w->dims[3] != 3 || ir_attr_int(c->node, "group", 1) != 1 ||
         !attr_ones(c->node, "strides") || !attr_ones(c->node, "dilations") || (x && x->rank > 0 && x->rank != 4))
         return NORMA_OK;
-    int64_t oH = -1, oW = -1;
-    if (x && x->rank == 4) /* rank < 0: not known before planning */
-        oH = x->dims[2], oW = x->dims[3];
+    int64_t oH = ks ? ks->out[1] : -1, oW = ks ? ks->out[2] : -1;
     int m = k_wino_pick(w->dims[1], w->dims[0], oH, oW);
     if (!m)
         return NORMA_OK;
@@ -363,6 +362,21 @@ static int conv_wino_use(const conv_state *st, const k_conv_shape *s)
     return st && st->wu && wino_geometry(s) && k_wino_pick(s->C, s->M, s->out[1], s->out[2]) != 0;
 }
 
+/* X's shape is fully known in init (the session inferred it from static inputs) and
+ * gives a valid geometry in *s: 1; else 0, with nothing reported. */
+static int conv_known_shape(op_ctx *c, k_conv_shape *s)
+{
+    const ir_tensor *x = c->in[0];
+    if (!x || x->rank < 3)
+        return 0;
+    for (int d = 0; d < x->rank; d++)
+        if (x->dims[d] < 0)
+            return 0;
+    int rc = conv_geometry(c, 0, s);
+    c->err[0] = 0;
+    return rc == NORMA_OK;
+}
+
 static int conv_init(op_ctx *c)
 {
     conv_state *st = NULL;
@@ -380,22 +394,30 @@ static int conv_init(op_ctx *c)
     size_t Mg = (size_t)(w->dims[0] / group), Kg = (size_t)w->dims[1] * kk;
     if (!ok || w->dims[1] == 1)
         return NORMA_OK; /* depthwise reads W directly */
-    if ((rc = conv_wino_init(c, st)))
+    /* With X's shape known (static inputs), only the layout the plan will use is
+     * packed: Winograd's, W^T for the transposed path, or W for im2col. On a guess,
+     * im2col's W too, for plans the guess does not fit. */
+    k_conv_shape ks;
+    int known = conv_known_shape(c, &ks);
+    if ((rc = conv_wino_init(c, st, known ? &ks : NULL)))
         return rc;
-    /* Winograd chosen on X's known shape: no im2col weights. Chosen on a guess (X not
-     * shaped before planning): im2col's packed weights too, for plans it does not fit. */
-    const ir_tensor *x = c->in[0];
-    if (st->wu && x && x->rank == 4 && x->dims[2] >= 0 && x->dims[3] >= 0)
+    if (st->wu && known) {
+        c->packed_inputs |= 1u << 1;
         return NORMA_OK;
+    }
+    int want_t = group == 1 && Mg * Kg >= T_MIN_WEIGHTS && (!known || conv_outputs(&ks) <= T_MAX_COLS);
+    int want_w = !known || !want_t;
     st->group_floats = k_gemm_packed_a_floats(st->isa, Mg, Kg);
-    st->wp = ir_big_alloc((st->group_floats * (size_t)group) * sizeof(float) + 1);
-    if (!st->wp)
-        return op_fail(c, NORMA_ERR_MEMORY, "out of memory packing W");
     const float *wd = w->data;
-    for (int64_t g = 0; g < group; g++)
-        k_f32_gemm_pack_a(st->isa, Mg, Kg, wd + (size_t)g * Mg * Kg, (ptrdiff_t)Kg, 1,
-                          st->wp + (size_t)g * st->group_floats);
-    if (group == 1 && Mg * Kg >= T_MIN_WEIGHTS) {
+    if (want_w) {
+        st->wp = ir_big_alloc((st->group_floats * (size_t)group) * sizeof(float) + 1);
+        if (!st->wp)
+            return op_fail(c, NORMA_ERR_MEMORY, "out of memory packing W");
+        for (int64_t g = 0; g < group; g++)
+            k_f32_gemm_pack_a(st->isa, Mg, Kg, wd + (size_t)g * Mg * Kg, (ptrdiff_t)Kg, 1,
+                              st->wp + (size_t)g * st->group_floats);
+    }
+    if (want_t) {
         st->wt = ir_big_alloc(k_gemm_packed_b_floats(st->isa, Kg, Mg) * sizeof(float) + 1);
         if (!st->wt)
             return op_fail(c, NORMA_ERR_MEMORY, "out of memory packing W");
@@ -471,8 +493,11 @@ static int conv_infer(op_ctx *c)
                       ? 0
                       : (size_t)slots * k_gemm_packed_b_floats(isa, Kg, chunk_cols(isa, Kg, (size_t)t[2]));
     need += split_floats(&s, Cg);
-    if (!st || !st->wp)
+    if (!st || !st->wp) {
+        if (!c->in[1]->data) /* init packed another layout for the shape it saw, and let W go */
+            return op_fail(c, NORMA_ERR_RUNTIME, "W was packed for input shape other than this one");
         need += k_gemm_packed_a_floats(isa, (size_t)Mg, (size_t)(Cg * kvol(&s)));
+    }
     c->scratch_size = (need + res_extra) * sizeof(float);
     return NORMA_OK;
 }

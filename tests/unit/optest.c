@@ -111,6 +111,8 @@ int ot_run(ot_node *t, int n_in, ir_tensor **in, int n_out, ir_tensor **out, uns
         init_in[i] = in[i];
         if (in[i] && i < 32 && !(const_mask & (1u << i))) {
             shape_only[i] = ot_shape_only(in[i]);
+            if (t->init_unshaped)
+                shape_only[i].rank = -1;
             init_in[i] = &shape_only[i];
         }
     }

@@ -30,6 +30,8 @@ typedef struct ot_node {
     ir_attr attrs[OT_MAX_ATTRS];
     int64_t ints[OT_MAX_ATTRS][OT_MAX_INTS];
     int in[OT_MAX_IO], out[OT_MAX_IO];
+    int init_unshaped; /* ot_run: init sees non-constant inputs with rank -1, as a session
+                          does when its inputs are not static */
     char err[512];
 } ot_node;
 
