@@ -317,6 +317,113 @@ K_CLONES static void dw3x3_plane(const k_conv_shape *s, const float *xc, const f
     }
 }
 
+/* The 3x3 path with AVX-512, for any pads: each output row in vectors of 16, every
+ * tap a masked load of the input row (lanes outside the input read as zero padding),
+ * so there is no padded copy and no per-row call. Stride 2 loads 32 columns per tap
+ * and keeps the even ones (a two-source permute). Bias, ReLU and Clip stay in
+ * registers; other activations run on the row afterwards. Same taps as dw3x3_plane,
+ * accumulated in another order (fused multiply-adds). */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define DW_AVX512 1
+#include <immintrin.h>
+
+#define T512 __attribute__((target("avx512f")))
+
+/* Lanes e of 0..15 with lo <= e < hi. */
+static uint16_t dw_lanes(int64_t lo, int64_t hi)
+{
+    if (lo < 0)
+        lo = 0;
+    if (hi > 16)
+        hi = 16;
+    return hi <= lo ? 0 : (uint16_t)((((uint32_t)1 << (hi - lo)) - 1) << lo);
+}
+
+/* Most 16-column blocks of a row this wide have every lane inside: up to this many
+ * blocks, their masks are worked out once per plane. */
+#define DW_MAX_BLOCKS 64
+
+T512 static void dw3x3_plane_avx512(const k_conv_shape *s, const float *xc, const float *wm, float b, float *ym,
+                                    int act, float act_alpha, float act_beta)
+{
+    int64_t iH = s->in[1], iW = s->in[2], oH = s->out[1], oW = s->out[2], sd = s->stride[1];
+    int64_t pt = s->pad[1], pl = s->pad[2];
+    int64_t nblk = (oW + 15) / 16;
+    /* per block: the store mask, then per tap column kw the load masks (stride 2: two) */
+    __mmask16 mstore[DW_MAX_BLOCKS], mload[DW_MAX_BLOCKS][6];
+    for (int64_t k = 0; k < nblk; k++) {
+        int64_t ow0 = 16 * k;
+        mstore[k] = dw_lanes(0, oW - ow0);
+        for (int64_t kw = 0; kw < 3; kw++) {
+            int64_t c0 = sd * ow0 - pl + kw; /* lane e reads column c0 + e (stride 2: c0 + 2e) */
+            mload[k][2 * kw] = dw_lanes(-c0, iW - c0);
+            mload[k][2 * kw + 1] = dw_lanes(-c0 - 16, iW - c0 - 16);
+        }
+    }
+    __m512 w[9];
+    for (int k = 0; k < 9; k++)
+        w[k] = _mm512_set1_ps(wm[k]);
+    const __m512 vb = _mm512_set1_ps(b), zero = _mm512_setzero_ps();
+    const __m512 lo = _mm512_set1_ps(act_alpha), hi = _mm512_set1_ps(act_beta);
+    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    int in_reg = act == ACT_NONE || act == ACT_RELU || act == ACT_CLIP;
+    for (int64_t oh = 0; oh < oH; oh++) {
+        float *yr = ym + oh * oW;
+        int64_t ih0 = oh * sd - pt;
+        const float *rows[3];
+        for (int kh = 0; kh < 3; kh++) /* rows of zero padding: NULL */
+            rows[kh] = ih0 + kh >= 0 && ih0 + kh < iH ? xc + (ih0 + kh) * iW : NULL;
+        for (int64_t k = 0; k < nblk; k++) {
+            int64_t ow0 = 16 * k;
+            const __mmask16 *ml = mload[k];
+            __m512 acc[3] = {vb, zero, zero}; /* one chain per kernel row */
+            for (int kh = 0; kh < 3; kh++) {
+                if (!rows[kh])
+                    continue;
+                const float *xr = rows[kh] + sd * ow0 - pl;
+                if (sd == 1) {
+                    acc[kh] = _mm512_fmadd_ps(w[kh * 3], _mm512_maskz_loadu_ps(ml[0], xr), acc[kh]);
+                    acc[kh] = _mm512_fmadd_ps(w[kh * 3 + 1], _mm512_maskz_loadu_ps(ml[2], xr + 1), acc[kh]);
+                    acc[kh] = _mm512_fmadd_ps(w[kh * 3 + 2], _mm512_maskz_loadu_ps(ml[4], xr + 2), acc[kh]);
+                } else {
+                    for (int kw = 0; kw < 3; kw++) {
+                        __m512 a = _mm512_maskz_loadu_ps(ml[2 * kw], xr + kw);
+                        __m512 z = _mm512_maskz_loadu_ps(ml[2 * kw + 1], xr + kw + 16);
+                        acc[kh] = _mm512_fmadd_ps(w[kh * 3 + kw], _mm512_permutex2var_ps(a, even, z), acc[kh]);
+                    }
+                }
+            }
+            __m512 r = _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), acc[2]);
+            if (act == ACT_RELU)
+                r = _mm512_max_ps(r, zero);
+            else if (act == ACT_CLIP)
+                r = _mm512_min_ps(_mm512_max_ps(r, lo), hi);
+            _mm512_mask_storeu_ps(yr + ow0, mstore[k], r);
+        }
+        if (!in_reg)
+            dw_act_row(yr, (size_t)oW, act, act_alpha, act_beta);
+    }
+}
+#endif
+
+/* The AVX-512 3x3 path applies: 2-D, 3x3, dilation 1, the same stride 1 or 2 both ways. */
+static int dw3x3_avx512_fits(const k_conv_shape *s)
+{
+    return s->k[0] == 1 && s->in[0] == 1 && s->out[0] == 1 && s->k[1] == 3 && s->k[2] == 3 && s->dil[1] == 1 &&
+           s->dil[2] == 1 && s->stride[1] == s->stride[2] && (s->stride[1] == 1 || s->stride[1] == 2) &&
+           s->out[2] <= 16 * DW_MAX_BLOCKS;
+}
+
+static int dw_have_avx512(void)
+{
+#ifdef DW_AVX512
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f");
+#else
+    return 0;
+#endif
+}
+
 /* One output plane of the depthwise convolution: input plane xc, kernel wm, bias b.
  * Cloned per ISA (the row loops vectorize). */
 K_CLONES static void dw_plane(const k_conv_shape *s, const float *xc, const float *wm, float b, float *ym, int act,
@@ -404,6 +511,13 @@ K_CLONES static void dw_plane(const k_conv_shape *s, const float *xc, const floa
 void k_f32_conv_depthwise(const k_conv_shape *s, const float *x, const float *w, const float *bias, float *y,
                           int act, float act_alpha, float act_beta, int threads, float *work, size_t work_floats)
 {
+    k_f32_conv_depthwise_x(s, x, w, bias, y, act, act_alpha, act_beta, threads, work, work_floats, 1);
+}
+
+void k_f32_conv_depthwise_x(const k_conv_shape *s, const float *x, const float *w, const float *bias, float *y,
+                            int act, float act_alpha, float act_beta, int threads, float *work, size_t work_floats,
+                            int simd)
+{
     int64_t Mg = s->M / s->group;
     int64_t iD = s->in[0], iH = s->in[1], iW = s->in[2];
     int64_t oD = s->out[0], oH = s->out[1], oW = s->out[2];
@@ -412,11 +526,25 @@ void k_f32_conv_depthwise(const k_conv_shape *s, const float *x, const float *w,
     int nt = threads > 1 && total > 1 && (double)total * (double)(oD * oH * oW * kD * kH * kW) > 1e5 ? threads : 1;
     size_t per = dw3x3_fits(s) ? dw3x3_work(s) : 0;
     int fast = work && per && work_floats >= per;
+#ifdef DW_AVX512
+    int f512 = simd && dw3x3_avx512_fits(s) && dw_have_avx512();
+    if (f512)
+        fast = 0; /* needs no work space */
+#else
+    (void)simd;
+#endif
     if (fast && (size_t)nt * per > work_floats)
         nt = (int)(work_floats / per); /* one plane buffer per thread */
 #pragma omp parallel for schedule(static) num_threads(nt)
     for (int64_t nm = 0; nm < total; nm++) {
         int64_t n = nm / s->M, m = nm % s->M, c = m / Mg;
+#ifdef DW_AVX512
+        if (f512) {
+            dw3x3_plane_avx512(s, x + (n * s->C + c) * iH * iW, w + m * 9, bias ? bias[m] : 0.0f, y + nm * oH * oW,
+                               act, act_alpha, act_beta);
+            continue;
+        }
+#endif
         if (fast) {
             dw3x3_plane(s, x + (n * s->C + c) * iH * iW, w + m * 9, bias ? bias[m] : 0.0f, y + nm * oH * oW, act,
                         act_alpha, act_beta, work + (size_t)omp_get_thread_num() * per);

@@ -45,6 +45,11 @@ void k_f32_split_w_phases(const k_conv_shape *s, const float *x, int64_t c0, int
  * parallel over (n, m); bias and activation applied per output row. */
 void k_f32_conv_depthwise(const k_conv_shape *s, const float *x, const float *w, const float *bias, float *y,
                           int act, float act_alpha, float act_beta, int threads, float *work, size_t work_floats);
+/* The same; simd = 0 keeps to the portable loops even where AVX-512 is available (the
+ * tests compare the two). */
+void k_f32_conv_depthwise_x(const k_conv_shape *s, const float *x, const float *w, const float *bias, float *y,
+                            int act, float act_alpha, float act_beta, int threads, float *work, size_t work_floats,
+                            int simd);
 /* Floats of work space k_f32_conv_depthwise wants for `threads` threads (a zero-padded
  * plane and a flat output per thread for its 3x3 path); 0 when it needs none. With
  * less work space it uses fewer threads; with none, the general loops. */

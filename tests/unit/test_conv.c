@@ -249,6 +249,56 @@ static void conv_depthwise_3x3_fast_path_matches_reference(void **st)
     check(&big, 0, 2);
 }
 
+/* The kernel itself, its AVX-512 rows (simd 1, where the CPU has them) and its
+ * portable loops (simd 0), against the reference: widths around the 16-lane blocks,
+ * stride 2 reading across two vectors, pads 0..2 and uneven, rows wider than the
+ * block-mask table (portable loops then), with the activations. */
+static void conv_depthwise_kernel_simd_and_portable_match_reference(void **st)
+{
+    (void)st;
+    tu_seed(23);
+    static const int64_t dims[][6] = {/* H, W, stride, pad top, pad left, pad bottom/right */
+                                      {5, 15, 1, 1, 1, 1},   {4, 16, 2, 1, 1, 0},  {9, 17, 1, 0, 0, 0},
+                                      {6, 33, 2, 0, 1, 1},   {11, 47, 2, 2, 2, 2}, {3, 64, 1, 2, 0, 1},
+                                      {13, 113, 2, 0, 1, 0}, {2, 2, 1, 1, 1, 1},   {3, 2100, 1, 1, 1, 1}};
+    static const int acts[] = {ACT_NONE, ACT_RELU, ACT_CLIP, ACT_HARD_SWISH, ACT_LEAKY_RELU};
+    for (size_t i = 0; i < sizeof dims / sizeof dims[0]; i++) {
+        k_conv_shape s;
+        memset(&s, 0, sizeof s);
+        s.N = 2, s.C = s.M = s.group = 3;
+        for (int d = 0; d < 3; d++)
+            s.in[d] = s.out[d] = s.k[d] = s.stride[d] = s.dil[d] = 1;
+        s.in[1] = dims[i][0], s.in[2] = dims[i][1];
+        s.k[1] = s.k[2] = 3;
+        s.stride[1] = s.stride[2] = dims[i][2];
+        s.pad[1] = dims[i][3], s.pad[2] = dims[i][4];
+        s.out[1] = (s.in[1] + s.pad[1] + dims[i][5] - 3) / s.stride[1] + 1;
+        s.out[2] = (s.in[2] + s.pad[2] + dims[i][5] - 3) / s.stride[2] + 1;
+        size_t nx = (size_t)(s.N * s.C * s.in[1] * s.in[2]), ny = (size_t)(s.N * s.M * s.out[1] * s.out[2]);
+        float *x = malloc(nx * sizeof(float)), *y = malloc(ny * sizeof(float)), *ref = malloc(ny * sizeof(float));
+        float w[27], b[3];
+        tu_fill(x, nx, -1, 1);
+        tu_fill(w, 27, -1, 1);
+        tu_fill(b, 3, -1, 1);
+        int act = acts[i % 5];
+        k_f32_conv_ref(&s, x, w, b, ref, act, 0.1f, 0.6f);
+        size_t wf = k_conv_depthwise_work_floats(&s, 2);
+        float *work = wf ? malloc(wf * sizeof(float)) : NULL;
+        for (int simd = 0; simd <= 1; simd++) {
+            memset(y, 0xff, ny * sizeof(float));
+            k_f32_conv_depthwise_x(&s, x, w, b, y, act, 0.1f, 0.6f, 2, work, wf, simd);
+            double e = tu_max_rel_err(y, ref, ny, 1e-5, 1e-4);
+            if (e > 1)
+                fail_msg("%lldx%lld stride %lld simd %d: rel err %g", (long long)s.in[1], (long long)s.in[2],
+                         (long long)s.stride[1], simd, e);
+        }
+        free(work);
+        free(x);
+        free(y);
+        free(ref);
+    }
+}
+
 static void conv_depthwise_and_multiplier_match_reference(void **st)
 {
     (void)st;
@@ -432,6 +482,13 @@ static void conv_big_narrow_layers_match_reference(void **st)
     cspec sd = base(2, 1, 1024, 1024, 1, 13, 1); /* stride 2: 7x7 */
     sd.stride[0] = sd.stride[1] = 2;
     check(&sd, 0, 1);
+    cspec mid = base(2, 2, 320, 256, 1, 7, 1); /* 82K weights: transposed only with X's shape known */
+    mid.bias = 1;
+    check(&mid, 0, 2);
+    cspec mid3 = base(2, 1, 64, 130, 1, 5, 3); /* 75K weights, 3x3 through X_col */
+    mid3.pb[0] = mid3.pb[1] = mid3.pe[0] = mid3.pe[1] = 1;
+    mid3.act = ACT_RELU;
+    check(&mid3, 0, 1);
     cspec wide = base(2, 1, 2048, 512, 1, 9, 1); /* 9x10 outputs */
     wide.bias = 1;
     check(&wide, 0, 2);
@@ -487,6 +544,7 @@ int main(void)
         cmocka_unit_test(conv_group2_pad1_matches_reference),
         cmocka_unit_test(conv_depthwise_and_multiplier_match_reference),
         cmocka_unit_test(conv_depthwise_3x3_fast_path_matches_reference),
+        cmocka_unit_test(conv_depthwise_kernel_simd_and_portable_match_reference),
         cmocka_unit_test(conv_1d_and_3d_match_reference),
         cmocka_unit_test(conv_auto_pad_same_upper_and_lower_place_extra_pad),
         cmocka_unit_test(convtranspose_strides_groups_pads_match_reference),
