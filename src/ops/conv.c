@@ -286,14 +286,17 @@ static int alloc_state(op_ctx *c, conv_state **out)
 
 /*
  * Narrow outputs (a 7x7 map has 49 columns: the GEMM's 32-wide panels compute 64) of
- * big layers run transposed: Y^T (positions x M) = X_col^T (positions x K) * W^T, with
- * the positions as the GEMM's rows (12-row panels: 49 computes 52) and the weights as
- * its right operand, which streams from memory better (measured with norma bench
- * --gemm, weights cold: 512x49x4608 125 GFLOP/s, 49x512x4608 171). init packs W^T
- * besides W for ungrouped layers with at least T_MIN_WEIGHTS weights (late layers:
- * ResNet-50's layer4); the result is transposed into Y, then R and the activation.
+ * ungrouped layers run transposed: Y^T (positions x M) = X_col^T (positions x K) * W^T,
+ * with the positions as the GEMM's rows (12-row panels: 49 computes 52) and the
+ * weights as its right operand, which streams from memory better (norma bench --gemm,
+ * weights cold: 512x49x4608 125 GFLOP/s, 49x512x4608 171; 1280x49x320 123, 49x1280x320
+ * 151; at 196 positions neither wins in a model). init packs W^T instead of W when
+ * X's shape is known and the layer has at least T_MIN_WEIGHTS weights and at most
+ * T_MAX_COLS output positions (MobileNetV2's 7x7 layers, ResNet-50's layer4); when the
+ * shape is not known, besides W for layers of T_GUESS_WEIGHTS weights or more. The
+ * result is transposed into Y, then R and the activation.
  */
-enum { T_MIN_WEIGHTS = 1 << 20, T_MAX_COLS = 64 };
+enum { T_MIN_WEIGHTS = 1 << 16, T_GUESS_WEIGHTS = 1 << 20, T_MAX_COLS = 64 };
 
 static size_t conv_outputs(const k_conv_shape *s)
 {
@@ -405,7 +408,8 @@ static int conv_init(op_ctx *c)
         c->packed_inputs |= 1u << 1;
         return NORMA_OK;
     }
-    int want_t = group == 1 && Mg * Kg >= T_MIN_WEIGHTS && (!known || conv_outputs(&ks) <= T_MAX_COLS);
+    int want_t = group == 1 && (known ? Mg * Kg >= T_MIN_WEIGHTS && conv_outputs(&ks) <= T_MAX_COLS
+                                      : Mg * Kg >= T_GUESS_WEIGHTS);
     int want_w = !known || !want_t;
     st->group_floats = k_gemm_packed_a_floats(st->isa, Mg, Kg);
     const float *wd = w->data;
