@@ -10,6 +10,34 @@
 #include "kernels/act.h"
 #include "kernels/clones.h"
 
+/* AVX-512 variants (im2col panels, 3x3 depthwise rows), chosen at run time. */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define CONV_AVX512 1
+#include <immintrin.h>
+
+#define T512 __attribute__((target("avx512f")))
+
+/* Lanes e of 0..15 with lo <= e < hi. */
+static uint16_t lanes16(int64_t lo, int64_t hi)
+{
+    if (lo < 0)
+        lo = 0;
+    if (hi > 16)
+        hi = 16;
+    return hi <= lo ? 0 : (uint16_t)((((uint32_t)1 << (hi - lo)) - 1) << lo);
+}
+#endif
+
+static int have_avx512(void)
+{
+#ifdef CONV_AVX512
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f");
+#else
+    return 0;
+#endif
+}
+
 /* x (N,C,D,H,W), w (M,C/g,kD,kH,kW) -> y (N,M,oD,oH,oW) */
 void k_f32_conv_ref(const k_conv_shape *s, const float *x, const float *w, const float *bias, float *y,
                     int act, float act_alpha, float act_beta)
@@ -171,9 +199,56 @@ K_CLONES static void im2col_panel(const k_conv_shape *s, const float *x, int64_t
                 }
 }
 
+#ifdef CONV_AVX512
+/* im2col_panel for panels of at most 32 columns read contiguously (stride 1 along W,
+ * or the phase split): each segment of a tap row is two masked loads (lanes outside
+ * the input read as zero) and two masked stores, instead of three short loops. Writes
+ * the same values. */
+T512 static void im2col_panel_avx512(const k_conv_shape *s, const float *x, int64_t c0, int64_t Cg,
+                                     const wtap *tab, const panel_segs *sg, size_t n, size_t nr,
+                                     const float *xsplit, float *d)
+{
+    int64_t iD = s->in[0], iH = s->in[1], iW = s->in[2];
+    int64_t kD = s->k[0], kH = s->k[1], kW = s->k[2], sw = s->stride[2], wp = (iW + sw - 1) / sw;
+    const __m512 zero = _mm512_setzero_ps();
+    __mmask16 tail0 = lanes16((int64_t)n, (int64_t)nr), tail1 = lanes16((int64_t)n - 16, (int64_t)nr - 16);
+    int64_t r = 0;
+    for (int64_t c = 0; c < Cg; c++)
+        for (int64_t kd = 0; kd < kD; kd++)
+            for (int64_t kh = 0; kh < kH; kh++)
+                for (int64_t kw = 0; kw < kW; kw++, r++) {
+                    wtap tp = kw < WTAP_TAB ? tab[kw] : wtap_of(s, kw);
+                    const float *xc = xsplit ? xsplit + c * iD * iH * sw * wp + tp.ph * wp
+                                             : x + (c0 + c) * iD * iH * iW;
+                    int64_t rs = xsplit ? sw * wp : iW, shift = xsplit ? tp.q0 : tp.offw;
+                    float *dr = d + (size_t)r * nr;
+                    for (int q = 0; q < sg->n; q++) {
+                        float *o = dr + sg->j[q];
+                        int64_t len = sg->len[q];
+                        __mmask16 st0 = lanes16(0, len), st1 = lanes16(-16, len - 16);
+                        int64_t id = sg->od[q] * s->stride[0] - s->pad[0] + kd * s->dil[0];
+                        int64_t ih = sg->oh[q] * s->stride[1] - s->pad[1] + kh * s->dil[1];
+                        __m512 v0 = zero, v1 = zero;
+                        if (id >= 0 && id < iD && ih >= 0 && ih < iH) {
+                            int64_t ow0 = sg->ow[q];
+                            int64_t lo = tp.vlo - ow0, hi = tp.vhi - ow0; /* t in [lo, hi) is inside */
+                            const float *src = xc + (id * iH + ih) * rs + ow0 + shift;
+                            v0 = _mm512_maskz_loadu_ps(lanes16(lo, hi) & st0, src);
+                            v1 = _mm512_maskz_loadu_ps(lanes16(lo - 16, hi - 16) & st1, src + 16);
+                        }
+                        _mm512_mask_storeu_ps(o, st0, v0);
+                        _mm512_mask_storeu_ps(o + 16, st1, v1);
+                    }
+                    _mm512_mask_storeu_ps(dr, tail0, zero);
+                    _mm512_mask_storeu_ps(dr + 16, tail1, zero);
+                }
+}
+#endif
+
 /* Panel p of k_f32_im2col_packed: its columns cut into segments, then packed. */
 static void im2col_one_panel(const k_conv_shape *s, const float *x, int64_t c0, int64_t Cg, size_t j_begin,
-                             size_t ncols, size_t nr, const wtap *tab, const float *xsplit, float *dst, size_t p)
+                             size_t ncols, size_t nr, const wtap *tab, const float *xsplit, float *dst, size_t p,
+                             int simd)
 {
     int64_t oH = s->out[1], oW = s->out[2];
     size_t K = (size_t)(Cg * s->k[0] * s->k[1] * s->k[2]);
@@ -192,12 +267,27 @@ static void im2col_one_panel(const k_conv_shape *s, const float *x, int64_t c0, 
         sg.n++;
         jj += (size_t)len;
     }
+#ifdef CONV_AVX512
+    if (simd && nr <= 32 && (s->stride[2] == 1 || xsplit)) {
+        im2col_panel_avx512(s, x, c0, Cg, tab, &sg, n, nr, xsplit, dst + p * nr * K);
+        return;
+    }
+#else
+    (void)simd;
+#endif
     im2col_panel(s, x, c0, Cg, tab, &sg, n, nr, xsplit, dst + p * nr * K);
 }
 
 void k_f32_im2col_packed(const k_conv_shape *s, const float *x, int64_t c0, int64_t Cg, size_t j_begin,
                          size_t ncols, size_t nr, const float *xsplit, float *dst, int threads)
 {
+    k_f32_im2col_packed_x(s, x, c0, Cg, j_begin, ncols, nr, xsplit, dst, threads, 1);
+}
+
+void k_f32_im2col_packed_x(const k_conv_shape *s, const float *x, int64_t c0, int64_t Cg, size_t j_begin,
+                           size_t ncols, size_t nr, const float *xsplit, float *dst, int threads, int simd)
+{
+    simd = simd && have_avx512();
     int64_t K = Cg * s->k[0] * s->k[1] * s->k[2];
     size_t npanel = (ncols + nr - 1) / nr;
     wtap tab[WTAP_TAB];
@@ -206,12 +296,12 @@ void k_f32_im2col_packed(const k_conv_shape *s, const float *x, int64_t c0, int6
     int nt = threads > 1 && npanel > 1 && (size_t)K * ncols > 65536 ? threads : 1;
     if (nt == 1) { /* no parallel region (callers may run this inside theirs) */
         for (size_t p = 0; p < npanel; p++)
-            im2col_one_panel(s, x, c0, Cg, j_begin, ncols, nr, tab, xsplit, dst, p);
+            im2col_one_panel(s, x, c0, Cg, j_begin, ncols, nr, tab, xsplit, dst, p, simd);
         return;
     }
 #pragma omp parallel for schedule(static) num_threads(nt)
     for (size_t p = 0; p < npanel; p++)
-        im2col_one_panel(s, x, c0, Cg, j_begin, ncols, nr, tab, xsplit, dst, p);
+        im2col_one_panel(s, x, c0, Cg, j_begin, ncols, nr, tab, xsplit, dst, p, simd);
 }
 
 /* x (N,C,D,H,W), w (M,1,kD,kH,kW) with C == group -> y (N,M,oD,oH,oW) */
@@ -323,21 +413,7 @@ K_CLONES static void dw3x3_plane(const k_conv_shape *s, const float *xc, const f
  * and keeps the even ones (a two-source permute). Bias, ReLU and Clip stay in
  * registers; other activations run on the row afterwards. Same taps as dw3x3_plane,
  * accumulated in another order (fused multiply-adds). */
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define DW_AVX512 1
-#include <immintrin.h>
-
-#define T512 __attribute__((target("avx512f")))
-
-/* Lanes e of 0..15 with lo <= e < hi. */
-static uint16_t dw_lanes(int64_t lo, int64_t hi)
-{
-    if (lo < 0)
-        lo = 0;
-    if (hi > 16)
-        hi = 16;
-    return hi <= lo ? 0 : (uint16_t)((((uint32_t)1 << (hi - lo)) - 1) << lo);
-}
+#ifdef CONV_AVX512
 
 /* Most 16-column blocks of a row this wide have every lane inside: up to this many
  * blocks, their masks are worked out once per plane. */
@@ -353,11 +429,11 @@ T512 static void dw3x3_plane_avx512(const k_conv_shape *s, const float *xc, cons
     __mmask16 mstore[DW_MAX_BLOCKS], mload[DW_MAX_BLOCKS][6];
     for (int64_t k = 0; k < nblk; k++) {
         int64_t ow0 = 16 * k;
-        mstore[k] = dw_lanes(0, oW - ow0);
+        mstore[k] = lanes16(0, oW - ow0);
         for (int64_t kw = 0; kw < 3; kw++) {
             int64_t c0 = sd * ow0 - pl + kw; /* lane e reads column c0 + e (stride 2: c0 + 2e) */
-            mload[k][2 * kw] = dw_lanes(-c0, iW - c0);
-            mload[k][2 * kw + 1] = dw_lanes(-c0 - 16, iW - c0 - 16);
+            mload[k][2 * kw] = lanes16(-c0, iW - c0);
+            mload[k][2 * kw + 1] = lanes16(-c0 - 16, iW - c0 - 16);
         }
     }
     __m512 w[9];
@@ -412,16 +488,6 @@ static int dw3x3_avx512_fits(const k_conv_shape *s)
     return s->k[0] == 1 && s->in[0] == 1 && s->out[0] == 1 && s->k[1] == 3 && s->k[2] == 3 && s->dil[1] == 1 &&
            s->dil[2] == 1 && s->stride[1] == s->stride[2] && (s->stride[1] == 1 || s->stride[1] == 2) &&
            s->out[2] <= 16 * DW_MAX_BLOCKS;
-}
-
-static int dw_have_avx512(void)
-{
-#ifdef DW_AVX512
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f");
-#else
-    return 0;
-#endif
 }
 
 /* One output plane of the depthwise convolution: input plane xc, kernel wm, bias b.
@@ -526,8 +592,8 @@ void k_f32_conv_depthwise_x(const k_conv_shape *s, const float *x, const float *
     int nt = threads > 1 && total > 1 && (double)total * (double)(oD * oH * oW * kD * kH * kW) > 1e5 ? threads : 1;
     size_t per = dw3x3_fits(s) ? dw3x3_work(s) : 0;
     int fast = work && per && work_floats >= per;
-#ifdef DW_AVX512
-    int f512 = simd && dw3x3_avx512_fits(s) && dw_have_avx512();
+#ifdef CONV_AVX512
+    int f512 = simd && dw3x3_avx512_fits(s) && have_avx512();
     if (f512)
         fast = 0; /* needs no work space */
 #else
@@ -538,7 +604,7 @@ void k_f32_conv_depthwise_x(const k_conv_shape *s, const float *x, const float *
 #pragma omp parallel for schedule(static) num_threads(nt)
     for (int64_t nm = 0; nm < total; nm++) {
         int64_t n = nm / s->M, m = nm % s->M, c = m / Mg;
-#ifdef DW_AVX512
+#ifdef CONV_AVX512
         if (f512) {
             dw3x3_plane_avx512(s, x + (n * s->C + c) * iH * iW, w + m * 9, bias ? bias[m] : 0.0f, y + nm * oH * oW,
                                act, act_alpha, act_beta);

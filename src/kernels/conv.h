@@ -33,6 +33,10 @@ void k_f32_conv_ref(const k_conv_shape *s, const float *x, const float *w, const
  * columns of the last panel zeroed. */
 void k_f32_im2col_packed(const k_conv_shape *s, const float *x, int64_t c0, int64_t Cg, size_t j_begin,
                          size_t ncols, size_t nr, const float *xsplit, float *dst, int threads);
+/* The same; simd = 0 keeps to the portable loops where AVX-512 is available (the
+ * tests compare the two: they write the same values). */
+void k_f32_im2col_packed_x(const k_conv_shape *s, const float *x, int64_t c0, int64_t Cg, size_t j_begin,
+                           size_t ncols, size_t nr, const float *xsplit, float *dst, int threads, int simd);
 
 /* For stride_W > 1: rewrites channels c0..c0+Cg of one image so each input row holds
  * its stride_W phases one after the other (ceil(W/stride_W) slots each, zero

@@ -299,6 +299,74 @@ static void conv_depthwise_kernel_simd_and_portable_match_reference(void **st)
     }
 }
 
+/* im2col into packed panels: the AVX-512 panels (simd 1, where the CPU has them) and
+ * the portable loops write the same floats, for stride 1, stride 2 and 3 through the
+ * phase split, pads, dilation, 3-D, a column window that starts mid-row, and panel
+ * widths of 32 (nr of the AVX-512 GEMM), 12 and 49 (portable loops then). */
+static void conv_im2col_simd_and_portable_write_the_same(void **st)
+{
+    (void)st;
+    tu_seed(24);
+    static const int64_t g[][9] = {/* C, D, H, W, k, stride W, pad, dil, nr */
+                                   {3, 1, 9, 20, 3, 1, 1, 1, 32},  {3, 1, 30, 30, 7, 2, 3, 1, 32},
+                                   {4, 1, 11, 13, 3, 2, 1, 1, 32}, {2, 1, 8, 17, 3, 3, 0, 1, 32},
+                                   {2, 1, 9, 23, 3, 1, 2, 2, 32},  {2, 3, 5, 6, 3, 1, 1, 1, 32},
+                                   {5, 1, 7, 7, 1, 1, 0, 1, 32},   {3, 1, 9, 20, 3, 1, 1, 1, 12},
+                                   {3, 1, 7, 7, 3, 1, 1, 1, 49}};
+    for (size_t i = 0; i < sizeof g / sizeof g[0]; i++) {
+        k_conv_shape s;
+        memset(&s, 0, sizeof s);
+        s.N = 1, s.C = s.M = g[i][0], s.group = 1;
+        int three = g[i][1] > 1;
+        s.in[0] = g[i][1], s.in[1] = g[i][2], s.in[2] = g[i][3];
+        for (int d = 0; d < 3; d++) {
+            s.k[d] = d == 0 && !three ? 1 : g[i][4];
+            s.stride[d] = d == 2 ? g[i][5] : 1;
+            s.pad[d] = d == 0 && !three ? 0 : g[i][6];
+            s.dil[d] = d == 0 && !three ? 1 : g[i][7];
+            s.out[d] = (s.in[d] + 2 * s.pad[d] - s.dil[d] * (s.k[d] - 1) - 1) / s.stride[d] + 1;
+        }
+        size_t nx = (size_t)(s.C * s.in[0] * s.in[1] * s.in[2]), nr = (size_t)g[i][8];
+        size_t cols = (size_t)(s.out[0] * s.out[1] * s.out[2]), K = (size_t)(s.C * s.k[0] * s.k[1] * s.k[2]);
+        size_t j0 = cols > 9 ? 5 : 0, nc = cols - j0, np = (nc + nr - 1) / nr;
+        int64_t wp = (s.in[2] + s.stride[2] - 1) / s.stride[2];
+        float *x = malloc(nx * sizeof(float)), *split = NULL;
+        float *a = malloc(np * nr * K * sizeof(float)), *b = malloc(np * nr * K * sizeof(float));
+        tu_fill(x, nx, -1, 1);
+        if (s.stride[2] > 1) {
+            split = malloc((size_t)(s.C * s.in[0] * s.in[1] * s.stride[2] * wp) * sizeof(float));
+            k_f32_split_w_phases(&s, x, 0, s.C, split);
+        }
+        memset(a, 0x7f, np * nr * K * sizeof(float));
+        memset(b, 0x55, np * nr * K * sizeof(float));
+        k_f32_im2col_packed_x(&s, x, 0, s.C, j0, nc, nr, split, a, 1, 0);
+        k_f32_im2col_packed_x(&s, x, 0, s.C, j0, nc, nr, split, b, 2, 1);
+        if (memcmp(a, b, np * nr * K * sizeof(float)) != 0)
+            fail_msg("case %zu: the two im2col variants differ", i);
+        /* and the portable one is right: entry (tap r, column j) against the input */
+        for (size_t j = 0; j < nc; j += 7)
+            for (size_t r = 0; r < K; r += 5) {
+                size_t col = j0 + j;
+                int64_t ow = (int64_t)(col % (size_t)s.out[2]), oh = (int64_t)(col / (size_t)s.out[2] % (size_t)s.out[1]);
+                int64_t od = (int64_t)(col / (size_t)(s.out[2] * s.out[1]));
+                int64_t kw = (int64_t)r % s.k[2], kh = (int64_t)r / s.k[2] % s.k[1], kd = (int64_t)r / (s.k[2] * s.k[1]) % s.k[0];
+                int64_t c = (int64_t)r / (s.k[0] * s.k[1] * s.k[2]);
+                int64_t id = od * s.stride[0] - s.pad[0] + kd * s.dil[0], ih = oh * s.stride[1] - s.pad[1] + kh * s.dil[1];
+                int64_t iw = ow * s.stride[2] - s.pad[2] + kw * s.dil[2];
+                float want = id < 0 || id >= s.in[0] || ih < 0 || ih >= s.in[1] || iw < 0 || iw >= s.in[2]
+                                 ? 0.0f
+                                 : x[((c * s.in[0] + id) * s.in[1] + ih) * s.in[2] + iw];
+                float got = a[(j / nr) * nr * K + r * nr + j % nr];
+                if (got != want)
+                    fail_msg("case %zu: column %zu tap %zu is %g, want %g", i, col, r, (double)got, (double)want);
+            }
+        free(x);
+        free(split);
+        free(a);
+        free(b);
+    }
+}
+
 static void conv_depthwise_and_multiplier_match_reference(void **st)
 {
     (void)st;
@@ -545,6 +613,7 @@ int main(void)
         cmocka_unit_test(conv_depthwise_and_multiplier_match_reference),
         cmocka_unit_test(conv_depthwise_3x3_fast_path_matches_reference),
         cmocka_unit_test(conv_depthwise_kernel_simd_and_portable_match_reference),
+        cmocka_unit_test(conv_im2col_simd_and_portable_write_the_same),
         cmocka_unit_test(conv_1d_and_3d_match_reference),
         cmocka_unit_test(conv_auto_pad_same_upper_and_lower_place_extra_pad),
         cmocka_unit_test(convtranspose_strides_groups_pads_match_reference),
