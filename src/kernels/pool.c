@@ -2,6 +2,7 @@
 #include "kernels/pool.h"
 
 #include <math.h>
+#include <stdint.h>
 
 /* Taps t in [0, k) with lo <= start + t*dil < hi: [*t0, *t1), possibly empty. Loops
  * walk only these, so their cost does not depend on the kernel size (a kernel of
@@ -165,11 +166,118 @@ static void out_range(int64_t nout, int64_t stride, int64_t off, int64_t in, int
     *hi = h;
 }
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define POOL_AVX512 1
+#include <immintrin.h>
+
+/* Lanes e of 0..15 with lo <= e < hi. */
+static uint16_t lanes16(int64_t lo, int64_t hi)
+{
+    if (lo < 0)
+        lo = 0;
+    if (hi > 16)
+        hi = 16;
+    return hi <= lo ? 0 : (uint16_t)((((uint32_t)1 << (hi - lo)) - 1) << lo);
+}
+
+/* Blocks and taps whose masks maxpool_plane_avx512 takes from a table worked out once
+ * per call (they are the same for every row of every plane). */
+enum { POOL_MAX_BLOCKS = 64, POOL_MAX_TAPS = 16 };
+
+typedef struct pool_masks {
+    int64_t w0[POOL_MAX_BLOCKS], w1[POOL_MAX_BLOCKS]; /* taps along W that reach the input */
+    __mmask16 store[POOL_MAX_BLOCKS];
+    __mmask16 a[POOL_MAX_BLOCKS][POOL_MAX_TAPS], b[POOL_MAX_BLOCKS][POOL_MAX_TAPS]; /* the loads */
+    __mmask16 valid[POOL_MAX_BLOCKS][POOL_MAX_TAPS]; /* lanes whose column is inside */
+} pool_masks;
+
+/* The AVX-512 rows apply: 2-D, dilation 1 and stride 1 or 2 along W, small enough for
+ * the mask table. */
+static int maxpool_avx512_fits(const k_pool_shape *s)
+{
+    return s->in[0] == 1 && s->k[0] == 1 && s->out[0] == 1 && s->dil[2] == 1 &&
+           (s->stride[2] == 1 || s->stride[2] == 2) && s->out[2] <= 16 * POOL_MAX_BLOCKS && s->k[2] <= POOL_MAX_TAPS;
+}
+
+static void pool_masks_init(const k_pool_shape *s, pool_masks *t)
+{
+    int64_t iW = s->in[2], oW = s->out[2], sw = s->stride[2];
+    for (int64_t k = 0; k * 16 < oW; k++) {
+        int64_t ow0 = 16 * k, nb = oW - ow0 < 16 ? oW - ow0 : 16;
+        t->store[k] = lanes16(0, nb);
+        tap_range(ow0 * sw - s->pad[2], s->k[2], 1, -(nb - 1) * sw, iW, &t->w0[k], &t->w1[k]);
+        for (int64_t kw = 0; kw < s->k[2]; kw++) {
+            int64_t c0 = ow0 * sw - s->pad[2] + kw; /* lane e reads column c0 + sw * e */
+            t->a[k][kw] = lanes16(-c0, iW - c0);
+            t->b[k][kw] = lanes16(-c0 - 16, iW - c0 - 16);
+            int64_t elo = c0 < 0 ? (-c0 + sw - 1) / sw : 0, ehi = iW > c0 ? (iW - c0 + sw - 1) / sw : 0;
+            t->valid[k][kw] = lanes16(elo, ehi) & t->store[k];
+        }
+    }
+}
+
+/* 2-D max pooling of one plane with AVX-512: each output row in blocks of 16 columns,
+ * every tap a masked load (stride 2: two loads and the even elements) and a max that
+ * leaves lanes outside the input alone. max(v, acc) keeps acc when v is NaN, as the
+ * row pass does, so the results are the same bits. */
+__attribute__((target("avx512f"))) static void maxpool_plane_avx512(const k_pool_shape *s, const pool_masks *t,
+                                                                   const float *xp, float *yp)
+{
+    int64_t iH = s->in[1], iW = s->in[2], oH = s->out[1], oW = s->out[2], sw = s->stride[2];
+    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    for (int64_t oh = 0; oh < oH; oh++) {
+        float *yr = yp + oh * oW;
+        int64_t sh = oh * s->stride[1] - s->pad[1], h0, h1;
+        tap_range(sh, s->k[1], s->dil[1], 0, iH, &h0, &h1);
+        for (int64_t k = 0; k * 16 < oW; k++) {
+            __m512 acc = _mm512_set1_ps(-INFINITY);
+            int64_t base = 16 * k * sw - s->pad[2];
+            for (int64_t kh = h0; kh < h1; kh++) {
+                const float *xr = xp + (sh + kh * s->dil[1]) * iW + base;
+                for (int64_t kw = t->w0[k]; kw < t->w1[k]; kw++) {
+                    __m512 v;
+                    if (sw == 1)
+                        v = _mm512_maskz_loadu_ps(t->a[k][kw], xr + kw);
+                    else
+                        v = _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(t->a[k][kw], xr + kw), even,
+                                                   _mm512_maskz_loadu_ps(t->b[k][kw], xr + kw + 16));
+                    acc = _mm512_mask_max_ps(acc, t->valid[k][kw], v, acc);
+                }
+            }
+            _mm512_mask_storeu_ps(yr + 16 * k, t->store[k], acc);
+        }
+    }
+}
+#endif
+
 /* Row-wise pooling: for each output row and kernel tap (kd, kh, kw), one pass over the
  * output columns whose input is inside, so the inner loop has no bounds checks. */
 void k_f32_pool_rows(const k_pool_shape *s, const float *x, float *y, int is_max, int count_include_pad,
                      int threads)
 {
+    k_f32_pool_rows_x(s, x, y, is_max, count_include_pad, threads, 1);
+}
+
+void k_f32_pool_rows_x(const k_pool_shape *s, const float *x, float *y, int is_max, int count_include_pad,
+                       int threads, int simd)
+{
+#ifdef POOL_AVX512
+    if (simd && is_max && maxpool_avx512_fits(s)) {
+        __builtin_cpu_init();
+        if (__builtin_cpu_supports("avx512f")) {
+            pool_masks t;
+            pool_masks_init(s, &t);
+            int64_t vol = s->in[1] * s->in[2], ovol = s->out[1] * s->out[2];
+            int nt = threads > 1 && POOL_PAR(s) ? threads : 1;
+#pragma omp parallel for num_threads(nt)
+            for (int64_t p = 0; p < s->NC; p++)
+                maxpool_plane_avx512(s, &t, x + p * vol, y + p * ovol);
+            return;
+        }
+    }
+#else
+    (void)simd;
+#endif
     int64_t iD = s->in[0], iH = s->in[1], iW = s->in[2], oD = s->out[0], oH = s->out[1], oW = s->out[2];
     int64_t vol = iD * iH * iW, ovol = oD * oH * oW, sw = s->stride[2], w0, w1;
     /* the taps kw that reach the input for some output column */

@@ -32,6 +32,10 @@ void k_f32_avgpool_ref(const k_pool_shape *s, const float *x, float *y, int coun
  * for a window of only NaN), where the reference keeps a leading NaN. */
 void k_f32_pool_rows(const k_pool_shape *s, const float *x, float *y, int is_max, int count_include_pad,
                      int threads);
+/* The same; simd = 0 keeps to the portable loops where the AVX-512 max rows would run
+ * (the tests compare the two: same bits). */
+void k_f32_pool_rows_x(const k_pool_shape *s, const float *x, float *y, int is_max, int count_include_pad,
+                       int threads, int simd);
 /* Global pools: x (NC, n) -> y (NC). */
 void k_f32_global_avgpool(size_t NC, size_t n, const float *x, float *y, int threads);
 void k_f32_global_maxpool(size_t NC, size_t n, const float *x, float *y, int threads);

@@ -228,6 +228,55 @@ static void pool_rows_matches_references_3d(void **st)
     }
 }
 
+/* 2-D max pooling rows: the AVX-512 blocks (simd 1, where the CPU has them) and the
+ * portable loops give the same bits, NaN and -inf inputs included (both skip NaN),
+ * for strides 1 and 2, pads and widths around the 16-lane blocks; without NaN both
+ * match the reference. */
+static void maxpool_rows_simd_and_portable_agree(void **st)
+{
+    (void)st;
+    tu_seed(25);
+    for (int iter = 0; iter < 40; iter++) {
+        k_pool_shape s;
+        memset(&s, 0, sizeof s);
+        s.NC = 1 + iter % 3;
+        s.in[0] = s.out[0] = s.k[0] = s.stride[0] = s.dil[0] = 1;
+        s.in[1] = 1 + (iter * 7) % 13;
+        s.in[2] = 1 + (iter * 13) % 71;
+        for (int d = 1; d < 3; d++) {
+            s.k[d] = 1 + (iter + d) % 5;
+            s.stride[d] = 1 + (iter / 3 + d) % 2;
+            s.dil[d] = d == 1 ? 1 + iter % 2 : 1;
+            int64_t eff = (s.k[d] - 1) * s.dil[d] + 1;
+            s.pad[d] = (iter / 2 + d) % eff;
+            s.pad_end[d] = (iter / 5) % eff;
+            if (s.in[d] + s.pad[d] + s.pad_end[d] < eff)
+                s.pad_end[d] = eff - 1, s.pad[d] = eff - 1;
+            s.out[d] = (s.in[d] + s.pad[d] + s.pad_end[d] - eff) / s.stride[d] + 1;
+        }
+        size_t nx = (size_t)(s.NC * s.in[1] * s.in[2]), ny = (size_t)(s.NC * s.out[1] * s.out[2]);
+        float *x = malloc(sizeof(float) * nx), *a = malloc(sizeof(float) * ny), *b = malloc(sizeof(float) * ny);
+        tu_fill(x, nx, -1, 1);
+        for (int with_nan = 0; with_nan <= 1; with_nan++) {
+            if (with_nan)
+                for (size_t i = 0; i < nx; i += 5)
+                    x[i] = i % 10 ? NAN : -INFINITY;
+            k_f32_pool_rows_x(&s, x, a, 1, 0, 2, 1);
+            k_f32_pool_rows_x(&s, x, b, 1, 0, 1, 0);
+            if (memcmp(a, b, sizeof(float) * ny))
+                fail_msg("iter %d nan %d: the two variants differ", iter, with_nan);
+            if (!with_nan) {
+                k_f32_maxpool_ref(&s, x, b, NULL, 0, 1);
+                if (memcmp(a, b, sizeof(float) * ny))
+                    fail_msg("iter %d: differs from the reference", iter);
+            }
+        }
+        free(x);
+        free(a);
+        free(b);
+    }
+}
+
 /* Kernels far larger than the input (with pads just below the kernel extent) and
  * strides well above the dilation: the loops visit only taps inside the input, and
  * the results match the brute force; the row pass is bit-identical to the references. */
@@ -473,6 +522,7 @@ int main(void)
         cmocka_unit_test(pool_ceil_mode_adds_a_window_only_when_it_starts_inside),
         cmocka_unit_test(pool_2d_random_shapes_match_brute_force),
         cmocka_unit_test(pool_rows_matches_references_3d),
+        cmocka_unit_test(maxpool_rows_simd_and_portable_agree),
         cmocka_unit_test(pool_huge_sparse_windows_match_brute_force),
         cmocka_unit_test(huge_kernel_pool_model_runs_quickly),
         cmocka_unit_test(global_pools_reduce_all_spatial_dimensions),
