@@ -212,32 +212,40 @@ T512 static void im2col_panel_avx512(const k_conv_shape *s, const float *x, int6
     int64_t kD = s->k[0], kH = s->k[1], kW = s->k[2], sw = s->stride[2], wp = (iW + sw - 1) / sw;
     const __m512 zero = _mm512_setzero_ps();
     __mmask16 tail0 = lanes16((int64_t)n, (int64_t)nr), tail1 = lanes16((int64_t)n - 16, (int64_t)nr - 16);
+    /* per tap along W and segment: the load masks (the same for every channel and row) */
+    __mmask16 m0[WTAP_TAB][64], m1[WTAP_TAB][64], s0[64], s1[64];
+    for (int q = 0; q < sg->n; q++) {
+        s0[q] = lanes16(0, sg->len[q]);
+        s1[q] = lanes16(-16, sg->len[q] - 16);
+    }
+    for (int64_t kw = 0; kw < kW; kw++)
+        for (int q = 0; q < sg->n; q++) {
+            int64_t len = sg->len[q], lo = tab[kw].vlo - sg->ow[q], hi = tab[kw].vhi - sg->ow[q];
+            m0[kw][q] = lanes16(lo, hi) & lanes16(0, len);
+            m1[kw][q] = lanes16(lo - 16, hi - 16) & lanes16(-16, len - 16);
+        }
     int64_t r = 0;
     for (int64_t c = 0; c < Cg; c++)
         for (int64_t kd = 0; kd < kD; kd++)
             for (int64_t kh = 0; kh < kH; kh++)
                 for (int64_t kw = 0; kw < kW; kw++, r++) {
-                    wtap tp = kw < WTAP_TAB ? tab[kw] : wtap_of(s, kw);
+                    wtap tp = tab[kw];
                     const float *xc = xsplit ? xsplit + c * iD * iH * sw * wp + tp.ph * wp
                                              : x + (c0 + c) * iD * iH * iW;
                     int64_t rs = xsplit ? sw * wp : iW, shift = xsplit ? tp.q0 : tp.offw;
                     float *dr = d + (size_t)r * nr;
                     for (int q = 0; q < sg->n; q++) {
                         float *o = dr + sg->j[q];
-                        int64_t len = sg->len[q];
-                        __mmask16 st0 = lanes16(0, len), st1 = lanes16(-16, len - 16);
                         int64_t id = sg->od[q] * s->stride[0] - s->pad[0] + kd * s->dil[0];
                         int64_t ih = sg->oh[q] * s->stride[1] - s->pad[1] + kh * s->dil[1];
                         __m512 v0 = zero, v1 = zero;
                         if (id >= 0 && id < iD && ih >= 0 && ih < iH) {
-                            int64_t ow0 = sg->ow[q];
-                            int64_t lo = tp.vlo - ow0, hi = tp.vhi - ow0; /* t in [lo, hi) is inside */
-                            const float *src = xc + (id * iH + ih) * rs + ow0 + shift;
-                            v0 = _mm512_maskz_loadu_ps(lanes16(lo, hi) & st0, src);
-                            v1 = _mm512_maskz_loadu_ps(lanes16(lo - 16, hi - 16) & st1, src + 16);
+                            const float *src = xc + (id * iH + ih) * rs + sg->ow[q] + shift;
+                            v0 = _mm512_maskz_loadu_ps(m0[kw][q], src);
+                            v1 = _mm512_maskz_loadu_ps(m1[kw][q], src + 16);
                         }
-                        _mm512_mask_storeu_ps(o, st0, v0);
-                        _mm512_mask_storeu_ps(o + 16, st1, v1);
+                        _mm512_mask_storeu_ps(o, s0[q], v0);
+                        _mm512_mask_storeu_ps(o + 16, s1[q], v1);
                     }
                     _mm512_mask_storeu_ps(dr, tail0, zero);
                     _mm512_mask_storeu_ps(dr + 16, tail1, zero);
@@ -268,7 +276,7 @@ static void im2col_one_panel(const k_conv_shape *s, const float *x, int64_t c0, 
         jj += (size_t)len;
     }
 #ifdef CONV_AVX512
-    if (simd && nr <= 32 && (s->stride[2] == 1 || xsplit)) {
+    if (simd && nr == 32 && s->k[2] <= WTAP_TAB && (s->stride[2] == 1 || xsplit)) {
         im2col_panel_avx512(s, x, c0, Cg, tab, &sg, n, nr, xsplit, dst + p * nr * K);
         return;
     }
