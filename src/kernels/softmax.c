@@ -91,7 +91,91 @@ K_INLINE float lane_sum(const float *x, size_t n)
     return s;
 }
 
-K_CLONES void k_f32_softmax_rows(int take_log, size_t O, size_t K, const float *x, float *y)
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define SM_AVX512 1
+#include <immintrin.h>
+
+#define T512 __attribute__((target("avx512f")))
+
+/* sm_expf on 16 lanes: the same steps, with fused multiply-adds. */
+T512 static inline __m512 sm_expf16(__m512 x)
+{
+    const __m512 lo = _mm512_set1_ps(-87.33654022216796875f), magic = _mm512_set1_ps(12582912.0f);
+    __m512 xc = _mm512_max_ps(lo, _mm512_min_ps(_mm512_setzero_ps(), x)); /* NaN stays NaN */
+    __m512 t = _mm512_fmadd_ps(xc, _mm512_set1_ps(1.44269504088896341f), magic);
+    __m512 n = _mm512_sub_ps(t, magic);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145751953125f), xc);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.428606765330187045e-06f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r);
+    p = _mm512_add_ps(p, _mm512_set1_ps(1.0f));
+    __m512i b = _mm512_slli_epi32(
+        _mm512_add_epi32(_mm512_sub_epi32(_mm512_castps_si512(t), _mm512_castps_si512(magic)), _mm512_set1_epi32(127)),
+        23);
+    __m512 y = _mm512_mul_ps(p, _mm512_castsi512_ps(b));
+    return _mm512_mask_mov_ps(y, _mm512_cmp_ps_mask(x, lo, _CMP_LT_OQ), _mm512_setzero_ps());
+}
+
+/* Softmax rows with AVX-512: max (NaN skipped), exp and sum, scale; the tail of each
+ * row through masks. */
+T512 static void softmax_rows_avx512(size_t O, size_t K, const float *x, float *y)
+{
+    size_t full = K / 16 * 16;
+    __mmask16 tail = (__mmask16)((1u << (K - full)) - 1);
+    for (size_t o = 0; o < O; o++) {
+        const float *xr = x + o * K;
+        float *yr = y + o * K;
+        __m512 vm = _mm512_set1_ps(-INFINITY);
+        for (size_t k = 0; k < full; k += 16)
+            vm = _mm512_max_ps(_mm512_loadu_ps(xr + k), vm); /* a NaN in x keeps vm */
+        vm = _mm512_mask_max_ps(vm, tail, _mm512_maskz_loadu_ps(tail, xr + full), vm);
+        __m512 m = _mm512_set1_ps(_mm512_reduce_max_ps(vm)), vs = _mm512_setzero_ps();
+        for (size_t k = 0; k < full; k += 16) {
+            __m512 e = sm_expf16(_mm512_sub_ps(_mm512_loadu_ps(xr + k), m));
+            _mm512_storeu_ps(yr + k, e);
+            vs = _mm512_add_ps(vs, e);
+        }
+        if (tail) {
+            __m512 e = sm_expf16(_mm512_sub_ps(_mm512_maskz_loadu_ps(tail, xr + full), m));
+            _mm512_mask_storeu_ps(yr + full, tail, e);
+            vs = _mm512_mask_add_ps(vs, tail, vs, e);
+        }
+        __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(vs));
+        for (size_t k = 0; k < full; k += 16)
+            _mm512_storeu_ps(yr + k, _mm512_mul_ps(_mm512_loadu_ps(yr + k), inv));
+        if (tail)
+            _mm512_mask_storeu_ps(yr + full, tail, _mm512_mul_ps(_mm512_maskz_loadu_ps(tail, yr + full), inv));
+    }
+}
+#endif
+
+void k_f32_softmax_rows(int take_log, size_t O, size_t K, const float *x, float *y)
+{
+    k_f32_softmax_rows_x(take_log, O, K, x, y, 1);
+}
+
+K_CLONES static void softmax_rows(int take_log, size_t O, size_t K, const float *x, float *y);
+
+void k_f32_softmax_rows_x(int take_log, size_t O, size_t K, const float *x, float *y, int simd)
+{
+#ifdef SM_AVX512
+    __builtin_cpu_init();
+    if (simd && !take_log && __builtin_cpu_supports("avx512f")) {
+        softmax_rows_avx512(O, K, x, y);
+        return;
+    }
+#else
+    (void)simd;
+#endif
+    softmax_rows(take_log, O, K, x, y);
+}
+
+K_CLONES static void softmax_rows(int take_log, size_t O, size_t K, const float *x, float *y)
 {
     for (size_t o = 0; o < O; o++) {
         const float *xr = x + o * K;

@@ -178,15 +178,16 @@ static void softmax_rows_special_values_match_reference(void **st)
         x[4 * K + (K - 1)] = 3e38f;                      /* row 4: a huge max in the tail */
         x[5 * K] = -3e38f;                               /* row 5: a huge negative value */
         x[6 * K + K / 3] = INFINITY;                     /* row 6: +inf */
-        for (int lg = 0; lg < 2; lg++) {
-            k_f32_softmax_rows(lg, O, K, x, a);
+        for (int v = 0; v < 4; v++) { /* Softmax and LogSoftmax, portable and AVX-512 rows */
+            int lg = v % 2;
+            k_f32_softmax_rows_x(lg, O, K, x, a, v / 2);
             k_f32_softmax_ref(lg, O, K, 1, x, b);
             for (size_t i = 0; i < O * K; i++) {
                 int ok = isnan(b[i]) ? isnan(a[i])
                                      : (isinf(b[i]) ? a[i] == b[i] : fabsf(a[i] - b[i]) <= 1e-6f + 1e-5f * fabsf(b[i]));
                 if (!ok)
-                    fail_msg("K %zu log %d row %zu col %zu: %.9g, reference %.9g", K, lg, i / K, i % K, (double)a[i],
-                             (double)b[i]);
+                    fail_msg("K %zu log %d simd %d row %zu col %zu: %.9g, reference %.9g", K, lg, v / 2, i / K,
+                             i % K, (double)a[i], (double)b[i]);
             }
         }
         free(x);
