@@ -276,7 +276,7 @@ static void im2col_one_panel(const k_conv_shape *s, const float *x, int64_t c0, 
         jj += (size_t)len;
     }
 #ifdef CONV_AVX512
-    if (simd && nr == 32 && s->k[2] <= WTAP_TAB && (s->stride[2] == 1 || xsplit)) {
+    if (simd && nr <= 32 && s->k[2] <= WTAP_TAB && (s->stride[2] == 1 || xsplit)) {
         im2col_panel_avx512(s, x, c0, Cg, tab, &sg, n, nr, xsplit, dst + p * nr * K);
         return;
     }

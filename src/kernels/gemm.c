@@ -82,6 +82,9 @@ size_t k_gemm_packed_b_floats(const k_gemm_isa *isa, size_t K, size_t N)
     return (N + nr - 1) / nr * nr * K;
 }
 
+/* Floats of A from which packing is split between threads (about 256 KB). */
+#define PACK_MT_MIN ((size_t)64 << 10)
+
 /* Panel p holds rows p*MR.. as K groups of MR consecutive floats. A full panel of
  * row-major A (cs == 1) is a transpose of its MR rows (k_transpose_4b: 4x4 blocks in
  * registers); of A stored transposed (rs == 1), row copies. */
@@ -110,6 +113,22 @@ void k_f32_gemm_pack_a(const k_gemm_isa *isa, size_t M, size_t K, const float *A
             for (size_t i = m; i < mr; i++)
                 d[k * mr + i] = 0;
         }
+    }
+}
+
+void k_f32_gemm_pack_a_mt(const k_gemm_isa *isa, size_t M, size_t K, const float *A, ptrdiff_t rs, ptrdiff_t cs,
+                          float *dst, int threads)
+{
+    size_t mr = (size_t)isa->mr, np = (M + mr - 1) / mr;
+    int nt = threads > 1 && np > 1 && M * K >= PACK_MT_MIN ? threads : 1;
+    if (nt == 1) { /* no parallel region (callers may run this inside theirs) */
+        k_f32_gemm_pack_a(isa, M, K, A, rs, cs, dst);
+        return;
+    }
+#pragma omp parallel for schedule(static) num_threads(nt)
+    for (size_t p = 0; p < np; p++) {
+        size_t m = M - p * mr < mr ? M - p * mr : mr;
+        k_f32_gemm_pack_a(isa, m, K, A + (ptrdiff_t)(p * mr) * rs, rs, cs, dst + p * mr * K);
     }
 }
 

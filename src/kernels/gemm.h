@@ -92,6 +92,10 @@ size_t k_gemm_packed_b_floats(const k_gemm_isa *isa, size_t K, size_t N);
  * Rows past M are zero. Strides make transposed sources free. */
 void k_f32_gemm_pack_a(const k_gemm_isa *isa, size_t M, size_t K, const float *A, ptrdiff_t rs,
                        ptrdiff_t cs, float *dst);
+/* The same with `threads` threads for a large A (whole panels each; no parallel region
+ * when one thread or A is small). */
+void k_f32_gemm_pack_a_mt(const k_gemm_isa *isa, size_t M, size_t K, const float *A, ptrdiff_t rs, ptrdiff_t cs,
+                          float *dst, int threads);
 /* Packs B, element (k,j) at B[k*rs + j*cs], into dst (k_gemm_packed_b_floats). */
 void k_f32_gemm_pack_b(const k_gemm_isa *isa, size_t K, size_t N, const float *B, ptrdiff_t rs,
                        ptrdiff_t cs, float *dst);

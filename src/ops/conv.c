@@ -308,11 +308,11 @@ static int conv_t_use(const conv_state *st, const k_conv_shape *s)
     return st && st->wt && s->group == 1 && s->N >= 1 && conv_outputs(s) <= T_MAX_COLS;
 }
 
-/* Scratch of the transposed path: packed X_col^T, Y^T, and X_col unless 1x1. */
-static size_t conv_t_floats(const k_gemm_isa *isa, const k_conv_shape *s, size_t K, int pw)
+/* Scratch of the transposed path: packed X_col^T and Y^T. */
+static size_t conv_t_floats(const k_gemm_isa *isa, const k_conv_shape *s, size_t K)
 {
     size_t n = conv_outputs(s);
-    return k_gemm_packed_a_floats(isa, n, K) + n * (size_t)s->M + (pw ? 0 : K * n);
+    return k_gemm_packed_a_floats(isa, n, K) + n * (size_t)s->M;
 }
 
 
@@ -489,7 +489,7 @@ static int conv_infer(op_ctx *c)
     }
     size_t Kg = (size_t)(Cg * kvol(&s));
     if (conv_t_use(st, &s)) {
-        c->scratch_size = (conv_t_floats(isa, &s, Kg, is_pointwise(&s)) + split_floats(&s, Cg) + res_extra) *
+        c->scratch_size = (conv_t_floats(isa, &s, Kg) + split_floats(&s, Cg) + res_extra) *
                           sizeof(float);
         return NORMA_OK;
     }
@@ -548,21 +548,20 @@ static void conv_t_run(op_ctx *c, const k_conv_shape *s, const float *x, const f
     size_t K = (size_t)(s->C * kvol(s)), n = conv_outputs(s), M = (size_t)s->M;
     size_t HW = (size_t)(s->in[0] * s->in[1] * s->in[2]);
     int pw = is_pointwise(s);
-    float *ap = c->scratch, *yt = ap + k_gemm_packed_a_floats(isa, n, K), *col = yt + n * M;
-    float *xsplit = col + (pw ? 0 : K * n);
+    float *ap = c->scratch, *yt = ap + k_gemm_packed_a_floats(isa, n, K), *xsplit = yt + n * M;
     int use_split = split_floats(s, s->C) > 0;
     k_epilogue ep = {bias, K_BIAS_COL, res ? ACT_NONE : act, act_a, act_b};
     for (int64_t i = 0; i < s->N; i++) {
         const float *xi = x + (size_t)i * (size_t)s->C * HW;
         float *yi = y + (size_t)i * M * n;
         if (pw) {
-            k_f32_gemm_pack_a(isa, n, K, xi, 1, (ptrdiff_t)HW, ap); /* X is K x n: its transpose, read in place */
+            /* X is K x n: its transpose, read in place */
+            k_f32_gemm_pack_a_mt(isa, n, K, xi, 1, (ptrdiff_t)HW, ap, c->threads);
         } else {
             if (use_split)
                 k_f32_split_w_phases(s, xi, 0, s->C, xsplit);
-            /* one panel n wide is X_col, K x n, row-major */
-            k_f32_im2col_packed(s, xi, 0, s->C, 0, n, n, use_split ? xsplit : NULL, col, 1);
-            k_f32_gemm_pack_a(isa, n, K, col, 1, (ptrdiff_t)n, ap);
+            /* im2col in panels of MR columns is X_col^T packed as the GEMM's A */
+            k_f32_im2col_packed(s, xi, 0, s->C, 0, n, (size_t)isa->mr, use_split ? xsplit : NULL, ap, c->threads);
         }
         k_f32_gemm_packed(isa, n, M, K, 1.0f, ap, st->wt, 0.0f, yt, M, &ep, c->threads);
         k_transpose_4b(yi, yt, n, M, (ptrdiff_t)M, (ptrdiff_t)n);

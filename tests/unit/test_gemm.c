@@ -480,6 +480,34 @@ static void matmul_trans_b_rejects_bad_attribute_and_rank(void **st)
 /* Packing row-major A, or B stored transposed (the 4x4 transposing paths), gives
  * exactly the panels of the element-by-element paths, for every ISA, with row and
  * column counts that leave partial panels and partial 4-blocks. */
+/* Packing A with two threads (whole panels each) writes the same floats as one, for
+ * row-major and transposed A, with a last partial panel. */
+static void gemm_pack_a_threads_match_one_thread(void **st)
+{
+    (void)st;
+    tu_seed(26);
+    for (int lvl = K_ISA_GENERIC; lvl <= K_ISA_AVX512; lvl++) {
+        const k_gemm_isa *isa = k_gemm_isa_get(lvl);
+        if (!isa)
+            continue;
+        size_t M = 197, K = 771, n = k_gemm_packed_a_floats(isa, M, K);
+        float *A = malloc(sizeof(float) * M * K), *p1 = malloc(sizeof(float) * n), *p2 = malloc(sizeof(float) * n);
+        tu_fill(A, M * K, -1, 1);
+        for (int tr = 0; tr < 2; tr++) {
+            ptrdiff_t rs = tr ? 1 : (ptrdiff_t)K, cs = tr ? (ptrdiff_t)M : 1;
+            memset(p1, 0x11, sizeof(float) * n);
+            memset(p2, 0x22, sizeof(float) * n);
+            k_f32_gemm_pack_a(isa, M, K, A, rs, cs, p1);
+            k_f32_gemm_pack_a_mt(isa, M, K, A, rs, cs, p2, 2);
+            if (memcmp(p1, p2, sizeof(float) * n))
+                fail_msg("isa %s transposed %d: two threads pack differently", isa->name, tr);
+        }
+        free(A);
+        free(p1);
+        free(p2);
+    }
+}
+
 static void gemm_pack_row_major_and_transposed_match_strided_packing(void **st)
 {
     (void)st;
@@ -522,6 +550,7 @@ int main(void)
         cmocka_unit_test(gemm_packed_matches_reference_awkward_shapes),
         cmocka_unit_test(gemm_packed_alpha_beta_bias_act_match_reference),
         cmocka_unit_test(gemm_pack_row_major_and_transposed_match_strided_packing),
+        cmocka_unit_test(gemm_pack_a_threads_match_one_thread),
         cmocka_unit_test(gemm_packed_k_zero_gives_beta_c),
         cmocka_unit_test(gemm_tail_panels_and_small_m_match_reference),
         cmocka_unit_test(gemm_fused_clamp_nan_semantics),
