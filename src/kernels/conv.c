@@ -444,9 +444,10 @@ T512 static void dw3x3_plane_avx512(const k_conv_shape *s, const float *xc, cons
             mload[k][2 * kw + 1] = lanes16(-c0 - 16, iW - c0 - 16);
         }
     }
-    __m512 w[9];
-    for (int k = 0; k < 9; k++)
-        w[k] = _mm512_set1_ps(wm[k]);
+    /* named values, fully unrolled loops: GCC keeps arrays indexed in loops in memory */
+    const __m512 w0 = _mm512_set1_ps(wm[0]), w1 = _mm512_set1_ps(wm[1]), w2 = _mm512_set1_ps(wm[2]);
+    const __m512 w3 = _mm512_set1_ps(wm[3]), w4 = _mm512_set1_ps(wm[4]), w5 = _mm512_set1_ps(wm[5]);
+    const __m512 w6 = _mm512_set1_ps(wm[6]), w7 = _mm512_set1_ps(wm[7]), w8 = _mm512_set1_ps(wm[8]);
     const __m512 vb = _mm512_set1_ps(b), zero = _mm512_setzero_ps();
     const __m512 lo = _mm512_set1_ps(act_alpha), hi = _mm512_set1_ps(act_beta);
     const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
@@ -454,35 +455,56 @@ T512 static void dw3x3_plane_avx512(const k_conv_shape *s, const float *xc, cons
     for (int64_t oh = 0; oh < oH; oh++) {
         float *yr = ym + oh * oW;
         int64_t ih0 = oh * sd - pt;
-        const float *rows[3];
-        for (int kh = 0; kh < 3; kh++) /* rows of zero padding: NULL */
-            rows[kh] = ih0 + kh >= 0 && ih0 + kh < iH ? xc + (ih0 + kh) * iW : NULL;
+        /* a row of zero padding reads nothing: mask 0 (its pointer is any valid one) */
+        __mmask16 v0 = ih0 >= 0 && ih0 < iH ? 0xFFFF : 0, v1 = ih0 + 1 >= 0 && ih0 + 1 < iH ? 0xFFFF : 0;
+        __mmask16 v2 = ih0 + 2 >= 0 && ih0 + 2 < iH ? 0xFFFF : 0;
+        const float *r0 = (v0 ? xc + ih0 * iW : xc) - pl, *r1 = (v1 ? xc + (ih0 + 1) * iW : xc) - pl;
+        const float *r2 = (v2 ? xc + (ih0 + 2) * iW : xc) - pl;
         for (int64_t k = 0; k < nblk; k++) {
-            int64_t ow0 = 16 * k;
             const __mmask16 *ml = mload[k];
-            __m512 acc[3] = {vb, zero, zero}; /* one chain per kernel row */
-            for (int kh = 0; kh < 3; kh++) {
-                if (!rows[kh])
-                    continue;
-                const float *xr = rows[kh] + sd * ow0 - pl;
-                if (sd == 1) {
-                    acc[kh] = _mm512_fmadd_ps(w[kh * 3], _mm512_maskz_loadu_ps(ml[0], xr), acc[kh]);
-                    acc[kh] = _mm512_fmadd_ps(w[kh * 3 + 1], _mm512_maskz_loadu_ps(ml[2], xr + 1), acc[kh]);
-                    acc[kh] = _mm512_fmadd_ps(w[kh * 3 + 2], _mm512_maskz_loadu_ps(ml[4], xr + 2), acc[kh]);
-                } else {
-                    for (int kw = 0; kw < 3; kw++) {
-                        __m512 a = _mm512_maskz_loadu_ps(ml[2 * kw], xr + kw);
-                        __m512 z = _mm512_maskz_loadu_ps(ml[2 * kw + 1], xr + kw + 16);
-                        acc[kh] = _mm512_fmadd_ps(w[kh * 3 + kw], _mm512_permutex2var_ps(a, even, z), acc[kh]);
-                    }
-                }
+            int64_t c = sd * 16 * k;
+            __m512 a0, a1, a2; /* one chain per kernel row */
+            if (sd == 1 && (ml[0] & ml[4] & v0 & v1 & v2) == 0xFFFF) { /* inside: plain loads */
+                a0 = _mm512_fmadd_ps(w0, _mm512_loadu_ps(r0 + c), vb);
+                a1 = _mm512_mul_ps(w3, _mm512_loadu_ps(r1 + c));
+                a2 = _mm512_mul_ps(w6, _mm512_loadu_ps(r2 + c));
+                a0 = _mm512_fmadd_ps(w1, _mm512_loadu_ps(r0 + c + 1), a0);
+                a1 = _mm512_fmadd_ps(w4, _mm512_loadu_ps(r1 + c + 1), a1);
+                a2 = _mm512_fmadd_ps(w7, _mm512_loadu_ps(r2 + c + 1), a2);
+                a0 = _mm512_fmadd_ps(w2, _mm512_loadu_ps(r0 + c + 2), a0);
+                a1 = _mm512_fmadd_ps(w5, _mm512_loadu_ps(r1 + c + 2), a1);
+                a2 = _mm512_fmadd_ps(w8, _mm512_loadu_ps(r2 + c + 2), a2);
+            } else if (sd == 1) {
+                a0 = _mm512_fmadd_ps(w0, _mm512_maskz_loadu_ps(ml[0] & v0, r0 + c), vb);
+                a1 = _mm512_mul_ps(w3, _mm512_maskz_loadu_ps(ml[0] & v1, r1 + c));
+                a2 = _mm512_mul_ps(w6, _mm512_maskz_loadu_ps(ml[0] & v2, r2 + c));
+                a0 = _mm512_fmadd_ps(w1, _mm512_maskz_loadu_ps(ml[2] & v0, r0 + c + 1), a0);
+                a1 = _mm512_fmadd_ps(w4, _mm512_maskz_loadu_ps(ml[2] & v1, r1 + c + 1), a1);
+                a2 = _mm512_fmadd_ps(w7, _mm512_maskz_loadu_ps(ml[2] & v2, r2 + c + 1), a2);
+                a0 = _mm512_fmadd_ps(w2, _mm512_maskz_loadu_ps(ml[4] & v0, r0 + c + 2), a0);
+                a1 = _mm512_fmadd_ps(w5, _mm512_maskz_loadu_ps(ml[4] & v1, r1 + c + 2), a1);
+                a2 = _mm512_fmadd_ps(w8, _mm512_maskz_loadu_ps(ml[4] & v2, r2 + c + 2), a2);
+            } else {
+#define DW_S2(r, v, kw) \
+    _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(ml[2 * (kw)] & (v), (r) + c + (kw)), even, \
+                           _mm512_maskz_loadu_ps(ml[2 * (kw) + 1] & (v), (r) + c + (kw) + 16))
+                a0 = _mm512_fmadd_ps(w0, DW_S2(r0, v0, 0), vb);
+                a1 = _mm512_mul_ps(w3, DW_S2(r1, v1, 0));
+                a2 = _mm512_mul_ps(w6, DW_S2(r2, v2, 0));
+                a0 = _mm512_fmadd_ps(w1, DW_S2(r0, v0, 1), a0);
+                a1 = _mm512_fmadd_ps(w4, DW_S2(r1, v1, 1), a1);
+                a2 = _mm512_fmadd_ps(w7, DW_S2(r2, v2, 1), a2);
+                a0 = _mm512_fmadd_ps(w2, DW_S2(r0, v0, 2), a0);
+                a1 = _mm512_fmadd_ps(w5, DW_S2(r1, v1, 2), a1);
+                a2 = _mm512_fmadd_ps(w8, DW_S2(r2, v2, 2), a2);
+#undef DW_S2
             }
-            __m512 r = _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), acc[2]);
+            __m512 r = _mm512_add_ps(_mm512_add_ps(a0, a1), a2);
             if (act == ACT_RELU)
                 r = _mm512_max_ps(r, zero);
             else if (act == ACT_CLIP)
                 r = _mm512_min_ps(_mm512_max_ps(r, lo), hi);
-            _mm512_mask_storeu_ps(yr + ow0, mstore[k], r);
+            _mm512_mask_storeu_ps(yr + 16 * k, mstore[k], r);
         }
         if (!in_reg)
             dw_act_row(yr, (size_t)oW, act, act_alpha, act_beta);
