@@ -34,8 +34,11 @@ typedef struct mapping {
 } mapping;
 
 struct ld_store {
-    chunk *chunks;
-    size_t hint; /* size for the next chunk */
+    chunk *chunks;   /* every chunk, newest first */
+    chunk *small;    /* the chunk blocks under LD_STORE_SLACK_MIN come from */
+    chunk *big;      /* the chunk the others come from */
+    size_t hint;       /* size for the next big chunk */
+    size_t small_hint; /* and for the next small one */
     mapping *maps;
     char *dir;   /* canonical model directory, NULL when loaded from memory */
     int failed;  /* an allocation failed during unpack */
@@ -47,6 +50,7 @@ ld_store *ld_store_new(size_t hint, const char *dir)
     if (!s)
         return NULL;
     s->hint = hint < (1u << 20) ? (1u << 20) : hint;
+    s->small_hint = s->hint / 16 < (1u << 20) ? (1u << 20) : s->hint / 16;
     if (dir) {
         s->dir = realpath(dir, NULL);
         if (!s->dir) {
@@ -109,8 +113,13 @@ static void *store_alloc(ld_store *s, size_t size)
     s->chunks = h;
     return hp;
 #endif
+    /* Big blocks (the weights) get chunks of their own, so that weights next to each
+     * other in the file lie next to each other in memory, with at most alignment
+     * between them: once packed, the memory of several can be handed out again as one
+     * range (see the recycler in session.c). */
+    int is_big = size >= LD_STORE_SLACK_MIN;
     size_t align = size >= 64 ? 64 : 16;
-    chunk *c = s->chunks;
+    chunk *c = is_big ? s->big : s->small;
     if (c) {
         size_t off = (c->used + align - 1) & ~(align - 1);
         if (off <= c->size && size <= c->size - off) {
@@ -118,7 +127,7 @@ static void *store_alloc(ld_store *s, size_t size)
             return c->base + off;
         }
     }
-    size_t want = s->hint;
+    size_t want = is_big ? s->hint : s->small_hint;
     if (size + 64 > want)
         want = size + 64;
     want = (want + 4095) & ~(size_t)4095;
@@ -142,7 +151,15 @@ static void *store_alloc(ld_store *s, size_t size)
     c->used = size;
     c->next = s->chunks;
     s->chunks = c;
-    s->hint = want; /* grow geometrically if the first guess was short */
+    if (is_big)
+        s->big = c;
+    else
+        s->small = c;
+    /* grow geometrically if the first guess was short */
+    if (is_big)
+        s->hint = want;
+    else
+        s->small_hint = want;
     return p;
 }
 

@@ -74,6 +74,9 @@ struct norma_session {
     plan *current;
     run_ctx *ctxs;
     int static_inputs; /* every input shape is fully known: planned at creation */
+    /* Bytes of the buffers op init made (packed weights) that came from the memory of
+     * weights released before them, and from fresh store memory. */
+    size_t init_recycled, init_fresh;
 };
 
 /* Builds a plan for the given input shapes (one row of IR_MAX_RANK dims per input).

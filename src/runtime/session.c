@@ -257,7 +257,20 @@ typedef struct recycler {
     uintptr_t *lo, *hi;
     int n, cap;
     ld_store *store;
+    size_t recycled, fresh; /* bytes handed out from the ranges, and from the store */
 } recycler;
+
+/* Range i grew at its end: when it now reaches the range after it, the two become one. */
+static void merge_after(recycler *r, int i)
+{
+    for (int j = 0; j < r->n; j++)
+        if (j != i && r->lo[j] >= r->hi[i] && r->lo[j] - r->hi[i] < 64) {
+            r->hi[i] = r->hi[j];
+            r->lo[j] = r->lo[--r->n];
+            r->hi[j] = r->hi[r->n];
+            return;
+        }
+}
 
 /* Adds [p, p + bytes); 0, or -1 when out of memory (the caller releases it instead). */
 static int recycler_add(recycler *r, const void *p, size_t bytes)
@@ -265,6 +278,19 @@ static int recycler_add(recycler *r, const void *p, size_t bytes)
     uintptr_t lo = ((uintptr_t)p + 63) & ~(uintptr_t)63, hi = ((uintptr_t)p + bytes) & ~(uintptr_t)63;
     if (hi <= lo)
         return 0;
+    /* Next to a range already here (at most the store's alignment between, which no
+     * block can use): one range, so a buffer bigger than either fits. */
+    for (int i = 0; i < r->n; i++) {
+        if (lo >= r->hi[i] && lo - r->hi[i] < 64) {
+            r->hi[i] = hi;
+            merge_after(r, i);
+            return 0;
+        }
+        if (hi <= r->lo[i] && r->lo[i] - hi < 64) {
+            r->lo[i] = lo;
+            return 0;
+        }
+    }
     if (r->n == r->cap) {
         int cap = r->cap ? 2 * r->cap : 64;
         uintptr_t *nl = realloc(r->lo, sizeof(uintptr_t) * (size_t)cap);
@@ -291,8 +317,12 @@ static void *recycler_take(void *ctx, size_t bytes)
     for (int i = 0; i < r->n; i++)
         if (r->hi[i] - r->lo[i] >= need && (best < 0 || r->hi[i] - r->lo[i] < r->hi[best] - r->lo[best]))
             best = i;
-    if (best < 0)
-        return r->store ? ld_store_alloc(r->store, need) : NULL;
+    if (best < 0) {
+        void *p = r->store ? ld_store_alloc(r->store, need) : NULL;
+        r->fresh += p ? need : 0;
+        return p;
+    }
+    r->recycled += need;
     void *p = (void *)r->lo[best];
     r->lo[best] += need;
     return p;
@@ -445,6 +475,8 @@ static norma_status session_init(ir_graph *g, ld_store *st, const norma_options 
             release_packed_inputs(g, st, &recycled, n, c.packed_inputs, readers);
     }
     ir_big_set_source(NULL, NULL);
+    s->init_recycled = recycled.recycled;
+    s->init_fresh = recycled.fresh;
     recycler_finish(&recycled, st);
     free(readers);
     readers = NULL;

@@ -125,11 +125,57 @@ static void packed_buffers_reuse_released_weights(void **state)
     ir_graph_free(g);
 }
 
+/* Packed buffers bigger than any single weight released before them: W2's packed B
+ * (600 x 1120 floats, 2.7 MB) fits only in the memory of W0 and W1 together (1.44 MB
+ * each, next to each other in the store), so the released ranges must join. */
+static void released_neighbours_join(void **state)
+{
+    (void)state;
+    tu_seed(11);
+    ir_graph *g = gb_graph(13);
+    int64_t xd[] = {2, 600}, wd[] = {600, 600}, w2d[] = {600, 1100};
+    gb_input(g, "X", 2, xd);
+    gb_const(g, "W0", 2, wd, NULL, -0.05f, 0.05f);
+    gb_const(g, "W1", 2, wd, NULL, -0.05f, 0.05f);
+    gb_const(g, "W2", 2, w2d, NULL, -0.05f, 0.05f);
+    gb_op(g, "MatMul", "Y0", "X", "W0", NULL);
+    gb_op(g, "MatMul", "Y1", "Y0", "W1", NULL);
+    gb_op(g, "MatMul", "Y", "Y1", "W2", NULL);
+    gb_output(g, "Y");
+    size_t size;
+    void *bytes = gb_serialize(g, &size);
+    assert_non_null(bytes);
+    ir_tensor *x = gb_random(2, xd, -1, 1);
+    ir_tensor *ins[1] = {x}, *ref[1] = {0};
+    char err[256];
+    if (gb_run(g, ins, ref, err, sizeof err))
+        fail_msg("%s", err);
+    norma_session *s;
+    if (norma_session_create_from_memory(bytes, size, NULL, &s))
+        fail_msg("%s", norma_last_error());
+#ifndef NORMA_STORE_HEAP /* sanitizer builds: one heap block per store allocation */
+    assert_true(s->init_recycled >= (size_t)600 * 1100 * sizeof(float));
+#endif
+    norma_tensor in = {.name = "X", .dtype = NORMA_FLOAT, .rank = 2, .data = x->data};
+    memcpy(in.dims, xd, sizeof xd);
+    norma_tensor out;
+    memset(&out, 0, sizeof out);
+    if (norma_run(s, &in, 1, &out, 1))
+        fail_msg("%s", norma_last_error());
+    assert_true(tu_max_rel_err(out.data, ref[0]->data, ir_tensor_numel(ref[0]), 1e-5, 1e-4) <= 1.0);
+    norma_session_free(s);
+    ir_tensor_free(ref[0]);
+    ir_tensor_free(x);
+    free(bytes);
+    ir_graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(packed_weights_are_released_and_outputs_unchanged),
         cmocka_unit_test(packed_buffers_reuse_released_weights),
+        cmocka_unit_test(released_neighbours_join),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
