@@ -348,11 +348,44 @@ static int dw3x3_fits(const k_conv_shape *s)
     return ph * pw <= DW_PAD_MAX;
 }
 
-/* Work floats per thread: the padded plane and the flat output of stride 1. */
+#define DW_FLAT_MAX_W 64 /* widest output row the flat path takes at stride 1 */
+
+/* Work floats of the flat path per plane: the padded plane (or the four parity planes),
+ * then the flat outputs, each with room for a vector read or written past its end. */
+static size_t dw3x3_flat_plane(const k_conv_shape *s)
+{
+    int64_t oH = s->out[1], oW = s->out[2];
+    size_t planes, nflat;
+    if (s->stride[1] == 1) {
+        planes = (size_t)((oH + 2) * (oW + 2));
+        nflat = (size_t)((oH - 1) * (oW + 2) + oW);
+    } else {
+        planes = (size_t)(4 * ((oH + 1) * (oW + 1) + 16));
+        nflat = (size_t)((oH - 1) * (oW + 1) + oW);
+    }
+    return (planes + 64 + nflat + 16 + 15) & ~(size_t)15;
+}
+
+/* Planes the flat path takes a step at a time: as many as fit in 16 KB, 1 to 8. */
+static int64_t dw3x3_flat_group(const k_conv_shape *s)
+{
+    int64_t g = (int64_t)(4096 / dw3x3_flat_plane(s));
+    return g < 1 ? 1 : g > 8 ? 8 : g;
+}
+
+static size_t dw3x3_flat_work(const k_conv_shape *s)
+{
+    return dw3x3_flat_plane(s) * (size_t)dw3x3_flat_group(s);
+}
+
+/* Work floats per thread: the padded plane and the flat output of stride 1, or what
+ * the flat AVX-512 path needs if that is more. */
 static size_t dw3x3_work(const k_conv_shape *s)
 {
     int64_t sd = s->stride[1];
-    return (size_t)(((s->out[1] - 1) * sd + 3) * ((s->out[2] - 1) * sd + 3)) * 2;
+    size_t plain = (size_t)(((s->out[1] - 1) * sd + 3) * ((s->out[2] - 1) * sd + 3)) * 2;
+    size_t flat = dw3x3_flat_work(s);
+    return ((plain > flat ? plain : flat) + 15) & ~(size_t)15;
 }
 
 size_t k_conv_depthwise_work_floats(const k_conv_shape *s, int threads)
@@ -510,6 +543,172 @@ T512 static void dw3x3_plane_avx512(const k_conv_shape *s, const float *xc, cons
             dw_act_row(yr, (size_t)oW, act, act_alpha, act_beta);
     }
 }
+/* The flat AVX-512 3x3 path, for narrow planes (where rows of 16-lane blocks leave
+ * lanes idle and every block is an edge): the plane is copied zero-padded into the
+ * work space, then the outputs are computed at the padded width as one flat run of
+ * vectors (the extra columns of each row computed and dropped, as in dw3x3_plane), and
+ * the rows are copied out. Stride 2 first splits the padded plane into its four
+ * (row, column) parity planes, so that every tap is again a flat offset:
+ * out(i, j) = sum w[a][k] * P[a % 2][k % 2][i + a / 2][j + k / 2]. */
+/* The flat layout of one plane in the work space: padded plane (or parity planes) at
+ * xp, flat outputs at tmp, the nine tap offsets from xp. */
+typedef struct dw_flat {
+    int64_t pw, nflat, plane, off[9];
+    size_t tmp; /* floats from xp to tmp */
+} dw_flat;
+
+static dw_flat dw_flat_layout(const k_conv_shape *s)
+{
+    dw_flat f;
+    int64_t oH = s->out[1], oW = s->out[2];
+    if (s->stride[1] == 1) {
+        f.pw = oW + 2;
+        f.plane = (oH + 2) * f.pw;
+        f.tmp = (size_t)f.plane + 64;
+        for (int a = 0; a < 3; a++)
+            for (int k = 0; k < 3; k++)
+                f.off[3 * a + k] = a * f.pw + k;
+    } else {
+        /* parity planes of the padded plane (2 oH + 1 rows, 2 oW + 1 columns): pw columns,
+         * oH + 1 rows each, and room for the vector stored past the last row */
+        f.pw = oW + 1;
+        f.plane = (oH + 1) * f.pw + 16;
+        f.tmp = 4 * (size_t)f.plane + 64;
+        for (int a = 0; a < 3; a++)
+            for (int k = 0; k < 3; k++)
+                f.off[3 * a + k] = ((a & 1) * 2 + (k & 1)) * f.plane + (a >> 1) * f.pw + (k >> 1);
+    }
+    f.nflat = (oH - 1) * f.pw + oW;
+    return f;
+}
+
+/* Input plane xc into the padded plane (stride 1) or the parity planes (stride 2). */
+/* The load masks of the column blocks of every row (the same in each), stride 1: one
+ * per block; stride 2: two. */
+#define DW_FLAT_BLOCKS 8
+static void dw_flat_masks(const k_conv_shape *s, const dw_flat *f, uint16_t *ml)
+{
+    int64_t iW = s->in[2], pl = s->pad[2];
+    for (int64_t j = 0, k = 0; j < f->pw && k < DW_FLAT_BLOCKS; j += 16, k++) {
+        int64_t q = s->stride[1] == 1 ? j : 2 * j;
+        ml[2 * k] = lanes16(pl - q, pl + iW - q);
+        ml[2 * k + 1] = lanes16(pl - q - 16, pl + iW - q - 16);
+    }
+}
+
+T512 static void dw_flat_fill(const k_conv_shape *s, const dw_flat *f, const uint16_t *ml, const float *xc, float *xp)
+{
+    int64_t iH = s->in[1], iW = s->in[2], oH = s->out[1], pt = s->pad[1], pl = s->pad[2], pw = f->pw;
+    const __m512 zero = _mm512_setzero_ps();
+    if (s->stride[1] == 1) {
+        for (int64_t r = 0; r < oH + 2; r++) { /* padded row r is input row r - pt */
+            int64_t ih = r - pt;
+            float *d = xp + r * pw;
+            if (ih < 0 || ih >= iH) {
+                for (int64_t q = 0; q < pw; q += 16)
+                    _mm512_storeu_ps(d + q, zero); /* past pw: the next row's, written after */
+                continue;
+            }
+            const float *src = xc + ih * iW - pl;
+            for (int64_t q = 0, k = 0; q < pw; q += 16, k++) {
+                __mmask16 m = k < DW_FLAT_BLOCKS ? ml[2 * k] : lanes16(pl - q, pl + iW - q);
+                _mm512_storeu_ps(d + q, _mm512_maskz_loadu_ps(m, src + q));
+            }
+        }
+        return;
+    }
+    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+    for (int64_t r = 0; r < 2 * oH + 1; r++) {
+        int64_t ih = r - pt;
+        float *d0 = xp + (r & 1) * 2 * f->plane + (r >> 1) * pw, *d1 = d0 + f->plane;
+        if (ih < 0 || ih >= iH) {
+            for (int64_t j = 0; j < pw; j += 16) {
+                _mm512_storeu_ps(d0 + j, zero);
+                _mm512_storeu_ps(d1 + j, zero);
+            }
+            continue;
+        }
+        const float *src = xc + ih * iW - pl;
+        for (int64_t j = 0, k = 0; j < pw; j += 16, k++) { /* padded columns 2j .. 2j + 31 */
+            int64_t q = 2 * j;
+            __mmask16 m0 = k < DW_FLAT_BLOCKS ? ml[2 * k] : lanes16(pl - q, pl + iW - q);
+            __mmask16 m1 = k < DW_FLAT_BLOCKS ? ml[2 * k + 1] : lanes16(pl - q - 16, pl + iW - q - 16);
+            __m512 lo = _mm512_maskz_loadu_ps(m0, src + q);
+            __m512 hi = _mm512_maskz_loadu_ps(m1, src + q + 16);
+            _mm512_storeu_ps(d0 + j, _mm512_permutex2var_ps(lo, even, hi));
+            _mm512_storeu_ps(d1 + j, _mm512_permutex2var_ps(lo, odd, hi));
+        }
+    }
+}
+
+/* The flat outputs at xp + f->tmp; ReLU and Clip applied. */
+T512 static void dw_flat_taps(const dw_flat *f, const float *xp, const float *wm, float b, int act, float act_alpha,
+                              float act_beta, float *tmp)
+{
+    const __m512 w0 = _mm512_set1_ps(wm[0]), w1 = _mm512_set1_ps(wm[1]), w2 = _mm512_set1_ps(wm[2]);
+    const __m512 w3 = _mm512_set1_ps(wm[3]), w4 = _mm512_set1_ps(wm[4]), w5 = _mm512_set1_ps(wm[5]);
+    const __m512 w6 = _mm512_set1_ps(wm[6]), w7 = _mm512_set1_ps(wm[7]), w8 = _mm512_set1_ps(wm[8]);
+    const __m512 vb = _mm512_set1_ps(b), lo = _mm512_set1_ps(act_alpha), hi = _mm512_set1_ps(act_beta);
+    const __m512 zero = _mm512_setzero_ps();
+    const float *p0 = xp + f->off[0], *p1 = xp + f->off[1], *p2 = xp + f->off[2], *p3 = xp + f->off[3];
+    const float *p4 = xp + f->off[4], *p5 = xp + f->off[5], *p6 = xp + f->off[6], *p7 = xp + f->off[7];
+    const float *p8 = xp + f->off[8];
+    for (int64_t t = 0; t < f->nflat; t += 16) {
+        __m512 a0 = _mm512_fmadd_ps(w0, _mm512_loadu_ps(p0 + t), vb);
+        __m512 a1 = _mm512_mul_ps(w3, _mm512_loadu_ps(p3 + t));
+        __m512 a2 = _mm512_mul_ps(w6, _mm512_loadu_ps(p6 + t));
+        a0 = _mm512_fmadd_ps(w1, _mm512_loadu_ps(p1 + t), a0);
+        a1 = _mm512_fmadd_ps(w4, _mm512_loadu_ps(p4 + t), a1);
+        a2 = _mm512_fmadd_ps(w7, _mm512_loadu_ps(p7 + t), a2);
+        a0 = _mm512_fmadd_ps(w2, _mm512_loadu_ps(p2 + t), a0);
+        a1 = _mm512_fmadd_ps(w5, _mm512_loadu_ps(p5 + t), a1);
+        a2 = _mm512_fmadd_ps(w8, _mm512_loadu_ps(p8 + t), a2);
+        __m512 r = _mm512_add_ps(_mm512_add_ps(a0, a1), a2);
+        if (act == ACT_RELU)
+            r = _mm512_max_ps(r, zero);
+        else if (act == ACT_CLIP)
+            r = _mm512_min_ps(_mm512_max_ps(r, lo), hi);
+        _mm512_storeu_ps(tmp + t, r);
+    }
+}
+
+/* Planes nm0 .. nm0 + cnt - 1 (of the N x M output planes) through the flat path, each
+ * step for all of them before the next: the loads of one step then find the stores of
+ * the step before already done (a load across two stores still in flight waits). */
+T512 static void dw3x3_planes_flat_avx512(const k_conv_shape *s, const float *x, const float *w, const float *bias,
+                                          float *y, int64_t nm0, int64_t cnt, int act, float act_alpha,
+                                          float act_beta, float *work, size_t per)
+{
+    dw_flat f = dw_flat_layout(s);
+    int64_t Mg = s->M / s->group, oH = s->out[1], oW = s->out[2], plane_in = s->in[1] * s->in[2];
+    uint16_t ml[2 * DW_FLAT_BLOCKS];
+    dw_flat_masks(s, &f, ml);
+    for (int64_t k = 0; k < cnt; k++) {
+        int64_t nm = nm0 + k, n = nm / s->M, c = (nm % s->M) / Mg;
+        dw_flat_fill(s, &f, ml, x + (n * s->C + c) * plane_in, work + (size_t)k * per);
+    }
+    __mmask16 mlast = lanes16(0, oW - (oW - 1) / 16 * 16); /* of the last block of a row */
+    for (int64_t k = 0; k < cnt; k++) {
+        int64_t m = (nm0 + k) % s->M;
+        float *xp = work + (size_t)k * per;
+        dw_flat_taps(&f, xp, w + m * 9, bias ? bias[m] : 0.0f, act, act_alpha, act_beta, xp + f.tmp);
+    }
+    for (int64_t k = 0; k < cnt; k++) {
+        const float *tmp = work + (size_t)k * per + f.tmp;
+        float *ym = y + (nm0 + k) * oH * oW;
+        for (int64_t oh = 0; oh < oH; oh++) {
+            const float *src = tmp + oh * f.pw;
+            float *yr = ym + oh * oW;
+            int64_t j = 0;
+            for (; j + 16 < oW; j += 16)
+                _mm512_storeu_ps(yr + j, _mm512_loadu_ps(src + j));
+            _mm512_mask_storeu_ps(yr + j, mlast, _mm512_maskz_loadu_ps(mlast, src + j));
+            if (act != ACT_NONE && act != ACT_RELU && act != ACT_CLIP)
+                dw_act_row(yr, (size_t)oW, act, act_alpha, act_beta);
+        }
+    }
+}
 #endif
 
 /* The AVX-512 3x3 path applies: 2-D, 3x3, dilation 1, the same stride 1 or 2 both ways. */
@@ -629,8 +828,26 @@ void k_f32_conv_depthwise_x(const k_conv_shape *s, const float *x, const float *
 #else
     (void)simd;
 #endif
-    if (fast && (size_t)nt * per > work_floats)
+#ifdef CONV_AVX512
+    /* simd 2 and 3 force the flat path and the rows (tests) */
+    int flat = f512 && per && work && work_floats >= per && simd != 3 &&
+               (simd == 2 || s->stride[1] == 2 || oW <= DW_FLAT_MAX_W);
+#else
+    int flat = 0;
+#endif
+    if ((fast || flat) && (size_t)nt * per > work_floats)
         nt = (int)(work_floats / per); /* one plane buffer per thread */
+#ifdef CONV_AVX512
+    if (flat) {
+        int64_t G = dw3x3_flat_group(s), ng = (total + G - 1) / G;
+        size_t plane = dw3x3_flat_plane(s);
+#pragma omp parallel for schedule(static) num_threads(nt)
+        for (int64_t gi = 0; gi < ng; gi++)
+            dw3x3_planes_flat_avx512(s, x, w, bias, y, gi * G, total - gi * G < G ? total - gi * G : G, act,
+                                     act_alpha, act_beta, work + (size_t)omp_get_thread_num() * per, plane);
+        return;
+    }
+#endif
 #pragma omp parallel for schedule(static) num_threads(nt)
     for (int64_t nm = 0; nm < total; nm++) {
         int64_t n = nm / s->M, m = nm % s->M, c = m / Mg;

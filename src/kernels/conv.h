@@ -49,8 +49,9 @@ void k_f32_split_w_phases(const k_conv_shape *s, const float *x, int64_t c0, int
  * parallel over (n, m); bias and activation applied per output row. */
 void k_f32_conv_depthwise(const k_conv_shape *s, const float *x, const float *w, const float *bias, float *y,
                           int act, float act_alpha, float act_beta, int threads, float *work, size_t work_floats);
-/* The same; simd = 0 keeps to the portable loops even where AVX-512 is available (the
- * tests compare the two). */
+/* The same; simd = 0 keeps to the portable loops even where AVX-512 is available, 1
+ * chooses as k_f32_conv_depthwise does, 2 forces the flat AVX-512 3x3 path (given the
+ * work space) and 3 its rows (the tests compare them all). */
 void k_f32_conv_depthwise_x(const k_conv_shape *s, const float *x, const float *w, const float *bias, float *y,
                             int act, float act_alpha, float act_beta, int threads, float *work, size_t work_floats,
                             int simd);

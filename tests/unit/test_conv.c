@@ -249,8 +249,9 @@ static void conv_depthwise_3x3_fast_path_matches_reference(void **st)
     check(&big, 0, 2);
 }
 
-/* The kernel itself, its AVX-512 rows (simd 1, where the CPU has them) and its
- * portable loops (simd 0), against the reference: widths around the 16-lane blocks,
+/* The kernel itself, its AVX-512 paths (where the CPU has them: simd 1 as chosen, 2
+ * flat, 3 rows) and its portable loops (simd 0), against the reference: widths around
+ * the 16-lane blocks,
  * stride 2 reading across two vectors, pads 0..2 and uneven, rows wider than the
  * block-mask table (portable loops then), with the activations. */
 static void conv_depthwise_kernel_simd_and_portable_match_reference(void **st)
@@ -260,7 +261,9 @@ static void conv_depthwise_kernel_simd_and_portable_match_reference(void **st)
     static const int64_t dims[][6] = {/* H, W, stride, pad top, pad left, pad bottom/right */
                                       {5, 15, 1, 1, 1, 1},   {4, 16, 2, 1, 1, 0},  {9, 17, 1, 0, 0, 0},
                                       {6, 33, 2, 0, 1, 1},   {11, 47, 2, 2, 2, 2}, {3, 64, 1, 2, 0, 1},
-                                      {13, 113, 2, 0, 1, 0}, {2, 2, 1, 1, 1, 1},   {3, 2100, 1, 1, 1, 1}};
+                                      {13, 113, 2, 0, 1, 0}, {2, 2, 1, 1, 1, 1},   {3, 2100, 1, 1, 1, 1},
+                                      {7, 7, 1, 1, 1, 1},    {14, 14, 2, 1, 1, 1}, {8, 31, 2, 2, 2, 0},
+                                      {1, 40, 1, 1, 0, 1},   {3, 3, 2, 0, 0, 0},   {29, 30, 2, 1, 1, 1}};
     static const int acts[] = {ACT_NONE, ACT_RELU, ACT_CLIP, ACT_HARD_SWISH, ACT_LEAKY_RELU};
     for (size_t i = 0; i < sizeof dims / sizeof dims[0]; i++) {
         k_conv_shape s;
@@ -284,7 +287,7 @@ static void conv_depthwise_kernel_simd_and_portable_match_reference(void **st)
         k_f32_conv_ref(&s, x, w, b, ref, act, 0.1f, 0.6f);
         size_t wf = k_conv_depthwise_work_floats(&s, 2);
         float *work = wf ? malloc(wf * sizeof(float)) : NULL;
-        for (int simd = 0; simd <= 1; simd++) {
+        for (int simd = 0; simd <= 3; simd++) {
             memset(y, 0xff, ny * sizeof(float));
             k_f32_conv_depthwise_x(&s, x, w, b, y, act, 0.1f, 0.6f, 2, work, wf, simd);
             double e = tu_max_rel_err(y, ref, ny, 1e-5, 1e-4);
