@@ -738,16 +738,54 @@ static void gemm_tile(const k_gemm_isa *isa, size_t i0, size_t m, size_t j0, siz
 
 /* M == 1: a row vector times packed B. The MR x NR microkernel would compute MR-1
  * rows of padding; this reads each packed panel once, which is the whole cost. */
+#ifdef K_X86
+/* acc[0..31] = sum over k of a[k * mr] * b[k * 32 ..]: four k at a time into separate
+ * sums, so the loads of the panel, not the latency of one chain, set the pace. */
+__attribute__((target("avx512f"))) static void gemv_acc_avx512(size_t K, const float *a, size_t mr,
+                                                               const float *b, float *acc)
+{
+    __m512 s00 = _mm512_setzero_ps(), s01 = s00, s10 = s00, s11 = s00, s20 = s00, s21 = s00, s30 = s00, s31 = s00;
+    size_t k = 0;
+    for (; k + 4 <= K; k += 4) {
+        const float *bk = b + k * 32;
+        __m512 a0 = _mm512_set1_ps(a[k * mr]), a1 = _mm512_set1_ps(a[(k + 1) * mr]);
+        __m512 a2 = _mm512_set1_ps(a[(k + 2) * mr]), a3 = _mm512_set1_ps(a[(k + 3) * mr]);
+        s00 = _mm512_fmadd_ps(a0, _mm512_loadu_ps(bk), s00);
+        s01 = _mm512_fmadd_ps(a0, _mm512_loadu_ps(bk + 16), s01);
+        s10 = _mm512_fmadd_ps(a1, _mm512_loadu_ps(bk + 32), s10);
+        s11 = _mm512_fmadd_ps(a1, _mm512_loadu_ps(bk + 48), s11);
+        s20 = _mm512_fmadd_ps(a2, _mm512_loadu_ps(bk + 64), s20);
+        s21 = _mm512_fmadd_ps(a2, _mm512_loadu_ps(bk + 80), s21);
+        s30 = _mm512_fmadd_ps(a3, _mm512_loadu_ps(bk + 96), s30);
+        s31 = _mm512_fmadd_ps(a3, _mm512_loadu_ps(bk + 112), s31);
+    }
+    for (; k < K; k++) {
+        __m512 av = _mm512_set1_ps(a[k * mr]);
+        s00 = _mm512_fmadd_ps(av, _mm512_loadu_ps(b + k * 32), s00);
+        s01 = _mm512_fmadd_ps(av, _mm512_loadu_ps(b + k * 32 + 16), s01);
+    }
+    _mm512_storeu_ps(acc, _mm512_add_ps(_mm512_add_ps(s00, s10), _mm512_add_ps(s20, s30)));
+    _mm512_storeu_ps(acc + 16, _mm512_add_ps(_mm512_add_ps(s01, s11), _mm512_add_ps(s21, s31)));
+}
+#endif
+
 static void gemv_panel(const k_gemm_isa *isa, size_t N, size_t K, float alpha, const float *a, const float *Bp,
                        float beta, float *c, const k_epilogue *ep, size_t p)
 {
     size_t nr = (size_t)isa->nr, mr = (size_t)isa->mr; /* a[k] is at a[k*mr] */
     float acc[MAX_NR] = {0};
     const float *b = Bp + p * K * nr;
-    for (size_t k = 0; k < K; k++) {
-        float av = a[k * mr];
-        for (size_t j = 0; j < nr; j++)
-            acc[j] += av * b[k * nr + j];
+#ifdef K_X86
+    if (isa == &isa_avx512) {
+        gemv_acc_avx512(K, a, mr, b, acc);
+    } else
+#endif
+    {
+        for (size_t k = 0; k < K; k++) {
+            float av = a[k * mr];
+            for (size_t j = 0; j < nr; j++)
+                acc[j] += av * b[k * nr + j];
+        }
     }
     size_t j0 = p * nr, n = N - j0 < nr ? N - j0 : nr;
     for (size_t j = 0; j < n; j++)

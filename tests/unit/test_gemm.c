@@ -96,6 +96,7 @@ static void gemm_packed_alpha_beta_bias_act_match_reference(void **st)
         /* M == 1 takes the GEMV path */
         check_packed(isa, 1, 65, 33, 0.5f, 2.0f, &col, 1);
         check_packed(isa, 1, 300, 2000, 1.0f, 0.0f, &row, 2);
+        check_packed(isa, 1, 40, 3, 1.0f, 0.0f, NULL, 1); /* fewer k than one unrolled step */
         /* several KC blocks and MC/NC tiles, threaded */
         check_packed(isa, 130, 290, 600, 1.0f, 0.5f, &row, 2);
         check_packed(isa, 100, 300, 257, 1.0f, 0.0f, &col, 2);
