@@ -868,6 +868,181 @@ void k_f32_conv_depthwise_x(const k_conv_shape *s, const float *x, const float *
     }
 }
 
+/* ---- direct convolution for few input channels (see conv.h) ---- */
+
+int k_conv_direct_fits(const k_conv_shape *s)
+{
+#ifdef CONV_AVX512
+    if (!have_avx512() || s->group != 1 || s->in[0] != 1 || s->k[0] != 1 || s->out[0] != 1)
+        return 0;
+    if (s->stride[1] != s->stride[2] || s->stride[1] < 1 || s->stride[1] > 2 || s->dil[1] != 1 || s->dil[2] != 1)
+        return 0;
+    if (s->pad[1] < 0 || s->pad[2] < 0 || s->pad[1] >= s->k[1] || s->pad[2] >= s->k[2])
+        return 0;
+    return s->C >= 1 && s->C <= K_DIRECT_MAX_C && s->C * s->k[1] * s->k[2] <= K_DIRECT_MAX_TAPS && s->out[1] >= 1 &&
+           s->out[2] >= 1 && s->M >= 1;
+#else
+    (void)s;
+    return 0;
+#endif
+}
+
+size_t k_conv_direct_packed_floats(const k_conv_shape *s)
+{
+    return (size_t)((s->M + 15) / 16) * (size_t)(s->C * s->k[1] * s->k[2]) * 16;
+}
+
+/* dst[mb][t][j] = W[16 mb + j][t] over the taps t = (c, kh, kw); zero past M. */
+void k_f32_conv_direct_pack_w(const k_conv_shape *s, const float *w, float *dst)
+{
+    int64_t taps = s->C * s->k[1] * s->k[2], nmb = (s->M + 15) / 16;
+    for (int64_t mb = 0; mb < nmb; mb++)
+        for (int64_t t = 0; t < taps; t++)
+            for (int64_t j = 0; j < 16; j++) {
+                int64_t m = 16 * mb + j;
+                dst[(mb * taps + t) * 16 + j] = m < s->M ? w[m * taps + t] : 0.0f;
+            }
+}
+
+/* The phase planes: per channel, stride x stride planes of the zero-padded input
+ * (phase (a, b) holds padded rows a, a + stride, ... and columns b, b + stride, ...),
+ * each pw columns wide and ph rows high, plus room for a vector read past the end. */
+typedef struct direct_geo {
+    int64_t ph, pw, plane;
+} direct_geo;
+
+static direct_geo direct_geometry(const k_conv_shape *s)
+{
+    int64_t sd = s->stride[1];
+    int64_t PH = (s->out[1] - 1) * sd + s->k[1], PW = (s->out[2] - 1) * sd + s->k[2];
+    direct_geo g = {(PH + sd - 1) / sd, (PW + sd - 1) / sd, 0};
+    g.plane = g.ph * g.pw + 32;
+    return g;
+}
+
+size_t k_conv_direct_work_floats(const k_conv_shape *s)
+{
+    direct_geo g = direct_geometry(s);
+    return (size_t)(s->C * s->stride[1] * s->stride[1] * g.plane);
+}
+
+#ifdef CONV_AVX512
+/* Padded row r of channel c (input row r - pad top) into its phase planes. */
+T512 static void direct_fill_row(const k_conv_shape *s, const direct_geo *g, const float *xc, int64_t c, int64_t r,
+                                 float *work)
+{
+    int64_t iH = s->in[1], iW = s->in[2], sd = s->stride[1], pl = s->pad[2], ih = r - s->pad[1];
+    float *d0 = work + ((c * sd + r % sd) * sd) * g->plane + (r / sd) * g->pw;
+    const __m512 zero = _mm512_setzero_ps();
+    const float *src = xc + ih * iW - pl;
+    int inside = ih >= 0 && ih < iH;
+    if (sd == 1) {
+        for (int64_t q = 0; q < g->pw; q += 16) {
+            __m512 v = inside ? _mm512_maskz_loadu_ps(lanes16(pl - q, pl + iW - q), src + q) : zero;
+            _mm512_mask_storeu_ps(d0 + q, lanes16(0, g->pw - q), v);
+        }
+        return;
+    }
+    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+    float *d1 = d0 + g->plane;
+    for (int64_t j = 0; j < g->pw; j += 16) { /* padded columns 2j .. 2j + 31 */
+        int64_t q = 2 * j;
+        __mmask16 m = lanes16(0, g->pw - j);
+        if (!inside) {
+            _mm512_mask_storeu_ps(d0 + j, m, zero);
+            _mm512_mask_storeu_ps(d1 + j, m, zero);
+            continue;
+        }
+        __m512 lo = _mm512_maskz_loadu_ps(lanes16(pl - q, pl + iW - q), src + q);
+        __m512 hi = _mm512_maskz_loadu_ps(lanes16(pl - q - 16, pl + iW - q - 16), src + q + 16);
+        _mm512_mask_storeu_ps(d0 + j, m, _mm512_permutex2var_ps(lo, even, hi));
+        _mm512_mask_storeu_ps(d1 + j, m, _mm512_permutex2var_ps(lo, odd, hi));
+    }
+}
+
+#define D16(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15)
+
+/* Output row oh, channels 16 mb .. 16 mb + 15, every 16 columns. */
+T512 static void direct_row(const k_conv_shape *s, const direct_geo *g, const float *work, const int64_t *off,
+                            int64_t taps, const float *wb, const float *bias, int64_t m0, int64_t oh, float *y,
+                            int act, float act_alpha, float act_beta)
+{
+    int64_t oW = s->out[2], oHW = s->out[1] * oW, nm = s->M - m0 < 16 ? s->M - m0 : 16;
+    const __m512 zero = _mm512_setzero_ps(), lo = _mm512_set1_ps(act_alpha), hi = _mm512_set1_ps(act_beta);
+    const float *base = work + oh * g->pw;
+    float b[16];
+    for (int j = 0; j < 16; j++)
+        b[j] = bias && j < nm ? bias[m0 + j] : 0.0f;
+    for (int64_t ow = 0; ow < oW; ow += 16) {
+#define D_INIT(j) __m512 a##j = _mm512_set1_ps(b[j]);
+        D16(D_INIT)
+#undef D_INIT
+        const float *xb = base + ow;
+        for (int64_t t = 0; t < taps; t++) {
+            __m512 xv = _mm512_loadu_ps(xb + off[t]);
+            const float *wt = wb + t * 16;
+#define D_FMA(j) a##j = _mm512_fmadd_ps(xv, _mm512_set1_ps(wt[j]), a##j);
+            D16(D_FMA)
+#undef D_FMA
+        }
+        __mmask16 m = lanes16(0, oW - ow);
+        float *yo = y + m0 * oHW + oh * oW + ow;
+#define D_STORE(j)                                                                  \
+    if (j < nm) {                                                                   \
+        __m512 r = a##j;                                                            \
+        if (act == ACT_RELU)                                                        \
+            r = _mm512_max_ps(r, zero);                                             \
+        else if (act == ACT_CLIP)                                                   \
+            r = _mm512_min_ps(_mm512_max_ps(r, lo), hi);                            \
+        _mm512_mask_storeu_ps(yo + (j) * oHW, m, r);                                \
+    }
+        D16(D_STORE)
+#undef D_STORE
+    }
+}
+#undef D16
+#endif
+
+void k_f32_conv_direct(const k_conv_shape *s, const float *x, const float *wp, const float *bias, float *y, int act,
+                       float act_alpha, float act_beta, int threads, float *work)
+{
+#ifdef CONV_AVX512
+    direct_geo g = direct_geometry(s);
+    int64_t sd = s->stride[1], kh = s->k[1], kw = s->k[2], C = s->C, taps = C * kh * kw;
+    int64_t nmb = (s->M + 15) / 16, oH = s->out[1], PH = (oH - 1) * sd + kh;
+    int64_t off[K_DIRECT_MAX_TAPS];
+    for (int64_t c = 0; c < C; c++)
+        for (int64_t i = 0; i < kh; i++)
+            for (int64_t j = 0; j < kw; j++)
+                off[(c * kh + i) * kw + j] = ((c * sd + i % sd) * sd + j % sd) * g.plane + (i / sd) * g.pw + j / sd;
+    int in_reg = act == ACT_NONE || act == ACT_RELU || act == ACT_CLIP;
+    double macs = (double)s->M * (double)taps * (double)(oH * s->out[2]);
+    int nt = threads > 1 && macs > 2e5 ? threads : 1;
+    for (int64_t n = 0; n < s->N; n++) {
+        const float *xn = x + n * C * s->in[1] * s->in[2];
+        float *yn = y + n * s->M * oH * s->out[2];
+#pragma omp parallel num_threads(nt)
+        {
+#pragma omp for schedule(static)
+            for (int64_t cr = 0; cr < C * PH; cr++)
+                direct_fill_row(s, &g, xn + (cr / PH) * s->in[1] * s->in[2], cr / PH, cr % PH, work);
+#pragma omp for schedule(static)
+            for (int64_t task = 0; task < oH * nmb; task++) {
+                int64_t oh = task / nmb, mb = task % nmb;
+                direct_row(s, &g, work, off, taps, wp + mb * taps * 16, bias, 16 * mb, oh, yn, act, act_alpha,
+                           act_beta);
+            }
+        }
+        if (!in_reg)
+            k_act_apply(yn, (size_t)(s->M * oH * s->out[2]), act, act_alpha, act_beta);
+    }
+#else
+    (void)s, (void)x, (void)wp, (void)bias, (void)y, (void)act, (void)act_alpha, (void)act_beta, (void)threads,
+        (void)work;
+#endif
+}
+
 /* x (N,C,D,H,W), w (C,M/g,kD,kH,kW) -> y (N,M,oD,oH,oW) */
 void k_f32_convtranspose_ref(const k_conv_shape *s, const float *x, const float *w, const float *bias,
                              float *y, int act, float act_alpha, float act_beta)

@@ -60,6 +60,22 @@ void k_f32_conv_depthwise_x(const k_conv_shape *s, const float *x, const float *
  * less work space it uses fewer threads; with none, the general loops. */
 size_t k_conv_depthwise_work_floats(const k_conv_shape *s, int threads);
 
+/* Direct convolution for layers with few input channels (the stems of CNNs: 3 channels,
+ * 3x3 or 7x7, stride 2), with AVX-512: the input is split once into zero-padded phase
+ * planes, then every 16 outputs of a row and 16 output channels take one vector load
+ * per tap and 16 fused multiply-adds, with no im2col. k_conv_direct_fits says whether
+ * it applies (2-D, group 1, stride 1 or 2 both ways, dilation 1, pads below the
+ * kernel, at most K_DIRECT_MAX_C channels and K_DIRECT_MAX_TAPS of C x kH x kW, a CPU
+ * with AVX-512). W (M, C, kH, kW) is packed once by k_f32_conv_direct_pack_w. One
+ * image at a time; bias, ReLU and Clip applied (other activations are the caller's). */
+enum { K_DIRECT_MAX_C = 4, K_DIRECT_MAX_TAPS = 256 };
+int k_conv_direct_fits(const k_conv_shape *s);
+size_t k_conv_direct_packed_floats(const k_conv_shape *s);
+void k_f32_conv_direct_pack_w(const k_conv_shape *s, const float *w, float *dst);
+size_t k_conv_direct_work_floats(const k_conv_shape *s);
+void k_f32_conv_direct(const k_conv_shape *s, const float *x, const float *wp, const float *bias, float *y, int act,
+                       float act_alpha, float act_beta, int threads, float *work);
+
 /* Direct transposed convolution (scatter form). */
 void k_f32_convtranspose_ref(const k_conv_shape *s, const float *x, const float *w, const float *bias,
                              float *y, int act, float act_alpha, float act_beta);

@@ -40,6 +40,7 @@ typedef struct conv_state {
     int wino_m;         /* Winograd tile size (4 or 2) when wu is set, else 0 */
     float *wu;          /* Winograd-transformed weights (k_f32_wino_weights), or NULL */
     float *wt;          /* W^T packed as the GEMM's right operand (narrow outputs), or NULL */
+    float *wd;          /* W packed for the direct path of few input channels, or NULL */
 } conv_state;
 
 static void conv_state_free(void *p)
@@ -50,6 +51,7 @@ static void conv_state_free(void *p)
     ir_big_free(s->wp);
     ir_big_free(s->wu);
     ir_big_free(s->wt);
+    ir_big_free(s->wd);
     free(s);
 }
 
@@ -402,6 +404,14 @@ static int conv_init(op_ctx *c)
      * im2col's W too, for plans the guess does not fit. */
     k_conv_shape ks;
     int known = conv_known_shape(c, &ks);
+    if (known && k_conv_direct_fits(&ks)) { /* a stem: few input channels */
+        st->wd = ir_big_alloc(k_conv_direct_packed_floats(&ks) * sizeof(float));
+        if (!st->wd)
+            return op_fail(c, NORMA_ERR_MEMORY, "out of memory packing W");
+        k_f32_conv_direct_pack_w(&ks, (const float *)w->data, st->wd);
+        c->packed_inputs |= 1u << 1;
+        return NORMA_OK;
+    }
     if ((rc = conv_wino_init(c, st, known ? &ks : NULL)))
         return rc;
     if (st->wu && known) {
@@ -481,6 +491,12 @@ static int conv_infer(op_ctx *c)
     int slots = (int)thread_slots(c->threads);
     if (Cg == 1) {
         c->scratch_size = (k_conv_depthwise_work_floats(&s, slots) + res_extra) * sizeof(float);
+        return NORMA_OK;
+    }
+    if (st && st->wd) {
+        if (!k_conv_direct_fits(&s))
+            return op_fail(c, NORMA_ERR_RUNTIME, "W was packed for input shape other than this one");
+        c->scratch_size = (k_conv_direct_work_floats(&s) + res_extra) * sizeof(float);
         return NORMA_OK;
     }
     if (conv_wino_use(st, &s)) {
@@ -639,6 +655,18 @@ static int conv_run(op_ctx *c)
     }
     if (Cg == 1) {
         k_f32_conv_depthwise(&s, x, w, bias, yconv, act, act_a, act_b, c->threads, c->scratch, scratch_floats);
+        if (res_post)
+            add_residual_bcast(c, nsp, od, yconv, n->fused_act, n->act_alpha, n->act_beta);
+        return NORMA_OK;
+    }
+    if (st && st->wd) {
+        k_f32_conv_direct(&s, x, st->wd, bias, yconv, res ? ACT_NONE : act, act_a, act_b, c->threads, c->scratch);
+        if (res) {
+            size_t nn = (size_t)s.N * (size_t)s.M * conv_outputs(&s);
+            for (size_t i = 0; i < nn; i++)
+                yconv[i] += res[i];
+            k_act_apply(yconv, nn, act, act_a, act_b);
+        }
         if (res_post)
             add_residual_bcast(c, nsp, od, yconv, n->fused_act, n->act_alpha, n->act_beta);
         return NORMA_OK;

@@ -302,6 +302,60 @@ static void conv_depthwise_kernel_simd_and_portable_match_reference(void **st)
     }
 }
 
+/* The direct convolution for few input channels against the reference: 1, 3 and 4
+ * channels, 3x3, 7x7 and 1x5 kernels, stride 1 and 2, pads 0 up to k - 1 and uneven,
+ * output widths around 16 and channel counts around the 16-channel blocks, two
+ * images, with ReLU, Clip and an activation applied afterwards. */
+static void conv_direct_matches_reference(void **st)
+{
+    (void)st;
+    tu_seed(29);
+    static const int64_t g[][10] = {/* C, M, H, W, kh, kw, stride, pad top, pad left, pad bottom/right */
+                                    {3, 32, 20, 33, 3, 3, 2, 1, 1, 1}, {3, 64, 23, 30, 7, 7, 2, 3, 3, 3},
+                                    {1, 5, 9, 16, 3, 3, 1, 1, 1, 1},   {4, 17, 8, 17, 1, 5, 1, 0, 2, 2},
+                                    {3, 33, 11, 7, 3, 3, 1, 0, 0, 0},  {2, 16, 6, 40, 7, 7, 1, 6, 0, 3},
+                                    {3, 8, 5, 5, 3, 3, 2, 2, 2, 0}};
+    static const int acts[] = {ACT_RELU, ACT_CLIP, ACT_NONE, ACT_HARD_SWISH, ACT_RELU, ACT_CLIP, ACT_NONE};
+    int ran = 0;
+    for (size_t i = 0; i < sizeof g / sizeof g[0]; i++) {
+        k_conv_shape s;
+        memset(&s, 0, sizeof s);
+        s.N = 2, s.C = g[i][0], s.M = g[i][1], s.group = 1;
+        for (int d = 0; d < 3; d++)
+            s.in[d] = s.out[d] = s.k[d] = s.stride[d] = s.dil[d] = 1;
+        s.in[1] = g[i][2], s.in[2] = g[i][3], s.k[1] = g[i][4], s.k[2] = g[i][5];
+        s.stride[1] = s.stride[2] = g[i][6];
+        s.pad[1] = g[i][7], s.pad[2] = g[i][8];
+        s.out[1] = (s.in[1] + s.pad[1] + g[i][9] - s.k[1]) / s.stride[1] + 1;
+        s.out[2] = (s.in[2] + s.pad[2] + g[i][9] - s.k[2]) / s.stride[2] + 1;
+        if (!k_conv_direct_fits(&s))
+            continue; /* no AVX-512 here */
+        ran++;
+        size_t nx = (size_t)(s.N * s.C * s.in[1] * s.in[2]), ny = (size_t)(s.N * s.M * s.out[1] * s.out[2]);
+        size_t nw = (size_t)(s.M * s.C * s.k[1] * s.k[2]);
+        float *x = malloc(nx * sizeof(float)), *y = malloc(ny * sizeof(float)), *ref = malloc(ny * sizeof(float));
+        float *w = malloc(nw * sizeof(float)), *b = malloc((size_t)s.M * sizeof(float));
+        float *wp = malloc(k_conv_direct_packed_floats(&s) * sizeof(float));
+        float *work = malloc(k_conv_direct_work_floats(&s) * sizeof(float));
+        tu_fill(x, nx, -1, 1);
+        tu_fill(w, nw, -1, 1);
+        tu_fill(b, (size_t)s.M, -1, 1);
+        const float *bias = i % 3 == 2 ? NULL : b;
+        k_f32_conv_ref(&s, x, w, bias, ref, acts[i], 0.1f, 0.6f);
+        k_f32_conv_direct_pack_w(&s, w, wp);
+        for (int threads = 1; threads <= 2; threads++) {
+            memset(y, 0xff, ny * sizeof(float));
+            k_f32_conv_direct(&s, x, wp, bias, y, acts[i], 0.1f, 0.6f, threads, work);
+            double e = tu_max_rel_err(y, ref, ny, 1e-5, 1e-4);
+            if (e > 1)
+                fail_msg("case %zu threads %d: rel err %g", i, threads, e);
+        }
+        free(x), free(y), free(ref), free(w), free(b), free(wp), free(work);
+    }
+    if (!ran)
+        print_message("conv_direct: no AVX-512 on this CPU, the direct path is not used here\n");
+}
+
 /* im2col into packed panels: the AVX-512 panels (simd 1, where the CPU has them) and
  * the portable loops write the same floats, for stride 1, stride 2 and 3 through the
  * phase split, pads, dilation, 3-D, a column window that starts mid-row, and panel
@@ -616,6 +670,7 @@ int main(void)
         cmocka_unit_test(conv_depthwise_and_multiplier_match_reference),
         cmocka_unit_test(conv_depthwise_3x3_fast_path_matches_reference),
         cmocka_unit_test(conv_depthwise_kernel_simd_and_portable_match_reference),
+        cmocka_unit_test(conv_direct_matches_reference),
         cmocka_unit_test(conv_im2col_simd_and_portable_write_the_same),
         cmocka_unit_test(conv_1d_and_3d_match_reference),
         cmocka_unit_test(conv_auto_pad_same_upper_and_lower_place_extra_pad),
