@@ -101,17 +101,57 @@ static void valid_range(int64_t nout, int64_t stride, int64_t off, int64_t in, i
  * contiguous) run of one input row, and a zero suffix. */
 /* x rows (Cg*D*H rows of W) -> rows of sw phases, phase p holding x[p], x[p+sw], ...
  * in ceil(W/sw) slots, so that a strided read becomes a contiguous one. */
-void k_f32_split_w_phases(const k_conv_shape *s, const float *x, int64_t c0, int64_t Cg, float *dst)
+void k_f32_split_w_phases(const k_conv_shape *s, const float *x, int64_t c0, int64_t Cg, float *dst,
+                          int threads)
 {
     int64_t iW = s->in[2], sw = s->stride[2], wp = (iW + sw - 1) / sw;
     int64_t rows = Cg * s->in[0] * s->in[1];
     const float *src = x + c0 * s->in[0] * s->in[1] * iW;
-    for (int64_t r = 0; r < rows; r++) {
+    int nt = threads > 1 && rows * iW >= 65536 ? threads : 1;
+    /* Threads take bands of rows of every plane, not whole planes: a band of the
+     * output is then split by the thread that also gathers it (a line another core
+     * wrote costs several times a line of this core's cache). */
+    int64_t H = s->in[1], planes = rows / H;
+#pragma omp parallel for schedule(static) num_threads(nt)
+    for (int64_t hr = 0; hr < rows; hr++) {
+        int64_t r = hr % planes * H + hr / planes;
         const float *xr = src + r * iW;
         float *d = dst + r * sw * wp;
-        for (int64_t p = 0; p < sw; p++)
-            for (int64_t q = 0; q < wp; q++)
-                d[p * wp + q] = q * sw + p < iW ? xr[q * sw + p] : 0.0f;
+        for (int64_t p = 0; p < sw; p++) {
+            int64_t n = p < iW ? (iW - p + sw - 1) / sw : 0; /* slots that hold an input */
+            for (int64_t q = 0; q < n; q++)
+                d[p * wp + q] = xr[q * sw + p];
+            for (int64_t q = n; q < wp; q++)
+                d[p * wp + q] = 0.0f;
+        }
+    }
+}
+
+void k_f32_conv_subsample(const k_conv_shape *s, const float *x, float *dst, int threads)
+{
+    int64_t iD = s->in[0], iH = s->in[1], iW = s->in[2], oD = s->out[0], oH = s->out[1], oW = s->out[2];
+    int64_t sd = s->stride[0], sh = s->stride[1], sw = s->stride[2];
+    int64_t rows = s->N * s->C * oD * oH;
+    /* columns that read an input; the rest are trailing pads */
+    int64_t wn = iW > 0 ? (iW + sw - 1) / sw : 0;
+    if (wn > oW)
+        wn = oW;
+    int nt = threads > 1 && rows * oW >= 32768 ? threads : 1;
+#pragma omp parallel for schedule(static) num_threads(nt)
+    for (int64_t r = 0; r < rows; r++) {
+        int64_t oh = r % oH, od = r / oH % oD, nc = r / (oH * oD);
+        float *d = dst + r * oW;
+        int64_t id = od * sd, ih = oh * sh;
+        if (id >= iD || ih >= iH) {
+            for (int64_t ow = 0; ow < oW; ow++)
+                d[ow] = 0.0f;
+            continue;
+        }
+        const float *xr = x + ((nc * iD + id) * iH + ih) * iW;
+        for (int64_t ow = 0; ow < wn; ow++)
+            d[ow] = xr[ow * sw];
+        for (int64_t ow = wn; ow < oW; ow++)
+            d[ow] = 0.0f;
     }
 }
 

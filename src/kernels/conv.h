@@ -42,7 +42,13 @@ void k_f32_im2col_packed_x(const k_conv_shape *s, const float *x, int64_t c0, in
  * its stride_W phases one after the other (ceil(W/stride_W) slots each, zero
  * padded): Cg*D*H*stride_W*ceil(W/stride_W) floats. Passed to im2col as xsplit
  * (else NULL), it turns every strided gather into a contiguous copy. */
-void k_f32_split_w_phases(const k_conv_shape *s, const float *x, int64_t c0, int64_t Cg, float *dst);
+void k_f32_split_w_phases(const k_conv_shape *s, const float *x, int64_t c0, int64_t Cg, float *dst,
+                          int threads);
+
+/* For a 1x1 kernel without leading pads: the inputs its outputs read, x (N, C, D, H, W)
+ * -> dst (N, C, oD, oH, oW), dst[.., od, oh, ow] = x[.., od*sD, oh*sH, ow*sW], zero where
+ * that falls past the end (trailing pads). What remains is a pointwise convolution. */
+void k_f32_conv_subsample(const k_conv_shape *s, const float *x, float *dst, int threads);
 
 /* Direct convolution for C/group == 1 (depthwise, with or without a channel
  * multiplier): output channel m reads input channel m / (M/group). All N images,

@@ -189,6 +189,7 @@ typedef struct pool_masks {
     __mmask16 store[POOL_MAX_BLOCKS];
     __mmask16 a[POOL_MAX_BLOCKS][POOL_MAX_TAPS], b[POOL_MAX_BLOCKS][POOL_MAX_TAPS]; /* the loads */
     __mmask16 valid[POOL_MAX_BLOCKS][POOL_MAX_TAPS]; /* lanes whose column is inside */
+    uint8_t inner[POOL_MAX_BLOCKS]; /* every tap of every lane inside: plain loads */
 } pool_masks;
 
 /* The AVX-512 rows apply: 2-D, dilation 1 and stride 1 or 2 along W, small enough for
@@ -213,38 +214,107 @@ static void pool_masks_init(const k_pool_shape *s, pool_masks *t)
             int64_t elo = c0 < 0 ? (-c0 + sw - 1) / sw : 0, ehi = iW > c0 ? (iW - c0 + sw - 1) / sw : 0;
             t->valid[k][kw] = lanes16(elo, ehi) & t->store[k];
         }
+        int inner = t->store[k] == 0xffff && t->w0[k] == 0 && t->w1[k] == s->k[2];
+        for (int64_t kw = 0; kw < s->k[2]; kw++)
+            inner = inner && t->a[k][kw] == 0xffff && t->valid[k][kw] == 0xffff &&
+                    (sw == 1 || t->b[k][kw] == 0xffff);
+        t->inner[k] = (uint8_t)inner;
     }
 }
 
+/* One block of 16 output columns of one output row. Inner blocks take plain loads (a
+ * masked load with its mask from the table costs twice as much), the others masked
+ * loads and a max that leaves lanes outside the input alone. max(v, acc) keeps acc when
+ * v is NaN, as the row pass does, so the results are the same bits. */
+__attribute__((target("avx512f"))) static inline void maxpool_block_avx512(const k_pool_shape *s,
+                                                                          const pool_masks *t, const float *xp,
+                                                                          float *yr, int64_t sh, int64_t h0,
+                                                                          int64_t h1, int64_t k)
+{
+    int64_t iW = s->in[2], sw = s->stride[2], kW = s->k[2];
+    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    __m512 acc = _mm512_set1_ps(-INFINITY);
+    for (int64_t kh = h0; kh < h1; kh++) {
+        const float *xb = xp + (sh + kh * s->dil[1]) * iW - s->pad[2] + 16 * k * sw;
+        if (t->inner[k]) {
+            for (int64_t kw = 0; kw < kW; kw++) {
+                __m512 v = sw == 1 ? _mm512_loadu_ps(xb + kw)
+                                   : _mm512_permutex2var_ps(_mm512_loadu_ps(xb + kw), even,
+                                                            _mm512_loadu_ps(xb + kw + 16));
+                acc = _mm512_max_ps(v, acc);
+            }
+            continue;
+        }
+        for (int64_t kw = t->w0[k]; kw < t->w1[k]; kw++) {
+            __m512 v;
+            if (sw == 1)
+                v = _mm512_maskz_loadu_ps(t->a[k][kw], xb + kw);
+            else
+                v = _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(t->a[k][kw], xb + kw), even,
+                                           _mm512_maskz_loadu_ps(t->b[k][kw], xb + kw + 16));
+            acc = _mm512_mask_max_ps(acc, t->valid[k][kw], v, acc);
+        }
+    }
+    _mm512_mask_storeu_ps(yr + 16 * k, t->store[k], acc);
+}
+
+/* Four inner blocks k .. k + 3 of one output row, four running maxima side by side so
+ * their chains of dependent maxima overlap. sw is a constant at each call. */
+__attribute__((target("avx512f"), always_inline)) static inline void
+maxpool_inner4_avx512(const k_pool_shape *s, const float *xp, float *yr, int64_t sh, int64_t h0, int64_t h1,
+                      int64_t k, int64_t sw)
+{
+    int64_t iW = s->in[2], kW = s->k[2], step = 16 * sw;
+    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    __m512 a0 = _mm512_set1_ps(-INFINITY), a1 = a0, a2 = a0, a3 = a0;
+    for (int64_t kh = h0; kh < h1; kh++) {
+        const float *xb = xp + (sh + kh * s->dil[1]) * iW - s->pad[2] + k * step;
+        for (int64_t kw = 0; kw < kW; kw++) {
+            const float *q = xb + kw;
+            if (sw == 1) {
+                a0 = _mm512_max_ps(_mm512_loadu_ps(q), a0);
+                a1 = _mm512_max_ps(_mm512_loadu_ps(q + step), a1);
+                a2 = _mm512_max_ps(_mm512_loadu_ps(q + 2 * step), a2);
+                a3 = _mm512_max_ps(_mm512_loadu_ps(q + 3 * step), a3);
+            } else {
+#define EVEN_AT(o) _mm512_permutex2var_ps(_mm512_loadu_ps(q + (o)), even, _mm512_loadu_ps(q + (o) + 16))
+                a0 = _mm512_max_ps(EVEN_AT(0), a0);
+                a1 = _mm512_max_ps(EVEN_AT(step), a1);
+                a2 = _mm512_max_ps(EVEN_AT(2 * step), a2);
+                a3 = _mm512_max_ps(EVEN_AT(3 * step), a3);
+#undef EVEN_AT
+            }
+        }
+    }
+    float *yb = yr + 16 * k;
+    _mm512_storeu_ps(yb, a0);
+    _mm512_storeu_ps(yb + 16, a1);
+    _mm512_storeu_ps(yb + 32, a2);
+    _mm512_storeu_ps(yb + 48, a3);
+}
+
 /* 2-D max pooling of one plane with AVX-512: each output row in blocks of 16 columns,
- * every tap a masked load (stride 2: two loads and the even elements) and a max that
- * leaves lanes outside the input alone. max(v, acc) keeps acc when v is NaN, as the
- * row pass does, so the results are the same bits. */
+ * runs of four inner blocks together, the rest one at a time (stride 2: two loads and
+ * the even elements per tap). */
 __attribute__((target("avx512f"))) static void maxpool_plane_avx512(const k_pool_shape *s, const pool_masks *t,
                                                                    const float *xp, float *yp)
 {
-    int64_t iH = s->in[1], iW = s->in[2], oH = s->out[1], oW = s->out[2], sw = s->stride[2];
-    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    int64_t iH = s->in[1], oH = s->out[1], oW = s->out[2], nblk = (oW + 15) / 16;
     for (int64_t oh = 0; oh < oH; oh++) {
         float *yr = yp + oh * oW;
         int64_t sh = oh * s->stride[1] - s->pad[1], h0, h1;
         tap_range(sh, s->k[1], s->dil[1], 0, iH, &h0, &h1);
-        for (int64_t k = 0; k * 16 < oW; k++) {
-            __m512 acc = _mm512_set1_ps(-INFINITY);
-            int64_t base = 16 * k * sw - s->pad[2];
-            for (int64_t kh = h0; kh < h1; kh++) {
-                const float *xr = xp + (sh + kh * s->dil[1]) * iW + base;
-                for (int64_t kw = t->w0[k]; kw < t->w1[k]; kw++) {
-                    __m512 v;
-                    if (sw == 1)
-                        v = _mm512_maskz_loadu_ps(t->a[k][kw], xr + kw);
-                    else
-                        v = _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(t->a[k][kw], xr + kw), even,
-                                                   _mm512_maskz_loadu_ps(t->b[k][kw], xr + kw + 16));
-                    acc = _mm512_mask_max_ps(acc, t->valid[k][kw], v, acc);
-                }
+        for (int64_t k = 0; k < nblk;) {
+            if (k + 4 <= nblk && t->inner[k] && t->inner[k + 1] && t->inner[k + 2] && t->inner[k + 3]) {
+                if (s->stride[2] == 1)
+                    maxpool_inner4_avx512(s, xp, yr, sh, h0, h1, k, 1);
+                else
+                    maxpool_inner4_avx512(s, xp, yr, sh, h0, h1, k, 2);
+                k += 4;
+            } else {
+                maxpool_block_avx512(s, t, xp, yr, sh, h0, h1, k);
+                k++;
             }
-            _mm512_mask_storeu_ps(yr + 16 * k, t->store[k], acc);
         }
     }
 }

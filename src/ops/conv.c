@@ -273,6 +273,25 @@ static int is_pointwise(const k_conv_shape *s)
     return 1;
 }
 
+/* A 1x1 kernel without leading pads that is not pointwise (a stride, or trailing
+ * pads): its outputs read a subsampled input, which k_f32_conv_subsample gathers into
+ * a dense image; the rest is the pointwise convolution of pw_view. */
+static int pw_strided(const k_conv_shape *s)
+{
+    for (int i = 0; i < 3; i++)
+        if (s->k[i] != 1 || s->pad[i] != 0)
+            return 0;
+    return !is_pointwise(s);
+}
+
+static k_conv_shape pw_view(const k_conv_shape *s)
+{
+    k_conv_shape v = *s;
+    for (int i = 0; i < 3; i++)
+        v.in[i] = v.out[i], v.stride[i] = 1;
+    return v;
+}
+
 static int alloc_state(op_ctx *c, conv_state **out)
 {
     conv_state *st = calloc(1, sizeof *st);
@@ -503,6 +522,10 @@ static int conv_infer(op_ctx *c)
         c->scratch_size = (k_wino_work_floats(isa, st->wino_m, &s, slots) + res_extra) * sizeof(float);
         return NORMA_OK;
     }
+    if (pw_strided(&s)) { /* the subsampled input, at the end */
+        res_extra += (size_t)(s.N * s.C) * conv_outputs(&s);
+        s = pw_view(&s);
+    }
     size_t Kg = (size_t)(Cg * kvol(&s));
     if (conv_t_use(st, &s)) {
         c->scratch_size = (conv_t_floats(isa, &s, Kg) + split_floats(&s, Cg) + res_extra) *
@@ -575,7 +598,7 @@ static void conv_t_run(op_ctx *c, const k_conv_shape *s, const float *x, const f
             k_f32_gemm_pack_a_mt(isa, n, K, xi, 1, (ptrdiff_t)HW, ap, c->threads);
         } else {
             if (use_split)
-                k_f32_split_w_phases(s, xi, 0, s->C, xsplit);
+                k_f32_split_w_phases(s, xi, 0, s->C, xsplit, c->threads);
             /* im2col in panels of MR columns is X_col^T packed as the GEMM's A */
             k_f32_im2col_packed(s, xi, 0, s->C, 0, n, (size_t)isa->mr, use_split ? xsplit : NULL, ap, c->threads);
         }
@@ -678,6 +701,14 @@ static int conv_run(op_ctx *c)
             add_residual_bcast(c, nsp, od, yconv, n->fused_act, n->act_alpha, n->act_beta);
         return NORMA_OK;
     }
+    if (pw_strided(&s)) {
+        size_t sub = (size_t)(s.N * s.C) * conv_outputs(&s);
+        scratch_floats -= sub;
+        float *xs = (float *)c->scratch + scratch_floats;
+        k_f32_conv_subsample(&s, x, xs, c->threads);
+        x = xs;
+        s = pw_view(&s);
+    }
     if (conv_t_use(st, &s)) {
         conv_t_run(c, &s, x, bias, res, yconv, act, act_a, act_b);
         if (res_post)
@@ -720,11 +751,11 @@ static int conv_run(op_ctx *c)
                 continue;
             }
             if (use_split)
-                k_f32_split_w_phases(&s, xi, g * Cg, Cg, xsplit);
+                k_f32_split_w_phases(&s, xi, g * Cg, Cg, xsplit, c->threads);
             /* column chunks: im2col (or pack) a slice of the output positions, multiply */
             chunk_job job = {&s, isa, xi, g * Cg, Cg, Mg, Kg, OHW, HW, chunk, pw, use_split ? xsplit : NULL, a, &ep, yg};
             if (per_chunk) {
-#pragma omp parallel for schedule(dynamic) num_threads(nt)
+#pragma omp parallel for schedule(static) num_threads(nt)
                 for (size_t q = 0; q < nchunks; q++)
                     conv_chunk(&job, q, bp + (size_t)omp_get_thread_num() * bfloats, 1);
             } else { /* no parallel region around the GEMM's own (a nested one costs a new team) */

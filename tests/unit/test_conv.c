@@ -184,6 +184,17 @@ static void conv_1x1_pointwise_matches_reference(void **st)
     wide.bias = 1;
     wide.act = ACT_CLIP;
     check(&wide, 0, 2);
+    /* strided 1x1 convolutions gather their inputs first (k_f32_conv_subsample), then
+     * run as pointwise ones: unequal strides, a trailing pad that reads zeros, groups */
+    cspec sub = base(2, 2, 12, 300, 1, 19, 1);
+    sub.stride[0] = 2, sub.stride[1] = 3;
+    sub.pe[0] = 1;
+    sub.bias = 1;
+    sub.act = ACT_RELU;
+    check(&sub, 0, 1);
+    check(&sub, 0, 2);
+    sub.M = 30, sub.group = 3;
+    check(&sub, 0, 2);
 }
 
 /* outputs wider than one im2col chunk (see chunk_cols in ops/conv.c) */
@@ -392,7 +403,7 @@ static void conv_im2col_simd_and_portable_write_the_same(void **st)
         tu_fill(x, nx, -1, 1);
         if (s.stride[2] > 1) {
             split = malloc((size_t)(s.C * s.in[0] * s.in[1] * s.stride[2] * wp) * sizeof(float));
-            k_f32_split_w_phases(&s, x, 0, s.C, split);
+            k_f32_split_w_phases(&s, x, 0, s.C, split, 1);
         }
         memset(a, 0x7f, np * nr * K * sizeof(float));
         memset(b, 0x55, np * nr * K * sizeof(float));

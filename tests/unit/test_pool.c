@@ -230,8 +230,8 @@ static void pool_rows_matches_references_3d(void **st)
 
 /* 2-D max pooling rows: the AVX-512 blocks (simd 1, where the CPU has them) and the
  * portable loops give the same bits, NaN and -inf inputs included (both skip NaN),
- * for strides 1 and 2, pads and widths around the 16-lane blocks; without NaN both
- * match the reference. */
+ * for strides 1 and 2, pads and widths around the 16-lane blocks and wide enough for
+ * runs of four blocks inside the input; without NaN both match the reference. */
 static void maxpool_rows_simd_and_portable_agree(void **st)
 {
     (void)st;
@@ -242,7 +242,7 @@ static void maxpool_rows_simd_and_portable_agree(void **st)
         s.NC = 1 + iter % 3;
         s.in[0] = s.out[0] = s.k[0] = s.stride[0] = s.dil[0] = 1;
         s.in[1] = 1 + (iter * 7) % 13;
-        s.in[2] = 1 + (iter * 13) % 71;
+        s.in[2] = 1 + (iter * 13) % 71 + (iter % 4 == 3 ? 150 : 0); /* wide: runs of four inner blocks */
         for (int d = 1; d < 3; d++) {
             s.k[d] = 1 + (iter + d) % 5;
             s.stride[d] = 1 + (iter / 3 + d) % 2;
