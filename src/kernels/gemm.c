@@ -2,12 +2,14 @@
  * SGEMM: the scalar reference, the packing routines, three microkernels (portable C,
  * AVX2+FMA, AVX-512) and the cache-blocked driver. See gemm.h for the contract.
  *
- * Blocking: the output is cut into MC x NC tiles, one OpenMP work item each. Inside
+ * Blocking: the output is cut into MC x NC tiles, one OpenMP work item each (or, with
+ * enough column panels, each thread takes a band of panels and its tiles). Inside
  * a tile, for every KC slice of K, each NR-wide panel of B (KC x NR floats, kept in
  * L1) meets every MR-high panel of A in the tile (MC x KC, kept in L2).
  */
 #include "kernels/gemm.h"
 
+#include <omp.h>
 #include <string.h>
 
 #include "kernels/act.h"
@@ -832,6 +834,25 @@ static void gemm_driver(const k_gemm_isa *isa, size_t M, size_t N, size_t K, flo
     if (mall > mc && mall * KC * sizeof(float) <= SMALL_M_BYTES)
         mc = mall;
     size_t tm = (M + mc - 1) / mc, tn = (N + nc - 1) / nc, mr = (size_t)isa->mr, nr = (size_t)isa->nr;
+    double flops = 2.0 * (double)M * (double)N * (double)K;
+    size_t np = (N + nr - 1) / nr;
+    if (threads > 1 && flops > 2e6 && np >= 2 * (size_t)threads) {
+        /* Enough column panels: each thread a band of whole panels, all rows. For a
+         * convolution the columns are output positions, so a thread reads and writes
+         * the positions it handled in the layer before (a line another core wrote
+         * costs several times a line of this core's cache); for a linear layer they are
+         * features, so each thread streams its own part of the weights. */
+#pragma omp parallel num_threads(threads)
+        {
+            size_t j0, j1;
+            k_gemm_band(N, nr, (size_t)omp_get_thread_num(), (size_t)omp_get_num_threads(), &j0, &j1);
+            for (size_t i = 0; i < M; i += mc)
+                for (size_t j = j0; j < j1; j += nc)
+                    gemm_tile(isa, i, M - i < mc ? M - i : mc, j, j1 - j < nc ? j1 - j : nc, N, K, alpha, Ap, B,
+                              beta, C, ldc, ep);
+        }
+        return;
+    }
     /* With two or more threads and fewer than two tiles each, smaller tiles share the
      * work. A tile reads its rows of A and its columns of B, so cutting rows re-reads B
      * and cutting columns re-reads A: cut the longer side, so that the operand read
@@ -850,7 +871,6 @@ static void gemm_driver(const k_gemm_isa *isa, size_t M, size_t N, size_t K, flo
         }
     }
     long ntiles = (long)(tm * tn);
-    double flops = 2.0 * (double)M * (double)N * (double)K;
     int nt = threads > 1 && ntiles > 1 && flops > 2e6 ? threads : 1;
     tiling tl = {mc, nc, tn};
     /* One thread: no parallel region at all (even a one-thread region costs a team,

@@ -112,6 +112,15 @@ void k_f32_gemm_packed(const k_gemm_isa *isa, size_t M, size_t N, size_t K, floa
                        const float *Ap, const float *Bp, float beta, float *C, size_t ldc,
                        const k_epilogue *ep, int threads);
 
+/* Columns [*j0, *j1) of N that thread t of T takes when threads share a product by
+ * columns: about N / T each, the inner edges on multiples of nr (whole panels). */
+static inline void k_gemm_band(size_t N, size_t nr, size_t t, size_t T, size_t *j0, size_t *j1)
+{
+    size_t a = (N * t / T + nr / 2) / nr * nr, b = (N * (t + 1) / T + nr / 2) / nr * nr;
+    *j0 = a < N ? a : N;
+    *j1 = t + 1 == T || b > N ? N : b;
+}
+
 /* The same with B (K,N) read in place, row k at B + k*ldb (no packing: for 1x1
  * convolutions, whose input already is the K x N matrix). Any M. */
 void k_f32_gemm_direct_b(const k_gemm_isa *isa, size_t M, size_t N, size_t K, float alpha, const float *Ap,

@@ -2,6 +2,7 @@
 #include "kernels/pool.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdint.h>
 
 /* Taps t in [0, k) with lo <= start + t*dil < hi: [*t0, *t1), possibly empty. Loops
@@ -297,10 +298,11 @@ maxpool_inner4_avx512(const k_pool_shape *s, const float *xp, float *yr, int64_t
  * runs of four inner blocks together, the rest one at a time (stride 2: two loads and
  * the even elements per tap). */
 __attribute__((target("avx512f"))) static void maxpool_plane_avx512(const k_pool_shape *s, const pool_masks *t,
-                                                                   const float *xp, float *yp)
+                                                                   const float *xp, float *yp, int64_t oh0,
+                                                                   int64_t oh1)
 {
-    int64_t iH = s->in[1], oH = s->out[1], oW = s->out[2], nblk = (oW + 15) / 16;
-    for (int64_t oh = 0; oh < oH; oh++) {
+    int64_t iH = s->in[1], oW = s->out[2], nblk = (oW + 15) / 16;
+    for (int64_t oh = oh0; oh < oh1; oh++) {
         float *yr = yp + oh * oW;
         int64_t sh = oh * s->stride[1] - s->pad[1], h0, h1;
         tap_range(sh, s->k[1], s->dil[1], 0, iH, &h0, &h1);
@@ -337,11 +339,22 @@ void k_f32_pool_rows_x(const k_pool_shape *s, const float *x, float *y, int is_m
         if (__builtin_cpu_supports("avx512f")) {
             pool_masks t;
             pool_masks_init(s, &t);
-            int64_t vol = s->in[1] * s->in[2], ovol = s->out[1] * s->out[2];
+            int64_t vol = s->in[1] * s->in[2], ovol = s->out[1] * s->out[2], oH = s->out[1];
             int nt = threads > 1 && POOL_PAR(s) ? threads : 1;
+            if (nt > 1 && oH >= 2 * nt) {
+                /* each thread a band of rows of every plane: the rows of the image the
+                 * layer before mostly wrote on the same core */
+#pragma omp parallel num_threads(nt)
+                {
+                    int64_t k = omp_get_thread_num(), nk = omp_get_num_threads();
+                    for (int64_t p = 0; p < s->NC; p++)
+                        maxpool_plane_avx512(s, &t, x + p * vol, y + p * ovol, oH * k / nk, oH * (k + 1) / nk);
+                }
+                return;
+            }
 #pragma omp parallel for num_threads(nt)
             for (int64_t p = 0; p < s->NC; p++)
-                maxpool_plane_avx512(s, &t, x + p * vol, y + p * ovol);
+                maxpool_plane_avx512(s, &t, x + p * vol, y + p * ovol, 0, oH);
             return;
         }
     }

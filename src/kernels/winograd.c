@@ -824,14 +824,16 @@ void k_f32_wino_conv_x(const k_gemm_isa *isa, int m, const k_conv_shape *s, cons
     wargs A = {isa, s, &g, x, u, bias, res, y, act, act_alpha, act_beta, simd};
     int nt = threads > 1 ? threads : 1;
     if (nt > 1 && nslots >= 2 && nb >= 3 * (size_t)nt) {
-        /* enough blocks: each thread runs whole blocks in its own slot */
+        /* enough blocks: each thread runs a contiguous run of whole blocks in its own
+         * slot, so it reads and writes one band of the image (a line another core
+         * wrote costs several times a line of this core's cache) */
         if ((size_t)nt > nslots)
             nt = (int)nslots;
 #pragma omp parallel num_threads(nt)
         {
-            int k = omp_get_thread_num();
-            for (size_t b = (size_t)k; b < nb; b += (size_t)nt)
-                run_block(&A, b, work + (size_t)k * g.slot, 0, 1);
+            size_t k = (size_t)omp_get_thread_num(), nk = (size_t)omp_get_num_threads();
+            for (size_t b = nb * k / nk; b < nb * (k + 1) / nk; b++)
+                run_block(&A, b, work + k * g.slot, 0, 1);
         }
         return;
     }

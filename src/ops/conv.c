@@ -627,10 +627,10 @@ typedef struct chunk_job {
     float *yg;            /* the group's output */
 } chunk_job;
 
-/* Chunk q: its columns packed into b, multiplied into the output (threads inside). */
-static void conv_chunk(const chunk_job *j, size_t q, float *b, int threads)
+/* Columns j0 .. j0 + nc (at most a chunk): packed into b, multiplied into the output
+ * (threads inside). */
+static void conv_cols(const chunk_job *j, size_t j0, size_t nc, float *b, int threads)
 {
-    size_t j0 = q * j->chunk, nc = j->OHW - j0 < j->chunk ? j->OHW - j0 : j->chunk;
     if (j->pw)
         k_f32_gemm_pack_b(j->isa, j->Kg, nc, j->xi + (size_t)j->c0 * j->HW + j0, (ptrdiff_t)j->HW, 1, b);
     else
@@ -639,6 +639,13 @@ static void conv_chunk(const chunk_job *j, size_t q, float *b, int threads)
     if (ep.res)
         ep.res += j0;
     k_f32_gemm_packed(j->isa, (size_t)j->Mg, nc, j->Kg, 1.0f, j->a, b, 0.0f, j->yg + j0, j->OHW, &ep, threads);
+}
+
+/* Columns j0 .. j1 in chunks. */
+static void conv_cols_chunked(const chunk_job *j, size_t j0, size_t j1, float *b, int threads)
+{
+    for (size_t q = j0; q < j1; q += j->chunk)
+        conv_cols(j, q, j1 - q < j->chunk ? j1 - q : j->chunk, b, threads);
 }
 
 static int conv_run(op_ctx *c)
@@ -724,12 +731,15 @@ static int conv_run(op_ctx *c)
     float *bp = c->scratch;
     size_t slots = thread_slots(c->threads), bfloats = k_gemm_packed_b_floats(isa, Kg, chunk);
     float *xsplit = bp ? bp + (pw && pw_in_place(Mg, OHW) ? 0 : slots * bfloats) : NULL;
-    size_t nchunks = (OHW + chunk - 1) / chunk;
-    /* Enough chunks: each thread packs and multiplies whole chunks of its own (one
-     * parallel region per convolution, not two per chunk). Few: every chunk's im2col
-     * and GEMM use all threads. */
+    /* Each thread a band of whole panels of columns (output positions), which it
+     * packs and multiplies chunk by chunk: one parallel region per convolution, not
+     * two per chunk, and a thread reads the input rows of its own positions (a line
+     * another core wrote costs several times a line of this core's cache; one chunk
+     * packed by one thread for all would be read mostly across). Too few panels for
+     * that: every chunk's im2col and GEMM use all threads. */
     int nt = c->threads > (int)slots ? (int)slots : c->threads;
-    int per_chunk = nt > 1 && nchunks >= 2 * (size_t)nt;
+    size_t nr = (size_t)isa->nr, npanels = (OHW + nr - 1) / nr;
+    int bands = nt > 1 && npanels >= (size_t)nt;
     float *ap = xsplit ? xsplit + split_floats(&s, Cg) : NULL;
     int use_split = split_floats(&s, Cg) > 0;
     for (int64_t i = 0; i < s.N; i++)
@@ -754,13 +764,15 @@ static int conv_run(op_ctx *c)
                 k_f32_split_w_phases(&s, xi, g * Cg, Cg, xsplit, c->threads);
             /* column chunks: im2col (or pack) a slice of the output positions, multiply */
             chunk_job job = {&s, isa, xi, g * Cg, Cg, Mg, Kg, OHW, HW, chunk, pw, use_split ? xsplit : NULL, a, &ep, yg};
-            if (per_chunk) {
-#pragma omp parallel for schedule(static) num_threads(nt)
-                for (size_t q = 0; q < nchunks; q++)
-                    conv_chunk(&job, q, bp + (size_t)omp_get_thread_num() * bfloats, 1);
+            if (bands) {
+#pragma omp parallel num_threads(nt)
+                {
+                    size_t t = (size_t)omp_get_thread_num(), j0, j1;
+                    k_gemm_band(OHW, nr, t, (size_t)omp_get_num_threads(), &j0, &j1);
+                    conv_cols_chunked(&job, j0, j1, bp + t * bfloats, 1);
+                }
             } else { /* no parallel region around the GEMM's own (a nested one costs a new team) */
-                for (size_t q = 0; q < nchunks; q++)
-                    conv_chunk(&job, q, bp, c->threads);
+                conv_cols_chunked(&job, 0, OHW, bp, c->threads);
             }
         }
     if (res_post)

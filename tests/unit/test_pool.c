@@ -236,13 +236,15 @@ static void maxpool_rows_simd_and_portable_agree(void **st)
 {
     (void)st;
     tu_seed(25);
-    for (int iter = 0; iter < 40; iter++) {
+    for (int iter = 0; iter < 42; iter++) {
         k_pool_shape s;
         memset(&s, 0, sizeof s);
-        s.NC = 1 + iter % 3;
+        s.NC = iter >= 40 ? 9 : 1 + iter % 3; /* the last two large enough for threads (bands of rows) */
         s.in[0] = s.out[0] = s.k[0] = s.stride[0] = s.dil[0] = 1;
         s.in[1] = 1 + (iter * 7) % 13;
         s.in[2] = 1 + (iter * 13) % 71 + (iter % 4 == 3 ? 150 : 0); /* wide: runs of four inner blocks */
+        if (iter >= 40)
+            s.in[1] = 111, s.in[2] = 113;
         for (int d = 1; d < 3; d++) {
             s.k[d] = 1 + (iter + d) % 5;
             s.stride[d] = 1 + (iter / 3 + d) % 2;
