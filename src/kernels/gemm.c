@@ -418,6 +418,31 @@ __attribute__((target("avx512f"))) static void k_f32_gemm_12x32_avx512(size_t kc
 T512_KERNEL(4, ROWS4)
 T512_KERNEL(8, ROWS8)
 
+/* 12 x 16: the last panel of B when it holds at most 16 columns (a 7x7 or 14x14
+ * image's positions: 196 = 6 x 32 + 4), half the work of the 12 x 32 kernel there. */
+#define ROWS12(X) ROWS8(X) X(8) X(9) X(10) X(11)
+#define N16_Z(i) __m512 c##i = _mm512_setzero_ps();
+#define N16_F(i) c##i = _mm512_fmadd_ps(_mm512_set1_ps(ak[i]), b0, c##i);
+#define N16_A(i) {c##i, z},
+__attribute__((target("avx512f"))) static void k_f32_gemm_12x16_avx512(size_t kc, const float *a, const float *b,
+                                                                      size_t ldb, float *c, size_t ldc,
+                                                                      const k_ustore *u)
+{
+    ROWS12(N16_Z)
+    for (size_t k = 0; k < kc; k++) {
+        if (k < u->pf_n[0])
+            _mm_prefetch((const char *)(u->pf[0] + 16 * k), _MM_HINT_T1);
+        if (k < u->pf_n[1])
+            _mm_prefetch((const char *)(u->pf[1] + 16 * k), _MM_HINT_T1);
+        __m512 b0 = _mm512_loadu_ps(b + k * ldb);
+        const float *ak = a + k * 12;
+        ROWS12(N16_F)
+    }
+    __m512 z = _mm512_setzero_ps();
+    __m512 acc[12][2] = {ROWS12(N16_A)};
+    store_avx512(12, acc, c, ldc, u);
+}
+
 __attribute__((target("avx2,fma"))) static void k_f32_gemm_4x16_avx2(size_t kc, const float *a, size_t lda,
                                                                      const float *b, size_t ldb, float *c,
                                                                      size_t ldc, const k_ustore *u)
@@ -543,11 +568,11 @@ double k_gemm_fma_loop(const k_gemm_isa *isa, size_t iters, float *sink)
     return 2.0 * 12.0 * lanes * (double)iters;
 }
 
-static const k_gemm_isa isa_generic = {"generic", G_MR, G_NR, k_f32_gemm_4x16_c, NULL, NULL, 0};
+static const k_gemm_isa isa_generic = {"generic", G_MR, G_NR, k_f32_gemm_4x16_c, NULL, NULL, 0, NULL};
 #ifdef K_X86
-static const k_gemm_isa isa_avx2 = {"avx2", 6, 16, k_f32_gemm_6x16_avx2, k_f32_gemm_4x16_avx2, NULL, 0};
+static const k_gemm_isa isa_avx2 = {"avx2", 6, 16, k_f32_gemm_6x16_avx2, k_f32_gemm_4x16_avx2, NULL, 0, NULL};
 static const k_gemm_isa isa_avx512 = {"avx512", 12, 32, k_f32_gemm_12x32_avx512, k_f32_gemm_4x32_avx512,
-                                      k_f32_gemm_8x32_avx512, 1};
+                                      k_f32_gemm_8x32_avx512, 1, k_f32_gemm_12x16_avx512};
 #endif
 
 const k_gemm_isa *k_gemm_isa_get(int level)
@@ -677,6 +702,12 @@ static void gemm_tile(const k_gemm_isa *isa, size_t i0, size_t m, size_t j0, siz
                     u.pf_n[1] = kc * mr / 16 < kc ? kc * mr / 16 : kc;
                 }
                 u.rows = (int)mm, u.cols = (int)nn;
+                if (isa->narrow && 2 * nn <= nr && mm > 8) {
+                    isa->narrow(kc, a, b, ldb, c, ldc, &u);
+                    if (more)
+                        k_epilogue_apply(&act_only, c, ldc, i, mm, j, nn);
+                    continue;
+                }
                 if (mm == mr && nn == nr) {
                     isa->kernel(kc, a, b, ldb, c, ldc, &u);
                     if (more)

@@ -70,6 +70,7 @@ typedef struct k_gemm_isa {
     k_gemm_ukernel kernel;
     k_gemm_tkernel tail4, tail8;
     int edges; /* the kernels store partial tiles themselves (k_ustore rows, cols) */
+    k_gemm_ukernel narrow; /* MR x NR/2, for panels of at most NR/2 columns (with edges), or NULL */
 } k_gemm_isa;
 
 enum { K_ISA_GENERIC = 0, K_ISA_AVX2 = 1, K_ISA_AVX512 = 2 };

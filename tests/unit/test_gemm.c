@@ -104,7 +104,8 @@ static void gemm_packed_alpha_beta_bias_act_match_reference(void **st)
 }
 
 /* Row counts that end in a 4- or 8-row tail panel (and 5, 9: through the edge
- * buffer), full-width column panels so the tail kernels store straight to C, the
+ * buffer), full-width column panels so the tail kernels store straight to C (and
+ * narrow last panels, 36 and 196 columns), the
  * single row block of small M (up to a few hundred rows), threaded; with a row
  * bias + ReLU and a column bias + residual + Clip epilogue. */
 static void gemm_tail_panels_and_small_m_match_reference(void **st)
@@ -127,6 +128,9 @@ static void gemm_tail_panels_and_small_m_match_reference(void **st)
             check_packed(isa, ms[i], 96, 70, 0.5f, 1.0f, &row, 2);
             check_packed(isa, ms[i], 96, 33, 1.0f, 0.0f, &colres, 2);
             check_packed(isa, ms[i], 50, 260, 1.0f, 0.5f, &colres, 2);
+            /* a last panel of at most 16 columns: the narrow kernel where there is one */
+            check_packed(isa, ms[i], 36, 300, 0.5f, 1.0f, &row, 2);
+            check_packed(isa, ms[i], 196, 70, 1.0f, 0.0f, &colres, 2);
         }
     }
     free(res);
