@@ -296,10 +296,9 @@ T512 static void im2col_panel_avx512(const k_conv_shape *s, const float *x, int6
 /* Panel p of k_f32_im2col_packed: its columns cut into segments, then packed. */
 static void im2col_one_panel(const k_conv_shape *s, const float *x, int64_t c0, int64_t Cg, size_t j_begin,
                              size_t ncols, size_t nr, const wtap *tab, const float *xsplit, float *dst, size_t p,
-                             int simd)
+                             size_t K, int simd)
 {
     int64_t oH = s->out[1], oW = s->out[2];
-    size_t K = (size_t)(Cg * s->k[0] * s->k[1] * s->k[2]);
     size_t j0 = p * nr, n = ncols - j0 < nr ? ncols - j0 : nr;
     panel_segs sg;
     sg.n = 0;
@@ -344,12 +343,24 @@ void k_f32_im2col_packed_x(const k_conv_shape *s, const float *x, int64_t c0, in
     int nt = threads > 1 && npanel > 1 && (size_t)K * ncols > 65536 ? threads : 1;
     if (nt == 1) { /* no parallel region (callers may run this inside theirs) */
         for (size_t p = 0; p < npanel; p++)
-            im2col_one_panel(s, x, c0, Cg, j_begin, ncols, nr, tab, xsplit, dst, p, simd);
+            im2col_one_panel(s, x, c0, Cg, j_begin, ncols, nr, tab, xsplit, dst, p, (size_t)K, simd);
         return;
     }
 #pragma omp parallel for schedule(static) num_threads(nt)
     for (size_t p = 0; p < npanel; p++)
-        im2col_one_panel(s, x, c0, Cg, j_begin, ncols, nr, tab, xsplit, dst, p, simd);
+        im2col_one_panel(s, x, c0, Cg, j_begin, ncols, nr, tab, xsplit, dst, p, (size_t)K, simd);
+}
+
+void k_f32_im2col_packed_part(const k_conv_shape *s, const float *x, int64_t c0, int64_t Cg, size_t ncols,
+                              size_t nr, const float *xsplit, float *dst, size_t K)
+{
+    int simd = have_avx512();
+    size_t npanel = (ncols + nr - 1) / nr;
+    wtap tab[WTAP_TAB];
+    for (int64_t kw = 0; kw < s->k[2] && kw < WTAP_TAB; kw++)
+        tab[kw] = wtap_of(s, kw);
+    for (size_t p = 0; p < npanel; p++)
+        im2col_one_panel(s, x, c0, Cg, 0, ncols, nr, tab, xsplit, dst, p, K, simd);
 }
 
 /* x (N,C,D,H,W), w (M,1,kD,kH,kW) with C == group -> y (N,M,oD,oH,oW) */

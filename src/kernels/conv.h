@@ -38,6 +38,12 @@ void k_f32_im2col_packed(const k_conv_shape *s, const float *x, int64_t c0, int6
 void k_f32_im2col_packed_x(const k_conv_shape *s, const float *x, int64_t c0, int64_t Cg, size_t j_begin,
                            size_t ncols, size_t nr, const float *xsplit, float *dst, int threads, int simd);
 
+/* One thread's part of a packed im2col shared by channels: the rows of channels
+ * c0..c0+Cg (xsplit, if given, holds only their split) of all ncols columns from 0,
+ * into panels K rows long; dst points at the part's first row in the first panel. */
+void k_f32_im2col_packed_part(const k_conv_shape *s, const float *x, int64_t c0, int64_t Cg, size_t ncols,
+                              size_t nr, const float *xsplit, float *dst, size_t K);
+
 /* For stride_W > 1: rewrites channels c0..c0+Cg of one image so each input row holds
  * its stride_W phases one after the other (ceil(W/stride_W) slots each, zero
  * padded): Cg*D*H*stride_W*ceil(W/stride_W) floats. Passed to im2col as xsplit

@@ -596,10 +596,26 @@ static void conv_t_run(op_ctx *c, const k_conv_shape *s, const float *x, const f
         if (pw) {
             /* X is K x n: its transpose, read in place */
             k_f32_gemm_pack_a_mt(isa, n, K, xi, 1, (ptrdiff_t)HW, ap, c->threads);
+        } else if (c->threads > 1 && s->C >= 2 * c->threads) {
+            /* im2col in panels of MR columns is X_col^T packed as the GEMM's A. Each
+             * thread splits and packs the rows of its own share of the channels (by
+             * positions, few panels would share badly; and a thread reads only the
+             * split it wrote: a line another core wrote costs several times more) */
+            size_t kk = (size_t)kvol(s);
+            size_t splane = use_split ? split_floats(s, 1) : 0;
+#pragma omp parallel num_threads(c->threads)
+            {
+                int64_t t = omp_get_thread_num(), T = omp_get_num_threads();
+                int64_t ca = s->C * t / T, cn = s->C * (t + 1) / T - ca;
+                float *xs = use_split ? xsplit + (size_t)ca * splane : NULL;
+                if (xs)
+                    k_f32_split_w_phases(s, xi, ca, cn, xs, 1);
+                k_f32_im2col_packed_part(s, xi, ca, cn, n, (size_t)isa->mr, xs, ap + (size_t)ca * kk * (size_t)isa->mr,
+                                         K);
+            }
         } else {
             if (use_split)
                 k_f32_split_w_phases(s, xi, 0, s->C, xsplit, c->threads);
-            /* im2col in panels of MR columns is X_col^T packed as the GEMM's A */
             k_f32_im2col_packed(s, xi, 0, s->C, 0, n, (size_t)isa->mr, use_split ? xsplit : NULL, ap, c->threads);
         }
         k_f32_gemm_packed(isa, n, M, K, 1.0f, ap, st->wt, 0.0f, yt, M, &ep, c->threads);

@@ -625,6 +625,14 @@ static void conv_big_narrow_layers_match_reference(void **st)
     mid3.pb[0] = mid3.pb[1] = mid3.pe[0] = mid3.pe[1] = 1;
     mid3.act = ACT_RELU;
     check(&mid3, 0, 1);
+    /* 3x3 stride 2 onto 7x7: threads split and pack their own channels of X_col^T */
+    cspec k3s2 = base(2, 2, 97, 128, 1, 13, 3);
+    k3s2.stride[0] = k3s2.stride[1] = 2;
+    k3s2.pb[0] = k3s2.pb[1] = k3s2.pe[0] = k3s2.pe[1] = 1;
+    k3s2.bias = 1;
+    k3s2.act = ACT_RELU;
+    check(&k3s2, 0, 2);
+    check(&k3s2, 0, 3);
     cspec wide = base(2, 1, 2048, 512, 1, 9, 1); /* 9x10 outputs */
     wide.bias = 1;
     check(&wide, 0, 2);
