@@ -264,7 +264,8 @@ static void conv_depthwise_3x3_fast_path_matches_reference(void **st)
  * flat, 3 rows) and its portable loops (simd 0), against the reference: widths around
  * the 16-lane blocks,
  * stride 2 reading across two vectors, pads 0..2 and uneven, rows wider than the
- * block-mask table (portable loops then), with the activations. */
+ * block-mask table (portable loops then), planes large enough for two threads, with
+ * the activations. */
 static void conv_depthwise_kernel_simd_and_portable_match_reference(void **st)
 {
     (void)st;
@@ -274,7 +275,9 @@ static void conv_depthwise_kernel_simd_and_portable_match_reference(void **st)
                                       {6, 33, 2, 0, 1, 1},   {11, 47, 2, 2, 2, 2}, {3, 64, 1, 2, 0, 1},
                                       {13, 113, 2, 0, 1, 0}, {2, 2, 1, 1, 1, 1},   {3, 2100, 1, 1, 1, 1},
                                       {7, 7, 1, 1, 1, 1},    {14, 14, 2, 1, 1, 1}, {8, 31, 2, 2, 2, 0},
-                                      {1, 40, 1, 1, 0, 1},   {3, 3, 2, 0, 0, 0},   {29, 30, 2, 1, 1, 1}};
+                                      {1, 40, 1, 1, 0, 1},   {3, 3, 2, 0, 0, 0},   {29, 30, 2, 1, 1, 1},
+                                      /* large enough for two threads */
+                                      {64, 70, 1, 1, 1, 1},  {121, 64, 2, 1, 1, 0}, {66, 40, 1, 2, 2, 2}};
     static const int acts[] = {ACT_NONE, ACT_RELU, ACT_CLIP, ACT_HARD_SWISH, ACT_LEAKY_RELU};
     for (size_t i = 0; i < sizeof dims / sizeof dims[0]; i++) {
         k_conv_shape s;
