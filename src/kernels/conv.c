@@ -251,19 +251,20 @@ T512 static void im2col_panel_avx512(const k_conv_shape *s, const float *x, int6
     int64_t iD = s->in[0], iH = s->in[1], iW = s->in[2];
     int64_t kD = s->k[0], kH = s->k[1], kW = s->k[2], sw = s->stride[2], wp = (iW + sw - 1) / sw;
     const __m512 zero = _mm512_setzero_ps();
-    __mmask16 tail0 = lanes16((int64_t)n, (int64_t)nr), tail1 = lanes16((int64_t)n - 16, (int64_t)nr - 16);
-    /* per tap along W and segment: the load masks (the same for every channel and row) */
-    __mmask16 m0[WTAP_TAB][64], m1[WTAP_TAB][64], s0[64], s1[64];
-    for (int q = 0; q < sg->n; q++) {
-        s0[q] = lanes16(0, sg->len[q]);
-        s1[q] = lanes16(-16, sg->len[q] - 16);
-    }
+    __mmask16 keep0 = lanes16(0, (int64_t)nr), keep1 = lanes16(-16, (int64_t)nr - 16);
+    /* Per tap along W and segment: the panel lanes it fills (the same for every channel
+     * and row). Segment q fills lanes j .. j + len from a load at its source minus j, so
+     * a row of the panel is built in two registers by merging loads, then stored whole
+     * (masked stores cost more than plain ones; masked loads skip the lanes outside). */
+    __mmask16 m0[WTAP_TAB][64], m1[WTAP_TAB][64];
     for (int64_t kw = 0; kw < kW; kw++)
         for (int q = 0; q < sg->n; q++) {
-            int64_t len = sg->len[q], lo = tab[kw].vlo - sg->ow[q], hi = tab[kw].vhi - sg->ow[q];
-            m0[kw][q] = lanes16(lo, hi) & lanes16(0, len);
-            m1[kw][q] = lanes16(lo - 16, hi - 16) & lanes16(-16, len - 16);
+            int64_t j = sg->j[q], len = sg->len[q];
+            int64_t lo = j + tab[kw].vlo - sg->ow[q], hi = j + tab[kw].vhi - sg->ow[q];
+            m0[kw][q] = lanes16(lo, hi) & lanes16(j, j + len);
+            m1[kw][q] = lanes16(lo - 16, hi - 16) & lanes16(j - 16, j + len - 16);
         }
+    (void)n;
     int64_t r = 0;
     for (int64_t c = 0; c < Cg; c++)
         for (int64_t kd = 0; kd < kD; kd++)
@@ -273,22 +274,24 @@ T512 static void im2col_panel_avx512(const k_conv_shape *s, const float *x, int6
                     const float *xc = xsplit ? xsplit + c * iD * iH * sw * wp + tp.ph * wp
                                              : x + (c0 + c) * iD * iH * iW;
                     int64_t rs = xsplit ? sw * wp : iW, shift = xsplit ? tp.q0 : tp.offw;
-                    float *dr = d + (size_t)r * nr;
+                    __m512 v0 = zero, v1 = zero;
                     for (int q = 0; q < sg->n; q++) {
-                        float *o = dr + sg->j[q];
                         int64_t id = sg->od[q] * s->stride[0] - s->pad[0] + kd * s->dil[0];
                         int64_t ih = sg->oh[q] * s->stride[1] - s->pad[1] + kh * s->dil[1];
-                        __m512 v0 = zero, v1 = zero;
                         if (id >= 0 && id < iD && ih >= 0 && ih < iH) {
-                            const float *src = xc + (id * iH + ih) * rs + sg->ow[q] + shift;
-                            v0 = _mm512_maskz_loadu_ps(m0[kw][q], src);
-                            v1 = _mm512_maskz_loadu_ps(m1[kw][q], src + 16);
+                            const float *src = xc + (id * iH + ih) * rs + sg->ow[q] + shift - sg->j[q];
+                            v0 = _mm512_mask_loadu_ps(v0, m0[kw][q], src);
+                            v1 = _mm512_mask_loadu_ps(v1, m1[kw][q], src + 16);
                         }
-                        _mm512_mask_storeu_ps(o, s0[q], v0);
-                        _mm512_mask_storeu_ps(o + 16, s1[q], v1);
                     }
-                    _mm512_mask_storeu_ps(dr, tail0, zero);
-                    _mm512_mask_storeu_ps(dr + 16, tail1, zero);
+                    float *dr = d + (size_t)r * nr;
+                    if (nr == 32) {
+                        _mm512_storeu_ps(dr, v0);
+                        _mm512_storeu_ps(dr + 16, v1);
+                    } else {
+                        _mm512_mask_storeu_ps(dr, keep0, v0);
+                        _mm512_mask_storeu_ps(dr + 16, keep1, v1);
+                    }
                 }
 }
 #endif
