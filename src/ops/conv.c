@@ -619,12 +619,20 @@ static void conv_t_run(op_ctx *c, const k_conv_shape *s, const float *x, const f
             k_f32_im2col_packed(s, xi, 0, s->C, 0, n, (size_t)isa->mr, use_split ? xsplit : NULL, ap, c->threads);
         }
         k_f32_gemm_packed(isa, n, M, K, 1.0f, ap, st->wt, 0.0f, yt, M, &ep, c->threads);
-        k_transpose_4b(yi, yt, n, M, (ptrdiff_t)M, (ptrdiff_t)n);
-        if (res) {
-            const float *ri = res + (size_t)i * M * n;
-            for (size_t e = 0; e < M * n; e++)
-                yi[e] += ri[e];
-            k_act_apply(yi, M * n, act, act_a, act_b);
+        /* Y = (Y^T)^T, plus R: each thread the channels whose columns of Y^T the
+         * GEMM's column bands gave it (the same k_gemm_band split) */
+        const float *ri = res ? res + (size_t)i * M * n : NULL;
+        int nt = c->threads > 1 && M * n >= 16384 ? c->threads : 1;
+#pragma omp parallel num_threads(nt)
+        {
+            size_t j0, j1;
+            k_gemm_band(M, (size_t)isa->nr, (size_t)omp_get_thread_num(), (size_t)omp_get_num_threads(), &j0, &j1);
+            k_transpose_4b(yi + j0 * n, yt + j0, n, j1 - j0, (ptrdiff_t)M, (ptrdiff_t)n);
+            if (ri) {
+                for (size_t e = j0 * n; e < j1 * n; e++)
+                    yi[e] += ri[e];
+                k_act_apply(yi + j0 * n, (j1 - j0) * n, act, act_a, act_b);
+            }
         }
     }
 }
