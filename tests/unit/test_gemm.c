@@ -115,10 +115,12 @@ static void gemm_tail_panels_and_small_m_match_reference(void **st)
     static const size_t ms[] = {4, 5, 8, 9, 10, 16, 20, 28, 64, 128, 197, 390, 420};
     float bias[512];
     tu_fill(bias, 512, -1, 1);
-    float *res = malloc(sizeof(float) * 420 * 96);
-    tu_fill(res, 420 * 96, -1, 1);
+    float *res = malloc(sizeof(float) * 420 * 196);
+    tu_fill(res, 420 * 196, -1, 1);
     k_epilogue row = {bias, K_BIAS_ROW, ACT_RELU, 0, 0};
     k_epilogue colres = {bias, K_BIAS_COL, ACT_CLIP, -0.5f, 0.5f, res, 96};
+    k_epilogue colres196 = {bias, K_BIAS_COL, ACT_CLIP, -0.5f, 0.5f, res, 196};
+    k_epilogue rowres = {bias, K_BIAS_ROW, ACT_RELU, 0, 0, res, 196}; /* a convolution's */
     for (int lvl = K_ISA_GENERIC; lvl <= K_ISA_AVX512; lvl++) {
         const k_gemm_isa *isa = k_gemm_isa_get(lvl);
         if (!isa)
@@ -130,7 +132,10 @@ static void gemm_tail_panels_and_small_m_match_reference(void **st)
             check_packed(isa, ms[i], 50, 260, 1.0f, 0.5f, &colres, 2);
             /* a last panel of at most 16 columns: the narrow kernel where there is one */
             check_packed(isa, ms[i], 36, 300, 0.5f, 1.0f, &row, 2);
-            check_packed(isa, ms[i], 196, 70, 1.0f, 0.0f, &colres, 2);
+            check_packed(isa, ms[i], 196, 70, 1.0f, 0.0f, &colres196, 2);
+            /* whole tiles with alpha 1 take the plain stores: beta 0 and 1, two k blocks */
+            check_packed(isa, ms[i], 196, 300, 1.0f, 0.0f, &rowres, 2);
+            check_packed(isa, ms[i], 196, 300, 1.0f, 1.0f, &rowres, 1);
         }
     }
     free(res);
