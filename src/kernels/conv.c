@@ -591,7 +591,10 @@ T512 static void dw3x3_plane_avx512(const k_conv_shape *s, const float *xc, cons
                 r = _mm512_max_ps(r, zero);
             else if (act == ACT_CLIP)
                 r = _mm512_min_ps(_mm512_max_ps(r, lo), hi);
-            _mm512_mask_storeu_ps(yr + 16 * k, mstore[k], r);
+            if (mstore[k] == 0xFFFF)
+                _mm512_storeu_ps(yr + 16 * k, r);
+            else
+                _mm512_mask_storeu_ps(yr + 16 * k, mstore[k], r);
         }
         if (!in_reg)
             dw_act_row(yr, (size_t)oW, act, act_alpha, act_beta);
