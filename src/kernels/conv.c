@@ -1052,7 +1052,10 @@ T512 static void direct_row(const k_conv_shape *s, const direct_geo *g, const fl
             r = _mm512_max_ps(r, zero);                                             \
         else if (act == ACT_CLIP)                                                   \
             r = _mm512_min_ps(_mm512_max_ps(r, lo), hi);                            \
-        _mm512_mask_storeu_ps(yo + (j) * oHW, m, r);                                \
+        if (m == 0xFFFF)                                                            \
+            _mm512_storeu_ps(yo + (j) * oHW, r);                                    \
+        else                                                                        \
+            _mm512_mask_storeu_ps(yo + (j) * oHW, m, r);                            \
     }
         D16(D_STORE)
 #undef D_STORE

@@ -710,11 +710,20 @@ T512 static void wino_output_avx512(const wgeom *g, const k_conv_shape *s, const
                     for (int k = 0; k < m; k++) {
                         __mmask16 mk = q->mx[k];
                         __m512 v = _mm512_add_ps(o[l][k], b);
+                        float *yk = (float *)(uintptr_t)fat(y, off + 16 * k);
+                        if (mk == 0xFFFF) { /* whole vectors: plain loads and stores */
+                            if (res)
+                                v = _mm512_add_ps(v, _mm512_loadu_ps(fat(res, off + 16 * k)));
+                            if (act == ACT_RELU)
+                                v = _mm512_max_ps(v, zero);
+                            _mm512_storeu_ps(yk, v);
+                            continue;
+                        }
                         if (res)
                             v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mk, fat(res, off + 16 * k)));
                         if (act == ACT_RELU)
                             v = _mm512_max_ps(v, zero); /* x > 0 ? x : 0, NaN -> 0 as k_act_apply */
-                        _mm512_mask_storeu_ps((float *)(uintptr_t)fat(y, off + 16 * k), mk, v);
+                        _mm512_mask_storeu_ps(yk, mk, v);
                     }
                     if (act != ACT_NONE && act != ACT_RELU)
                         k_act_apply(y + (q->act_off + (ptrdiff_t)(mo * plane) + (ptrdiff_t)(l * OW)), q->ncols, act,
