@@ -525,9 +525,12 @@ T512 static inline void load_row(const float *xc, const wseg *sg, size_t ns, int
         if (iy < 0 || iy >= H)
             continue;
         ptrdiff_t o = sg[si].off + (ptrdiff_t)(i * W);
-        for (int k = 0; k < m; k++) {
-            X[k] = _mm512_mask_loadu_ps(X[k], sg[si].mx[k], fat(xc, o + 16 * k));
-            Y[k] = _mm512_mask_loadu_ps(Y[k], sg[si].my[k], fat(xc, o + m + 16 * k));
+        for (int k = 0; k < m; k++) { /* whole vectors: plain loads (cheaper than masked) */
+            __mmask16 mx = sg[si].mx[k], my = sg[si].my[k];
+            X[k] = mx == 0xFFFF ? _mm512_loadu_ps(fat(xc, o + 16 * k))
+                                : _mm512_mask_loadu_ps(X[k], mx, fat(xc, o + 16 * k));
+            Y[k] = my == 0xFFFF ? _mm512_loadu_ps(fat(xc, o + m + 16 * k))
+                                : _mm512_mask_loadu_ps(Y[k], my, fat(xc, o + m + 16 * k));
         }
         /* the same row of the next channel: planes are far apart, the hardware
          * prefetchers do not follow (the loads above were the transform's hot spot) */
