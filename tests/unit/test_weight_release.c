@@ -83,6 +83,43 @@ static void packed_weights_are_released_and_outputs_unchanged(void **state)
     ir_graph_free(g);
 }
 
+/* Graph g with one input X of dims xd (rank 2): loads it into a session (returned, with
+ * X's random data in *x and the reference output in *ref) so the caller can check the
+ * session before its run. */
+static norma_session *load_chain(ir_graph *g, const int64_t *xd, ir_tensor **x, ir_tensor **ref)
+{
+    size_t size;
+    void *bytes = gb_serialize(g, &size);
+    assert_non_null(bytes);
+    *x = gb_random(2, xd, -1, 1);
+    ir_tensor *ins[1] = {*x}, *outs[1] = {0};
+    char err[256];
+    if (gb_run(g, ins, outs, err, sizeof err))
+        fail_msg("%s", err);
+    *ref = outs[0];
+    norma_session *s;
+    if (norma_session_create_from_memory(bytes, size, NULL, &s))
+        fail_msg("%s", norma_last_error());
+    free(bytes);
+    return s;
+}
+
+/* Runs s on x and compares its output with ref; frees all three and g. */
+static void run_matches_and_free(ir_graph *g, norma_session *s, const int64_t *xd, ir_tensor *x, ir_tensor *ref)
+{
+    norma_tensor in = {.name = "X", .dtype = NORMA_FLOAT, .rank = 2, .data = x->data};
+    memcpy(in.dims, xd, 2 * sizeof *xd);
+    norma_tensor out;
+    memset(&out, 0, sizeof out);
+    if (norma_run(s, &in, 1, &out, 1))
+        fail_msg("%s", norma_last_error());
+    assert_true(tu_max_rel_err(out.data, ref->data, ir_tensor_numel(ref), 1e-5, 1e-4) <= 1.0);
+    norma_session_free(s);
+    ir_tensor_free(ref);
+    ir_tensor_free(x);
+    ir_graph_free(g);
+}
+
 /* A chain of MatMuls with 1.4 MB weights: each packed B after the first is made in the
  * store memory of a weight packed before it (the recycler); outputs stay exact. */
 static void packed_buffers_reuse_released_weights(void **state)
@@ -98,31 +135,11 @@ static void packed_buffers_reuse_released_weights(void **state)
         gb_op(g, "MatMul", y[i], i ? y[i - 1] : "X", w[i], NULL);
     }
     gb_output(g, "Y");
-    size_t size;
-    void *bytes = gb_serialize(g, &size);
-    assert_non_null(bytes);
-    ir_tensor *x = gb_random(2, xd, -1, 1);
-    ir_tensor *ins[1] = {x}, *ref[1] = {0};
-    char err[256];
-    if (gb_run(g, ins, ref, err, sizeof err))
-        fail_msg("%s", err);
-    norma_session *s;
-    if (norma_session_create_from_memory(bytes, size, NULL, &s))
-        fail_msg("%s", norma_last_error());
+    ir_tensor *x, *ref;
+    norma_session *s = load_chain(g, xd, &x, &ref);
     for (int i = 0; i < 4; i++)
         assert_null(s->g->values[ir_find_value(s->g, w[i])].constant->data);
-    norma_tensor in = {.name = "X", .dtype = NORMA_FLOAT, .rank = 2, .data = x->data};
-    memcpy(in.dims, xd, sizeof xd);
-    norma_tensor out;
-    memset(&out, 0, sizeof out);
-    if (norma_run(s, &in, 1, &out, 1))
-        fail_msg("%s", norma_last_error());
-    assert_true(tu_max_rel_err(out.data, ref[0]->data, ir_tensor_numel(ref[0]), 1e-5, 1e-4) <= 1.0);
-    norma_session_free(s);
-    ir_tensor_free(ref[0]);
-    ir_tensor_free(x);
-    free(bytes);
-    ir_graph_free(g);
+    run_matches_and_free(g, s, xd, x, ref);
 }
 
 /* Packed buffers bigger than any single weight released before them: W2's packed B
@@ -142,32 +159,12 @@ static void released_neighbours_join(void **state)
     gb_op(g, "MatMul", "Y1", "Y0", "W1", NULL);
     gb_op(g, "MatMul", "Y", "Y1", "W2", NULL);
     gb_output(g, "Y");
-    size_t size;
-    void *bytes = gb_serialize(g, &size);
-    assert_non_null(bytes);
-    ir_tensor *x = gb_random(2, xd, -1, 1);
-    ir_tensor *ins[1] = {x}, *ref[1] = {0};
-    char err[256];
-    if (gb_run(g, ins, ref, err, sizeof err))
-        fail_msg("%s", err);
-    norma_session *s;
-    if (norma_session_create_from_memory(bytes, size, NULL, &s))
-        fail_msg("%s", norma_last_error());
+    ir_tensor *x, *ref;
+    norma_session *s = load_chain(g, xd, &x, &ref);
 #ifndef NORMA_STORE_HEAP /* sanitizer builds: one heap block per store allocation */
     assert_true(s->init_recycled >= (size_t)600 * 1100 * sizeof(float));
 #endif
-    norma_tensor in = {.name = "X", .dtype = NORMA_FLOAT, .rank = 2, .data = x->data};
-    memcpy(in.dims, xd, sizeof xd);
-    norma_tensor out;
-    memset(&out, 0, sizeof out);
-    if (norma_run(s, &in, 1, &out, 1))
-        fail_msg("%s", norma_last_error());
-    assert_true(tu_max_rel_err(out.data, ref[0]->data, ir_tensor_numel(ref[0]), 1e-5, 1e-4) <= 1.0);
-    norma_session_free(s);
-    ir_tensor_free(ref[0]);
-    ir_tensor_free(x);
-    free(bytes);
-    ir_graph_free(g);
+    run_matches_and_free(g, s, xd, x, ref);
 }
 
 int main(void)
