@@ -4,7 +4,7 @@
  *   norma info MODEL [--optimized] [--json]
  *   norma run MODEL [-i NAME=FILE.pb]... [--random] [-o DIR] [-t N] [--no-optimize]
  *   norma test DIR... [--atol A] [--rtol R] [--no-optimize] [-t N]
- *   norma bench MODEL [-t THREADS] [-n ITERS] [--data DIR] [--no-optimize] [--profile]
+ *   norma bench MODEL [-t THREADS] [-n ITERS] [--data DIR] [--no-optimize] [--profile | --profile-all]
  *   norma bench --gemm M N K [-t THREADS] [-n ITERS]
  *
  * Errors are one line on stderr and exit status 1; usage errors exit 2.
@@ -37,7 +37,7 @@ static void usage(void)
             "usage: norma info MODEL [--optimized] [--json]\n"
             "       norma run MODEL [-i NAME=FILE.pb]... [--random] [-o DIR] [-t THREADS] [--no-optimize]\n"
             "       norma test DIR... [--atol A] [--rtol R] [--no-optimize] [-t THREADS]\n"
-            "       norma bench MODEL [-t THREADS] [-n ITERS] [--data DIR] [--no-optimize] [--profile]\n"
+            "       norma bench MODEL [-t THREADS] [-n ITERS] [--data DIR] [--no-optimize] [--profile | --profile-all]\n"
             "       norma bench --gemm M N K [-t THREADS] [-n ITERS]\n");
 }
 
@@ -974,7 +974,7 @@ static int cmd_bench(int argc, char **argv)
     norma_options opt;
     norma_options_init(&opt);
     opt.threads = 1;
-    int gemm[3] = {0, 0, 0}, is_gemm = 0;
+    int gemm[3] = {0, 0, 0}, is_gemm = 0, all_nodes = 0;
     for (int i = 0; i < argc; i++) {
         int used;
         if (parse_common(argv[i], i + 1 < argc ? argv[i + 1] : NULL, &i, &opt, &used)) {
@@ -999,6 +999,8 @@ static int cmd_bench(int argc, char **argv)
             data = argv[++i];
         else if (strcmp(argv[i], "--profile") == 0)
             opt.profile = 1;
+        else if (strcmp(argv[i], "--profile-all") == 0)
+            opt.profile = 1, all_nodes = 1;
         else if (argv[i][0] == '-' || path) {
             usage();
             return 2;
@@ -1072,14 +1074,21 @@ static int cmd_bench(int argc, char **argv)
         for (size_t k = 0; k < np && k < 64; k++)
             fprintf(stderr, "%-28s %10.3f %8lld %6.1f%%\n", pe[k].op_type, pe[k].ms / (iters + 1),
                     pe[k].calls / (iters + 1), total > 0 ? 100 * pe[k].ms / total : 0);
-        norma_node_profile pn[15];
-        size_t nn = norma_profile_nodes(s, pn, 15);
-        fprintf(stderr, "\nslowest nodes:\n%-40s %-20s %10s %7s\n", "node (end of name)", "op", "ms/run", "share");
-        for (size_t k = 0; k < nn && k < 15; k++) {
+        size_t nn = norma_profile_nodes(s, NULL, 0), show = all_nodes ? nn : 15;
+        norma_node_profile *pn = calloc(show ? show : 1, sizeof *pn);
+        if (!pn) {
+            fprintf(stderr, "norma: out of memory\n");
+            goto out;
+        }
+        nn = norma_profile_nodes(s, pn, show);
+        fprintf(stderr, "\n%s nodes:\n%-40s %-20s %10s %7s\n", all_nodes ? "all" : "slowest", "node (end of name)",
+                "op", "ms/run", "share");
+        for (size_t k = 0; k < nn && k < show; k++) {
             size_t len = strlen(pn[k].node); /* exported names are paths: the end tells them apart */
             fprintf(stderr, "%-40s %-20.20s %10.3f %6.1f%%\n", pn[k].node + (len > 40 ? len - 40 : 0), pn[k].op_type,
                     pn[k].ms / (iters + 1), total > 0 ? 100 * pn[k].ms / total : 0);
         }
+        free(pn);
     }
     status = 0;
 out:
