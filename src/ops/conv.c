@@ -629,9 +629,8 @@ static void conv_t_run(op_ctx *c, const k_conv_shape *s, const float *x, const f
             k_gemm_band(M, (size_t)isa->nr, (size_t)omp_get_thread_num(), (size_t)omp_get_num_threads(), &j0, &j1);
             k_transpose_4b(yi + j0 * n, yt + j0, n, j1 - j0, (ptrdiff_t)M, (ptrdiff_t)n);
             if (ri) {
-                for (size_t e = j0 * n; e < j1 * n; e++)
-                    yi[e] += ri[e];
-                k_act_apply(yi + j0 * n, (j1 - j0) * n, act, act_a, act_b);
+                k_epilogue post = {NULL, K_BIAS_NONE, act, act_a, act_b, ri, n};
+                k_epilogue_apply(&post, yi + j0 * n, n, j0, j1 - j0, 0, n);
             }
         }
     }
@@ -715,11 +714,9 @@ static int conv_run(op_ctx *c)
     }
     if (st && st->wd) {
         k_f32_conv_direct(&s, x, st->wd, bias, yconv, res ? ACT_NONE : act, act_a, act_b, c->threads, c->scratch);
-        if (res) {
-            size_t nn = (size_t)s.N * (size_t)s.M * conv_outputs(&s);
-            for (size_t i = 0; i < nn; i++)
-                yconv[i] += res[i];
-            k_act_apply(yconv, nn, act, act_a, act_b);
+        if (res) { /* the whole output as one row: plus R, then the activation */
+            k_epilogue post = {NULL, K_BIAS_NONE, act, act_a, act_b, res, 0};
+            k_epilogue_apply(&post, yconv, 0, 0, 1, 0, (size_t)s.N * (size_t)s.M * conv_outputs(&s));
         }
         if (res_post)
             add_residual_bcast(c, nsp, od, yconv, n->fused_act, n->act_alpha, n->act_beta);

@@ -18,6 +18,7 @@ typedef struct cspec {
     int64_t N, C, M, group;
     int64_t in[3], k[3], stride[3], dil[3], pb[3], pe[3], opad[3];
     int bias, act;
+    int res; /* the "norma" domain's residual input R (needs bias): Y = act(conv + B + R) */
     unsigned cmask; /* which inputs init sees as constant */
     const char *auto_pad; /* NULL: explicit pads */
 } cspec;
@@ -78,11 +79,13 @@ static void check(const cspec *sp, int transpose, int threads)
     size_t nx = ir_numel_checked(nsp + 2, xd, &ok), nw = ir_numel_checked(nsp + 2, wd, &ok);
     size_t ny = ir_numel_checked(nsp + 2, od, &ok);
     float *x = malloc(sizeof(float) * nx), *w = malloc(sizeof(float) * nw), *b = malloc(sizeof(float) * (size_t)sp->M);
-    float *ref = malloc(sizeof(float) * ny);
+    float *ref = malloc(sizeof(float) * ny), *r = malloc(sizeof(float) * ny);
     tu_fill(x, nx, -1, 1);
     tu_fill(w, nw, -1, 1);
     tu_fill(b, (size_t)sp->M, -1, 1);
+    tu_fill(r, ny, -1, 1);
     ir_tensor tx = oh_tensor(nsp + 2, xd, x), tw = oh_tensor(nsp + 2, wd, w), tb = oh_tensor(1, bd, b);
+    ir_tensor tr = oh_tensor(nsp + 2, od, r);
     oh_node t;
     oh_init(&t, transpose ? "ConvTranspose" : "Conv", 11);
     int64_t v[6];
@@ -113,10 +116,18 @@ static void check(const cspec *sp, int transpose, int threads)
     t.node.fused_act = sp->act;
     t.node.act_alpha = 0.1f;
     t.node.act_beta = 0.6f;
-    if (transpose)
+    if (sp->res)
+        t.n.domain = (char *)"norma";
+    if (transpose) {
         k_f32_convtranspose_ref(&s, x, w, sp->bias ? b : NULL, ref, sp->act, 0.1f, 0.6f);
-    else
+    } else if (sp->res) {
+        k_f32_conv_ref(&s, x, w, b, ref, ACT_NONE, 0, 0);
+        for (size_t i = 0; i < ny; i++)
+            ref[i] += r[i];
+        k_act_apply(ref, ny, sp->act, 0.1f, 0.6f);
+    } else {
         k_f32_conv_ref(&s, x, w, sp->bias ? b : NULL, ref, sp->act, 0.1f, 0.6f);
+    }
     /* Sums of K products of values in [-1, 1], added in different orders: rounding
      * differences grow with K (about K * 1e-7 absolute at K = 2048). */
     double K = (double)(transpose ? sp->M / sp->group : sp->C / sp->group);
@@ -126,8 +137,8 @@ static void check(const cspec *sp, int transpose, int threads)
      * does not (it guesses and packs for any plan) */
     for (int unshaped = 0; unshaped <= 1; unshaped++) {
         t.init_unshaped = unshaped;
-        ir_tensor *in[3] = {&tx, &tw, &tb}, *out[1] = {NULL};
-        int rc = oh_run(&t, sp->bias ? 3 : 2, in, 1, out, sp->cmask, threads);
+        ir_tensor *in[4] = {&tx, &tw, &tb, &tr}, *out[1] = {NULL};
+        int rc = oh_run(&t, sp->res ? 4 : sp->bias ? 3 : 2, in, 1, out, sp->cmask, threads);
         if (rc)
             fail_msg("op failed: %s", t.err);
         assert_int_equal(out[0]->rank, nsp + 2);
@@ -143,6 +154,7 @@ static void check(const cspec *sp, int transpose, int threads)
     free(w);
     free(b);
     free(ref);
+    free(r);
 }
 
 static void conv_2d_3x3_pad1_bias_matches_reference(void **st)
@@ -641,6 +653,35 @@ static void conv_big_narrow_layers_match_reference(void **st)
     check(&wide, 0, 2);
 }
 
+/* The "norma" domain's residual input R on the paths other than the transposed one:
+ * a stem through the direct kernel (X shaped in init; unshaped, im2col), 3x3 through
+ * Winograd, a strided 3x3 through im2col, a strided 1x1 through the gather. */
+static void conv_residual_on_every_path_matches_reference(void **st)
+{
+    (void)st;
+    tu_seed(27);
+    cspec stem = base(2, 2, 3, 20, 1, 17, 3);
+    stem.stride[0] = stem.stride[1] = 2;
+    stem.pb[0] = stem.pb[1] = stem.pe[0] = stem.pe[1] = 1;
+    stem.bias = stem.res = 1;
+    stem.act = ACT_CLIP;
+    check(&stem, 0, 1);
+    check(&stem, 0, 2);
+    cspec wino = base(2, 1, 16, 24, 1, 14, 3);
+    wino.pb[0] = wino.pb[1] = wino.pe[0] = wino.pe[1] = 1;
+    wino.bias = wino.res = 1;
+    wino.act = ACT_RELU;
+    check(&wino, 0, 2);
+    cspec s2 = wino;
+    s2.stride[0] = s2.stride[1] = 2;
+    check(&s2, 0, 2);
+    cspec pw = base(2, 1, 24, 40, 1, 15, 1);
+    pw.stride[0] = pw.stride[1] = 2;
+    pw.bias = pw.res = 1;
+    pw.act = ACT_RELU;
+    check(&pw, 0, 2);
+}
+
 /* The same with the "norma" domain's residual input: Y = relu(conv(X) + B + R). */
 static void conv_big_narrow_layer_with_residual_matches_reference(void **st)
 {
@@ -701,6 +742,7 @@ int main(void)
         cmocka_unit_test(conv_rejects_bias_of_wrong_length),
         cmocka_unit_test(conv_big_narrow_layers_match_reference),
         cmocka_unit_test(conv_big_narrow_layer_with_residual_matches_reference),
+        cmocka_unit_test(conv_residual_on_every_path_matches_reference),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
