@@ -87,6 +87,32 @@ size_t k_gemm_packed_b_floats(const k_gemm_isa *isa, size_t K, size_t N)
 /* Floats of A from which packing is split between threads (about 256 KB). */
 #define PACK_MT_MIN ((size_t)64 << 10)
 
+/* d[k * mr ..] = the m floats at s + k * cs, then zeros up to mr, for each k < K.
+ * Copies of a constant size (the microkernels' row counts) compile to a few moves;
+ * a libc memcpy and memset for each k cost more than the copy itself. */
+static void pack_runs(float *d, const float *s, size_t K, ptrdiff_t cs, size_t m, size_t mr)
+{
+#define PACK_RUNS(W)                                                                                          \
+    for (size_t k = 0; k < K; k++)                                                                           \
+        memcpy(d + k * (W), s + (ptrdiff_t)k * cs, (W) * sizeof(float));                                     \
+    return;
+    if (m == mr) {
+        switch (mr) {
+        case 12: PACK_RUNS(12)
+        case 6: PACK_RUNS(6)
+        case 4: PACK_RUNS(4)
+        default: break;
+        }
+    }
+#undef PACK_RUNS
+    for (size_t k = 0; k < K; k++) {
+        for (size_t i = 0; i < m; i++)
+            d[k * mr + i] = s[(ptrdiff_t)k * cs + (ptrdiff_t)i];
+        for (size_t i = m; i < mr; i++)
+            d[k * mr + i] = 0;
+    }
+}
+
 /* Panel p holds rows p*MR.. as K groups of MR consecutive floats. A full panel of
  * row-major A (cs == 1) is a transpose of its MR rows (k_transpose_4b: 4x4 blocks in
  * registers); of A stored transposed (rs == 1), row copies. */
@@ -103,10 +129,7 @@ void k_f32_gemm_pack_a(const k_gemm_isa *isa, size_t M, size_t K, const float *A
             continue;
         }
         if (rs == 1) { /* A stored transposed: each k group is a contiguous run */
-            for (size_t k = 0; k < K; k++) {
-                memcpy(d + k * mr, A + (ptrdiff_t)i0 + (ptrdiff_t)k * cs, m * sizeof(float));
-                memset(d + k * mr + m, 0, (mr - m) * sizeof(float));
-            }
+            pack_runs(d, A + (ptrdiff_t)i0, K, cs, m, mr);
             continue;
         }
         for (size_t k = 0; k < K; k++) {
