@@ -23,7 +23,7 @@
 #define KC 256
 #define MC_PANELS 8  /* MC = 8 * MR */
 #define NC_PANELS 8  /* NC = 8 * NR */
-#define MAX_MR 16
+#define MAX_MR K_GEMM_MAX_MR
 #define MAX_NR 32
 #define SMALL_M_BYTES (400u * 1024u) /* A's KC slice that stays in L2 */
 

@@ -66,6 +66,47 @@ static void wino_tile_transforms_compute_a_3x3_correlation(void **st)
     }
 }
 
+/* The packed transformed weights: every kernel through k_f32_wino_tile_ref, placed at
+ * point p, row i, channel c of the alpha^2 packed A operands (panel i / MR, group c,
+ * lane i % MR; zeros past M) equal k_f32_wino_weights's, bit for bit, for every ISA
+ * and row counts that leave partial panels. */
+static void wino_weights_match_per_kernel_transform(void **st)
+{
+    (void)st;
+    tu_seed(104);
+    const size_t Ms[] = {1, 5, 12, 13, 30}, Cs[] = {1, 3, 7};
+    for (int level = K_ISA_GENERIC; level <= K_ISA_AVX512; level++) {
+        const k_gemm_isa *isa = k_gemm_isa_get(level);
+        if (!isa)
+            continue;
+        size_t mr = (size_t)isa->mr;
+        for (int m = 2; m <= 4; m += 2)
+            for (size_t mi = 0; mi < sizeof Ms / sizeof *Ms; mi++)
+                for (size_t ci = 0; ci < sizeof Cs / sizeof *Cs; ci++) {
+                    size_t M = Ms[mi], C = Cs[ci], a2 = (size_t)((m + 2) * (m + 2));
+                    size_t ua = k_gemm_packed_a_floats(isa, M, C), n = k_wino_u_floats(isa, m, M, C);
+                    assert_int_equal(n, a2 * ua);
+                    float *w = malloc(M * C * 9 * sizeof(float)), *u = malloc(n * sizeof(float));
+                    float *ref = malloc(n * sizeof(float));
+                    assert_non_null(w), assert_non_null(u), assert_non_null(ref);
+                    tu_fill(w, M * C * 9, -1, 1);
+                    memset(ref, 0, n * sizeof(float));
+                    for (size_t i = 0; i < n; i++)
+                        u[i] = 1234.5f; /* every float must be written */
+                    float t[36];
+                    for (size_t i = 0; i < M; i++)
+                        for (size_t c = 0; c < C; c++) {
+                            k_f32_wino_tile_ref(m, NULL, NULL, w + (i * C + c) * 9, t, NULL, NULL);
+                            for (size_t p = 0; p < a2; p++)
+                                ref[p * ua + (i / mr) * C * mr + c * mr + i % mr] = t[p];
+                        }
+                    k_f32_wino_weights(isa, m, M, C, w, u);
+                    assert_memory_equal(u, ref, n * sizeof(float));
+                    free(w), free(u), free(ref);
+                }
+    }
+}
+
 typedef struct wspec {
     int64_t N, C, M, H, W, pt, pl, pb, pr;
     int bias, res, act;
@@ -375,6 +416,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(wino_tile_transforms_compute_a_3x3_correlation),
+        cmocka_unit_test(wino_weights_match_per_kernel_transform),
         cmocka_unit_test(wino_f4_matches_reference_on_awkward_shapes),
         cmocka_unit_test(wino_f2_matches_reference_on_awkward_shapes),
         cmocka_unit_test(wino_avx512_and_portable_transforms_agree),
