@@ -129,19 +129,26 @@ static ir_tensor *scaled_weight(ir_tensor *w, int in_place, const bn_fold *f, si
     const float *src = w->data;
     float *dst = t->data;
     size_t per_group = kind == 1 ? D0 / group : 1; /* ConvTranspose: input channels per group */
-    for (size_t o = 0; o < D0; o++)
-        for (size_t j = 0; j < D1; j++) {
-            size_t m;
-            switch (kind) {
-            case 0: m = o; break;                          /* row o (Conv; Gemm with transB) */
-            case 1: m = (o / per_group) * D1 + j; break;   /* ConvTranspose */
-            default: m = j; break;                         /* column j (Gemm, MatMul) */
+    size_t row = D1 * inner;
+    /* long runs of one scale, so that the loops vectorize (a 1x1 Conv's inner is 1) */
+    for (size_t o = 0; o < D0; o++) {
+        const float *sr = src + o * row;
+        float *dr = dst + o * row;
+        if (kind == 0) { /* row o (Conv; Gemm with transB) */
+            double s = f->s[o];
+            for (size_t r = 0; r < row; r++)
+                dr[r] = (float)((double)sr[r] * s);
+        } else if (kind == 1) { /* ConvTranspose */
+            for (size_t j = 0; j < D1; j++) {
+                double s = f->s[(o / per_group) * D1 + j];
+                for (size_t r = 0; r < inner; r++)
+                    dr[j * inner + r] = (float)((double)sr[j * inner + r] * s);
             }
-            double s = f->s[m];
-            size_t base = (o * D1 + j) * inner;
-            for (size_t r = 0; r < inner; r++)
-                dst[base + r] = (float)((double)src[base + r] * s);
+        } else { /* column j (Gemm, MatMul): inner is 1 */
+            for (size_t j = 0; j < D1; j++)
+                dr[j] = (float)((double)sr[j] * f->s[j]);
         }
+    }
     return t;
 }
 
