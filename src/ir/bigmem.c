@@ -71,9 +71,9 @@ static unsigned char *map_aligned(size_t bytes)
 #endif
 
 #ifndef NORMA_STORE_HEAP
-/* A cached mapping of at least `bytes` (at most 1/8 more), zeroed, its length in *len;
- * NULL if none. */
-static unsigned char *cache_take(size_t bytes, size_t *len)
+/* A cached mapping of at least `bytes` (at most 1/8 more), zeroed if `zero`, its length
+ * in *len; NULL if none. */
+static unsigned char *cache_take(size_t bytes, size_t *len, int zero)
 {
     for (int i = 0; i < CACHE_SLOTS; i++) {
         big_header *h = atomic_exchange(&cache[i], NULL);
@@ -81,7 +81,8 @@ static unsigned char *cache_take(size_t bytes, size_t *len)
             continue;
         if (h->size >= bytes && h->size - bytes <= bytes / 8) {
             *len = h->size;
-            memset(h, 0, *len); /* keeps ir_big_alloc's promise; touched pages are cheap */
+            if (zero)
+                memset(h, 0, *len); /* keeps ir_big_alloc's promise; touched pages are cheap */
             return (unsigned char *)h;
         }
         big_header *none = NULL;
@@ -101,7 +102,7 @@ void ir_big_trim(void)
     }
 }
 
-void *ir_big_alloc(size_t size)
+static void *big_alloc(size_t size, int zero)
 {
     if (size > SIZE_MAX - BIG_HEADER - 4096)
         return NULL;
@@ -110,11 +111,12 @@ void *ir_big_alloc(size_t size)
     int mapped = 0;
 #ifndef NORMA_STORE_HEAP
     if (total >= SOURCE_MIN && source_fn && (base = source_fn(source_ctx, total)) != NULL) {
-        memset(base, 0, total); /* already touched: cheap, unlike fresh pages */
+        if (zero)
+            memset(base, 0, total); /* already touched: cheap, unlike fresh pages */
         mapped = 2;
     } else if (total >= BIG_MAP_MIN) {
         total = (total + 4095) & ~(size_t)4095;
-        base = cache_take(total, &total);
+        base = cache_take(total, &total, zero);
         if (!base)
             base = map_aligned(total);
         if (!base)
@@ -127,12 +129,23 @@ void *ir_big_alloc(size_t size)
         base = aligned_alloc(64, total);
         if (!base)
             return NULL;
-        memset(base, 0, total);
+        if (zero)
+            memset(base, 0, total);
     }
     big_header *h = (big_header *)base;
     h->size = total;
     h->mapped = mapped;
     return base + BIG_HEADER;
+}
+
+void *ir_big_alloc(size_t size)
+{
+    return big_alloc(size, 1);
+}
+
+void *ir_big_alloc_uninit(size_t size)
+{
+    return big_alloc(size, 0);
 }
 
 void ir_big_free(void *p)

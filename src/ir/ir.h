@@ -157,6 +157,9 @@ void ir_tensor_free(ir_tensor *t);
  * hugepage-advised mappings from 1 MB up (see bigmem.c), the heap below. NULL on OOM.
  * Free with ir_big_free (accepts NULL), never with free. */
 void *ir_big_alloc(size_t size);
+/* The same without the zeroing (fresh mappings are zero anyway; recycled memory is
+ * not): for buffers the caller writes whole, such as packed weights. */
+void *ir_big_alloc_uninit(size_t size);
 void ir_big_free(void *p);
 /* Until called again with NULL, big blocks that ir_big_alloc makes on the calling
  * thread come first from fn(ctx, bytes) (64-byte aligned memory or NULL to decline).

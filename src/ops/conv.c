@@ -370,7 +370,7 @@ static int conv_wino_init(op_ctx *c, conv_state *st, const k_conv_shape *ks)
     if (!m)
         return NORMA_OK;
     size_t M = (size_t)w->dims[0], C = (size_t)w->dims[1];
-    st->wu = ir_big_alloc(k_wino_u_floats(st->isa, m, M, C) * sizeof(float));
+    st->wu = ir_big_alloc_uninit(k_wino_u_floats(st->isa, m, M, C) * sizeof(float));
     if (!st->wu)
         return op_fail(c, NORMA_ERR_MEMORY, "out of memory transforming W");
     k_f32_wino_weights(st->isa, m, M, C, w->data, st->wu);
@@ -443,7 +443,7 @@ static int conv_init(op_ctx *c)
     st->group_floats = k_gemm_packed_a_floats(st->isa, Mg, Kg);
     const float *wd = w->data;
     if (want_w) {
-        st->wp = ir_big_alloc((st->group_floats * (size_t)group) * sizeof(float) + 1);
+        st->wp = ir_big_alloc_uninit((st->group_floats * (size_t)group) * sizeof(float) + 1);
         if (!st->wp)
             return op_fail(c, NORMA_ERR_MEMORY, "out of memory packing W");
         for (int64_t g = 0; g < group; g++)
@@ -451,7 +451,7 @@ static int conv_init(op_ctx *c)
                               st->wp + (size_t)g * st->group_floats);
     }
     if (want_t) {
-        st->wt = ir_big_alloc(k_gemm_packed_b_floats(st->isa, Kg, Mg) * sizeof(float) + 1);
+        st->wt = ir_big_alloc_uninit(k_gemm_packed_b_floats(st->isa, Kg, Mg) * sizeof(float) + 1);
         if (!st->wt)
             return op_fail(c, NORMA_ERR_MEMORY, "out of memory packing W");
         k_f32_gemm_pack_b(st->isa, Kg, Mg, wd, 1, (ptrdiff_t)Kg, st->wt);

@@ -58,7 +58,7 @@ static int pack_const_b(op_ctx *c, const float *B, size_t K, size_t N, ptrdiff_t
     if (!B)
         return NORMA_OK;
     size_t nf = k_gemm_packed_b_floats(s->isa, K, N);
-    s->bp = ir_big_alloc((nf ? nf : 1) * sizeof(float));
+    s->bp = ir_big_alloc_uninit((nf ? nf : 1) * sizeof(float));
     if (!s->bp)
         return op_fail(c, NORMA_ERR_MEMORY, "out of memory packing B (%zu floats)", nf);
     k_f32_gemm_pack_b(s->isa, K, N, B, rs, cs, s->bp); /* a transposed B is transposed in registers */
