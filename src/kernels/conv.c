@@ -653,6 +653,8 @@ static void dw_flat_masks(const k_conv_shape *s, const dw_flat *f, uint16_t *ml)
     }
 }
 
+#define DW_PF_ROWS 4 /* stride 2: input rows read ahead (measured: 2 to 16 all help, 4 best) */
+
 T512 static void dw_flat_fill(const k_conv_shape *s, const dw_flat *f, const uint16_t *ml, const float *xc, float *xp)
 {
     int64_t iH = s->in[1], iW = s->in[2], oH = s->out[1], pt = s->pad[1], pl = s->pad[2], pw = f->pw;
@@ -687,8 +689,15 @@ T512 static void dw_flat_fill(const k_conv_shape *s, const dw_flat *f, const uin
             continue;
         }
         const float *src = xc + ih * iW - pl;
+        /* the plane is read once, from L3 or memory: ask for the rows DW_PF_ROWS ahead
+         * (the hardware prefetcher alone left the loads waiting) */
+        const float *pf = ih + DW_PF_ROWS < iH ? src + DW_PF_ROWS * iW : NULL;
         for (int64_t j = 0, k = 0; j < pw; j += 16, k++) { /* padded columns 2j .. 2j + 31 */
             int64_t q = 2 * j;
+            if (pf) {
+                _mm_prefetch((const char *)(pf + q), _MM_HINT_T0);
+                _mm_prefetch((const char *)(pf + q + 16), _MM_HINT_T0);
+            }
             __mmask16 m0 = k < DW_FLAT_BLOCKS ? ml[2 * k] : lanes16(pl - q, pl + iW - q);
             __mmask16 m1 = k < DW_FLAT_BLOCKS ? ml[2 * k + 1] : lanes16(pl - q - 16, pl + iW - q - 16);
             __m512 lo = _mm512_maskz_loadu_ps(m0, src + q);
