@@ -514,6 +514,11 @@ K_CLONES static void dw3x3_plane(const k_conv_shape *s, const float *xc, const f
  * blocks, their masks are worked out once per plane. */
 #define DW_MAX_BLOCKS 64
 
+/* Input rows the stride-2 split reads ahead: a plane is read once, from L3 or memory,
+ * and the hardware prefetcher alone leaves the loads waiting (96 x 112^2: 2 to 16 rows
+ * all help, 4 best; the same in the stride-1 rows made 32 x 112^2 slower). */
+#define DW_PF_ROWS 4
+
 T512 static void dw3x3_plane_avx512(const k_conv_shape *s, const float *xc, const float *wm, float b, float *ym,
                                     int act, float act_alpha, float act_beta)
 {
@@ -653,8 +658,6 @@ static void dw_flat_masks(const k_conv_shape *s, const dw_flat *f, uint16_t *ml)
     }
 }
 
-#define DW_PF_ROWS 4 /* stride 2: input rows read ahead (measured: 2 to 16 all help, 4 best) */
-
 T512 static void dw_flat_fill(const k_conv_shape *s, const dw_flat *f, const uint16_t *ml, const float *xc, float *xp)
 {
     int64_t iH = s->in[1], iW = s->in[2], oH = s->out[1], pt = s->pad[1], pl = s->pad[2], pw = f->pw;
@@ -689,8 +692,6 @@ T512 static void dw_flat_fill(const k_conv_shape *s, const dw_flat *f, const uin
             continue;
         }
         const float *src = xc + ih * iW - pl;
-        /* the plane is read once, from L3 or memory: ask for the rows DW_PF_ROWS ahead
-         * (the hardware prefetcher alone left the loads waiting) */
         const float *pf = ih + DW_PF_ROWS < iH ? src + DW_PF_ROWS * iW : NULL;
         for (int64_t j = 0, k = 0; j < pw; j += 16, k++) { /* padded columns 2j .. 2j + 31 */
             int64_t q = 2 * j;
