@@ -276,8 +276,9 @@ static void conv_depthwise_3x3_fast_path_matches_reference(void **st)
  * flat, 3 rows) and its portable loops (simd 0), against the reference: widths around
  * the 16-lane blocks,
  * stride 2 reading across two vectors, pads 0..2 and uneven, rows wider than the
- * block-mask table (portable loops then), planes large enough for two threads, with
- * the activations. */
+ * block-mask table (portable loops then), planes of the same size out as in (one flat
+ * masked run at simd 1, up to 64 outputs and one past), planes large enough for two
+ * threads, with the activations. */
 static void conv_depthwise_kernel_simd_and_portable_match_reference(void **st)
 {
     (void)st;
@@ -288,6 +289,9 @@ static void conv_depthwise_kernel_simd_and_portable_match_reference(void **st)
                                       {13, 113, 2, 0, 1, 0}, {2, 2, 1, 1, 1, 1},   {3, 2100, 1, 1, 1, 1},
                                       {7, 7, 1, 1, 1, 1},    {14, 14, 2, 1, 1, 1}, {8, 31, 2, 2, 2, 0},
                                       {1, 40, 1, 1, 0, 1},   {3, 3, 2, 0, 0, 0},   {29, 30, 2, 1, 1, 1},
+                                      /* the same size out as in (simd 1: one flat masked run) */
+                                      {1, 1, 1, 1, 1, 1},    {4, 9, 1, 1, 1, 1},   {8, 8, 1, 1, 1, 1},
+                                      {5, 13, 1, 1, 1, 1},   {3, 7, 1, 0, 0, 2},   {6, 5, 1, 2, 2, 0},
                                       /* large enough for two threads */
                                       {64, 70, 1, 1, 1, 1},  {121, 64, 2, 1, 1, 0}, {66, 40, 1, 2, 2, 2}};
     static const int acts[] = {ACT_NONE, ACT_RELU, ACT_CLIP, ACT_HARD_SWISH, ACT_LEAKY_RELU};
@@ -304,7 +308,9 @@ static void conv_depthwise_kernel_simd_and_portable_match_reference(void **st)
         s.out[1] = (s.in[1] + s.pad[1] + dims[i][5] - 3) / s.stride[1] + 1;
         s.out[2] = (s.in[2] + s.pad[2] + dims[i][5] - 3) / s.stride[2] + 1;
         size_t nx = (size_t)(s.N * s.C * s.in[1] * s.in[2]), ny = (size_t)(s.N * s.M * s.out[1] * s.out[2]);
-        float *x = malloc(nx * sizeof(float)), *y = malloc(ny * sizeof(float)), *ref = malloc(ny * sizeof(float));
+        enum { GUARD = 32 }; /* floats after y that no path may write */
+        float *x = malloc(nx * sizeof(float)), *y = malloc((ny + GUARD) * sizeof(float));
+        float *ref = malloc(ny * sizeof(float));
         float w[27], b[3];
         tu_fill(x, nx, -1, 1);
         tu_fill(w, 27, -1, 1);
@@ -314,8 +320,11 @@ static void conv_depthwise_kernel_simd_and_portable_match_reference(void **st)
         size_t wf = k_conv_depthwise_work_floats(&s, 2);
         float *work = wf ? malloc(wf * sizeof(float)) : NULL;
         for (int simd = 0; simd <= 3; simd++) {
-            memset(y, 0xff, ny * sizeof(float));
+            memset(y, 0xff, (ny + GUARD) * sizeof(float));
             k_f32_conv_depthwise_x(&s, x, w, b, y, act, 0.1f, 0.6f, 2, work, wf, simd);
+            for (size_t g = 0; g < GUARD * sizeof(float); g++)
+                if (((const unsigned char *)(y + ny))[g] != 0xff)
+                    fail_msg("%lldx%lld simd %d wrote past the output", (long long)s.in[1], (long long)s.in[2], simd);
             double e = tu_max_rel_err(y, ref, ny, 1e-5, 1e-4);
             if (e > 1)
                 fail_msg("%lldx%lld stride %lld simd %d: rel err %g", (long long)s.in[1], (long long)s.in[2],
