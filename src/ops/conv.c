@@ -32,6 +32,7 @@
 #include "kernels/gemm.h"
 #include "kernels/winograd.h"
 #include "ops/op.h"
+#include "ops/window.h"
 
 typedef struct conv_state {
     const k_gemm_isa *isa;
@@ -56,26 +57,6 @@ static void conv_state_free(void *p)
 }
 
 static const int float_only[] = {NORMA_FLOAT, 0};
-
-/* Reads an INTS attribute of length nsp into out (default def when absent). */
-static int spatial_attr(op_ctx *c, const char *name, int nsp, int64_t def, int64_t min, int64_t *out)
-{
-    const int64_t *v;
-    int n = ir_attr_ints(c->node, name, &v);
-    for (int i = 0; i < nsp; i++)
-        out[i] = def;
-    if (n < 0)
-        return NORMA_OK;
-    if (n != nsp)
-        return op_fail(c, NORMA_ERR_MODEL, "%s has %d values; the input has %d spatial dimensions", name, n, nsp);
-    for (int i = 0; i < nsp; i++) {
-        if (v[i] < min || v[i] > INT32_MAX) /* the bound keeps the size arithmetic in int64 */
-            return op_fail(c, NORMA_ERR_MODEL, "%s[%d] = %lld must be >= %lld and <= %d", name, i, (long long)v[i],
-                           (long long)min, INT32_MAX);
-        out[i] = v[i];
-    }
-    return NORMA_OK;
-}
 
 /*
  * Works out the geometry of a Conv or ConvTranspose from the input shapes and the
@@ -122,40 +103,12 @@ static int conv_geometry(op_ctx *c, int transpose, k_conv_shape *s)
         if (b->rank != 1 || b->dims[0] != M)
             return op_fail(c, NORMA_ERR_SHAPE, "bias B must have shape (%lld)", (long long)M);
     }
-    int64_t k[3], st[3], dl[3], pads[6], op[3] = {0, 0, 0};
-    const int64_t *ks;
-    int nk = ir_attr_ints(c->node, "kernel_shape", &ks);
-    if (nk >= 0) {
-        if (nk != nsp)
-            return op_fail(c, NORMA_ERR_MODEL, "kernel_shape has %d values; the input has %d spatial dimensions", nk,
-                           nsp);
-        for (int i = 0; i < nsp; i++)
-            if (ks[i] != w->dims[2 + i])
-                return op_fail(c, NORMA_ERR_SHAPE, "kernel_shape[%d] = %lld but W has %lld", i, (long long)ks[i],
-                               (long long)w->dims[2 + i]);
-    }
-    for (int i = 0; i < nsp; i++) {
-        k[i] = w->dims[2 + i];
-        if (k[i] < 1 || k[i] > INT32_MAX)
-            return op_fail(c, NORMA_ERR_SHAPE, "kernel dimension %d is %lld", i, (long long)k[i]);
-    }
-    if ((rc = spatial_attr(c, "strides", nsp, 1, 1, st)) || (rc = spatial_attr(c, "dilations", nsp, 1, 1, dl)))
+    int64_t k[3], op[3] = {0, 0, 0};
+    op_window win;
+    if ((rc = op_window_kernel(c, w, nsp, k)) || (rc = op_window_read(c, nsp, k, 1, &win)))
         return rc;
-    if (transpose && (rc = spatial_attr(c, "output_padding", nsp, 0, 0, op)))
+    if (transpose && (rc = op_spatial_attr(c, "output_padding", nsp, 0, 0, op)))
         return rc;
-    const int64_t *pv;
-    int np = ir_attr_ints(c->node, "pads", &pv);
-    if (np >= 0 && np != 2 * nsp)
-        return op_fail(c, NORMA_ERR_MODEL, "pads has %d values; expected %d", np, 2 * nsp);
-    for (int i = 0; i < 2 * nsp; i++) {
-        pads[i] = np >= 0 ? pv[i] : 0;
-        if (pads[i] < 0 || pads[i] > INT32_MAX)
-            return op_fail(c, NORMA_ERR_MODEL, "pads[%d] = %lld is out of range", i, (long long)pads[i]);
-    }
-    const char *ap = ir_attr_string(c->node, "auto_pad", "NOTSET");
-    int same_upper = !strcmp(ap, "SAME_UPPER"), same_lower = !strcmp(ap, "SAME_LOWER"), valid = !strcmp(ap, "VALID");
-    if (!same_upper && !same_lower && !valid && strcmp(ap, "NOTSET"))
-        return op_fail(c, NORMA_ERR_MODEL, "unknown auto_pad '%s'", ap);
 
     memset(s, 0, sizeof *s);
     s->N = x->dims[0];
@@ -172,38 +125,26 @@ static int conv_geometry(op_ctx *c, int transpose, k_conv_shape *s)
         return op_fail(c, NORMA_ERR_MODEL, "output_shape has %d values; expected %d", nos, nsp);
     for (int i = 0; i < nsp; i++) {
         int d = 3 - nsp + i;
-        int64_t in = x->dims[2 + i], eff = (k[i] - 1) * dl[i] + 1, pb = pads[i], pe = pads[nsp + i], out;
+        int64_t in = x->dims[2 + i], st = win.st[i], eff = (k[i] - 1) * win.dl[i] + 1, pb, pe, out;
         if (!transpose) {
-            if (same_upper || same_lower) {
-                out = (in + st[i] - 1) / st[i];
-                int64_t total = (out - 1) * st[i] + eff - in;
-                if (total < 0)
-                    total = 0;
-                pb = same_upper ? total / 2 : total - total / 2;
-            } else {
-                if (valid)
-                    pb = pe = 0;
-                if (in + pb + pe < eff)
-                    return op_fail(c, NORMA_ERR_SHAPE,
-                                   "spatial dimension %d: input %lld with pads %lld+%lld is smaller than the kernel extent %lld",
-                                   i, (long long)in, (long long)pb, (long long)pe, (long long)eff);
-                out = (in + pb + pe - eff) / st[i] + 1;
-            }
+            if ((rc = op_window_axis(c, &win, i, in, 0, &out, &pb, &pe)))
+                return rc;
         } else {
-            if (op[i] >= st[i] && op[i] >= dl[i])
+            pb = win.pads[i], pe = win.pads[nsp + i];
+            if (op[i] >= st && op[i] >= win.dl[i])
                 return op_fail(c, NORMA_ERR_MODEL, "output_padding[%d] = %lld must be smaller than the stride or dilation",
                                i, (long long)op[i]);
-            int64_t natural = st[i] * (in - 1) + op[i] + eff;
-            if (nos >= 0 || same_upper || same_lower) {
-                out = nos >= 0 ? oshape[nos - nsp + i] : in * st[i];
+            int64_t natural = st * (in - 1) + op[i] + eff;
+            if (nos >= 0 || win.same_upper || win.same_lower) {
+                out = nos >= 0 ? oshape[nos - nsp + i] : in * st;
                 if (out > INT32_MAX * (int64_t)INT32_MAX)
                     return op_fail(c, NORMA_ERR_MODEL, "output_shape[%d] = %lld is too large", i, (long long)out);
                 int64_t total = natural - out;
                 if (total < 0)
                     total = 0; /* a larger output_shape only adds bias-only positions at the end */
-                pb = same_upper ? total / 2 : total - total / 2;
+                pb = win.same_upper ? total / 2 : total - total / 2;
             } else {
-                if (valid)
+                if (win.valid)
                     pb = pe = 0;
                 out = natural - pb - pe;
             }
@@ -213,8 +154,8 @@ static int conv_geometry(op_ctx *c, int transpose, k_conv_shape *s)
         s->in[d] = in;
         s->out[d] = out;
         s->k[d] = k[i];
-        s->stride[d] = st[i];
-        s->dil[d] = dl[i];
+        s->stride[d] = st;
+        s->dil[d] = win.dl[i];
         s->pad[d] = pb;
     }
     return NORMA_OK;

@@ -10,27 +10,9 @@
 
 #include "kernels/pool.h"
 #include "ops/op.h"
+#include "ops/window.h"
 
 static const int float_only[] = {NORMA_FLOAT, 0};
-
-static int read_spatial(op_ctx *c, const char *name, int nsp, int64_t def, int64_t min, int64_t *out)
-{
-    const int64_t *v;
-    int n = ir_attr_ints(c->node, name, &v);
-    for (int i = 0; i < nsp; i++)
-        out[i] = def;
-    if (n < 0)
-        return NORMA_OK;
-    if (n != nsp)
-        return op_fail(c, NORMA_ERR_MODEL, "%s has %d values; the input has %d spatial dimensions", name, n, nsp);
-    for (int i = 0; i < nsp; i++) {
-        if (v[i] < min || v[i] > INT32_MAX) /* the bound keeps the size arithmetic in int64 */
-            return op_fail(c, NORMA_ERR_MODEL, "%s[%d] = %lld must be >= %lld and <= %d", name, i, (long long)v[i],
-                           (long long)min, INT32_MAX);
-        out[i] = v[i];
-    }
-    return NORMA_OK;
-}
 
 /* Geometry of MaxPool / AveragePool from X's shape and the attributes; sets Y's shape. */
 static int pool_geometry(op_ctx *c, int is_max, k_pool_shape *s)
@@ -40,69 +22,33 @@ static int pool_geometry(op_ctx *c, int is_max, k_pool_shape *s)
         return op_fail(c, NORMA_ERR_UNSUPPORTED, "input X has rank %d; 3 to 5 (1 to 3 spatial dimensions) are supported",
                        x->rank);
     int nsp = x->rank - 2;
-    int64_t k[3], st[3], dl[3], pads[6];
+    int64_t k[3];
     const int64_t *ks;
-    int nk = ir_attr_ints(c->node, "kernel_shape", &ks);
-    if (nk < 0)
+    if (ir_attr_ints(c->node, "kernel_shape", &ks) < 0)
         return op_fail(c, NORMA_ERR_MODEL, "attribute kernel_shape is required");
     int rc;
-    if ((rc = read_spatial(c, "kernel_shape", nsp, 1, 1, k)) || (rc = read_spatial(c, "strides", nsp, 1, 1, st)))
-        return rc;
+    op_window win;
     int has_dil = is_max ? c->opset >= 10 : c->opset >= 19;
-    if ((rc = read_spatial(c, "dilations", nsp, 1, 1, dl)))
+    if ((rc = op_spatial_attr(c, "kernel_shape", nsp, 1, 1, k)) || (rc = op_window_read(c, nsp, k, has_dil, &win)))
         return rc;
-    if (!has_dil)
-        for (int i = 0; i < nsp; i++)
-            dl[i] = 1;
-    const int64_t *pv;
-    int np = ir_attr_ints(c->node, "pads", &pv);
-    if (np >= 0 && np != 2 * nsp)
-        return op_fail(c, NORMA_ERR_MODEL, "pads has %d values; expected %d", np, 2 * nsp);
-    for (int i = 0; i < 2 * nsp; i++) {
-        pads[i] = np >= 0 ? pv[i] : 0;
-        if (pads[i] < 0 || pads[i] > INT32_MAX)
-            return op_fail(c, NORMA_ERR_MODEL, "pads[%d] = %lld is out of range", i, (long long)pads[i]);
-    }
     int ceil_mode = c->opset >= 10 && ir_attr_int(c->node, "ceil_mode", 0) != 0;
-    const char *ap = ir_attr_string(c->node, "auto_pad", "NOTSET");
-    int same_upper = !strcmp(ap, "SAME_UPPER"), same_lower = !strcmp(ap, "SAME_LOWER"), valid = !strcmp(ap, "VALID");
-    if (!same_upper && !same_lower && !valid && strcmp(ap, "NOTSET"))
-        return op_fail(c, NORMA_ERR_MODEL, "unknown auto_pad '%s'", ap);
     memset(s, 0, sizeof *s);
     s->NC = x->dims[0] * x->dims[1];
     for (int i = 0; i < 3; i++)
         s->in[i] = s->out[i] = s->k[i] = s->stride[i] = s->dil[i] = 1;
     for (int i = 0; i < nsp; i++) {
         int d = 3 - nsp + i;
-        int64_t in = x->dims[2 + i], eff = (k[i] - 1) * dl[i] + 1, pb = pads[i], pe = pads[nsp + i], out;
-        if (same_upper || same_lower) {
-            out = (in + st[i] - 1) / st[i];
-            int64_t total = (out - 1) * st[i] + eff - in;
-            if (total < 0)
-                total = 0;
-            pb = same_upper ? total / 2 : total - total / 2;
-            pe = total - pb;
-        } else {
-            if (valid)
-                pb = pe = 0;
-            if (in + pb + pe < eff)
-                return op_fail(c, NORMA_ERR_SHAPE,
-                               "spatial dimension %d: input %lld with pads %lld+%lld is smaller than the kernel extent %lld", i,
-                               (long long)in, (long long)pb, (long long)pe, (long long)eff);
-            int64_t span = in + pb + pe - eff;
-            out = (ceil_mode ? (span + st[i] - 1) / st[i] : span / st[i]) + 1;
-            /* the last window must start inside the input or the leading padding */
-            if (ceil_mode && (out - 1) * st[i] >= in + pb)
-                out--;
-        }
+        int64_t in = x->dims[2 + i], eff = (k[i] - 1) * win.dl[i] + 1, pb, pe, out;
+        if ((rc = op_window_axis(c, &win, i, in, ceil_mode, &out, &pb, &pe)))
+            return rc;
         if (pb >= eff || pe >= eff)
             return op_fail(c, NORMA_ERR_MODEL, "pads (%lld, %lld) must be smaller than the kernel extent %lld on axis %d",
                            (long long)pb, (long long)pe, (long long)eff, i);
         s->in[d] = in;
         s->out[d] = out;
         s->k[d] = k[i];
-        s->stride[d] = st[i];
-        s->dil[d] = dl[i];
+        s->stride[d] = win.st[i];
+        s->dil[d] = win.dl[i];
         s->pad[d] = pb;
         s->pad_end[d] = pe;
     }

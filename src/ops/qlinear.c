@@ -22,6 +22,7 @@
 #include "kernels/conv.h"
 #include "kernels/quant.h"
 #include "ops/op.h"
+#include "ops/window.h"
 
 static int is_q8(int dt)
 {
@@ -275,27 +276,7 @@ static int qlmm_run(op_ctx *c)
 
 /* ---------------- convolutions ---------------- */
 
-/* Reads an INTS attribute of length nsp into out (default def when absent). */
-static int spatial_attr(op_ctx *c, const char *name, int nsp, int64_t def, int64_t min, int64_t *out)
-{
-    const int64_t *v;
-    int n = ir_attr_ints(c->node, name, &v);
-    for (int i = 0; i < nsp; i++)
-        out[i] = def;
-    if (n < 0)
-        return NORMA_OK;
-    if (n != nsp)
-        return op_fail(c, NORMA_ERR_MODEL, "%s has %d values; the input has %d spatial dimensions", name, n, nsp);
-    for (int i = 0; i < nsp; i++) {
-        if (v[i] < min || v[i] > INT32_MAX)
-            return op_fail(c, NORMA_ERR_MODEL, "%s[%d] = %lld must be >= %lld and <= %d", name, i, (long long)v[i],
-                           (long long)min, INT32_MAX);
-        out[i] = v[i];
-    }
-    return NORMA_OK;
-}
-
-/* Conv geometry of x = in[ix], w = in[iw] (as in ops/conv.c, without the transpose). */
+/* Conv geometry of x = in[ix], w = in[iw] (the window through ops/window.h, as Conv). */
 static int qconv_geometry(op_ctx *c, int ix, int iw, k_conv_shape *s)
 {
     const ir_tensor *x = c->in[ix], *w = c->in[iw];
@@ -315,34 +296,11 @@ static int qconv_geometry(op_ctx *c, int ix, int iw, k_conv_shape *s)
     if (w->dims[1] * group != C)
         return op_fail(c, NORMA_ERR_SHAPE, "w has %lld input channels per group but x has C=%lld with group %lld",
                        (long long)w->dims[1], (long long)C, (long long)group);
-    int64_t k[3], st[3], dl[3], pads[6];
-    const int64_t *ks;
-    int nk = ir_attr_ints(c->node, "kernel_shape", &ks), rc;
-    if (nk >= 0 && nk != nsp)
-        return op_fail(c, NORMA_ERR_MODEL, "kernel_shape has %d values; the input has %d spatial dimensions", nk, nsp);
-    for (int i = 0; i < nsp; i++) {
-        k[i] = w->dims[2 + i];
-        if (nk >= 0 && ks[i] != k[i])
-            return op_fail(c, NORMA_ERR_SHAPE, "kernel_shape[%d] = %lld but w has %lld", i, (long long)ks[i],
-                           (long long)k[i]);
-        if (k[i] < 1 || k[i] > INT32_MAX)
-            return op_fail(c, NORMA_ERR_SHAPE, "kernel dimension %d is %lld", i, (long long)k[i]);
-    }
-    if ((rc = spatial_attr(c, "strides", nsp, 1, 1, st)) || (rc = spatial_attr(c, "dilations", nsp, 1, 1, dl)))
+    int64_t k[3];
+    op_window win;
+    int rc;
+    if ((rc = op_window_kernel(c, w, nsp, k)) || (rc = op_window_read(c, nsp, k, 1, &win)))
         return rc;
-    const int64_t *pv;
-    int np = ir_attr_ints(c->node, "pads", &pv);
-    if (np >= 0 && np != 2 * nsp)
-        return op_fail(c, NORMA_ERR_MODEL, "pads has %d values; expected %d", np, 2 * nsp);
-    for (int i = 0; i < 2 * nsp; i++) {
-        pads[i] = np >= 0 ? pv[i] : 0;
-        if (pads[i] < 0 || pads[i] > INT32_MAX)
-            return op_fail(c, NORMA_ERR_MODEL, "pads[%d] = %lld is out of range", i, (long long)pads[i]);
-    }
-    const char *ap = ir_attr_string(c->node, "auto_pad", "NOTSET");
-    int same_upper = !strcmp(ap, "SAME_UPPER"), same_lower = !strcmp(ap, "SAME_LOWER"), valid = !strcmp(ap, "VALID");
-    if (!same_upper && !same_lower && !valid && strcmp(ap, "NOTSET"))
-        return op_fail(c, NORMA_ERR_MODEL, "unknown auto_pad '%s'", ap);
     memset(s, 0, sizeof *s);
     s->N = x->dims[0];
     s->C = C;
@@ -352,29 +310,14 @@ static int qconv_geometry(op_ctx *c, int ix, int iw, k_conv_shape *s)
         s->in[i] = s->out[i] = s->k[i] = s->stride[i] = s->dil[i] = 1;
     for (int i = 0; i < nsp; i++) {
         int d = 3 - nsp + i;
-        int64_t in = x->dims[2 + i], eff = (k[i] - 1) * dl[i] + 1, pb = pads[i], pe = pads[nsp + i], out;
-        if (same_upper || same_lower) {
-            out = (in + st[i] - 1) / st[i];
-            int64_t total = (out - 1) * st[i] + eff - in;
-            if (total < 0)
-                total = 0;
-            pb = same_upper ? total / 2 : total - total / 2;
-        } else {
-            if (valid)
-                pb = pe = 0;
-            if (in + pb + pe < eff)
-                return op_fail(c, NORMA_ERR_SHAPE,
-                               "spatial dimension %d: input %lld with pads %lld+%lld is smaller than the kernel extent %lld",
-                               i, (long long)in, (long long)pb, (long long)pe, (long long)eff);
-            out = (in + pb + pe - eff) / st[i] + 1;
-        }
-        if (out < 1)
-            return op_fail(c, NORMA_ERR_SHAPE, "spatial dimension %d of the output would be %lld", i, (long long)out);
+        int64_t in = x->dims[2 + i], pb, pe, out;
+        if ((rc = op_window_axis(c, &win, i, in, 0, &out, &pb, &pe)))
+            return rc;
         s->in[d] = in;
         s->out[d] = out;
         s->k[d] = k[i];
-        s->stride[d] = st[i];
-        s->dil[d] = dl[i];
+        s->stride[d] = win.st[i];
+        s->dil[d] = win.dl[i];
         s->pad[d] = pb;
     }
     return NORMA_OK;
