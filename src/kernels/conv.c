@@ -99,31 +99,101 @@ static void valid_range(int64_t nout, int64_t stride, int64_t off, int64_t in, i
  * columns of a panel are cut into segments that share one output row (od, oh); for
  * each kernel tap a segment is a zero prefix, a strided (or, for stride 1,
  * contiguous) run of one input row, and a zero suffix. */
+/* One row: phase p holds xr[p], xr[p + sw], ... in wp slots, zeros after. */
+static void split_row(const float *xr, float *d, int64_t iW, int64_t sw, int64_t wp)
+{
+    for (int64_t p = 0; p < sw; p++) {
+        int64_t n = p < iW ? (iW - p + sw - 1) / sw : 0; /* slots that hold an input */
+        for (int64_t q = 0; q < n; q++)
+            d[p * wp + q] = xr[q * sw + p];
+        for (int64_t q = n; q < wp; q++)
+            d[p * wp + q] = 0.0f;
+    }
+}
+
+#ifdef CONV_AVX512
+/* Stride 2: 32 columns at a time, their even and odd elements by two permutes (the
+ * lanes past the row read as zero, which is the padding of the odd phase). */
+T512 static void split_row_s2_avx512(const float *xr, float *d, int64_t iW, int64_t wp)
+{
+    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+    for (int64_t q = 0; q < wp; q += 16) {
+        int64_t c = 2 * q;
+        __m512 lo, hi;
+        if (c + 32 <= iW) {
+            lo = _mm512_loadu_ps(xr + c), hi = _mm512_loadu_ps(xr + c + 16);
+        } else {
+            lo = _mm512_maskz_loadu_ps(lanes16(0, iW - c), xr + c);
+            hi = _mm512_maskz_loadu_ps(lanes16(0, iW - c - 16), xr + c + 16);
+        }
+        __m512 e = _mm512_permutex2var_ps(lo, even, hi), o = _mm512_permutex2var_ps(lo, odd, hi);
+        if (q + 16 <= wp) {
+            _mm512_storeu_ps(d + q, e);
+            _mm512_storeu_ps(d + wp + q, o);
+        } else {
+            __mmask16 m = lanes16(0, wp - q);
+            _mm512_mask_storeu_ps(d + q, m, e);
+            _mm512_mask_storeu_ps(d + wp + q, m, o);
+        }
+    }
+}
+#endif
+
+/* Rows h0 .. h1 - 1 of every plane, row h of all planes before row h + 1 (measured
+ * against plane by plane on ResNet-50's layer2 3x3/2: the same at one thread, 9%
+ * faster at two). */
+static void split_band(const float *src, float *dst, int64_t planes, int64_t H, int64_t h0, int64_t h1, int64_t iW,
+                       int64_t sw, int64_t wp, int s2)
+{
+    for (int64_t h = h0; h < h1; h++)
+        for (int64_t pl = 0; pl < planes; pl++) {
+            int64_t r = pl * H + h;
+#ifdef CONV_AVX512
+            if (s2) {
+                split_row_s2_avx512(src + r * iW, dst + r * 2 * wp, iW, wp);
+                continue;
+            }
+#else
+            (void)s2;
+#endif
+            split_row(src + r * iW, dst + r * sw * wp, iW, sw, wp);
+        }
+}
+
 /* x rows (Cg*D*H rows of W) -> rows of sw phases, phase p holding x[p], x[p+sw], ...
  * in ceil(W/sw) slots, so that a strided read becomes a contiguous one. */
 void k_f32_split_w_phases(const k_conv_shape *s, const float *x, int64_t c0, int64_t Cg, float *dst,
                           int threads)
 {
+    k_f32_split_w_phases_x(s, x, c0, Cg, dst, threads, 1);
+}
+
+void k_f32_split_w_phases_x(const k_conv_shape *s, const float *x, int64_t c0, int64_t Cg, float *dst,
+                            int threads, int simd)
+{
     int64_t iW = s->in[2], sw = s->stride[2], wp = (iW + sw - 1) / sw;
     int64_t rows = Cg * s->in[0] * s->in[1];
     const float *src = x + c0 * s->in[0] * s->in[1] * iW;
     int nt = threads > 1 && rows * iW >= 65536 ? threads : 1;
+#ifdef CONV_AVX512
+    int s2 = simd && sw == 2 && have_avx512();
+#else
+    int s2 = 0;
+    (void)simd;
+#endif
     /* Threads take bands of rows of every plane, not whole planes: a band of the
      * output is then split by the thread that also gathers it (a line another core
      * wrote costs several times a line of this core's cache). */
     int64_t H = s->in[1], planes = rows / H;
-#pragma omp parallel for schedule(static) num_threads(nt)
-    for (int64_t hr = 0; hr < rows; hr++) {
-        int64_t r = hr % planes * H + hr / planes;
-        const float *xr = src + r * iW;
-        float *d = dst + r * sw * wp;
-        for (int64_t p = 0; p < sw; p++) {
-            int64_t n = p < iW ? (iW - p + sw - 1) / sw : 0; /* slots that hold an input */
-            for (int64_t q = 0; q < n; q++)
-                d[p * wp + q] = xr[q * sw + p];
-            for (int64_t q = n; q < wp; q++)
-                d[p * wp + q] = 0.0f;
-        }
+    if (nt == 1) { /* no parallel region (callers may run this inside theirs) */
+        split_band(src, dst, planes, H, 0, H, iW, sw, wp, s2);
+        return;
+    }
+#pragma omp parallel num_threads(nt)
+    {
+        int64_t t = omp_get_thread_num(), T = omp_get_num_threads();
+        split_band(src, dst, planes, H, H * t / T, H * (t + 1) / T, iW, sw, wp, s2);
     }
 }
 

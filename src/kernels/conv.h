@@ -50,6 +50,9 @@ void k_f32_im2col_packed_part(const k_conv_shape *s, const float *x, int64_t c0,
  * (else NULL), it turns every strided gather into a contiguous copy. */
 void k_f32_split_w_phases(const k_conv_shape *s, const float *x, int64_t c0, int64_t Cg, float *dst,
                           int threads);
+/* The same; simd 0 keeps to the portable loops (tests). */
+void k_f32_split_w_phases_x(const k_conv_shape *s, const float *x, int64_t c0, int64_t Cg, float *dst,
+                            int threads, int simd);
 
 /* For a 1x1 kernel without leading pads: the inputs its outputs read, x (N, C, D, H, W)
  * -> dst (N, C, oD, oH, oW), dst[.., od, oh, ow] = x[.., od*sD, oh*sH, ow*sW], zero where

@@ -459,6 +459,54 @@ static void conv_im2col_simd_and_portable_write_the_same(void **st)
     }
 }
 
+/* The W-phase split against its definition, phase p of row r holding x[r][p + sw q]
+ * then zeros: the AVX-512 stride-2 rows (simd 1) and the portable loops, widths around
+ * the 32 columns a vector pair reads, strides 2 and 3, one and two threads (bands of
+ * rows), and a channel offset. */
+static void conv_split_w_phases_matches_definition(void **st)
+{
+    (void)st;
+    tu_seed(25);
+    static const int64_t g[][4] = {/* C, H, W, stride */
+                                   {3, 5, 1, 2},  {2, 4, 15, 2}, {2, 3, 31, 2}, {3, 2, 32, 2},
+                                   {2, 3, 33, 2}, {4, 5, 56, 2}, {2, 3, 65, 2}, {3, 4, 112, 2},
+                                   {2, 3, 17, 3}, {64, 9, 120, 2}};
+    for (size_t i = 0; i < sizeof g / sizeof g[0]; i++) {
+        k_conv_shape s;
+        memset(&s, 0, sizeof s);
+        s.N = 1, s.C = s.M = g[i][0] + 1, s.group = 1;
+        for (int d = 0; d < 3; d++)
+            s.in[d] = s.out[d] = s.k[d] = s.stride[d] = s.dil[d] = 1;
+        s.in[1] = g[i][1], s.in[2] = g[i][2], s.stride[2] = g[i][3];
+        int64_t C = g[i][0], H = g[i][1], W = g[i][2], sw = g[i][3], wp = (W + sw - 1) / sw;
+        size_t nx = (size_t)((C + 1) * H * W), n = (size_t)(C * H * sw * wp);
+        float *x = malloc(nx * sizeof(float)), *y = malloc((n + 16) * sizeof(float));
+        tu_fill(x, nx, -1, 1);
+        for (int simd = 0; simd <= 1; simd++)
+            for (int threads = 1; threads <= 2; threads++) {
+                memset(y, 0x55, (n + 16) * sizeof(float));
+                k_f32_split_w_phases_x(&s, x, 1, C, y, threads, simd); /* channels 1 .. C */
+                for (int64_t r = 0; r < C * H; r++)
+                    for (int64_t p = 0; p < sw; p++)
+                        for (int64_t q = 0; q < wp; q++) {
+                            int64_t w = p + sw * q;
+                            float want = w < W ? x[(size_t)((H + r) * W + w)] : 0.0f;
+                            float got = y[(size_t)((r * sw + p) * wp + q)];
+                            if (got != want)
+                                fail_msg("C %lld H %lld W %lld stride %lld simd %d threads %d: row %lld phase %lld "
+                                         "slot %lld is %g, want %g",
+                                         (long long)C, (long long)H, (long long)W, (long long)sw, simd, threads,
+                                         (long long)r, (long long)p, (long long)q, (double)got, (double)want);
+                        }
+                for (size_t k = 0; k < 16 * sizeof(float); k++)
+                    if (((const unsigned char *)(y + n))[k] != 0x55)
+                        fail_msg("W %lld simd %d: written past the split", (long long)W, simd);
+            }
+        free(x);
+        free(y);
+    }
+}
+
 static void conv_depthwise_and_multiplier_match_reference(void **st)
 {
     (void)st;
@@ -744,6 +792,7 @@ int main(void)
         cmocka_unit_test(conv_depthwise_kernel_simd_and_portable_match_reference),
         cmocka_unit_test(conv_direct_matches_reference),
         cmocka_unit_test(conv_im2col_simd_and_portable_write_the_same),
+        cmocka_unit_test(conv_split_w_phases_matches_definition),
         cmocka_unit_test(conv_1d_and_3d_match_reference),
         cmocka_unit_test(conv_auto_pad_same_upper_and_lower_place_extra_pad),
         cmocka_unit_test(convtranspose_strides_groups_pads_match_reference),
