@@ -164,6 +164,10 @@ typedef struct norma_node_profile {
  * profiling is off). */
 NORMA_API size_t norma_profile_nodes(norma_session *s, norma_node_profile *out, size_t cap);
 
+/* Forgets the runs so far (warm-up runs, say): the profile then counts only the runs
+ * after it. Call it while no run of s is in progress. Accepts NULL. */
+NORMA_API void norma_profile_reset(norma_session *s);
+
 /* Bytes of one element of dtype (0 for strings and unknown types). */
 NORMA_API size_t norma_dtype_size(norma_dtype dtype);
 

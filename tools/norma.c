@@ -1050,6 +1050,7 @@ static int cmd_bench(int argc, char **argv)
         goto out;
     }
     double first_ms = now_ms() - t1;
+    norma_profile_reset(s); /* the profile covers the timed runs, not the first */
     for (int i = 0; i < iters; i++) {
         double a = now_ms();
         if (norma_run(s, ins, ni, outs, no) != NORMA_OK) {
@@ -1064,7 +1065,7 @@ static int cmd_bench(int argc, char **argv)
     int p90 = (int)((iters - 1) * 0.9 + 0.5);
     printf("{\"load_ms\":%.3f,\"first_run_ms\":%.3f,\"median_ms\":%.3f,\"p90_ms\":%.3f,\"peak_rss_mb\":%.1f,\"threads\":%d,\"iters\":%d}\n",
            load_ms, first_ms, times[iters / 2], times[p90], (double)ru.ru_maxrss / 1024.0, opt.threads, iters);
-    if (opt.profile) { /* per op type, per run (the first run included) */
+    if (opt.profile) { /* per op type, per timed run */
         norma_profile_entry pe[64];
         size_t np = norma_profile(s, pe, 64);
         double total = 0;
@@ -1072,8 +1073,8 @@ static int cmd_bench(int argc, char **argv)
             total += pe[k].ms;
         fprintf(stderr, "%-28s %10s %8s %7s\n", "op", "ms/run", "nodes", "share");
         for (size_t k = 0; k < np && k < 64; k++)
-            fprintf(stderr, "%-28s %10.3f %8lld %6.1f%%\n", pe[k].op_type, pe[k].ms / (iters + 1),
-                    pe[k].calls / (iters + 1), total > 0 ? 100 * pe[k].ms / total : 0);
+            fprintf(stderr, "%-28s %10.3f %8lld %6.1f%%\n", pe[k].op_type, pe[k].ms / iters, pe[k].calls / iters,
+                    total > 0 ? 100 * pe[k].ms / total : 0);
         size_t nn = norma_profile_nodes(s, NULL, 0), show = all_nodes ? nn : 15;
         norma_node_profile *pn = calloc(show ? show : 1, sizeof *pn);
         if (!pn) {
@@ -1086,7 +1087,7 @@ static int cmd_bench(int argc, char **argv)
         for (size_t k = 0; k < nn && k < show; k++) {
             size_t len = strlen(pn[k].node); /* exported names are paths: the end tells them apart */
             fprintf(stderr, "%-40s %-20.20s %10.3f %6.1f%%\n", pn[k].node + (len > 40 ? len - 40 : 0), pn[k].op_type,
-                    pn[k].ms / (iters + 1), total > 0 ? 100 * pn[k].ms / total : 0);
+                    pn[k].ms / iters, total > 0 ? 100 * pn[k].ms / total : 0);
         }
         free(pn);
     }

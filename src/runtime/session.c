@@ -905,6 +905,20 @@ size_t norma_profile_nodes(norma_session *s, norma_node_profile *out, size_t cap
     return n;
 }
 
+void norma_profile_reset(norma_session *s)
+{
+    if (!s || !s->opt.profile)
+        return;
+    size_t nn = (size_t)s->g->n_nodes;
+    pthread_mutex_lock(&s->lock);
+    for (run_ctx *c = s->ctxs; c; c = c->next)
+        if (c->node_ms) {
+            memset(c->node_ms, 0, nn * sizeof *c->node_ms);
+            memset(c->node_calls, 0, nn * sizeof *c->node_calls);
+        }
+    pthread_mutex_unlock(&s->lock);
+}
+
 size_t norma_profile(norma_session *s, norma_profile_entry *out, size_t cap)
 {
     if (!s || !s->opt.profile)

@@ -228,6 +228,19 @@ static void profile_counts_every_node_run(void **state)
     }
     assert_true(np[0].ms >= np[1].ms);
     assert_true(strcmp(np[0].op_type, np[1].op_type) != 0);
+    /* a reset forgets those runs: none is listed, then only the run after it */
+    norma_profile_reset(s);
+    norma_profile_reset(plain);
+    norma_profile_reset(NULL);
+    assert_int_equal(norma_profile_nodes(s, np, 4), 0);
+    assert_int_equal(norma_profile(s, e, 4), 2);
+    for (int k = 0; k < 2; k++)
+        assert_true(e[k].calls == 0 && e[k].ms == 0);
+    memset(&out, 0, sizeof out);
+    assert_int_equal(norma_run(s, &in, 1, &out, 1), NORMA_OK);
+    assert_int_equal(norma_profile_nodes(s, np, 4), 2);
+    for (int k = 0; k < 2; k++)
+        assert_int_equal(np[k].calls, 1);
     norma_session_free(s);
     norma_session_free(plain);
 }
