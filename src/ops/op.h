@@ -85,6 +85,10 @@ enum {
      * M and cond, Resize's roi and scales): the op checks them itself. For every other
      * op an empty required input is a model error. */
     OP_F_EMPTY_INPUTS = 16,
+    /* Output 0 holds exactly the bytes of input 0 (Reshape, Flatten, Squeeze,
+     * Unsqueeze): the planner may give the two the same memory, and run must then
+     * copy nothing (it sees out[0]->data == in[0]->data). */
+    OP_F_VIEW = 32,
 };
 
 /* Gives output k to the runtime, which takes ownership of t (also on failure). Only

@@ -1,7 +1,8 @@
 /*
  * Reshape (ONNX opsets 1, 5, 13, 14), Flatten (1, 9, 11, 13), Squeeze and Unsqueeze
  * (1, 11, 13): ops that change only the shape. The output holds the input's bytes
- * unchanged, so run is one memcpy (or nothing when the planner aliased the two).
+ * unchanged (OP_F_VIEW), so run is one memcpy, or nothing when the planner gave both
+ * the same memory.
  */
 #include <string.h>
 
@@ -192,20 +193,20 @@ static int unsqueeze_infer(op_ctx *c)
     return NORMA_OK;
 }
 
-static const op_schema reshape1 = {"Reshape", "", 1, 1, 1, 1, 1, NULL, NULL, reshape_infer, copy_run};
-static const op_schema reshape5 = {"Reshape", "", 5, 2, 2, 1, 1, NULL, NULL, reshape_infer, copy_run};
-static const op_schema reshape13 = {"Reshape", "", 13, 2, 2, 1, 1, NULL, NULL, reshape_infer, copy_run};
-static const op_schema reshape14 = {"Reshape", "", 14, 2, 2, 1, 1, NULL, NULL, reshape_infer, copy_run};
-static const op_schema flatten1 = {"Flatten", "", 1, 1, 1, 1, 1, NULL, NULL, flatten_infer, copy_run};
-static const op_schema flatten9 = {"Flatten", "", 9, 1, 1, 1, 1, NULL, NULL, flatten_infer, copy_run};
-static const op_schema flatten11 = {"Flatten", "", 11, 1, 1, 1, 1, NULL, NULL, flatten_infer, copy_run};
-static const op_schema flatten13 = {"Flatten", "", 13, 1, 1, 1, 1, NULL, NULL, flatten_infer, copy_run};
-static const op_schema squeeze1 = {"Squeeze", "", 1, 1, 1, 1, 1, NULL, NULL, squeeze_infer, copy_run};
-static const op_schema squeeze11 = {"Squeeze", "", 11, 1, 1, 1, 1, NULL, NULL, squeeze_infer, copy_run};
-static const op_schema squeeze13 = {"Squeeze", "", 13, 1, 2, 1, 1, NULL, NULL, squeeze_infer, copy_run};
-static const op_schema unsqueeze1 = {"Unsqueeze", "", 1, 1, 1, 1, 1, NULL, NULL, unsqueeze_infer, copy_run};
-static const op_schema unsqueeze11 = {"Unsqueeze", "", 11, 1, 1, 1, 1, NULL, NULL, unsqueeze_infer, copy_run};
-static const op_schema unsqueeze13 = {"Unsqueeze", "", 13, 2, 2, 1, 1, NULL, NULL, unsqueeze_infer, copy_run};
+static const op_schema reshape1 = {"Reshape", "", 1, 1, 1, 1, 1, NULL, NULL, reshape_infer, copy_run, OP_F_VIEW};
+static const op_schema reshape5 = {"Reshape", "", 5, 2, 2, 1, 1, NULL, NULL, reshape_infer, copy_run, OP_F_VIEW};
+static const op_schema reshape13 = {"Reshape", "", 13, 2, 2, 1, 1, NULL, NULL, reshape_infer, copy_run, OP_F_VIEW};
+static const op_schema reshape14 = {"Reshape", "", 14, 2, 2, 1, 1, NULL, NULL, reshape_infer, copy_run, OP_F_VIEW};
+static const op_schema flatten1 = {"Flatten", "", 1, 1, 1, 1, 1, NULL, NULL, flatten_infer, copy_run, OP_F_VIEW};
+static const op_schema flatten9 = {"Flatten", "", 9, 1, 1, 1, 1, NULL, NULL, flatten_infer, copy_run, OP_F_VIEW};
+static const op_schema flatten11 = {"Flatten", "", 11, 1, 1, 1, 1, NULL, NULL, flatten_infer, copy_run, OP_F_VIEW};
+static const op_schema flatten13 = {"Flatten", "", 13, 1, 1, 1, 1, NULL, NULL, flatten_infer, copy_run, OP_F_VIEW};
+static const op_schema squeeze1 = {"Squeeze", "", 1, 1, 1, 1, 1, NULL, NULL, squeeze_infer, copy_run, OP_F_VIEW};
+static const op_schema squeeze11 = {"Squeeze", "", 11, 1, 1, 1, 1, NULL, NULL, squeeze_infer, copy_run, OP_F_VIEW};
+static const op_schema squeeze13 = {"Squeeze", "", 13, 1, 2, 1, 1, NULL, NULL, squeeze_infer, copy_run, OP_F_VIEW};
+static const op_schema unsqueeze1 = {"Unsqueeze", "", 1, 1, 1, 1, 1, NULL, NULL, unsqueeze_infer, copy_run, OP_F_VIEW};
+static const op_schema unsqueeze11 = {"Unsqueeze", "", 11, 1, 1, 1, 1, NULL, NULL, unsqueeze_infer, copy_run, OP_F_VIEW};
+static const op_schema unsqueeze13 = {"Unsqueeze", "", 13, 2, 2, 1, 1, NULL, NULL, unsqueeze_infer, copy_run, OP_F_VIEW};
 
 OP_TABLE(reshape) = {&reshape1, &reshape5, &reshape13, &reshape14, &flatten1, &flatten9, &flatten11, &flatten13,
                      &squeeze1, &squeeze11, &squeeze13, &unsqueeze1, &unsqueeze11, &unsqueeze13, NULL};

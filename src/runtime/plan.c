@@ -95,7 +95,7 @@ int plan_build(norma_session *s, const int64_t *in_dims, plan **out, char *err, 
     int nv = g->n_values, nn = g->n_nodes;
     int rc = NORMA_ERR_MEMORY;
     block *blocks = NULL;
-    int *last_use = NULL;
+    int *last_use = NULL, *view_of = NULL;
     ir_tensor **ptrs = NULL;
     plan *p = calloc(1, sizeof(plan));
     if (!p)
@@ -110,9 +110,10 @@ int plan_build(norma_session *s, const int64_t *in_dims, plan **out, char *err, 
     p->scratch_size = calloc((size_t)(nn ? nn : 1), sizeof(size_t));
     p->skip = calloc((size_t)(nn ? nn : 1), 1);
     last_use = malloc(sizeof(int) * (size_t)(nv ? nv : 1));
+    view_of = malloc(sizeof(int) * (size_t)(nv ? nv : 1));
     ptrs = malloc(sizeof(ir_tensor *) * 64);
     if (!p->in_dims || !p->vals || !p->kind || !p->offset || !p->owned || !p->scratch_off ||
-        !p->scratch_size || !p->skip || !last_use || !ptrs)
+        !p->scratch_size || !p->skip || !last_use || !view_of || !ptrs)
         goto oom;
     memcpy(p->in_dims, in_dims, sizeof(int64_t) * IR_MAX_RANK * (size_t)g->n_inputs);
     p->dyn_from = nn;
@@ -237,6 +238,23 @@ int plan_build(norma_session *s, const int64_t *in_dims, plan **out, char *err, 
         }
     }
 
+    /* Views: the output of a view op (Reshape and the like) shares its input's memory
+     * when both live in the arena and neither is a graph output (the caller gets
+     * each output as its own buffer). view_of[v] is the value whose block v uses. */
+    for (int v = 0; v < nv; v++)
+        view_of[v] = v;
+    for (int i = 0; i < p->dyn_from; i++) {
+        const ir_node *n = &g->nodes[i];
+        if (p->skip[i] || !(s->nodes[i].schema->flags & OP_F_VIEW) || n->n_in < 1 || n->n_out < 1)
+            continue;
+        int vi = n->in[0], vo = n->out[0];
+        if (vi < 0 || vo < 0 || p->kind[vi] != VK_ARENA || p->kind[vo] != VK_ARENA || g->values[vi].is_output ||
+            g->values[vo].is_output || p->vals[vi].dtype != p->vals[vo].dtype ||
+            ir_tensor_nbytes(&p->vals[vi]) != ir_tensor_nbytes(&p->vals[vo]))
+            continue;
+        view_of[vo] = view_of[vi];
+    }
+
     /* Lifetimes: a value lives from its producer to its last reader; outputs to the end. */
     for (int v = 0; v < nv; v++)
         last_use[v] = -1;
@@ -258,7 +276,7 @@ int plan_build(norma_session *s, const int64_t *in_dims, plan **out, char *err, 
         goto oom;
     }
     for (int v = 0; v < nv; v++) {
-        if (p->kind[v] != VK_ARENA)
+        if (p->kind[v] != VK_ARENA || view_of[v] != v)
             continue;
         int prod = g->values[v].producer;
         size_t bytes = ir_tensor_nbytes(&p->vals[v]);
@@ -266,6 +284,13 @@ int plan_build(norma_session *s, const int64_t *in_dims, plan **out, char *err, 
         blocks[nb].first = prod;
         blocks[nb].last = last_use[v] < prod ? prod : last_use[v];
         block_of[v] = nb++;
+    }
+    for (int v = 0; v < nv; v++) { /* a view keeps its base's block alive until its own last reader */
+        if (p->kind[v] != VK_ARENA || view_of[v] == v)
+            continue;
+        block *b = &blocks[block_of[view_of[v]]];
+        if (last_use[v] > b->last)
+            b->last = last_use[v];
     }
     for (int i = 0; i < p->dyn_from; i++) {
         if (p->skip[i] || !p->scratch_size[i])
@@ -288,13 +313,14 @@ int plan_build(norma_session *s, const int64_t *in_dims, plan **out, char *err, 
     }
     for (int v = 0; v < nv; v++)
         if (p->kind[v] == VK_ARENA)
-            p->offset[v] = blocks[block_of[v]].off;
+            p->offset[v] = blocks[block_of[view_of[v]]].off;
     for (int i = 0; i < p->dyn_from; i++)
         if (!p->skip[i] && p->scratch_size[i])
             p->scratch_off[i] = blocks[block_of[nv + i]].off;
     free(block_of);
     free(blocks);
     free(last_use);
+    free(view_of);
     free(ptrs);
     *out = p;
     return NORMA_OK;
@@ -305,6 +331,7 @@ fail:
     plan_free(p);
     free(blocks);
     free(last_use);
+    free(view_of);
     free(ptrs);
     return rc;
 }
