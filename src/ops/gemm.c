@@ -14,7 +14,13 @@
  * to every output row in the epilogue, and an attribute transB (0 or 1): with
  * transB=1, B must be 2-D and is read as its transpose (B is (N, K)), so a
  * Transpose(W, perm=[1,0]) in front of the MatMul need not be materialized; packing
- * reads B through strides either way.
+ * reads B through strides either way. The same internal MatMul also takes (made by
+ * the fuse-matmul-scale and fuse-matmul-permute passes, for attention):
+ *   alpha   a float the product is scaled by (before the bias and activation);
+ *   perm_a, perm_b   A or B is read as Transpose(input, perm): the packing walks the
+ *           input through the permuted strides (q and k as heads-first views);
+ *   perm_y  the output is Transpose(product, perm) with the last axis kept last: the
+ *           GEMM writes each batch entry's rows at their place in it.
  */
 #include <omp.h>
 #include <stdlib.h>
@@ -169,23 +175,56 @@ static int gemm_run(op_ctx *c)
 
 /* ---------------- MatMul ---------------- */
 
+/* 1 for a MatMul in the internal domain, which alone has the attributes below. */
+static int mm_internal(const ir_node *n)
+{
+    return n->domain && strcmp(n->domain, "norma") == 0;
+}
+
 /* 1 when a norma.MatMul reads B transposed; -1 when its transB is not 0 or 1. The
  * ONNX MatMul has no such attribute, so only the internal domain looks for it. */
 static int mm_trans_b(const ir_node *n)
 {
-    if (!n->domain || strcmp(n->domain, "norma") != 0)
+    if (!mm_internal(n))
         return 0;
     int64_t tb = ir_attr_int(n, "transB", 0);
     return tb == 0 || tb == 1 ? (int)tb : -1;
 }
 
+/* The permutation attribute `name` of a norma.MatMul (perm_a, perm_b, perm_y) into p:
+ * its length, 0 when absent, -1 when it is not a permutation of 0..len-1 of at least
+ * two and at most IR_MAX_RANK entries. */
+static int mm_perm(const ir_node *n, const char *name, int *p)
+{
+    const int64_t *v;
+    if (!mm_internal(n) || !ir_attr_find(n, name))
+        return 0;
+    int len = ir_attr_ints(n, name, &v);
+    if (len < 2 || len > IR_MAX_RANK)
+        return -1;
+    unsigned seen = 0;
+    for (int i = 0; i < len; i++) {
+        if (v[i] < 0 || v[i] >= len || (seen >> v[i] & 1))
+            return -1;
+        seen |= 1u << v[i];
+        p[i] = (int)v[i];
+    }
+    return len;
+}
+
 static int matmul_init(op_ctx *c)
 {
+    const ir_node *n = c->node;
     const ir_tensor *b = c->in[1];
-    int tb = mm_trans_b(c->node);
+    int tb = mm_trans_b(n), p[IR_MAX_RANK];
     if (tb < 0)
-        return op_fail(c, NORMA_ERR_MODEL, "transB=%lld must be 0 or 1",
-                       (long long)ir_attr_int(c->node, "transB", 0));
+        return op_fail(c, NORMA_ERR_MODEL, "transB=%lld must be 0 or 1", (long long)ir_attr_int(n, "transB", 0));
+    static const char *const perms[] = {"perm_a", "perm_b", "perm_y"};
+    for (int i = 0; i < 3; i++)
+        if (mm_perm(n, perms[i], p) < 0)
+            return op_fail(c, NORMA_ERR_MODEL, "%s is not a permutation of 2 to %d axes", perms[i], IR_MAX_RANK);
+    if (tb && ir_attr_find(n, "perm_b"))
+        return op_fail(c, NORMA_ERR_MODEL, "transB and perm_b cannot both be given");
     if (tb) {
         if (b && b->data && b->dtype == NORMA_FLOAT && b->rank == 2) {
             /* B is (N, K): element (k, j) at B[j*K + k] */
@@ -194,7 +233,7 @@ static int matmul_init(op_ctx *c)
         }
         return pack_const_b(c, NULL, 0, 0, 0, 0);
     }
-    if (b && b->data && b->dtype == NORMA_FLOAT && b->rank >= 1) {
+    if (b && b->data && b->dtype == NORMA_FLOAT && b->rank >= 1 && !ir_attr_find(n, "perm_b")) {
         int ok = 1;
         for (int i = 0; i + 2 < b->rank; i++)
             ok &= b->dims[i] == 1;
@@ -207,40 +246,125 @@ static int matmul_init(op_ctx *c)
     return pack_const_b(c, NULL, 0, 0, 0, 0);
 }
 
-/* Splits a MatMul into batch shape (ob, rank br), M, K, N. Returns 0 or an error. */
+/* One operand as the product reads it: the tensor's axes permuted (perm_a, perm_b, or
+ * transB's [1, 0]), each logical axis with its stride in elements in the tensor. */
+typedef struct mm_operand {
+    int rank;
+    int64_t dims[IR_MAX_RANK];
+    int64_t str[IR_MAX_RANK];
+} mm_operand;
+
+/* Fills o from t read through perm p (np entries; 0: as stored). */
+static void mm_view(const ir_tensor *t, const int *p, int np, mm_operand *o)
+{
+    int64_t cs[IR_MAX_RANK];
+    int64_t run = 1;
+    for (int d = t->rank - 1; d >= 0; d--) {
+        cs[d] = run;
+        run *= t->dims[d];
+    }
+    o->rank = t->rank;
+    for (int d = 0; d < t->rank; d++) {
+        int src = np ? p[d] : d;
+        o->dims[d] = t->dims[src];
+        o->str[d] = cs[src];
+    }
+}
+
+/* A MatMul split into a batch shape (rank br), M, K, N, and where each batch entry's
+ * matrices are: element (i, k) of A at a + oa + i*ars + k*acs, (k, j) of B at
+ * b + ob + k*brs + j*bcs, (i, j) of Y at y + oy + i*ldc + j, with oa, ob, oy the dot
+ * products of the batch index with sa, sb, sy. */
 typedef struct mm_dims {
-    int tb;         /* B is read transposed (norma.MatMul transB=1, B 2-D) */
     int br;
     int64_t batch[IR_MAX_RANK];
     int64_t M, K, N;
     size_t nbatch;
+    int yrank;
+    int64_t ydims[IR_MAX_RANK]; /* the output tensor's shape (after perm_y) */
+    ptrdiff_t ars, acs, brs, bcs, ldc;
+    int64_t sa[IR_MAX_RANK], sb[IR_MAX_RANK], sy[IR_MAX_RANK];
+    int plain; /* no permutation anywhere: A, B and Y as stored */
+    float alpha;
 } mm_dims;
+
+/* Batch strides of operand o (its leading rank-2 axes, aligned right) against the
+ * broadcast batch shape: 0 where o broadcasts. */
+static void mm_batch_strides(const mm_operand *o, const mm_dims *d, int64_t *st)
+{
+    int ro = o->rank > 2 ? o->rank - 2 : 0;
+    for (int i = 0; i < d->br; i++) {
+        int j = i - (d->br - ro);
+        st[i] = j >= 0 && o->dims[j] != 1 ? o->str[j] : 0;
+    }
+}
 
 static int matmul_dims(op_ctx *c, mm_dims *d)
 {
+    const ir_node *n = c->node;
     const ir_tensor *a = c->in[0], *b = c->in[1];
     if (a->rank < 1 || b->rank < 1)
         return op_fail(c, NORMA_ERR_SHAPE, "operands must have rank >= 1, got %d and %d", a->rank, b->rank);
-    d->tb = mm_trans_b(c->node);
-    if (d->tb < 0)
-        return op_fail(c, NORMA_ERR_MODEL, "transB=%lld must be 0 or 1",
-                       (long long)ir_attr_int(c->node, "transB", 0));
-    if (d->tb && b->rank != 2)
+    int tb = mm_trans_b(n);
+    if (tb < 0)
+        return op_fail(c, NORMA_ERR_MODEL, "transB=%lld must be 0 or 1", (long long)ir_attr_int(n, "transB", 0));
+    int pa[IR_MAX_RANK], pb[IR_MAX_RANK] = {1, 0}, py[IR_MAX_RANK];
+    int na = mm_perm(n, "perm_a", pa), nb = tb ? 2 : mm_perm(n, "perm_b", pb), ny = mm_perm(n, "perm_y", py);
+    if (na < 0 || nb < 0 || ny < 0)
+        return op_fail(c, NORMA_ERR_MODEL, "a permutation attribute is not a permutation");
+    if (tb && b->rank != 2)
         return op_fail(c, NORMA_ERR_SHAPE, "with transB=1, B must be 2-D, got rank %d", b->rank);
-    d->M = a->rank == 1 ? 1 : a->dims[a->rank - 2];
-    d->K = a->dims[a->rank - 1];
-    int64_t kb = d->tb ? b->dims[1] : b->rank == 1 ? b->dims[0] : b->dims[b->rank - 2];
-    d->N = d->tb ? b->dims[0] : b->rank == 1 ? 1 : b->dims[b->rank - 1];
+    if ((na && na != a->rank) || (nb && nb != b->rank))
+        return op_fail(c, NORMA_ERR_SHAPE, "perm_%c has %d entries for a rank-%d operand", na && na != a->rank ? 'a' : 'b',
+                       na && na != a->rank ? na : nb, na && na != a->rank ? a->rank : b->rank);
+    mm_operand A, B;
+    mm_view(a, pa, na, &A);
+    mm_view(b, pb, nb, &B);
+    int ra = A.rank, rb = B.rank;
+    d->M = ra == 1 ? 1 : A.dims[ra - 2];
+    d->K = A.dims[ra - 1];
+    d->ars = ra == 1 ? 0 : (ptrdiff_t)A.str[ra - 2];
+    d->acs = (ptrdiff_t)A.str[ra - 1];
+    int64_t kb = rb == 1 ? B.dims[0] : B.dims[rb - 2];
+    d->N = rb == 1 ? 1 : B.dims[rb - 1];
+    d->brs = (ptrdiff_t)(rb == 1 ? B.str[0] : B.str[rb - 2]);
+    d->bcs = rb == 1 ? 0 : (ptrdiff_t)B.str[rb - 1];
     if (d->K != kb)
         return op_fail(c, NORMA_ERR_SHAPE, "inner dimensions differ: A has K=%lld, B has K=%lld",
                        (long long)d->K, (long long)kb);
-    int ra = a->rank > 2 ? a->rank - 2 : 0, rb = b->rank > 2 ? b->rank - 2 : 0;
-    if (op_broadcast_shape(ra, a->dims, rb, b->dims, &d->br, d->batch))
+    if (op_broadcast_shape(ra > 2 ? ra - 2 : 0, A.dims, rb > 2 ? rb - 2 : 0, B.dims, &d->br, d->batch))
         return op_fail(c, NORMA_ERR_SHAPE, "batch dimensions of A and B do not broadcast");
     int ok;
     d->nbatch = ir_numel_checked(d->br, d->batch, &ok);
     if (!ok)
         return op_fail(c, NORMA_ERR_SHAPE, "batch size overflows");
+    mm_batch_strides(&A, d, d->sa);
+    mm_batch_strides(&B, d, d->sb);
+    /* the product's shape, then Y's strides in it (contiguous, or through perm_y) */
+    int64_t od[IR_MAX_RANK + 2];
+    int r = d->br;
+    memcpy(od, d->batch, sizeof(int64_t) * (size_t)r);
+    if (ra >= 2)
+        od[r++] = d->M;
+    if (rb >= 2)
+        od[r++] = d->N;
+    if (r > IR_MAX_RANK)
+        return op_fail(c, NORMA_ERR_UNSUPPORTED, "output rank %d exceeds %d", r, IR_MAX_RANK);
+    if (ny && (ny != r || ra < 2 || rb < 2 || py[r - 1] != r - 1))
+        return op_fail(c, NORMA_ERR_SHAPE, "perm_y must keep the last axis of a rank-%d product of matrices", r);
+    int64_t ystr[IR_MAX_RANK], run = 1;
+    d->yrank = r;
+    for (int i = 0; i < r; i++)
+        d->ydims[i] = od[ny ? py[i] : i];
+    for (int i = r - 1; i >= 0; i--) {
+        ystr[ny ? py[i] : i] = run; /* output axis i holds the product's axis py[i] */
+        run *= d->ydims[i];
+    }
+    for (int i = 0; i < d->br; i++)
+        d->sy[i] = ystr[i];
+    d->ldc = ra >= 2 && rb >= 2 ? (ptrdiff_t)ystr[r - 2] : (ptrdiff_t)d->N;
+    d->plain = !na && !nb && !ny;
+    d->alpha = mm_internal(n) ? ir_attr_float(n, "alpha", 1.0f) : 1.0f;
     return NORMA_OK;
 }
 
@@ -270,25 +394,15 @@ static int matmul_infer(op_ctx *c)
     mm_dims d;
     if ((rc = matmul_dims(c, &d)))
         return rc;
-    const ir_tensor *a = c->in[0], *b = c->in[1];
-    int64_t od[IR_MAX_RANK];
-    int r = d.br;
-    memcpy(od, d.batch, sizeof(int64_t) * (size_t)r);
-    if (a->rank >= 2)
-        od[r++] = d.M;
-    if (b->rank >= 2)
-        od[r++] = d.N;
-    if (r > IR_MAX_RANK)
-        return op_fail(c, NORMA_ERR_UNSUPPORTED, "output rank %d exceeds %d", r, IR_MAX_RANK);
     if (c->n_in > 2 && c->in[2]) {
         /* norma.MatMul: a bias of N values added to every row (fuse-matmul-add) */
         if ((rc = op_check_dtype(c, 2, float_only)))
             return rc;
-        if (ir_tensor_numel(c->in[2]) != (size_t)d.N || b->rank < 2)
+        if (ir_tensor_numel(c->in[2]) != (size_t)d.N || c->in[1]->rank < 2)
             return op_fail(c, NORMA_ERR_SHAPE, "bias has %zu values, expected N=%lld",
                            ir_tensor_numel(c->in[2]), (long long)d.N);
     }
-    op_set_shape(c->out[0], NORMA_FLOAT, r, od);
+    op_set_shape(c->out[0], NORMA_FLOAT, d.yrank, d.ydims);
     const gemm_state *s = c->state;
     const k_gemm_isa *isa = s ? s->isa : k_gemm_best();
     int ok;
@@ -310,22 +424,21 @@ static int matmul_infer(op_ctx *c)
     return NORMA_OK;
 }
 
-/* Offsets (in matrices) of A and B for batch entry t. */
-static void mm_batch_offsets(const mm_dims *d, const int64_t *sa, const int64_t *sb, size_t t, int64_t *oa,
-                             int64_t *ob)
+/* Element offsets of A, B and Y for batch entry t. */
+static void mm_batch_offsets(const mm_dims *d, size_t t, int64_t *oa, int64_t *ob, int64_t *oy)
 {
-    *oa = *ob = 0;
+    *oa = *ob = *oy = 0;
     for (int i = d->br - 1; i >= 0; i--) {
         int64_t ix = (int64_t)(t % (size_t)d->batch[i]);
         t /= (size_t)d->batch[i];
-        *oa += ix * sa[i];
-        *ob += ix * sb[i];
+        *oa += ix * d->sa[i];
+        *ob += ix * d->sb[i];
+        *oy += ix * d->sy[i];
     }
 }
 
 static int matmul_run(op_ctx *c)
 {
-    const ir_tensor *a = c->in[0], *b = c->in[1];
     const gemm_state *s = c->state;
     const k_gemm_isa *isa = s->isa;
     mm_dims d;
@@ -339,34 +452,23 @@ static int matmul_run(op_ctx *c)
         ep.bias_mode = K_BIAS_COL;
     }
     float *y = c->out[0]->data, *ap = c->scratch;
-    const float *A = a->data, *B = b->data;
-    /* element (k, j) of one batch entry's B at B[k*brs + j*bcs] */
-    ptrdiff_t brs = d.tb ? 1 : (ptrdiff_t)N, bcs = d.tb ? (ptrdiff_t)K : 1;
-    /* batch strides of A and B (in matrices) against the broadcast batch shape */
-    ir_tensor ta = {0}, tb = {0};
-    ta.rank = a->rank > 2 ? a->rank - 2 : 0;
-    memcpy(ta.dims, a->dims, sizeof(int64_t) * (size_t)ta.rank);
-    tb.rank = b->rank > 2 ? b->rank - 2 : 0;
-    memcpy(tb.dims, b->dims, sizeof(int64_t) * (size_t)tb.rank);
-    int64_t sa[IR_MAX_RANK], sb[IR_MAX_RANK];
-    op_broadcast_strides(&ta, d.br, d.batch, sa);
-    op_broadcast_strides(&tb, d.br, d.batch, sb);
+    const float *A = c->in[0]->data, *B = c->in[1]->data;
     int b_shared = 1, a_contig = 1;
     for (int i = 0; i < d.br; i++) {
-        b_shared &= sb[i] == 0 || d.batch[i] == 1;
-        a_contig &= sa[i] != 0 || d.batch[i] == 1;
+        b_shared &= d.sb[i] == 0 || d.batch[i] == 1;
+        a_contig &= d.sa[i] != 0 || d.batch[i] == 1;
     }
     float *bscr = ap + k_gemm_packed_a_floats(isa, d.nbatch * M, K);
-    if (b_shared && a_contig) {
+    if (b_shared && a_contig && d.plain) {
         /* One GEMM: (batch*M, K) x (K, N). */
         size_t rows = d.nbatch * M;
         const float *bp = s->bp;
         if (!bp) {
-            k_f32_gemm_pack_b(isa, K, N, B, brs, bcs, bscr);
+            k_f32_gemm_pack_b(isa, K, N, B, d.brs, d.bcs, bscr);
             bp = bscr;
         }
         k_f32_gemm_pack_a(isa, rows, K, A, (ptrdiff_t)K, 1, ap);
-        k_f32_gemm_packed(isa, rows, N, K, 1.0f, ap, bp, 0.0f, y, N, &ep, c->threads);
+        k_f32_gemm_packed(isa, rows, N, K, d.alpha, ap, bp, 0.0f, y, N, &ep, c->threads);
         return NORMA_OK;
     }
     size_t per = mm_per_gemm(isa, s, &d);
@@ -382,37 +484,28 @@ static int matmul_run(op_ctx *c)
         for (long t = 0; t < (long)d.nbatch; t++) {
             float *apt = scr + (size_t)omp_get_thread_num() * per;
             float *bpt = apt + k_gemm_packed_a_floats(isa, M, K);
-            int64_t oa, ob;
-            mm_batch_offsets(&d, sa, sb, (size_t)t, &oa, &ob);
-            k_f32_gemm_pack_a(isa, M, K, A + (size_t)oa * M * K, (ptrdiff_t)K, 1, apt);
+            int64_t oa, ob, oy;
+            mm_batch_offsets(&d, (size_t)t, &oa, &ob, &oy);
+            k_f32_gemm_pack_a(isa, M, K, A + oa, d.ars, d.acs, apt);
             const float *bp = s->bp;
             if (!bp) {
-                k_f32_gemm_pack_b(isa, K, N, B + (size_t)ob * K * N, brs, bcs, bpt);
+                k_f32_gemm_pack_b(isa, K, N, B + ob, d.brs, d.bcs, bpt);
                 bp = bpt;
             }
-            k_f32_gemm_packed(isa, M, N, K, 1.0f, apt, bp, 0.0f, y + (size_t)t * M * N, N, &ep, 1);
+            k_f32_gemm_packed(isa, M, N, K, d.alpha, apt, bp, 0.0f, y + oy, (size_t)d.ldc, &ep, 1);
         }
         return NORMA_OK;
     }
-    int64_t idx[IR_MAX_RANK] = {0};
     for (size_t t = 0; t < d.nbatch; t++) {
-        int64_t oa = 0, ob = 0;
-        for (int i = 0; i < d.br; i++) {
-            oa += idx[i] * sa[i];
-            ob += idx[i] * sb[i];
-        }
-        k_f32_gemm_pack_a(isa, M, K, A + (size_t)oa * M * K, (ptrdiff_t)K, 1, ap);
+        int64_t oa, ob, oy;
+        mm_batch_offsets(&d, t, &oa, &ob, &oy);
+        k_f32_gemm_pack_a(isa, M, K, A + oa, d.ars, d.acs, ap);
         const float *bp = s->bp;
         if (!bp) {
-            k_f32_gemm_pack_b(isa, K, N, B + (size_t)ob * K * N, brs, bcs, bscr);
+            k_f32_gemm_pack_b(isa, K, N, B + ob, d.brs, d.bcs, bscr);
             bp = bscr;
         }
-        k_f32_gemm_packed(isa, M, N, K, 1.0f, ap, bp, 0.0f, y + t * M * N, N, &ep, c->threads);
-        for (int i = d.br - 1; i >= 0; i--) {
-            if (++idx[i] < d.batch[i])
-                break;
-            idx[i] = 0;
-        }
+        k_f32_gemm_packed(isa, M, N, K, d.alpha, ap, bp, 0.0f, y + oy, (size_t)d.ldc, &ep, c->threads);
     }
     return NORMA_OK;
 }

@@ -487,6 +487,181 @@ static void matmul_trans_b_rejects_bad_attribute_and_rank(void **st)
     ir_tensor_free(out[0]);
 }
 
+/* x (rank r, dims d) transposed by perm p into a new buffer; its dims into od. */
+static float *permuted(const float *x, int r, const int64_t *d, const int *p, int64_t *od)
+{
+    int64_t st[8], n = 1;
+    for (int i = r - 1; i >= 0; i--) {
+        st[i] = n;
+        n *= d[i];
+    }
+    for (int i = 0; i < r; i++)
+        od[i] = d[p[i]];
+    float *y = malloc(sizeof(float) * (size_t)(n ? n : 1));
+    for (int64_t o = 0; o < n; o++) {
+        int64_t rem = o, src = 0;
+        for (int i = r - 1; i >= 0; i--) {
+            src += rem % od[i] * st[p[i]];
+            rem /= od[i];
+        }
+        y[o] = x[src];
+    }
+    return y;
+}
+
+/* norma.MatMul reading A and B through perm_a / perm_b, scaling by alpha and writing
+ * Y through perm_y (attention's transposes), against Transposes done by hand, a
+ * reference product per batch entry (B broadcast when 2-D) and a Transpose of the
+ * result. Ranks of A and B after perm are equal, or B is 2-D. */
+typedef struct mm_perm_case {
+    int ar;
+    int64_t ad[4];
+    int pa[4]; /* pa[0] < 0: no perm_a */
+    int br;
+    int64_t bd[4];
+    int pb[4];
+    int py[4]; /* py[0] < 0: no perm_y */
+    float alpha;
+    int bias;
+} mm_perm_case;
+
+static void check_matmul_perm(const mm_perm_case *c, unsigned const_mask, int threads)
+{
+    static const int ident[4] = {0, 1, 2, 3};
+    int ok;
+    size_t na = ir_numel_checked(c->ar, c->ad, &ok), nb = ir_numel_checked(c->br, c->bd, &ok);
+    float *A = malloc(sizeof(float) * na), *B = malloc(sizeof(float) * nb);
+    tu_fill(A, na, -1, 1);
+    tu_fill(B, nb, -1, 1);
+    int64_t la[4], lb[4];
+    float *Al = permuted(A, c->ar, c->ad, c->pa[0] < 0 ? ident : c->pa, la);
+    float *Bl = permuted(B, c->br, c->bd, c->pb[0] < 0 ? ident : c->pb, lb);
+    int r = c->ar;
+    size_t M = (size_t)la[r - 2], K = (size_t)la[r - 1], N = (size_t)lb[c->br - 1], nbatch = 1;
+    int64_t pd[4];
+    for (int i = 0; i < r - 2; i++) {
+        nbatch *= (size_t)la[i];
+        pd[i] = la[i];
+    }
+    pd[r - 2] = (int64_t)M;
+    pd[r - 1] = (int64_t)N;
+    float *bias = malloc(sizeof(float) * N);
+    tu_fill(bias, N, -1, 1);
+    k_epilogue ep = {c->bias ? bias : NULL, c->bias ? K_BIAS_COL : K_BIAS_NONE, 0, 0, 0};
+    float *P = malloc(sizeof(float) * nbatch * M * N);
+    for (size_t t = 0; t < nbatch; t++)
+        k_f32_gemm_ref(M, N, K, c->alpha, Al + t * M * K, (ptrdiff_t)K, 1, Bl + (c->br == 2 ? 0 : t * K * N),
+                       (ptrdiff_t)N, 1, 0.0f, P + t * M * N, N, &ep);
+    int64_t yd[4];
+    float *ref = permuted(P, r, pd, c->py[0] < 0 ? ident : c->py, yd);
+
+    int64_t bdn[1] = {(int64_t)N};
+    ir_tensor a = oh_tensor(c->ar, c->ad, A), b = oh_tensor(c->br, c->bd, B), cb = oh_tensor(1, bdn, bias);
+    oh_node t;
+    oh_init(&t, "MatMul", 1);
+    t.n.domain = (char *)"norma";
+    int64_t v[4];
+    if (c->pa[0] >= 0) {
+        for (int i = 0; i < c->ar; i++)
+            v[i] = c->pa[i];
+        oh_ints(&t, "perm_a", c->ar, v);
+    }
+    if (c->pb[0] >= 0) {
+        for (int i = 0; i < c->br; i++)
+            v[i] = c->pb[i];
+        oh_ints(&t, "perm_b", c->br, v);
+    }
+    if (c->py[0] >= 0) {
+        for (int i = 0; i < r; i++)
+            v[i] = c->py[i];
+        oh_ints(&t, "perm_y", r, v);
+    }
+    if (c->alpha != 1.0f)
+        oh_float(&t, "alpha", c->alpha);
+    ir_tensor *in[3] = {&a, &b, &cb}, *out[1] = {NULL};
+    assert_int_equal(oh_run(&t, c->bias ? 3 : 2, in, 1, out, const_mask, threads), NORMA_OK);
+    assert_int_equal(out[0]->rank, r);
+    for (int i = 0; i < r; i++)
+        assert_int_equal(out[0]->dims[i], yd[i]);
+    double e = tu_max_rel_err(out[0]->data, ref, nbatch * M * N, 1e-5, 1e-4);
+    if (e > 1)
+        fail_msg("MatMul perms (A rank %d, B rank %d, %zux%zux%zu, %zu batches) const=%u threads=%d: rel err %g",
+                 c->ar, c->br, M, K, N, nbatch, const_mask, threads, e);
+    ir_tensor_free(out[0]);
+    free(A);
+    free(B);
+    free(Al);
+    free(Bl);
+    free(P);
+    free(ref);
+    free(bias);
+}
+
+static void matmul_perms_and_alpha_match_transposes(void **st)
+{
+    (void)st;
+    tu_seed(31);
+    static const mm_perm_case cases[] = {
+        /* q (L, heads, d) -> (heads, L, d) times k (L, heads, d) -> (heads, d, L), scaled */
+        {3, {13, 3, 7}, {1, 0, 2}, 3, {13, 3, 7}, {1, 2, 0}, {-1}, 0.37f, 0},
+        /* probabilities (heads, L, L) times v -> (heads, L, d), written back as (L, heads, d) */
+        {3, {3, 13, 13}, {-1}, 3, {13, 3, 7}, {1, 0, 2}, {1, 0, 2}, 1.0f, 0},
+        /* products too large for one GEMM per thread (the sequential batch loop) */
+        {3, {220, 2, 230}, {1, 0, 2}, 3, {2, 230, 210}, {-1}, {1, 0, 2}, 0.5f, 0},
+        /* 4-D heads-first views, an output perm moving the batch axes */
+        {4, {2, 5, 3, 6}, {0, 2, 1, 3}, 4, {2, 3, 4, 6}, {0, 1, 3, 2}, {1, 2, 0, 3}, -1.5f, 0},
+        /* a 2-D B read transposed through perm_b and broadcast, with a bias */
+        {3, {3, 4, 5}, {0, 2, 1}, 2, {17, 4}, {1, 0}, {1, 0, 2}, 2.0f, 1},
+        /* A with columns strided (perm [0, 2, 1]) and a tail panel */
+        {3, {2, 33, 19}, {0, 2, 1}, 3, {2, 33, 35}, {-1}, {-1}, 1.0f, 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        for (int threads = 1; threads <= 2; threads++) {
+            check_matmul_perm(&cases[i], 0, threads);
+            check_matmul_perm(&cases[i], 2, threads); /* B shown to init as a constant */
+        }
+}
+
+static void matmul_perms_reject_bad_attributes(void **st)
+{
+    (void)st;
+    float A[60] = {0}, B[60] = {0};
+    int64_t ad[3] = {3, 4, 5}, bd[3] = {3, 5, 4};
+    ir_tensor a = oh_tensor(3, ad, A), b = oh_tensor(3, bd, B);
+    ir_tensor *in[2] = {&a, &b}, *out[1] = {NULL};
+    struct {
+        const char *name;
+        int n;
+        int64_t v[4];
+        int status;
+        const char *msg;
+    } bad[] = {
+        {"perm_a", 3, {0, 0, 1}, NORMA_ERR_MODEL, "not a permutation"},
+        {"perm_b", 2, {1, 0}, NORMA_ERR_SHAPE, "perm_b has 2 entries for a rank-3 operand"},
+        {"perm_y", 3, {0, 2, 1}, NORMA_ERR_SHAPE, "perm_y must keep the last axis"},
+        {"perm_a", 1, {0}, NORMA_ERR_MODEL, "not a permutation"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        oh_node t;
+        oh_init(&t, "MatMul", 1);
+        t.n.domain = (char *)"norma";
+        oh_ints(&t, bad[i].name, bad[i].n, bad[i].v);
+        assert_int_equal(oh_run(&t, 2, in, 1, out, 0, 1), bad[i].status);
+        if (!strstr(t.err, bad[i].msg))
+            fail_msg("%s: got '%s'", bad[i].name, t.err);
+    }
+    oh_node t;
+    oh_init(&t, "MatMul", 1);
+    t.n.domain = (char *)"norma";
+    oh_int(&t, "transB", 1);
+    oh_ints(&t, "perm_b", 2, (int64_t[]){1, 0});
+    int64_t b2d[2] = {4, 5};
+    ir_tensor b2 = oh_tensor(2, b2d, B);
+    in[1] = &b2;
+    assert_int_equal(oh_run(&t, 2, in, 1, out, 0, 1), NORMA_ERR_MODEL);
+    assert_non_null(strstr(t.err, "cannot both"));
+}
+
 /* Packing row-major A, or B stored transposed (the 4x4 transposing paths), gives
  * exactly the panels of the element-by-element paths, for every ISA, with row and
  * column counts that leave partial panels and partial 4-blocks. */
@@ -574,6 +749,8 @@ int main(void)
         cmocka_unit_test(matmul_rejects_mismatched_batches),
         cmocka_unit_test(matmul_trans_b_matches_reference),
         cmocka_unit_test(matmul_trans_b_rejects_bad_attribute_and_rank),
+        cmocka_unit_test(matmul_perms_and_alpha_match_transposes),
+        cmocka_unit_test(matmul_perms_reject_bad_attributes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
