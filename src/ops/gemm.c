@@ -284,7 +284,6 @@ typedef struct mm_dims {
     int64_t ydims[IR_MAX_RANK]; /* the output tensor's shape (after perm_y) */
     ptrdiff_t ars, acs, brs, bcs, ldc;
     int64_t sa[IR_MAX_RANK], sb[IR_MAX_RANK], sy[IR_MAX_RANK];
-    int plain; /* no permutation anywhere: A, B and Y as stored */
     float alpha;
 } mm_dims;
 
@@ -350,8 +349,10 @@ static int matmul_dims(op_ctx *c, mm_dims *d)
         od[r++] = d->N;
     if (r > IR_MAX_RANK)
         return op_fail(c, NORMA_ERR_UNSUPPORTED, "output rank %d exceeds %d", r, IR_MAX_RANK);
-    if (ny && (ny != r || ra < 2 || rb < 2 || py[r - 1] != r - 1))
-        return op_fail(c, NORMA_ERR_SHAPE, "perm_y must keep the last axis of a rank-%d product of matrices", r);
+    if (ny && ny != r)
+        return op_fail(c, NORMA_ERR_SHAPE, "perm_y has %d entries for a rank-%d product", ny, r);
+    if (ny && rb >= 2 && py[r - 1] != r - 1) /* the GEMM writes rows of N contiguous floats */
+        return op_fail(c, NORMA_ERR_SHAPE, "perm_y must keep the last axis (N) last");
     int64_t ystr[IR_MAX_RANK], run = 1;
     d->yrank = r;
     for (int i = 0; i < r; i++)
@@ -362,8 +363,9 @@ static int matmul_dims(op_ctx *c, mm_dims *d)
     }
     for (int i = 0; i < d->br; i++)
         d->sy[i] = ystr[i];
-    d->ldc = ra >= 2 && rb >= 2 ? (ptrdiff_t)ystr[r - 2] : (ptrdiff_t)d->N;
-    d->plain = !na && !nb && !ny;
+    /* Y's row stride: that of the product's M axis (r - 2, or r - 1 when B is 1-D);
+     * with A 1-D there is one row */
+    d->ldc = ra >= 2 ? (ptrdiff_t)ystr[rb >= 2 ? r - 2 : r - 1] : (ptrdiff_t)d->N;
     d->alpha = mm_internal(n) ? ir_attr_float(n, "alpha", 1.0f) : 1.0f;
     return NORMA_OK;
 }
@@ -437,6 +439,33 @@ static void mm_batch_offsets(const mm_dims *d, size_t t, int64_t *oa, int64_t *o
     }
 }
 
+/* When the rows of every batch entry of A, and of Y, lie at one stride (the batch
+ * axes and M merge into one axis, as in a contiguous A or a Transpose that only moves
+ * axes of size 1), sets *ars and *ldc to those strides and returns 1: with B shared,
+ * the batch is then one GEMM of nbatch*M rows. */
+static int mm_rows_merge(const mm_dims *d, ptrdiff_t *ars, ptrdiff_t *ldc)
+{
+    int64_t dims[IR_MAX_RANK + 1], sa[IR_MAX_RANK + 1], sy[IR_MAX_RANK + 1];
+    int n = 0;
+    for (int i = 0; i < d->br; i++)
+        if (d->batch[i] != 1) {
+            dims[n] = d->batch[i];
+            sa[n] = d->sa[i];
+            sy[n++] = d->sy[i];
+        }
+    if (d->M != 1) {
+        dims[n] = d->M;
+        sa[n] = d->ars;
+        sy[n++] = d->ldc;
+    }
+    for (int i = 0; i + 1 < n; i++)
+        if (sa[i] != sa[i + 1] * dims[i + 1] || sy[i] != sy[i + 1] * dims[i + 1])
+            return 0;
+    *ars = n ? (ptrdiff_t)sa[n - 1] : d->ars;
+    *ldc = n ? (ptrdiff_t)sy[n - 1] : d->ldc;
+    return 1;
+}
+
 static int matmul_run(op_ctx *c)
 {
     const gemm_state *s = c->state;
@@ -453,13 +482,12 @@ static int matmul_run(op_ctx *c)
     }
     float *y = c->out[0]->data, *ap = c->scratch;
     const float *A = c->in[0]->data, *B = c->in[1]->data;
-    int b_shared = 1, a_contig = 1;
-    for (int i = 0; i < d.br; i++) {
+    int b_shared = 1;
+    for (int i = 0; i < d.br; i++)
         b_shared &= d.sb[i] == 0 || d.batch[i] == 1;
-        a_contig &= d.sa[i] != 0 || d.batch[i] == 1;
-    }
     float *bscr = ap + k_gemm_packed_a_floats(isa, d.nbatch * M, K);
-    if (b_shared && a_contig && d.plain) {
+    ptrdiff_t rs, ldc;
+    if (b_shared && mm_rows_merge(&d, &rs, &ldc)) {
         /* One GEMM: (batch*M, K) x (K, N). */
         size_t rows = d.nbatch * M;
         const float *bp = s->bp;
@@ -467,8 +495,8 @@ static int matmul_run(op_ctx *c)
             k_f32_gemm_pack_b(isa, K, N, B, d.brs, d.bcs, bscr);
             bp = bscr;
         }
-        k_f32_gemm_pack_a(isa, rows, K, A, (ptrdiff_t)K, 1, ap);
-        k_f32_gemm_packed(isa, rows, N, K, d.alpha, ap, bp, 0.0f, y, N, &ep, c->threads);
+        k_f32_gemm_pack_a(isa, rows, K, A, rs, d.acs, ap);
+        k_f32_gemm_packed(isa, rows, N, K, d.alpha, ap, bp, 0.0f, y, (size_t)ldc, &ep, c->threads);
         return NORMA_OK;
     }
     size_t per = mm_per_gemm(isa, s, &d);

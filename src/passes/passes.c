@@ -15,6 +15,8 @@ static const pass_def passes[] = {
     {"fuse-rmsnorm", pass_fuse_rmsnorm},
     {"fuse-gelu", pass_fuse_gelu},
     {"fuse-residual", pass_fuse_residual},
+    {"fuse-matmul-scale", pass_fuse_matmul_scale},     /* before fuse-matmul-permute: the Div sits between */
+    {"fuse-matmul-permute", pass_fuse_matmul_permute},
     {"fuse-matmul-add", pass_fuse_matmul_add},
     {"fuse-activation", pass_fuse_activation},
 };
@@ -47,6 +49,11 @@ int pass_is_initializer(const ir_graph *g, int v)
 int pass_is_op(const ir_node *n, const char *op)
 {
     return (!n->domain[0] || strcmp(n->domain, "ai.onnx") == 0) && strcmp(n->op_type, op) == 0;
+}
+
+int pass_is_matmul(const ir_node *n)
+{
+    return strcmp(n->op_type, "MatMul") == 0 && (pass_is_op(n, "MatMul") || strcmp(n->domain, "norma") == 0);
 }
 
 int pass_add_constant(ir_graph *g, const char *base, ir_tensor *t)
@@ -134,6 +141,23 @@ int pass_set_attr_int(ir_node *n, const char *name, int64_t v)
         return -1;
     a->type = IR_ATTR_INT;
     a->i = v;
+    return 0;
+}
+
+int pass_set_attr_ints(ir_node *n, const char *name, int count, const int64_t *v)
+{
+    int64_t *copy = malloc(sizeof(int64_t) * (size_t)(count ? count : 1));
+    if (!copy)
+        return -1;
+    memcpy(copy, v, sizeof(int64_t) * (size_t)count);
+    ir_attr *a = attr_slot(n, name);
+    if (!a) {
+        free(copy);
+        return -1;
+    }
+    a->type = IR_ATTR_INTS;
+    a->ints = copy;
+    a->n = (size_t)count;
     return 0;
 }
 

@@ -22,6 +22,8 @@ int pass_fuse_activation(ir_graph *g, char *err, size_t cap);
 int pass_fuse_residual(ir_graph *g, char *err, size_t cap);
 int pass_fuse_matmul_add(ir_graph *g, char *err, size_t cap);
 int pass_fuse_matmul_transpose(ir_graph *g, char *err, size_t cap);
+int pass_fuse_matmul_scale(ir_graph *g, char *err, size_t cap);
+int pass_fuse_matmul_permute(ir_graph *g, char *err, size_t cap);
 
 /* ---- helpers the passes share ---- */
 
@@ -37,6 +39,8 @@ void pass_refresh_producers(ir_graph *g);
 int pass_is_initializer(const ir_graph *g, int v);
 /* 1 when node n is in the default ONNX domain and has op type op. */
 int pass_is_op(const ir_node *n, const char *op);
+/* 1 when n is a MatMul: ai.onnx, or the internal one of domain "norma". */
+int pass_is_matmul(const ir_node *n);
 /* Adds a constant value named after base that owns t; returns its index or -1 on OOM
  * (t is then freed). Invalidates pointers into g->values. */
 int pass_add_constant(ir_graph *g, const char *base, ir_tensor *t);
@@ -50,6 +54,8 @@ int pass_to_norma_domain(ir_node *n);
 int pass_set_attr_float(ir_node *n, const char *name, float f);
 /* Sets an INT attribute, adding it when absent. 0, or -1 on OOM. */
 int pass_set_attr_int(ir_node *n, const char *name, int64_t v);
+/* Sets an INTS attribute to a copy of v[0..count), adding it when absent. 0, or -1 on OOM. */
+int pass_set_attr_ints(ir_node *n, const char *name, int count, const int64_t *v);
 
 /* Runs every pass in order, skipping those named in the comma-separated list
  * disabled (may be NULL). */

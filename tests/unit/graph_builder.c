@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "kernels/act.h"
+#include "norma.h"
 #include "onnx.pb-c.h"
 #include "testutil.h"
 
@@ -600,4 +601,36 @@ int gb_eval(ir_graph *g, int n, ir_tensor **ins, ir_tensor **outs, char *err, si
     const op_schema *s;
     int rc = op_resolve(&g->nodes[n], &s, err, cap);
     return rc ? rc : op_eval(&g->nodes[n], s, ins, outs, err, cap);
+}
+
+float *gb_session_run(const ir_graph *g, int n_in, const char *const *names, ir_tensor *const *x,
+                      const char *disabled, int threads, size_t *n)
+{
+    size_t size;
+    void *bytes = gb_serialize(g, &size);
+    norma_options o;
+    norma_options_init(&o);
+    if (threads > 0)
+        o.threads = threads;
+    o.disable_passes = disabled;
+    norma_session *s;
+    if (norma_session_create_from_memory(bytes, size, &o, &s))
+        fail_msg("%s", norma_last_error());
+    norma_tensor in[8];
+    assert_true(n_in <= 8);
+    for (int i = 0; i < n_in; i++) {
+        in[i] = (norma_tensor){.name = names[i], .dtype = NORMA_FLOAT, .rank = x[i]->rank, .data = x[i]->data};
+        memcpy(in[i].dims, x[i]->dims, sizeof in[i].dims);
+    }
+    norma_tensor out = {0};
+    if (norma_run(s, in, (size_t)n_in, &out, 1))
+        fail_msg("%s", norma_last_error());
+    *n = 1;
+    for (int d = 0; d < out.rank; d++)
+        *n *= (size_t)out.dims[d];
+    float *res = malloc(*n * sizeof(float));
+    memcpy(res, out.data, *n * sizeof(float));
+    norma_session_free(s);
+    free(bytes);
+    return res;
 }

@@ -81,6 +81,12 @@ int gb_reduce_mean(ir_graph *g, const char *out, const char *in, int n, const in
  * when any output differs by more than the tolerances. */
 void gb_compare(const ir_graph *g0, const ir_graph *g1, float lo, float hi, double atol, double rtol);
 
+/* Runs g through a norma session (passes named in `disabled` off, NULL for none;
+ * `threads` threads, or the default when 0) on float inputs x[0..n_in) called names[i]; fails the test on
+ * any error. Returns output 0 as a malloc'd copy and its element count in *n. */
+float *gb_session_run(const ir_graph *g, int n_in, const char *const *names, ir_tensor *const *x,
+                      const char *disabled, int threads, size_t *n);
+
 /* A graph holding a single node op at opset with n_in inputs "i0".."i2" and n_out
  * outputs "o0".."o2" ("" where out_mask leaves one out); returns the node index. */
 int gb_single(ir_graph **gp, const char *op, int64_t opset, int n_in, int n_out, unsigned out_mask);

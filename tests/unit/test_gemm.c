@@ -612,6 +612,12 @@ static void matmul_perms_and_alpha_match_transposes(void **st)
         {4, {2, 5, 3, 6}, {0, 2, 1, 3}, 4, {2, 3, 4, 6}, {0, 1, 3, 2}, {1, 2, 0, 3}, -1.5f, 0},
         /* a 2-D B read transposed through perm_b and broadcast, with a bias */
         {3, {3, 4, 5}, {0, 2, 1}, 2, {17, 4}, {1, 0}, {1, 0, 2}, 2.0f, 1},
+        /* a Transpose moving only an axis of size 1 (batch-first to sequence-first): one
+         * GEMM over all rows, also when Y is moved back */
+        {3, {1, 13, 9}, {1, 0, 2}, 2, {9, 11}, {-1}, {-1}, 1.0f, 1},
+        {3, {1, 13, 9}, {1, 0, 2}, 2, {9, 11}, {-1}, {1, 0, 2}, 1.0f, 0},
+        /* A's rows merge across the batch but Y's, moved by perm_y, do not */
+        {3, {3, 5, 4}, {-1}, 2, {4, 6}, {-1}, {1, 0, 2}, 1.0f, 0},
         /* A with columns strided (perm [0, 2, 1]) and a tail panel */
         {3, {2, 33, 19}, {0, 2, 1}, 3, {2, 33, 35}, {-1}, {-1}, 1.0f, 1},
     };
@@ -620,6 +626,36 @@ static void matmul_perms_and_alpha_match_transposes(void **st)
             check_matmul_perm(&cases[i], 0, threads);
             check_matmul_perm(&cases[i], 2, threads); /* B shown to init as a constant */
         }
+}
+
+/* perm_y on a product with a 1-D B: (2, 3, 5) x (5) is (2, 3), written as (3, 2). */
+static void matmul_perm_y_with_vector_b(void **st)
+{
+    (void)st;
+    tu_seed(33);
+    float A[30], B[5];
+    tu_fill(A, 30, -1, 1);
+    tu_fill(B, 5, -1, 1);
+    int64_t ad[3] = {2, 3, 5}, bd[1] = {5};
+    ir_tensor a = oh_tensor(3, ad, A), b = oh_tensor(1, bd, B);
+    oh_node t;
+    oh_init(&t, "MatMul", 1);
+    t.n.domain = (char *)"norma";
+    oh_ints(&t, "perm_y", 2, (int64_t[]){1, 0});
+    ir_tensor *in[2] = {&a, &b}, *out[1] = {NULL};
+    assert_int_equal(oh_run(&t, 2, in, 1, out, 0, 1), NORMA_OK);
+    assert_int_equal(out[0]->rank, 2);
+    assert_int_equal(out[0]->dims[0], 3);
+    assert_int_equal(out[0]->dims[1], 2);
+    const float *y = out[0]->data;
+    for (int bt = 0; bt < 2; bt++)
+        for (int i = 0; i < 3; i++) {
+            double r = 0;
+            for (int k = 0; k < 5; k++)
+                r += (double)A[(bt * 3 + i) * 5 + k] * B[k];
+            assert_float_equal(y[i * 2 + bt], r, 1e-5);
+        }
+    ir_tensor_free(out[0]);
 }
 
 static void matmul_perms_reject_bad_attributes(void **st)
@@ -638,7 +674,8 @@ static void matmul_perms_reject_bad_attributes(void **st)
     } bad[] = {
         {"perm_a", 3, {0, 0, 1}, NORMA_ERR_MODEL, "not a permutation"},
         {"perm_b", 2, {1, 0}, NORMA_ERR_SHAPE, "perm_b has 2 entries for a rank-3 operand"},
-        {"perm_y", 3, {0, 2, 1}, NORMA_ERR_SHAPE, "perm_y must keep the last axis"},
+        {"perm_y", 3, {0, 2, 1}, NORMA_ERR_SHAPE, "perm_y must keep the last axis (N) last"},
+        {"perm_y", 2, {1, 0}, NORMA_ERR_SHAPE, "perm_y has 2 entries for a rank-3 product"},
         {"perm_a", 1, {0}, NORMA_ERR_MODEL, "not a permutation"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -751,6 +788,7 @@ int main(void)
         cmocka_unit_test(matmul_trans_b_rejects_bad_attribute_and_rank),
         cmocka_unit_test(matmul_perms_and_alpha_match_transposes),
         cmocka_unit_test(matmul_perms_reject_bad_attributes),
+        cmocka_unit_test(matmul_perm_y_with_vector_b),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

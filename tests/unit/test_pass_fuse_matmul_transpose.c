@@ -81,34 +81,6 @@ static ir_graph *build(const spec *sp)
     return g;
 }
 
-/* Runs g through a session with the given passes off; returns output 0 (malloc'd)
- * and its element count. */
-static float *run(const ir_graph *g, const ir_tensor *x, const char *disabled, size_t *n)
-{
-    size_t size;
-    void *bytes = gb_serialize(g, &size);
-    norma_options o;
-    norma_options_init(&o);
-    o.threads = 2;
-    o.disable_passes = disabled;
-    norma_session *s;
-    if (norma_session_create_from_memory(bytes, size, &o, &s))
-        fail_msg("%s", norma_last_error());
-    norma_tensor in = {.name = "X", .dtype = NORMA_FLOAT, .rank = x->rank, .data = x->data};
-    memcpy(in.dims, x->dims, sizeof in.dims);
-    norma_tensor out = {0};
-    if (norma_run(s, &in, 1, &out, 1))
-        fail_msg("%s", norma_last_error());
-    *n = 1;
-    for (int d = 0; d < out.rank; d++)
-        *n *= (size_t)out.dims[d];
-    float *res = malloc(*n * sizeof(float));
-    memcpy(res, out.data, *n * sizeof(float));
-    norma_session_free(s);
-    free(bytes);
-    return res;
-}
-
 /* The norma.MatMul reading W transposed, or NULL. */
 static const ir_node *trans_matmul(const ir_graph *g)
 {
@@ -150,7 +122,9 @@ static int check(const spec *sp)
     const ir_value *v = &g->values[g->inputs[0]];
     ir_tensor *x = gb_random(v->rank, v->dims, -2, 2);
     size_t n0, n1;
-    float *y0 = run(g, x, "all", &n0), *y1 = run(g, x, NULL, &n1);
+    static const char *const names[1] = {"X"};
+    float *y0 = gb_session_run(g, 1, names, &x, "all", 2, &n0);
+    float *y1 = gb_session_run(g, 1, names, &x, NULL, 2, &n1);
     assert_int_equal(n0, n1);
     double e = tu_max_rel_err(y1, y0, n0, 1e-5, 1e-4);
     if (e > 1.0)
