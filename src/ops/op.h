@@ -49,6 +49,11 @@ typedef struct op_ctx {
      * op_set_output). Set by whoever runs the op. */
     int (*set_output)(struct op_ctx *c, int k, ir_tensor *t);
     void *set_output_arg;
+    /* Set by infer: at these shapes output 0 holds exactly the bytes of input 0
+     * (Reshape, Flatten, Squeeze, Unsqueeze; a Transpose that keeps the order of the
+     * axes longer than 1). The planner may then give the two the same memory, and
+     * run must copy nothing when it sees out[0]->data == in[0]->data. */
+    int view;
 } op_ctx;
 
 typedef struct op_schema {
@@ -85,10 +90,6 @@ enum {
      * M and cond, Resize's roi and scales): the op checks them itself. For every other
      * op an empty required input is a model error. */
     OP_F_EMPTY_INPUTS = 16,
-    /* Output 0 holds exactly the bytes of input 0 (Reshape, Flatten, Squeeze,
-     * Unsqueeze): the planner may give the two the same memory, and run must then
-     * copy nothing (it sees out[0]->data == in[0]->data). */
-    OP_F_VIEW = 32,
 };
 
 /* Gives output k to the runtime, which takes ownership of t (also on failure). Only

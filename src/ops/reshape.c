@@ -1,8 +1,8 @@
 /*
  * Reshape (ONNX opsets 1, 5, 13, 14), Flatten (1, 9, 11, 13), Squeeze and Unsqueeze
  * (1, 11, 13): ops that change only the shape. The output holds the input's bytes
- * unchanged (OP_F_VIEW), so run is one memcpy, or nothing when the planner gave both
- * the same memory.
+ * unchanged (infer sets c->view), so run is one memcpy, or nothing when the planner
+ * gave both the same memory.
  */
 #include <string.h>
 
@@ -102,6 +102,7 @@ static int reshape_infer(op_ctx *c)
                        known);
     }
     op_set_shape(c->out[0], x->dtype, n, dims);
+    c->view = 1;
     return NORMA_OK;
 }
 
@@ -122,6 +123,7 @@ static int flatten_infer(op_ctx *c)
         return op_fail(c, NORMA_ERR_SHAPE, "input shape overflows");
     int64_t d[2] = {(int64_t)a, (int64_t)b};
     op_set_shape(c->out[0], x->dtype, 2, d);
+    c->view = 1;
     return NORMA_OK;
 }
 
@@ -159,6 +161,7 @@ static int squeeze_infer(op_ctx *c)
         if (!drop[i])
             d[r++] = x->dims[i];
     op_set_shape(c->out[0], x->dtype, r, d);
+    c->view = 1;
     return NORMA_OK;
 }
 
@@ -190,23 +193,24 @@ static int unsqueeze_infer(op_ctx *c)
     for (int i = 0; i < r; i++)
         d[i] = ins[i] ? 1 : x->dims[k++];
     op_set_shape(c->out[0], x->dtype, r, d);
+    c->view = 1;
     return NORMA_OK;
 }
 
-static const op_schema reshape1 = {"Reshape", "", 1, 1, 1, 1, 1, NULL, NULL, reshape_infer, copy_run, OP_F_VIEW};
-static const op_schema reshape5 = {"Reshape", "", 5, 2, 2, 1, 1, NULL, NULL, reshape_infer, copy_run, OP_F_VIEW};
-static const op_schema reshape13 = {"Reshape", "", 13, 2, 2, 1, 1, NULL, NULL, reshape_infer, copy_run, OP_F_VIEW};
-static const op_schema reshape14 = {"Reshape", "", 14, 2, 2, 1, 1, NULL, NULL, reshape_infer, copy_run, OP_F_VIEW};
-static const op_schema flatten1 = {"Flatten", "", 1, 1, 1, 1, 1, NULL, NULL, flatten_infer, copy_run, OP_F_VIEW};
-static const op_schema flatten9 = {"Flatten", "", 9, 1, 1, 1, 1, NULL, NULL, flatten_infer, copy_run, OP_F_VIEW};
-static const op_schema flatten11 = {"Flatten", "", 11, 1, 1, 1, 1, NULL, NULL, flatten_infer, copy_run, OP_F_VIEW};
-static const op_schema flatten13 = {"Flatten", "", 13, 1, 1, 1, 1, NULL, NULL, flatten_infer, copy_run, OP_F_VIEW};
-static const op_schema squeeze1 = {"Squeeze", "", 1, 1, 1, 1, 1, NULL, NULL, squeeze_infer, copy_run, OP_F_VIEW};
-static const op_schema squeeze11 = {"Squeeze", "", 11, 1, 1, 1, 1, NULL, NULL, squeeze_infer, copy_run, OP_F_VIEW};
-static const op_schema squeeze13 = {"Squeeze", "", 13, 1, 2, 1, 1, NULL, NULL, squeeze_infer, copy_run, OP_F_VIEW};
-static const op_schema unsqueeze1 = {"Unsqueeze", "", 1, 1, 1, 1, 1, NULL, NULL, unsqueeze_infer, copy_run, OP_F_VIEW};
-static const op_schema unsqueeze11 = {"Unsqueeze", "", 11, 1, 1, 1, 1, NULL, NULL, unsqueeze_infer, copy_run, OP_F_VIEW};
-static const op_schema unsqueeze13 = {"Unsqueeze", "", 13, 2, 2, 1, 1, NULL, NULL, unsqueeze_infer, copy_run, OP_F_VIEW};
+static const op_schema reshape1 = {"Reshape", "", 1, 1, 1, 1, 1, NULL, NULL, reshape_infer, copy_run};
+static const op_schema reshape5 = {"Reshape", "", 5, 2, 2, 1, 1, NULL, NULL, reshape_infer, copy_run};
+static const op_schema reshape13 = {"Reshape", "", 13, 2, 2, 1, 1, NULL, NULL, reshape_infer, copy_run};
+static const op_schema reshape14 = {"Reshape", "", 14, 2, 2, 1, 1, NULL, NULL, reshape_infer, copy_run};
+static const op_schema flatten1 = {"Flatten", "", 1, 1, 1, 1, 1, NULL, NULL, flatten_infer, copy_run};
+static const op_schema flatten9 = {"Flatten", "", 9, 1, 1, 1, 1, NULL, NULL, flatten_infer, copy_run};
+static const op_schema flatten11 = {"Flatten", "", 11, 1, 1, 1, 1, NULL, NULL, flatten_infer, copy_run};
+static const op_schema flatten13 = {"Flatten", "", 13, 1, 1, 1, 1, NULL, NULL, flatten_infer, copy_run};
+static const op_schema squeeze1 = {"Squeeze", "", 1, 1, 1, 1, 1, NULL, NULL, squeeze_infer, copy_run};
+static const op_schema squeeze11 = {"Squeeze", "", 11, 1, 1, 1, 1, NULL, NULL, squeeze_infer, copy_run};
+static const op_schema squeeze13 = {"Squeeze", "", 13, 1, 2, 1, 1, NULL, NULL, squeeze_infer, copy_run};
+static const op_schema unsqueeze1 = {"Unsqueeze", "", 1, 1, 1, 1, 1, NULL, NULL, unsqueeze_infer, copy_run};
+static const op_schema unsqueeze11 = {"Unsqueeze", "", 11, 1, 1, 1, 1, NULL, NULL, unsqueeze_infer, copy_run};
+static const op_schema unsqueeze13 = {"Unsqueeze", "", 13, 2, 2, 1, 1, NULL, NULL, unsqueeze_infer, copy_run};
 
 OP_TABLE(reshape) = {&reshape1, &reshape5, &reshape13, &reshape14, &flatten1, &flatten9, &flatten11, &flatten13,
                      &squeeze1, &squeeze11, &squeeze13, &unsqueeze1, &unsqueeze11, &unsqueeze13, NULL};

@@ -25,6 +25,17 @@ static int transpose_infer(op_ctx *c)
         d[i] = x->dims[v];
     }
     op_set_shape(c->out[0], x->dtype, r, d);
+    /* Moving only axes of size 1 (a batch of 1 from first to second) leaves the
+     * bytes as they are. */
+    int last = -1, ordered = 1;
+    for (int i = 0; i < r; i++) {
+        int v = n >= 0 ? (int)p[i] : r - 1 - i;
+        if (x->dims[v] == 1)
+            continue;
+        ordered &= v > last;
+        last = v;
+    }
+    c->view = ordered;
     return NORMA_OK;
 }
 
@@ -32,6 +43,8 @@ static int transpose_run(op_ctx *c)
 {
     const ir_tensor *x = c->in[0];
     ir_tensor *y = c->out[0];
+    if (y->data == x->data) /* the planner shared the memory of a view (see infer) */
+        return NORMA_OK;
     int r = x->rank;
     const int64_t *p;
     int n = ir_attr_ints(c->node, "perm", &p);

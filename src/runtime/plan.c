@@ -96,6 +96,7 @@ int plan_build(norma_session *s, const int64_t *in_dims, plan **out, char *err, 
     int rc = NORMA_ERR_MEMORY;
     block *blocks = NULL;
     int *last_use = NULL, *view_of = NULL;
+    char *is_view = NULL;
     ir_tensor **ptrs = NULL;
     plan *p = calloc(1, sizeof(plan));
     if (!p)
@@ -111,9 +112,10 @@ int plan_build(norma_session *s, const int64_t *in_dims, plan **out, char *err, 
     p->skip = calloc((size_t)(nn ? nn : 1), 1);
     last_use = malloc(sizeof(int) * (size_t)(nv ? nv : 1));
     view_of = malloc(sizeof(int) * (size_t)(nv ? nv : 1));
+    is_view = calloc((size_t)(nn ? nn : 1), 1);
     ptrs = malloc(sizeof(ir_tensor *) * 64);
     if (!p->in_dims || !p->vals || !p->kind || !p->offset || !p->owned || !p->scratch_off ||
-        !p->scratch_size || !p->skip || !last_use || !view_of || !ptrs)
+        !p->scratch_size || !p->skip || !last_use || !view_of || !is_view || !ptrs)
         goto oom;
     memcpy(p->in_dims, in_dims, sizeof(int64_t) * IR_MAX_RANK * (size_t)g->n_inputs);
     p->dyn_from = nn;
@@ -199,6 +201,7 @@ int plan_build(norma_session *s, const int64_t *in_dims, plan **out, char *err, 
         if (rc)
             goto fail;
         p->scratch_size[i] = c.scratch_size;
+        is_view[i] = (char)c.view;
         size_t out_elems = 0;
         for (int k = 0; k < n->n_out; k++) {
             if (!outs[k])
@@ -238,14 +241,14 @@ int plan_build(norma_session *s, const int64_t *in_dims, plan **out, char *err, 
         }
     }
 
-    /* Views: the output of a view op (Reshape and the like) shares its input's memory
+    /* Views: the output of a view (Reshape and the like, see op_ctx.view) shares its input's memory
      * when both live in the arena and neither is a graph output (the caller gets
      * each output as its own buffer). view_of[v] is the value whose block v uses. */
     for (int v = 0; v < nv; v++)
         view_of[v] = v;
     for (int i = 0; i < p->dyn_from; i++) {
         const ir_node *n = &g->nodes[i];
-        if (p->skip[i] || !(s->nodes[i].schema->flags & OP_F_VIEW) || n->n_in < 1 || n->n_out < 1)
+        if (p->skip[i] || !is_view[i] || n->n_in < 1 || n->n_out < 1)
             continue;
         int vi = n->in[0], vo = n->out[0];
         if (vi < 0 || vo < 0 || p->kind[vi] != VK_ARENA || p->kind[vo] != VK_ARENA || g->values[vi].is_output ||
@@ -321,6 +324,7 @@ int plan_build(norma_session *s, const int64_t *in_dims, plan **out, char *err, 
     free(blocks);
     free(last_use);
     free(view_of);
+    free(is_view);
     free(ptrs);
     *out = p;
     return NORMA_OK;
@@ -332,6 +336,7 @@ fail:
     free(blocks);
     free(last_use);
     free(view_of);
+    free(is_view);
     free(ptrs);
     return rc;
 }

@@ -1,4 +1,4 @@
-/* The memory plan's views: the output of a Reshape (OP_F_VIEW) shares its input's
+/* The memory plan's views: the output of a Reshape (op_ctx.view) shares its input's
  * arena memory, and that memory lives until the last reader of either. The first
  * graph makes a wrong lifetime visible: A = Relu(X), V = Reshape(A), then T1 = Neg(X)
  * and T2 = Abs(T1) are live while V waits for its reader. Were A's block freed after
@@ -118,11 +118,60 @@ static void outputs_and_inputs_are_not_shared(void **state)
     ir_graph_free(g);
 }
 
+/* A Transpose that moves only axes of size 1 is a view; one that swaps two longer
+ * axes is a copy. X (4, 6) -> Unsqueeze (1, 4, 6) -> Relu -> Transpose [1, 0, 2]
+ * (4, 1, 6): shared; -> Transpose [0, 2, 1] (4, 6, 1): shared (the moved axis has
+ * size 1); Transpose [2, 1, 0] of (4, 6, 1) is (1, 6, 4): a copy. */
+static void transpose_of_unit_axes_shares_memory(void **state)
+{
+    (void)state;
+    ir_graph *g = gb_graph(13);
+    int64_t xd[] = {4, 6};
+    gb_input(g, "X", 2, xd);
+    gb_const_ints(g, "ax0", 1, (int64_t[]){0});
+    gb_op(g, "Unsqueeze", "U", "X", "ax0", NULL);
+    gb_op(g, "Relu", "A", "U", NULL, NULL);
+    int t = gb_op(g, "Transpose", "T1", "A", NULL, NULL);
+    gb_attr_ints(g, t, "perm", 3, (int64_t[]){1, 0, 2});
+    t = gb_op(g, "Transpose", "T2", "T1", NULL, NULL);
+    gb_attr_ints(g, t, "perm", 3, (int64_t[]){0, 2, 1});
+    t = gb_op(g, "Transpose", "T3", "T2", NULL, NULL);
+    gb_attr_ints(g, t, "perm", 3, (int64_t[]){2, 1, 0});
+    gb_op(g, "Neg", "Y", "T3", NULL, NULL);
+    gb_output(g, "Y");
+    norma_session *s = session_of(g, 1);
+    float x[24], y[24];
+    tu_seed(7);
+    for (int i = 0; i < 24; i++)
+        x[i] = tu_uniform(-2, 2);
+    norma_tensor in = {.name = "X", .dtype = NORMA_FLOAT, .rank = 2, .dims = {4, 6}, .data = x};
+    norma_tensor out = {0};
+    if (norma_run(s, &in, 1, &out, 1))
+        fail_msg("%s", norma_last_error());
+    assert_int_equal(out.rank, 3);
+    assert_int_equal(out.dims[0], 1);
+    assert_int_equal(out.dims[1], 6);
+    assert_int_equal(out.dims[2], 4);
+    memcpy(y, out.data, sizeof y);
+    for (int i = 0; i < 4; i++) /* Y[0][j][i] = -relu(X[i][j]) */
+        for (int j = 0; j < 6; j++)
+            assert_float_equal(y[j * 4 + i], -(x[i * 6 + j] > 0 ? x[i * 6 + j] : 0), 0);
+    const plan *p = s->current;
+    int a = value_named(s->g, "A"), t1 = value_named(s->g, "T1"), t2 = value_named(s->g, "T2");
+    int t3 = value_named(s->g, "T3");
+    assert_int_equal(p->offset[t1], p->offset[a]);
+    assert_int_equal(p->offset[t2], p->offset[a]);
+    assert_int_not_equal(p->offset[t3], p->offset[a]);
+    norma_session_free(s);
+    ir_graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(reshape_shares_memory_until_the_last_reader),
         cmocka_unit_test(outputs_and_inputs_are_not_shared),
+        cmocka_unit_test(transpose_of_unit_axes_shares_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
