@@ -1,6 +1,10 @@
 /* Strided N-D copy (see copy.h). */
 #include <string.h>
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 #include "kernels/copy.h"
 
 void k_copy_coalesce(int *r, int64_t *od, int64_t *st)
@@ -112,7 +116,7 @@ static inline void tr4x4(const uint32_t *x, ptrdiff_t ldi, uint32_t *y, ptrdiff_
     v4_store(y + 3 * ldo, __builtin_shufflevector(t1, t3, 2, 3, 6, 7));
 }
 
-void k_transpose_4b(void *out, const void *in, size_t rows, size_t cols, ptrdiff_t ldi, ptrdiff_t ldo)
+void k_transpose_4b_portable(void *out, const void *in, size_t rows, size_t cols, ptrdiff_t ldi, ptrdiff_t ldo)
 {
     const uint32_t *x = in;
     uint32_t *y = out;
@@ -132,6 +136,67 @@ void k_transpose_4b(void *out, const void *in, size_t rows, size_t cols, ptrdiff
                 for (ptrdiff_t c = c0; c < c1; c++)
                     y[c * ldo + r] = x[r * ldi + c];
         }
+}
+
+#if defined(__x86_64__)
+/* The 8x8 block at x (row stride ldi) transposed into y (row stride ldo): three rounds
+ * of shuffles (pairs, quads, 128-bit halves). Shuffles move bits unchanged, NaN
+ * payloads included. */
+__attribute__((target("avx2"))) static inline void tr8x8_avx2(const float *x, ptrdiff_t ldi, float *y, ptrdiff_t ldo)
+{
+    __m256 r0 = _mm256_loadu_ps(x), r1 = _mm256_loadu_ps(x + ldi), r2 = _mm256_loadu_ps(x + 2 * ldi),
+           r3 = _mm256_loadu_ps(x + 3 * ldi), r4 = _mm256_loadu_ps(x + 4 * ldi), r5 = _mm256_loadu_ps(x + 5 * ldi),
+           r6 = _mm256_loadu_ps(x + 6 * ldi), r7 = _mm256_loadu_ps(x + 7 * ldi);
+    __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1), t2 = _mm256_unpacklo_ps(r2, r3),
+           t3 = _mm256_unpackhi_ps(r2, r3), t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5),
+           t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xee),
+           u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xee),
+           u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xee),
+           u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xee);
+    _mm256_storeu_ps(y, _mm256_permute2f128_ps(u0, u4, 0x20));
+    _mm256_storeu_ps(y + ldo, _mm256_permute2f128_ps(u1, u5, 0x20));
+    _mm256_storeu_ps(y + 2 * ldo, _mm256_permute2f128_ps(u2, u6, 0x20));
+    _mm256_storeu_ps(y + 3 * ldo, _mm256_permute2f128_ps(u3, u7, 0x20));
+    _mm256_storeu_ps(y + 4 * ldo, _mm256_permute2f128_ps(u0, u4, 0x31));
+    _mm256_storeu_ps(y + 5 * ldo, _mm256_permute2f128_ps(u1, u5, 0x31));
+    _mm256_storeu_ps(y + 6 * ldo, _mm256_permute2f128_ps(u2, u6, 0x31));
+    _mm256_storeu_ps(y + 7 * ldo, _mm256_permute2f128_ps(u3, u7, 0x31));
+}
+
+/* Tiles of 32 x 32 in 8x8 blocks; the strips left at the right and bottom edges of
+ * the whole matrix go through the portable path. */
+__attribute__((target("avx2"))) void k_transpose_4b_avx2(void *out, const void *in, size_t rows, size_t cols,
+                                                         ptrdiff_t ldi, ptrdiff_t ldo)
+{
+    const float *x = in;
+    float *y = out;
+    const ptrdiff_t T = 32, R = (ptrdiff_t)(rows & ~(size_t)7), C = (ptrdiff_t)(cols & ~(size_t)7);
+    for (ptrdiff_t r0 = 0; r0 < R; r0 += T)
+        for (ptrdiff_t c0 = 0; c0 < C; c0 += T) {
+            ptrdiff_t r1 = r0 + T < R ? r0 + T : R, c1 = c0 + T < C ? c0 + T : C;
+            for (ptrdiff_t r = r0; r < r1; r += 8)
+                for (ptrdiff_t c = c0; c < c1; c += 8)
+                    tr8x8_avx2(x + r * ldi + c, ldi, y + c * ldo + r, ldo);
+        }
+    if ((size_t)C < cols) /* the right strip: all rows, the last cols % 8 columns */
+        k_transpose_4b_portable(y + C * ldo, x + C, rows, cols - (size_t)C, ldi, ldo);
+    if ((size_t)R < rows) /* the bottom strip, left of the right one */
+        k_transpose_4b_portable(y + R, x + R * ldi, rows - (size_t)R, (size_t)C, ldi, ldo);
+}
+#endif
+
+void k_transpose_4b(void *out, const void *in, size_t rows, size_t cols, ptrdiff_t ldi, ptrdiff_t ldo)
+{
+#if defined(__x86_64__)
+    /* whole 8-row blocks only: a bottom strip would write each output row twice (the
+     * GEMM's 12-row A panels measured slower that way) */
+    if (rows % 8 == 0 && cols >= 8 && __builtin_cpu_supports("avx2")) {
+        k_transpose_4b_avx2(out, in, rows, cols, ldi, ldo);
+        return;
+    }
+#endif
+    k_transpose_4b_portable(out, in, rows, cols, ldi, ldo);
 }
 
 /* Rows whose inner stride is large (a transpose of the last two dims) are copied in

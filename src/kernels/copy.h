@@ -23,8 +23,12 @@ void k_strided_copy_ref(void *out, const void *in, size_t es, int r, const int64
 
 /* 2-D transpose of 32-bit elements: out[c*ldo + r] = in[r*ldi + c] for r < rows,
  * c < cols (in is rows x cols with row stride ldi, out cols x rows with row stride
- * ldo). Tiled, with 4x4 blocks transposed in registers. Used by k_strided_copy and
- * to pack a transposed GEMM weight. */
+ * ldo). Tiled, with 8x8 blocks transposed in AVX2 registers where the CPU has them,
+ * else 4x4 blocks in portable vectors. Used by k_strided_copy, to pack a transposed
+ * GEMM weight and to pack row-major activations as the GEMM's A. */
 void k_transpose_4b(void *out, const void *in, size_t rows, size_t cols, ptrdiff_t ldi, ptrdiff_t ldo);
+/* The two paths, for tests (the AVX2 one only on x86-64 CPUs with AVX2). */
+void k_transpose_4b_portable(void *out, const void *in, size_t rows, size_t cols, ptrdiff_t ldi, ptrdiff_t ldo);
+void k_transpose_4b_avx2(void *out, const void *in, size_t rows, size_t cols, ptrdiff_t ldi, ptrdiff_t ldo);
 
 #endif

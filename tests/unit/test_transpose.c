@@ -86,39 +86,53 @@ static void strided_copy_matches_reference_for_each_element_size(void **state)
     }
 }
 
-/* k_transpose_4b against the element loop, with row strides wider than the data and
- * sizes around the 4x4 blocks and 32x32 tiles; and the 2-D transpose inside
- * k_strided_copy (which now goes through it for 4-byte elements) against its reference. */
+/* k_transpose_4b (and each of its paths: the portable 4x4 blocks, and AVX2's 8x8
+ * where the CPU has it) against the element loop, with row strides wider than the
+ * data and sizes around the 4x4 and 8x8 blocks and the 32x32 tiles; and the 2-D
+ * transpose inside k_strided_copy (which goes through it for 4-byte elements) against
+ * its reference. */
+typedef void (*transpose_fn)(void *, const void *, size_t, size_t, ptrdiff_t, ptrdiff_t);
+
 static void transpose_4b_matches_reference_on_awkward_shapes(void **state)
 {
     (void)state;
     tu_seed(41);
-    size_t sizes[] = {1, 3, 4, 5, 31, 32, 33, 70};
-    for (size_t a = 0; a < sizeof sizes / sizeof sizes[0]; a++)
-        for (size_t b = 0; b < sizeof sizes / sizeof sizes[0]; b++) {
-            size_t R = sizes[a], C = sizes[b];
-            ptrdiff_t ldi = (ptrdiff_t)C + 3, ldo = (ptrdiff_t)R + 5;
-            float *x = malloc(sizeof(float) * R * (size_t)ldi), *y = malloc(sizeof(float) * C * (size_t)ldo);
-            tu_fill(x, R * (size_t)ldi, -1, 1);
-            for (size_t i = 0; i < C * (size_t)ldo; i++)
-                y[i] = 42;
-            k_transpose_4b(y, x, R, C, ldi, ldo);
-            for (size_t c = 0; c < C; c++)
-                for (size_t r = 0; r < (size_t)ldo; r++) {
-                    float want = r < R ? x[r * (size_t)ldi + c] : 42; /* padding untouched */
-                    if (y[c * (size_t)ldo + r] != want)
-                        fail_msg("R=%zu C=%zu: y[%zu][%zu] = %g, want %g", R, C, c, r, y[c * (size_t)ldo + r], want);
-                }
-            int64_t od[2] = {(int64_t)C, (int64_t)R}, st[2] = {1, (int64_t)ldi};
-            float *y1 = malloc(sizeof(float) * R * C), *y2 = malloc(sizeof(float) * R * C);
-            k_strided_copy(y1, x, 4, 2, od, st, 2);
-            k_strided_copy_ref(y2, x, 4, 2, od, st);
-            assert_memory_equal(y1, y2, sizeof(float) * R * C);
-            free(x);
-            free(y);
-            free(y1);
-            free(y2);
-        }
+    size_t sizes[] = {1, 3, 4, 5, 7, 8, 9, 16, 17, 31, 32, 33, 40, 70};
+    transpose_fn fns[3] = {k_transpose_4b, k_transpose_4b_portable, NULL};
+#if defined(__x86_64__)
+    if (__builtin_cpu_supports("avx2"))
+        fns[2] = k_transpose_4b_avx2;
+#endif
+    for (int f = 0; f < 3; f++) {
+        if (!fns[f])
+            continue;
+        for (size_t a = 0; a < sizeof sizes / sizeof sizes[0]; a++)
+            for (size_t b = 0; b < sizeof sizes / sizeof sizes[0]; b++) {
+                size_t R = sizes[a], C = sizes[b];
+                ptrdiff_t ldi = (ptrdiff_t)C + 3, ldo = (ptrdiff_t)R + 5;
+                float *x = malloc(sizeof(float) * R * (size_t)ldi), *y = malloc(sizeof(float) * C * (size_t)ldo);
+                tu_fill(x, R * (size_t)ldi, -1, 1);
+                for (size_t i = 0; i < C * (size_t)ldo; i++)
+                    y[i] = 42;
+                fns[f](y, x, R, C, ldi, ldo);
+                for (size_t c = 0; c < C; c++)
+                    for (size_t r = 0; r < (size_t)ldo; r++) {
+                        float want = r < R ? x[r * (size_t)ldi + c] : 42; /* padding untouched */
+                        if (y[c * (size_t)ldo + r] != want)
+                            fail_msg("path %d R=%zu C=%zu: y[%zu][%zu] = %g, want %g", f, R, C, c, r,
+                                     y[c * (size_t)ldo + r], want);
+                    }
+                int64_t od[2] = {(int64_t)C, (int64_t)R}, st[2] = {1, (int64_t)ldi};
+                float *y1 = malloc(sizeof(float) * R * C), *y2 = malloc(sizeof(float) * R * C);
+                k_strided_copy(y1, x, 4, 2, od, st, 2);
+                k_strided_copy_ref(y2, x, 4, 2, od, st);
+                assert_memory_equal(y1, y2, sizeof(float) * R * C);
+                free(x);
+                free(y);
+                free(y1);
+                free(y2);
+            }
+    }
 }
 
 static void transpose_default_perm_reverses(void **state)
