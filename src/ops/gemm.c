@@ -144,7 +144,8 @@ static int gemm_run(op_ctx *c)
     float *y = c->out[0]->data;
     float *ap = c->scratch;
     const float *bp = s->bp;
-    k_f32_gemm_pack_a(isa, M, K, a->data, ta ? 1 : (ptrdiff_t)a->dims[1], ta ? (ptrdiff_t)a->dims[1] : 1, ap);
+    k_f32_gemm_pack_a_mt(isa, M, K, a->data, ta ? 1 : (ptrdiff_t)a->dims[1], ta ? (ptrdiff_t)a->dims[1] : 1, ap,
+                         c->threads);
     if (!bp) {
         float *p = ap + k_gemm_packed_a_floats(isa, M, K);
         k_f32_gemm_pack_b(isa, K, N, b->data, tb ? 1 : (ptrdiff_t)b->dims[1], tb ? (ptrdiff_t)b->dims[1] : 1, p);
@@ -495,7 +496,7 @@ static int matmul_run(op_ctx *c)
             k_f32_gemm_pack_b(isa, K, N, B, d.brs, d.bcs, bscr);
             bp = bscr;
         }
-        k_f32_gemm_pack_a(isa, rows, K, A, rs, d.acs, ap);
+        k_f32_gemm_pack_a_mt(isa, rows, K, A, rs, d.acs, ap, c->threads);
         k_f32_gemm_packed(isa, rows, N, K, d.alpha, ap, bp, 0.0f, y, (size_t)ldc, &ep, c->threads);
         return NORMA_OK;
     }
