@@ -528,7 +528,7 @@ static int matmul_run(op_ctx *c)
     for (size_t t = 0; t < d.nbatch; t++) {
         int64_t oa, ob, oy;
         mm_batch_offsets(&d, t, &oa, &ob, &oy);
-        k_f32_gemm_pack_a(isa, M, K, A + oa, d.ars, d.acs, ap);
+        k_f32_gemm_pack_a_mt(isa, M, K, A + oa, d.ars, d.acs, ap, c->threads);
         const float *bp = s->bp;
         if (!bp) {
             k_f32_gemm_pack_b(isa, K, N, B + ob, d.brs, d.bcs, bscr);
