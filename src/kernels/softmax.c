@@ -140,16 +140,22 @@ T512 static void softmax_rows_avx512(size_t O, size_t K, const float *x, float *
             _mm512_storeu_ps(yr + k, e);
             vs = _mm512_add_ps(vs, e);
         }
+        __m512 et = _mm512_setzero_ps(); /* the tail's exps stay in a register */
         if (tail) {
-            __m512 e = sm_expf16(_mm512_sub_ps(_mm512_maskz_loadu_ps(tail, xr + full), m));
-            _mm512_mask_storeu_ps(yr + full, tail, e);
-            vs = _mm512_mask_add_ps(vs, tail, vs, e);
+            et = sm_expf16(_mm512_sub_ps(_mm512_maskz_loadu_ps(tail, xr + full), m));
+            vs = _mm512_mask_add_ps(vs, tail, vs, et);
         }
         __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(vs));
         for (size_t k = 0; k < full; k += 16)
             _mm512_storeu_ps(yr + k, _mm512_mul_ps(_mm512_loadu_ps(yr + k), inv));
-        if (tail)
-            _mm512_mask_storeu_ps(yr + full, tail, _mm512_mul_ps(_mm512_maskz_loadu_ps(tail, yr + full), inv));
+        if (tail) {
+            /* plain stores: a masked store delays the next row's loads from its cache
+             * line when y == x (in place 50% slower on rows of 197) */
+            float t[16] __attribute__((aligned(64)));
+            _mm512_store_ps(t, _mm512_mul_ps(et, inv));
+            for (size_t k = full; k < K; k++)
+                yr[k] = t[k - full];
+        }
     }
 }
 #endif

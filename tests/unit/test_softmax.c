@@ -166,7 +166,7 @@ static void softmax_rows_special_values_match_reference(void **st)
 {
     (void)st;
     tu_seed(31);
-    const size_t lens[] = {1, 2, 15, 16, 17, 31, 33, 197, 200};
+    const size_t lens[] = {1, 2, 5, 15, 16, 17, 31, 33, 197, 200};
     for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
         size_t K = lens[li], O = 7;
         float *x = malloc(sizeof(float) * O * K), *a = malloc(sizeof(float) * O * K), *b = malloc(sizeof(float) * O * K);
@@ -178,15 +178,21 @@ static void softmax_rows_special_values_match_reference(void **st)
         x[4 * K + (K - 1)] = 3e38f;                      /* row 4: a huge max in the tail */
         x[5 * K] = -3e38f;                               /* row 5: a huge negative value */
         x[6 * K + K / 3] = INFINITY;                     /* row 6: +inf */
-        for (int v = 0; v < 4; v++) { /* Softmax and LogSoftmax, portable and AVX-512 rows */
-            int lg = v % 2;
-            k_f32_softmax_rows_x(lg, O, K, x, a, v / 2);
+        for (int v = 0; v < 6; v++) { /* Softmax and LogSoftmax, portable and AVX-512 rows;
+                                        * then Softmax in place (y == x), both paths */
+            int lg = v < 4 ? v % 2 : 0, simd = v < 4 ? v / 2 : v - 4;
+            if (v < 4) {
+                k_f32_softmax_rows_x(lg, O, K, x, a, simd);
+            } else {
+                memcpy(a, x, sizeof(float) * O * K);
+                k_f32_softmax_rows_x(0, O, K, a, a, simd);
+            }
             k_f32_softmax_ref(lg, O, K, 1, x, b);
             for (size_t i = 0; i < O * K; i++) {
                 int ok = isnan(b[i]) ? isnan(a[i])
                                      : (isinf(b[i]) ? a[i] == b[i] : fabsf(a[i] - b[i]) <= 1e-6f + 1e-5f * fabsf(b[i]));
                 if (!ok)
-                    fail_msg("K %zu log %d simd %d row %zu col %zu: %.9g, reference %.9g", K, lg, v / 2, i / K,
+                    fail_msg("K %zu log %d simd %d in place %d row %zu col %zu: %.9g, reference %.9g", K, lg, simd, v >= 4, i / K,
                              i % K, (double)a[i], (double)b[i]);
             }
         }
