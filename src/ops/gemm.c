@@ -20,7 +20,10 @@
  *   perm_a, perm_b   A or B is read as Transpose(input, perm): the packing walks the
  *           input through the permuted strides (q and k as heads-first views);
  *   perm_y  the output is Transpose(product, perm) with the last axis kept last: the
- *           GEMM writes each batch entry's rows at their place in it.
+ *           GEMM writes each batch entry's rows at their place in it;
+ *   softmax 1: a Softmax over the output's last axis follows (fuse-matmul-softmax),
+ *           applied to each batch entry's rows, in place, as soon as its GEMM has
+ *           written them and while they are in cache (attention's scores).
  */
 #include <omp.h>
 #include <stdlib.h>
@@ -28,6 +31,7 @@
 
 #include "kernels/act.h"
 #include "kernels/gemm.h"
+#include "kernels/softmax.h"
 #include "ops/op.h"
 
 typedef struct gemm_state {
@@ -286,6 +290,7 @@ typedef struct mm_dims {
     ptrdiff_t ars, acs, brs, bcs, ldc;
     int64_t sa[IR_MAX_RANK], sb[IR_MAX_RANK], sy[IR_MAX_RANK];
     float alpha;
+    int softmax; /* 1: per batch entry, over rows of N; 2: at the end, over the output's last axis */
 } mm_dims;
 
 /* Batch strides of operand o (its leading rank-2 axes, aligned right) against the
@@ -368,6 +373,12 @@ static int matmul_dims(op_ctx *c, mm_dims *d)
      * with A 1-D there is one row */
     d->ldc = ra >= 2 ? (ptrdiff_t)ystr[rb >= 2 ? r - 2 : r - 1] : (ptrdiff_t)d->N;
     d->alpha = mm_internal(n) ? ir_attr_float(n, "alpha", 1.0f) : 1.0f;
+    int64_t sm = mm_internal(n) ? ir_attr_int(n, "softmax", 0) : 0;
+    if (sm != 0 && sm != 1)
+        return op_fail(c, NORMA_ERR_MODEL, "softmax=%lld must be 0 or 1", (long long)sm);
+    /* with a 1-D B the output's last axis is not N: the Softmax then runs over the
+     * whole output at the end */
+    d->softmax = !sm ? 0 : rb >= 2 ? 1 : 2;
     return NORMA_OK;
 }
 
@@ -467,6 +478,39 @@ static int mm_rows_merge(const mm_dims *d, ptrdiff_t *ars, ptrdiff_t *ldc)
     return 1;
 }
 
+/* The fused Softmax over rows rows of n floats, ldy apart, in place. */
+static void mm_softmax(float *y, size_t rows, size_t n, size_t ldy)
+{
+    if (ldy == n)
+        k_f32_softmax_rows(0, rows, n, y, y);
+    else
+        for (size_t i = 0; i < rows; i++)
+            k_f32_softmax_rows(0, 1, n, y + i * ldy, y + i * ldy);
+}
+
+/* The same with up to `threads` threads when the rows are many. */
+static void mm_softmax_mt(float *y, size_t rows, size_t n, size_t ldy, int threads)
+{
+    int nt = rows * n >= 32768 && rows > 1 && threads > 1 ? threads : 1;
+    if (nt == 1) {
+        mm_softmax(y, rows, n, ldy);
+        return;
+    }
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int t = 0; t < nt; t++) {
+        size_t r0 = rows * (size_t)t / (size_t)nt, r1 = rows * (size_t)(t + 1) / (size_t)nt;
+        mm_softmax(y + r0 * ldy, r1 - r0, n, ldy);
+    }
+}
+
+/* The fused Softmax over the whole output's last axis, after all GEMMs (softmax 2). */
+static void mm_softmax_output(const mm_dims *d, float *y, int threads)
+{
+    size_t n = (size_t)(d->yrank ? d->ydims[d->yrank - 1] : 1);
+    size_t rows = n ? d->nbatch * (size_t)d->M * (size_t)d->N / n : 0;
+    mm_softmax_mt(y, rows, n, n, threads);
+}
+
 static int matmul_run(op_ctx *c)
 {
     const gemm_state *s = c->state;
@@ -498,6 +542,10 @@ static int matmul_run(op_ctx *c)
         }
         k_f32_gemm_pack_a_mt(isa, rows, K, A, rs, d.acs, ap, c->threads);
         k_f32_gemm_packed(isa, rows, N, K, d.alpha, ap, bp, 0.0f, y, (size_t)ldc, &ep, c->threads);
+        if (d.softmax == 1) /* the merged rows lie at one stride */
+            mm_softmax_mt(y, rows, N, (size_t)ldc, c->threads);
+        else if (d.softmax == 2)
+            mm_softmax_output(&d, y, c->threads);
         return NORMA_OK;
     }
     size_t per = mm_per_gemm(isa, s, &d);
@@ -522,7 +570,11 @@ static int matmul_run(op_ctx *c)
                 bp = bpt;
             }
             k_f32_gemm_packed(isa, M, N, K, d.alpha, apt, bp, 0.0f, y + oy, (size_t)d.ldc, &ep, 1);
+            if (d.softmax == 1)
+                mm_softmax(y + oy, M, N, (size_t)d.ldc);
         }
+        if (d.softmax == 2)
+            mm_softmax_output(&d, y, c->threads);
         return NORMA_OK;
     }
     for (size_t t = 0; t < d.nbatch; t++) {
@@ -535,7 +587,11 @@ static int matmul_run(op_ctx *c)
             bp = bscr;
         }
         k_f32_gemm_packed(isa, M, N, K, d.alpha, ap, bp, 0.0f, y + oy, (size_t)d.ldc, &ep, c->threads);
+        if (d.softmax == 1)
+            mm_softmax_mt(y + oy, M, N, (size_t)d.ldc, c->threads);
     }
+    if (d.softmax == 2)
+        mm_softmax_output(&d, y, c->threads);
     return NORMA_OK;
 }
 

@@ -11,6 +11,7 @@
 
 #include "kernels/act.h"
 #include "kernels/gemm.h"
+#include "kernels/softmax.h"
 #include "ophelp.h"
 #include "testutil.h"
 
@@ -523,6 +524,7 @@ typedef struct mm_perm_case {
     int py[4]; /* py[0] < 0: no perm_y */
     float alpha;
     int bias;
+    int softmax; /* a fused Softmax over the product's rows */
 } mm_perm_case;
 
 static void check_matmul_perm(const mm_perm_case *c, unsigned const_mask, int threads)
@@ -552,6 +554,8 @@ static void check_matmul_perm(const mm_perm_case *c, unsigned const_mask, int th
     for (size_t t = 0; t < nbatch; t++)
         k_f32_gemm_ref(M, N, K, c->alpha, Al + t * M * K, (ptrdiff_t)K, 1, Bl + (c->br == 2 ? 0 : t * K * N),
                        (ptrdiff_t)N, 1, 0.0f, P + t * M * N, N, &ep);
+    if (c->softmax)
+        k_f32_softmax_ref(0, nbatch * M, N, 1, P, P);
     int64_t yd[4];
     float *ref = permuted(P, r, pd, c->py[0] < 0 ? ident : c->py, yd);
 
@@ -578,6 +582,8 @@ static void check_matmul_perm(const mm_perm_case *c, unsigned const_mask, int th
     }
     if (c->alpha != 1.0f)
         oh_float(&t, "alpha", c->alpha);
+    if (c->softmax)
+        oh_int(&t, "softmax", 1);
     ir_tensor *in[3] = {&a, &b, &cb}, *out[1] = {NULL};
     assert_int_equal(oh_run(&t, c->bias ? 3 : 2, in, 1, out, const_mask, threads), NORMA_OK);
     assert_int_equal(out[0]->rank, r);
@@ -625,6 +631,9 @@ static void matmul_perms_and_alpha_match_transposes(void **st)
         for (int threads = 1; threads <= 2; threads++) {
             check_matmul_perm(&cases[i], 0, threads);
             check_matmul_perm(&cases[i], 2, threads); /* B shown to init as a constant */
+            mm_perm_case sm = cases[i]; /* the same with a fused Softmax */
+            sm.softmax = 1;
+            check_matmul_perm(&sm, 0, threads);
         }
 }
 
@@ -655,6 +664,35 @@ static void matmul_perm_y_with_vector_b(void **st)
                 r += (double)A[(bt * 3 + i) * 5 + k] * B[k];
             assert_float_equal(y[i * 2 + bt], r, 1e-5);
         }
+    ir_tensor_free(out[0]);
+}
+
+/* A fused Softmax with a 1-D B runs over the output's last axis (M here), after the
+ * product: (2, 3, 5) x (5) is (2, 3), each row of 3 normalized. */
+static void matmul_softmax_with_vector_b(void **st)
+{
+    (void)st;
+    tu_seed(35);
+    float A[30], B[5], P[6];
+    tu_fill(A, 30, -1, 1);
+    tu_fill(B, 5, -1, 1);
+    for (int r = 0; r < 6; r++) {
+        double acc = 0;
+        for (int k = 0; k < 5; k++)
+            acc += (double)A[r * 5 + k] * B[k];
+        P[r] = (float)acc;
+    }
+    k_f32_softmax_ref(0, 2, 3, 1, P, P);
+    int64_t ad[3] = {2, 3, 5}, bd[1] = {5};
+    ir_tensor a = oh_tensor(3, ad, A), b = oh_tensor(1, bd, B);
+    oh_node t;
+    oh_init(&t, "MatMul", 1);
+    t.n.domain = (char *)"norma";
+    oh_int(&t, "softmax", 1);
+    ir_tensor *in[2] = {&a, &b}, *out[1] = {NULL};
+    assert_int_equal(oh_run(&t, 2, in, 1, out, 0, 2), NORMA_OK);
+    for (int i = 0; i < 6; i++)
+        assert_float_equal(((float *)out[0]->data)[i], P[i], 1e-6);
     ir_tensor_free(out[0]);
 }
 
@@ -789,6 +827,7 @@ int main(void)
         cmocka_unit_test(matmul_perms_and_alpha_match_transposes),
         cmocka_unit_test(matmul_perms_reject_bad_attributes),
         cmocka_unit_test(matmul_perm_y_with_vector_b),
+        cmocka_unit_test(matmul_softmax_with_vector_b),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,12 +1,13 @@
-/* The fuse-matmul-scale and fuse-matmul-permute passes on the attention pattern
+/* The fuse-matmul-scale, fuse-matmul-permute and fuse-matmul-softmax passes on the attention pattern
  * PyTorch exports: q, k, v of shape (L, heads, d) read through Transpose(perm
  * [1, 0, 2]) and Transpose(perm [1, 2, 0]), q divided by a constant, Softmax between
  * the two MatMuls, and the heads' output moved back by Transpose(perm [1, 0, 2]).
- * The rewritten graph has no Transpose and no Div left, its MatMuls carry the perms
- * and alpha = 1/c, and a session with every pass gives the outputs of a session with
+ * The rewritten graph has no Transpose, Div or Softmax left, its MatMuls carry the
+ * perms, alpha = 1/c and softmax = 1, and a session with every pass gives the outputs of a session with
  * none, at one and two threads. The guards keep a node when its output has a second
  * reader or is a graph output, when the scale is not a finite nonzero scalar, and
- * when an output perm moves the last axis. */
+ * when an output perm moves the last axis, and a Softmax over an axis not known to be
+ * the last. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -27,6 +28,7 @@ typedef struct spec {
     int div_reader;   /* guard: the Div's output is also a graph output */
     int kt_reader;    /* guard: k's Transpose output is also read by an Add */
     int y_perm_last;  /* guard: the output Transpose moves the last axis ([2, 1, 0]) */
+    int sm_axis1;     /* guard: the Softmax's axis is 1, not -1 */
 } spec;
 
 static ir_graph *build(const spec *sp)
@@ -51,7 +53,7 @@ static ir_graph *build(const spec *sp)
     gb_attr_ints(g, t, "perm", 3, (int64_t[]){1, 2, 0});
     gb_op(g, "MatMul", "s", "qs", "kt", NULL);
     t = gb_op(g, "Softmax", "p", "s", NULL, NULL);
-    gb_attr_i(g, t, "axis", -1);
+    gb_attr_i(g, t, "axis", sp->sm_axis1 ? 1 : -1);
     t = gb_op(g, "Transpose", "vt", "v", NULL, NULL);
     gb_attr_ints(g, t, "perm", 3, (int64_t[]){1, 0, 2});
     gb_op(g, "MatMul", "o", "p", "vt", NULL);
@@ -86,17 +88,25 @@ static int has_perm(const ir_node *n, const char *name, const int64_t *v)
     return p[0] == v[0] && p[1] == v[1] && p[2] == v[2];
 }
 
-/* Runs both passes on a copy; checks the sessions agree; returns the copy's counts of
- * Transposes and Divs/Muls left in *nt and *nd. */
-static void check(const spec *sp, int *nt, int *nd)
+/* The three passes in their pipeline order. */
+static void passes(ir_graph *g)
 {
-    ir_graph *g = build(sp);
     char err[256];
     assert_int_equal(pass_fuse_matmul_scale(g, err, sizeof err), NORMA_OK);
     assert_int_equal(pass_fuse_matmul_permute(g, err, sizeof err), NORMA_OK);
+    assert_int_equal(pass_fuse_matmul_softmax(g, err, sizeof err), NORMA_OK);
     assert_true(gb_producers_consistent(g));
+}
+
+/* Runs the passes on a copy; checks the sessions agree; returns the copy's counts of
+ * Transposes, Divs/Muls and Softmaxes left in *nt, *nd and *ns. */
+static void check3(const spec *sp, int *nt, int *nd, int *ns)
+{
+    ir_graph *g = build(sp);
+    passes(g);
     *nt = gb_count(g, "Transpose");
     *nd = gb_count(g, "Div") + gb_count(g, "Mul");
+    *ns = gb_count(g, "Softmax");
     ir_graph_free(g);
 
     g = build(sp);
@@ -121,6 +131,12 @@ static void check(const spec *sp, int *nt, int *nd)
     ir_graph_free(g);
 }
 
+static void check(const spec *sp, int *nt, int *nd)
+{
+    int ns;
+    check3(sp, nt, nd, &ns);
+}
+
 static void attention_reads_its_transposes_and_scale_in_place(void **state)
 {
     (void)state;
@@ -130,17 +146,16 @@ static void attention_reads_its_transposes_and_scale_in_place(void **state)
         {70, 4, 33, 0.125f, 0, 0, 0, 0, 0},    /* several panels per head */
     };
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
-        int nt, nd;
-        check(&shapes[i], &nt, &nd);
+        int nt, nd, ns;
+        check3(&shapes[i], &nt, &nd, &ns);
         assert_int_equal(nt, 0);
         assert_int_equal(nd, 0);
+        assert_int_equal(ns, 0);
     }
     /* the attributes the passes set */
     ir_graph *g = build(&shapes[0]);
-    char err[256];
-    assert_int_equal(pass_fuse_matmul_scale(g, err, sizeof err), NORMA_OK);
-    assert_int_equal(pass_fuse_matmul_permute(g, err, sizeof err), NORMA_OK);
-    const ir_node *m1 = find_matmul(g, "s"), *m2 = find_matmul(g, "Y");
+    passes(g);
+    const ir_node *m1 = find_matmul(g, "p"), *m2 = find_matmul(g, "Y");
     assert_non_null(m1);
     assert_non_null(m2);
     assert_string_equal(m1->domain, "norma");
@@ -148,6 +163,8 @@ static void attention_reads_its_transposes_and_scale_in_place(void **state)
     assert_true(has_perm(m1, "perm_a", (int64_t[]){1, 0, 2}));
     assert_true(has_perm(m1, "perm_b", (int64_t[]){1, 2, 0}));
     assert_false(ir_attr_find(m1, "perm_y"));
+    assert_int_equal(ir_attr_int(m1, "softmax", 0), 1);
+    assert_int_equal(ir_attr_int(m2, "softmax", 0), 0);
     assert_true(has_perm(m2, "perm_b", (int64_t[]){1, 0, 2}));
     assert_true(has_perm(m2, "perm_y", (int64_t[]){1, 0, 2}));
     assert_false(ir_attr_find(m2, "perm_a"));
@@ -182,6 +199,11 @@ static void guards_keep_what_the_matmul_cannot_take(void **state)
     s = (spec){7, 3, 7, 2.0f, 0, 0, 0, 0, 1}; /* the output perm moves the last axis */
     check(&s, &nt, &nd);
     assert_int_equal(nt, 1);
+    int ns;
+    s = (spec){13, 3, 7, 2.0f, 0, 0, 0, 0, 0, 1}; /* Softmax over axis 1 */
+    check3(&s, &nt, &nd, &ns);
+    assert_int_equal(ns, 1);
+    assert_int_equal(nt, 0);
 }
 
 int main(void)
