@@ -34,10 +34,21 @@
 #include "kernels/softmax.h"
 #include "ops/op.h"
 
+/* A MatMul's attributes, read and checked once by init (ops/gemm.c's internal
+ * MatMul; all defaults for the ONNX one). */
+typedef struct mm_attrs {
+    int tb;                        /* transB */
+    int np[3];                     /* entries of perm_a, perm_b, perm_y (0: none; transB: perm_b [1, 0]) */
+    int perm[3][IR_MAX_RANK];
+    float alpha;
+    int softmax;
+} mm_attrs;
+
 typedef struct gemm_state {
     const k_gemm_isa *isa;
     float *bp;      /* packed B (K x N), or NULL */
     size_t K, N;
+    mm_attrs mm;    /* MatMul only */
 } gemm_state;
 
 static void gemm_state_free(void *p)
@@ -186,23 +197,13 @@ static int mm_internal(const ir_node *n)
     return n->domain && strcmp(n->domain, "norma") == 0;
 }
 
-/* 1 when a norma.MatMul reads B transposed; -1 when its transB is not 0 or 1. The
- * ONNX MatMul has no such attribute, so only the internal domain looks for it. */
-static int mm_trans_b(const ir_node *n)
-{
-    if (!mm_internal(n))
-        return 0;
-    int64_t tb = ir_attr_int(n, "transB", 0);
-    return tb == 0 || tb == 1 ? (int)tb : -1;
-}
-
 /* The permutation attribute `name` of a norma.MatMul (perm_a, perm_b, perm_y) into p:
  * its length, 0 when absent, -1 when it is not a permutation of 0..len-1 of at least
  * two and at most IR_MAX_RANK entries. */
 static int mm_perm(const ir_node *n, const char *name, int *p)
 {
     const int64_t *v;
-    if (!mm_internal(n) || !ir_attr_find(n, name))
+    if (!ir_attr_find(n, name))
         return 0;
     int len = ir_attr_ints(n, name, &v);
     if (len < 2 || len > IR_MAX_RANK)
@@ -217,19 +218,42 @@ static int mm_perm(const ir_node *n, const char *name, int *p)
     return len;
 }
 
-static int matmul_init(op_ctx *c)
+/* Reads and checks the attributes into at. The ONNX MatMul has none of them, so only
+ * the internal domain looks. */
+static int mm_read_attrs(op_ctx *c, mm_attrs *at)
 {
     const ir_node *n = c->node;
-    const ir_tensor *b = c->in[1];
-    int tb = mm_trans_b(n), p[IR_MAX_RANK];
-    if (tb < 0)
-        return op_fail(c, NORMA_ERR_MODEL, "transB=%lld must be 0 or 1", (long long)ir_attr_int(n, "transB", 0));
+    memset(at, 0, sizeof *at);
+    at->alpha = 1.0f;
+    if (!mm_internal(n))
+        return NORMA_OK;
+    int64_t tb = ir_attr_int(n, "transB", 0), sm = ir_attr_int(n, "softmax", 0);
+    if (tb != 0 && tb != 1)
+        return op_fail(c, NORMA_ERR_MODEL, "transB=%lld must be 0 or 1", (long long)tb);
+    if (sm != 0 && sm != 1)
+        return op_fail(c, NORMA_ERR_MODEL, "softmax=%lld must be 0 or 1", (long long)sm);
     static const char *const perms[] = {"perm_a", "perm_b", "perm_y"};
     for (int i = 0; i < 3; i++)
-        if (mm_perm(n, perms[i], p) < 0)
+        if ((at->np[i] = mm_perm(n, perms[i], at->perm[i])) < 0)
             return op_fail(c, NORMA_ERR_MODEL, "%s is not a permutation of 2 to %d axes", perms[i], IR_MAX_RANK);
-    if (tb && ir_attr_find(n, "perm_b"))
+    if (tb && at->np[1])
         return op_fail(c, NORMA_ERR_MODEL, "transB and perm_b cannot both be given");
+    if (tb) {
+        at->np[1] = 2;
+        at->perm[1][0] = 1;
+        at->perm[1][1] = 0;
+    }
+    at->tb = (int)tb;
+    at->softmax = (int)sm;
+    at->alpha = ir_attr_float(n, "alpha", 1.0f);
+    return NORMA_OK;
+}
+
+/* Makes the state, packing a constant B when there is one (at: the attributes). */
+static int matmul_init_b(op_ctx *c, const mm_attrs *at)
+{
+    const ir_tensor *b = c->in[1];
+    int tb = at->tb;
     if (tb) {
         if (b && b->data && b->dtype == NORMA_FLOAT && b->rank == 2) {
             /* B is (N, K): element (k, j) at B[j*K + k] */
@@ -238,7 +262,7 @@ static int matmul_init(op_ctx *c)
         }
         return pack_const_b(c, NULL, 0, 0, 0, 0);
     }
-    if (b && b->data && b->dtype == NORMA_FLOAT && b->rank >= 1 && !ir_attr_find(n, "perm_b")) {
+    if (b && b->data && b->dtype == NORMA_FLOAT && b->rank >= 1 && !at->np[1]) {
         int ok = 1;
         for (int i = 0; i + 2 < b->rank; i++)
             ok &= b->dims[i] == 1;
@@ -249,6 +273,16 @@ static int matmul_init(op_ctx *c)
         }
     }
     return pack_const_b(c, NULL, 0, 0, 0, 0);
+}
+
+static int matmul_init(op_ctx *c)
+{
+    mm_attrs at;
+    int rc = mm_read_attrs(c, &at);
+    if (rc || (rc = matmul_init_b(c, &at)))
+        return rc;
+    ((gemm_state *)c->state)->mm = at;
+    return NORMA_OK;
 }
 
 /* One operand as the product reads it: the tensor's axes permuted (perm_a, perm_b, or
@@ -306,22 +340,23 @@ static void mm_batch_strides(const mm_operand *o, const mm_dims *d, int64_t *st)
 
 static int matmul_dims(op_ctx *c, mm_dims *d)
 {
-    const ir_node *n = c->node;
     const ir_tensor *a = c->in[0], *b = c->in[1];
     if (a->rank < 1 || b->rank < 1)
         return op_fail(c, NORMA_ERR_SHAPE, "operands must have rank >= 1, got %d and %d", a->rank, b->rank);
-    int tb = mm_trans_b(n);
-    if (tb < 0)
-        return op_fail(c, NORMA_ERR_MODEL, "transB=%lld must be 0 or 1", (long long)ir_attr_int(n, "transB", 0));
-    int pa[IR_MAX_RANK], pb[IR_MAX_RANK] = {1, 0}, py[IR_MAX_RANK];
-    int na = mm_perm(n, "perm_a", pa), nb = tb ? 2 : mm_perm(n, "perm_b", pb), ny = mm_perm(n, "perm_y", py);
-    if (na < 0 || nb < 0 || ny < 0)
-        return op_fail(c, NORMA_ERR_MODEL, "a permutation attribute is not a permutation");
+    const gemm_state *s = c->state;
+    mm_attrs local;
+    const mm_attrs *at = s ? &s->mm : &local;
+    int rc;
+    if (!s && (rc = mm_read_attrs(c, &local)))
+        return rc;
+    int tb = at->tb, na = at->np[0], nb = at->np[1], ny = at->np[2];
+    const int *pa = at->perm[0], *pb = at->perm[1], *py = at->perm[2];
     if (tb && b->rank != 2)
         return op_fail(c, NORMA_ERR_SHAPE, "with transB=1, B must be 2-D, got rank %d", b->rank);
-    if ((na && na != a->rank) || (nb && nb != b->rank))
-        return op_fail(c, NORMA_ERR_SHAPE, "perm_%c has %d entries for a rank-%d operand", na && na != a->rank ? 'a' : 'b',
-                       na && na != a->rank ? na : nb, na && na != a->rank ? a->rank : b->rank);
+    int bad_a = na && na != a->rank;
+    if (bad_a || (nb && nb != b->rank))
+        return op_fail(c, NORMA_ERR_SHAPE, "perm_%c has %d entries for a rank-%d operand", bad_a ? 'a' : 'b',
+                       bad_a ? na : nb, bad_a ? a->rank : b->rank);
     mm_operand A, B;
     mm_view(a, pa, na, &A);
     mm_view(b, pb, nb, &B);
@@ -372,13 +407,10 @@ static int matmul_dims(op_ctx *c, mm_dims *d)
     /* Y's row stride: that of the product's M axis (r - 2, or r - 1 when B is 1-D);
      * with A 1-D there is one row */
     d->ldc = ra >= 2 ? (ptrdiff_t)ystr[rb >= 2 ? r - 2 : r - 1] : (ptrdiff_t)d->N;
-    d->alpha = mm_internal(n) ? ir_attr_float(n, "alpha", 1.0f) : 1.0f;
-    int64_t sm = mm_internal(n) ? ir_attr_int(n, "softmax", 0) : 0;
-    if (sm != 0 && sm != 1)
-        return op_fail(c, NORMA_ERR_MODEL, "softmax=%lld must be 0 or 1", (long long)sm);
+    d->alpha = at->alpha;
     /* with a 1-D B the output's last axis is not N: the Softmax then runs over the
      * whole output at the end */
-    d->softmax = !sm ? 0 : rb >= 2 ? 1 : 2;
+    d->softmax = !at->softmax ? 0 : rb >= 2 ? 1 : 2;
     return NORMA_OK;
 }
 
@@ -606,8 +638,8 @@ static const op_schema matmul1 = {"MatMul", "", 1, 2, 2, 1, 1, matmul_init, gemm
 static const op_schema matmul9 = {"MatMul", "", 9, 2, 2, 1, 1, matmul_init, gemm_state_free, matmul_infer, matmul_run};
 static const op_schema matmul13 = {"MatMul", "", 13, 2, 2, 1, 1, matmul_init, gemm_state_free, matmul_infer, matmul_run};
 
-/* MatMul(X, W[, bias]) [transB] in the internal domain "norma", made by the
- * fuse-matmul-transpose and fuse-matmul-add passes */
+/* MatMul(A, B[, bias]) with transB, alpha, perm_a/b/y and softmax in the internal
+ * domain "norma", made by the fuse-matmul-* passes (see the top of this file) */
 static const op_schema matmul_bias = {"MatMul", "norma", 1, 2, 3, 1, 1, matmul_init, gemm_state_free, matmul_infer, matmul_run};
 
 OP_TABLE(gemm) = {&gemm1, &gemm7, &gemm9, &gemm11, &gemm13, &matmul1, &matmul9, &matmul13, &matmul_bias, NULL};

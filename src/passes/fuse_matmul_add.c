@@ -57,8 +57,9 @@ int pass_fuse_matmul_add(ir_graph *g, char *err, size_t cap)
                 continue;
             ir_node *p = &g->nodes[p_i];
             int tb = is_norma_matmul(p) ? ir_attr_int(p, "transB", 0) == 1 : 0;
-            if (!(pass_is_op(p, "MatMul") || is_norma_matmul(p)) || p->fused_act || p->n_in != 2 ||
-                p->n_out != 1 || p->out[0] != x || p->n_outer || p->in[0] < 0 || p->in[1] < 0 ||
+            /* a B read through perm_b (fuse-matmul-permute) is not W as stored: left alone */
+            if (!pass_is_matmul(p) || (is_norma_matmul(p) && ir_attr_find(p, "perm_b")) || p->fused_act ||
+                p->n_in != 2 || p->n_out != 1 || p->out[0] != x || p->n_outer || p->in[0] < 0 || p->in[1] < 0 ||
                 !pass_is_initializer(g, p->in[1]))
                 continue;
             const ir_tensor *w = g->values[p->in[1]].constant;
