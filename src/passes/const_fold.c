@@ -15,7 +15,6 @@
  * the usual message when it plans the node.
  */
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -177,9 +176,5 @@ int pass_const_fold(ir_graph *g, char *err, size_t cap)
         n->dead = 1;
         changed = 1;
     }
-    if (changed && ir_graph_compact(g)) {
-        snprintf(err, cap, "out of memory folding constants");
-        return NORMA_ERR_MEMORY;
-    }
-    return NORMA_OK;
+    return pass_compact(g, changed, "folding constants", err, cap);
 }

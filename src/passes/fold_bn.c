@@ -363,9 +363,5 @@ int pass_fold_batchnorm(ir_graph *g, char *err, size_t cap)
         }
         changed |= rc;
     }
-    if (changed && ir_graph_compact(g)) {
-        snprintf(err, cap, "out of memory folding BatchNormalization");
-        return NORMA_ERR_MEMORY;
-    }
-    return NORMA_OK;
+    return pass_compact(g, changed, "folding BatchNormalization", err, cap);
 }

@@ -17,7 +17,6 @@
  * float32 scalars with min <= max.
  */
 #include <math.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "kernels/act.h"
@@ -114,9 +113,5 @@ int pass_fuse_activation(ir_graph *g, char *err, size_t cap)
         a->dead = 1;
         changed = 1;
     }
-    if (changed && ir_graph_compact(g)) {
-        snprintf(err, cap, "out of memory fusing activations");
-        return NORMA_ERR_MEMORY;
-    }
-    return NORMA_OK;
+    return pass_compact(g, changed, "fusing activations", err, cap);
 }

@@ -21,7 +21,6 @@
  *   - scale and bias are float constants of rank <= k that broadcast within the
  *     normalized axes.
  */
-#include <stdio.h>
 
 #include "passes/fuse_util.h"
 

@@ -103,11 +103,7 @@ int pass_fuse_matmul_permute(ir_graph *g, char *err, size_t cap)
             break;
         }
     }
-    if (changed && ir_graph_compact(g))
-        goto oom;
-    if (changed)
-        pass_refresh_producers(g);
-    return NORMA_OK;
+    return pass_compact(g, changed, "reading transposes through a MatMul", err, cap);
 oom:
     snprintf(err, cap, "out of memory reading transposes through a MatMul");
     return NORMA_ERR_MEMORY;

@@ -67,9 +67,5 @@ int pass_fuse_matmul_scale(ir_graph *g, char *err, size_t cap)
             changed = 1;
         }
     }
-    if (changed && ir_graph_compact(g)) {
-        snprintf(err, cap, "out of memory folding scales into MatMuls");
-        return NORMA_ERR_MEMORY;
-    }
-    return NORMA_OK;
+    return pass_compact(g, changed, "folding scales into MatMuls", err, cap);
 }

@@ -54,11 +54,5 @@ int pass_fuse_matmul_softmax(ir_graph *g, char *err, size_t cap)
         s->dead = 1;
         changed = 1;
     }
-    if (changed && ir_graph_compact(g)) {
-        snprintf(err, cap, "out of memory fusing Softmaxes into MatMuls");
-        return NORMA_ERR_MEMORY;
-    }
-    if (changed)
-        pass_refresh_producers(g);
-    return NORMA_OK;
+    return pass_compact(g, changed, "fusing Softmaxes into MatMuls", err, cap);
 }

@@ -85,9 +85,5 @@ int pass_fuse_matmul_transpose(ir_graph *g, char *err, size_t cap)
         t->dead = 1;
         changed = 1;
     }
-    if (changed && ir_graph_compact(g)) {
-        snprintf(err, cap, "out of memory reading transposed MatMul weights in place");
-        return NORMA_ERR_MEMORY;
-    }
-    return NORMA_OK;
+    return pass_compact(g, changed, "reading transposed MatMul weights in place", err, cap);
 }

@@ -64,11 +64,5 @@ int pass_fuse_residual(ir_graph *g, char *err, size_t cap)
             break;
         }
     }
-    if (changed && ir_graph_compact(g)) {
-        snprintf(err, cap, "out of memory fusing residual Adds");
-        return NORMA_ERR_MEMORY;
-    }
-    if (changed)
-        pass_refresh_producers(g);
-    return NORMA_OK;
+    return pass_compact(g, changed, "fusing residual Adds", err, cap);
 }

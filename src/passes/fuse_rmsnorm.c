@@ -12,7 +12,6 @@
  * constant of rank <= k broadcasting within the normalized axes. Runs after
  * fuse-layernorm, whose pattern contains this one.
  */
-#include <stdio.h>
 
 #include "passes/fuse_util.h"
 

@@ -1,4 +1,5 @@
 /* The pass pipeline: the order passes run in, and switching them off by name. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,9 +38,13 @@ int pass_producer(const ir_graph *g, int v)
     return -1;
 }
 
-void pass_refresh_producers(ir_graph *g)
+int pass_compact(ir_graph *g, int changed, const char *what, char *err, size_t cap)
 {
-    ir_graph_set_producers(g);
+    if (changed && ir_graph_compact(g)) {
+        snprintf(err, cap, "out of memory %s", what);
+        return NORMA_ERR_MEMORY;
+    }
+    return NORMA_OK;
 }
 
 int pass_is_initializer(const ir_graph *g, int v)

@@ -31,10 +31,10 @@ int pass_fuse_matmul_softmax(ir_graph *g, char *err, size_t cap);
 /* The live node that writes value v, or -1 (graph inputs, constants). Scans the nodes:
  * ir_value.producer is only refreshed by ir_graph_toposort. */
 int pass_producer(const ir_graph *g, int v);
-/* Sets every value's producer from the live nodes (ir_graph_set_producers). Only a
- * pass that moves outputs between nodes without compacting needs it: ir_graph_compact
- * sets the producers itself. */
-void pass_refresh_producers(ir_graph *g);
+/* A pass's last step: when it changed the graph, removes its dead nodes and unused
+ * values (ir_graph_compact, which also sets every value's producer). NORMA_OK, or
+ * NORMA_ERR_MEMORY with err "out of memory <what>". */
+int pass_compact(ir_graph *g, int changed, const char *what, char *err, size_t cap);
 /* 1 when v is a constant the caller cannot replace: an initializer or folded constant
  * that is not also a graph input. */
 int pass_is_initializer(const ir_graph *g, int v);

@@ -30,8 +30,6 @@ static int is_removable(const ir_graph *g, const ir_node *n)
 
 int pass_remove_identity(ir_graph *g, char *err, size_t cap)
 {
-    (void)err;
-    (void)cap;
     int changed = 0;
     for (int i = 0; i < g->n_nodes; i++) {
         ir_node *n = &g->nodes[i];
@@ -49,7 +47,5 @@ int pass_remove_identity(ir_graph *g, char *err, size_t cap)
         n->dead = 1;
         changed = 1;
     }
-    if (changed && ir_graph_compact(g))
-        return NORMA_ERR_MEMORY;
-    return NORMA_OK;
+    return pass_compact(g, changed, "removing Identity nodes", err, cap);
 }
