@@ -66,7 +66,8 @@ void k_f32_conv_depthwise(const k_conv_shape *s, const float *x, const float *w,
                           int act, float act_alpha, float act_beta, int threads, float *work, size_t work_floats);
 /* The same; simd = 0 keeps to the portable loops even where AVX-512 is available, 1
  * chooses as k_f32_conv_depthwise does, 2 forces the flat AVX-512 3x3 path (given the
- * work space) and 3 its rows (the tests compare them all). */
+ * work space), 3 its rows and 4 its channel blocks where they apply (planes of up to
+ * 256 outputs, no channel multiplier; the tests compare them all). */
 void k_f32_conv_depthwise_x(const k_conv_shape *s, const float *x, const float *w, const float *bias, float *y,
                             int act, float act_alpha, float act_beta, int threads, float *work, size_t work_floats,
                             int simd);

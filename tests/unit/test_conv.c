@@ -337,6 +337,69 @@ static void conv_depthwise_kernel_simd_and_portable_match_reference(void **st)
     }
 }
 
+/* The 3x3 depthwise kernel's channel blocks (simd 4, and simd 1 where it chooses them)
+ * against the reference: channel counts around the 16-lane blocks (a partial last
+ * block), two images, output rows of 1 to 19 (the 8-, 4- and 1-output steps and their
+ * mixes), stride 1 and 2, pads 0 to 2 and uneven, planes up to the 256-output limit
+ * and one past it, with the activations in registers and after. */
+static void conv_depthwise_channel_blocks_match_reference(void **st)
+{
+    (void)st;
+    tu_seed(29);
+    static const int64_t dims[][7] = {/* C, H, W, stride, pad top, pad left, pad bottom/right */
+                                      {16, 7, 7, 1, 1, 1, 1},   {17, 14, 14, 2, 1, 1, 1}, {35, 5, 19, 1, 1, 1, 1},
+                                      {3, 9, 12, 1, 0, 2, 1},   {33, 16, 16, 1, 1, 1, 1}, {40, 29, 31, 2, 2, 0, 2},
+                                      {1, 1, 1, 1, 1, 1, 1},    {18, 3, 3, 2, 0, 0, 0},   {31, 6, 13, 2, 2, 2, 0},
+                                      {48, 4, 4, 1, 2, 2, 2},   {20, 17, 16, 1, 1, 1, 1}};
+    static const int acts[] = {ACT_CLIP, ACT_RELU, ACT_NONE, ACT_HARD_SWISH, ACT_LEAKY_RELU};
+    for (size_t i = 0; i < sizeof dims / sizeof dims[0]; i++) {
+        k_conv_shape s;
+        memset(&s, 0, sizeof s);
+        s.N = 2, s.C = s.M = s.group = dims[i][0];
+        for (int d = 0; d < 3; d++)
+            s.in[d] = s.out[d] = s.k[d] = s.stride[d] = s.dil[d] = 1;
+        s.in[1] = dims[i][1], s.in[2] = dims[i][2];
+        s.k[1] = s.k[2] = 3;
+        s.stride[1] = s.stride[2] = dims[i][3];
+        s.pad[1] = dims[i][4], s.pad[2] = dims[i][5];
+        s.out[1] = (s.in[1] + s.pad[1] + dims[i][6] - 3) / s.stride[1] + 1;
+        s.out[2] = (s.in[2] + s.pad[2] + dims[i][6] - 3) / s.stride[2] + 1;
+        size_t nx = (size_t)(s.N * s.C * s.in[1] * s.in[2]), ny = (size_t)(s.N * s.M * s.out[1] * s.out[2]);
+        size_t nw = (size_t)s.M * 9;
+        enum { GUARD = 32 };
+        float *x = malloc(nx * sizeof(float)), *y = malloc((ny + GUARD) * sizeof(float));
+        float *ref = malloc(ny * sizeof(float)), *w = malloc(nw * sizeof(float));
+        float *b = malloc((size_t)s.M * sizeof(float));
+        tu_fill(x, nx, -1, 1);
+        tu_fill(w, nw, -1, 1);
+        tu_fill(b, (size_t)s.M, -1, 1);
+        int act = acts[i % 5];
+        k_f32_conv_ref(&s, x, w, i % 3 ? b : NULL, ref, act, 0.1f, 0.6f);
+        for (int threads = 1; threads <= 2; threads++) {
+            size_t wf = k_conv_depthwise_work_floats(&s, threads);
+            float *work = wf ? malloc(wf * sizeof(float)) : NULL;
+            for (int simd = 1; simd <= 4; simd += 3) {
+                memset(y, 0xff, (ny + GUARD) * sizeof(float));
+                k_f32_conv_depthwise_x(&s, x, w, i % 3 ? b : NULL, y, act, 0.1f, 0.6f, threads, work, wf, simd);
+                for (size_t g = 0; g < GUARD * sizeof(float); g++)
+                    if (((const unsigned char *)(y + ny))[g] != 0xff)
+                        fail_msg("C %lld %lldx%lld simd %d wrote past the output", (long long)s.C,
+                                 (long long)s.in[1], (long long)s.in[2], simd);
+                double e = tu_max_rel_err(y, ref, ny, 1e-5, 1e-4);
+                if (e > 1)
+                    fail_msg("C %lld %lldx%lld stride %lld simd %d threads %d: rel err %g", (long long)s.C,
+                             (long long)s.in[1], (long long)s.in[2], (long long)s.stride[1], simd, threads, e);
+            }
+            free(work);
+        }
+        free(x);
+        free(y);
+        free(ref);
+        free(w);
+        free(b);
+    }
+}
+
 /* The direct convolution for few input channels against the reference: 1, 3 and 4
  * channels, 3x3, 7x7 and 1x5 kernels, stride 1 and 2, pads 0 up to k - 1 and uneven,
  * output widths around 16 and channel counts around the 16-channel blocks, two
@@ -790,6 +853,7 @@ int main(void)
         cmocka_unit_test(conv_depthwise_and_multiplier_match_reference),
         cmocka_unit_test(conv_depthwise_3x3_fast_path_matches_reference),
         cmocka_unit_test(conv_depthwise_kernel_simd_and_portable_match_reference),
+        cmocka_unit_test(conv_depthwise_channel_blocks_match_reference),
         cmocka_unit_test(conv_direct_matches_reference),
         cmocka_unit_test(conv_im2col_simd_and_portable_write_the_same),
         cmocka_unit_test(conv_split_w_phases_matches_definition),
