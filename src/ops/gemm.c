@@ -44,10 +44,17 @@ typedef struct mm_attrs {
     int softmax;
 } mm_attrs;
 
+/* A Gemm's attributes, read and checked once by init. */
+typedef struct gemm_attrs {
+    int ta, tb; /* transA, transB */
+    float alpha, beta;
+} gemm_attrs;
+
 typedef struct gemm_state {
     const k_gemm_isa *isa;
     float *bp;      /* packed B (K x N), or NULL */
     size_t K, N;
+    gemm_attrs gm;  /* Gemm only */
     mm_attrs mm;    /* MatMul only */
 } gemm_state;
 
@@ -91,25 +98,42 @@ static int pack_const_b(op_ctx *c, const float *B, size_t K, size_t N, ptrdiff_t
 
 /* ---------------- Gemm ---------------- */
 
-static int gemm_init(op_ctx *c)
+static int gemm_read_attrs(op_ctx *c, gemm_attrs *at)
 {
     const ir_node *n = c->node;
     int64_t ta = ir_attr_int(n, "transA", 0), tb = ir_attr_int(n, "transB", 0);
     if ((ta != 0 && ta != 1) || (tb != 0 && tb != 1))
         return op_fail(c, NORMA_ERR_MODEL, "transA=%lld and transB=%lld must be 0 or 1",
                        (long long)ta, (long long)tb);
+    at->ta = (int)ta;
+    at->tb = (int)tb;
+    at->alpha = ir_attr_float(n, "alpha", 1.0f);
+    at->beta = ir_attr_float(n, "beta", 1.0f);
+    return NORMA_OK;
+}
+
+static int gemm_init(op_ctx *c)
+{
+    gemm_attrs at;
+    int rc = gemm_read_attrs(c, &at);
+    if (rc)
+        return rc;
+    int tb = at.tb;
     const ir_tensor *b = c->in[1];
     if (b && b->data && b->dtype == NORMA_FLOAT && b->rank == 2) {
         size_t K = (size_t)(tb ? b->dims[1] : b->dims[0]), N = (size_t)(tb ? b->dims[0] : b->dims[1]);
         ptrdiff_t rs = tb ? 1 : (ptrdiff_t)b->dims[1], cs = tb ? (ptrdiff_t)b->dims[1] : 1;
-        return pack_const_b(c, b->data, K, N, rs, cs);
+        rc = pack_const_b(c, b->data, K, N, rs, cs);
+    } else {
+        rc = pack_const_b(c, NULL, 0, 0, 0, 0);
     }
-    return pack_const_b(c, NULL, 0, 0, 0, 0);
+    if (c->state)
+        ((gemm_state *)c->state)->gm = at;
+    return rc;
 }
 
 static int gemm_infer(op_ctx *c)
 {
-    const ir_node *n = c->node;
     int rc;
     if ((rc = op_check_dtype(c, 0, float_only)) || (rc = op_check_dtype(c, 1, float_only)))
         return rc;
@@ -118,7 +142,11 @@ static int gemm_infer(op_ctx *c)
         return op_fail(c, NORMA_ERR_MODEL, "input C is required before opset 11");
     if (a->rank != 2 || b->rank != 2)
         return op_fail(c, NORMA_ERR_SHAPE, "A and B must be 2-D, got ranks %d and %d", a->rank, b->rank);
-    int ta = ir_attr_int(n, "transA", 0) != 0, tb = ir_attr_int(n, "transB", 0) != 0;
+    const gemm_state *s = c->state;
+    gemm_attrs local = {0, 0, 1.0f, 1.0f};
+    if (!s && (rc = gemm_read_attrs(c, &local)))
+        return rc;
+    int ta = s ? s->gm.ta : local.ta, tb = s ? s->gm.tb : local.tb;
     int64_t M = ta ? a->dims[1] : a->dims[0], K = ta ? a->dims[0] : a->dims[1];
     int64_t Kb = tb ? b->dims[1] : b->dims[0], N = tb ? b->dims[0] : b->dims[1];
     if (K != Kb)
@@ -137,7 +165,6 @@ static int gemm_infer(op_ctx *c)
     }
     int64_t od[2] = {M, N};
     op_set_shape(c->out[0], NORMA_FLOAT, 2, od);
-    const gemm_state *s = c->state;
     const k_gemm_isa *isa = s ? s->isa : k_gemm_best();
     size_t need = k_gemm_packed_a_floats(isa, (size_t)M, (size_t)K);
     if (!s || !s->bp)
@@ -152,8 +179,8 @@ static int gemm_run(op_ctx *c)
     const ir_tensor *a = c->in[0], *b = c->in[1], *cc = c->n_in > 2 ? c->in[2] : NULL;
     const gemm_state *s = c->state;
     const k_gemm_isa *isa = s->isa;
-    int ta = ir_attr_int(n, "transA", 0) != 0, tb = ir_attr_int(n, "transB", 0) != 0;
-    float alpha = ir_attr_float(n, "alpha", 1.0f), beta = ir_attr_float(n, "beta", 1.0f);
+    int ta = s->gm.ta, tb = s->gm.tb;
+    float alpha = s->gm.alpha, beta = s->gm.beta;
     size_t M = (size_t)c->out[0]->dims[0], N = (size_t)c->out[0]->dims[1];
     size_t K = (size_t)(ta ? a->dims[0] : a->dims[1]);
     float *y = c->out[0]->data;
