@@ -817,30 +817,57 @@ T512 static void dw_flat_fill(const k_conv_shape *s, const dw_flat *f, const uin
     }
 }
 
-/* The flat outputs at xp + f->tmp; ReLU and Clip applied. */
-T512 static void dw_flat_taps(const dw_flat *f, const float *xp, const float *wm, float b, int act, float act_alpha,
-                              float act_beta, float *tmp)
+/* The flat outputs at xp + f->tmp; ReLU and Clip applied. Each kernel row's taps are
+ * one run of the plane at shifts 0, 1, 2 (stride 1), or two runs, the even and odd
+ * columns, at shifts 0, 0, 1 (stride 2): the shifted vectors are cut from two loads in
+ * registers (valignd) instead of loaded again, misaligned. The loads of the next
+ * vector read at most 31 floats past the last output's taps: into the slack after each
+ * plane (dw_flat_layout). */
+T512 static void dw_flat_taps(const dw_flat *f, int64_t sd, const float *xp, const float *wm, float b, int act,
+                              float act_alpha, float act_beta, float *tmp)
 {
     const __m512 w0 = _mm512_set1_ps(wm[0]), w1 = _mm512_set1_ps(wm[1]), w2 = _mm512_set1_ps(wm[2]);
     const __m512 w3 = _mm512_set1_ps(wm[3]), w4 = _mm512_set1_ps(wm[4]), w5 = _mm512_set1_ps(wm[5]);
     const __m512 w6 = _mm512_set1_ps(wm[6]), w7 = _mm512_set1_ps(wm[7]), w8 = _mm512_set1_ps(wm[8]);
     const __m512 vb = _mm512_set1_ps(b), lo = _mm512_set1_ps(act_alpha), hi = _mm512_set1_ps(act_beta);
-    const float *p0 = xp + f->off[0], *p1 = xp + f->off[1], *p2 = xp + f->off[2], *p3 = xp + f->off[3];
-    const float *p4 = xp + f->off[4], *p5 = xp + f->off[5], *p6 = xp + f->off[6], *p7 = xp + f->off[7];
-    const float *p8 = xp + f->off[8];
-    for (int64_t t = 0; t < f->nflat; t += 16) {
-        __m512 a0 = _mm512_fmadd_ps(w0, _mm512_loadu_ps(p0 + t), vb);
-        __m512 a1 = _mm512_mul_ps(w3, _mm512_loadu_ps(p3 + t));
-        __m512 a2 = _mm512_mul_ps(w6, _mm512_loadu_ps(p6 + t));
-        a0 = _mm512_fmadd_ps(w1, _mm512_loadu_ps(p1 + t), a0);
-        a1 = _mm512_fmadd_ps(w4, _mm512_loadu_ps(p4 + t), a1);
-        a2 = _mm512_fmadd_ps(w7, _mm512_loadu_ps(p7 + t), a2);
-        a0 = _mm512_fmadd_ps(w2, _mm512_loadu_ps(p2 + t), a0);
-        a1 = _mm512_fmadd_ps(w5, _mm512_loadu_ps(p5 + t), a1);
-        a2 = _mm512_fmadd_ps(w8, _mm512_loadu_ps(p8 + t), a2);
-        __m512 r = act_in_reg(_mm512_add_ps(_mm512_add_ps(a0, a1), a2), act, lo, hi);
-        _mm512_storeu_ps(tmp + t, r);
+#define SHIFT(n, c, k) _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(n), _mm512_castps_si512(c), k))
+    if (sd == 1) {
+        const float *q0 = xp + f->off[0], *q1 = xp + f->off[3], *q2 = xp + f->off[6];
+        __m512 c0 = _mm512_loadu_ps(q0), c1 = _mm512_loadu_ps(q1), c2 = _mm512_loadu_ps(q2);
+        for (int64_t t = 0; t < f->nflat; t += 16) {
+            __m512 n0 = _mm512_loadu_ps(q0 + t + 16), n1 = _mm512_loadu_ps(q1 + t + 16);
+            __m512 n2 = _mm512_loadu_ps(q2 + t + 16);
+            __m512 a0 = _mm512_fmadd_ps(w0, c0, vb), a1 = _mm512_mul_ps(w3, c1), a2 = _mm512_mul_ps(w6, c2);
+            a0 = _mm512_fmadd_ps(w1, SHIFT(n0, c0, 1), a0);
+            a1 = _mm512_fmadd_ps(w4, SHIFT(n1, c1, 1), a1);
+            a2 = _mm512_fmadd_ps(w7, SHIFT(n2, c2, 1), a2);
+            a0 = _mm512_fmadd_ps(w2, SHIFT(n0, c0, 2), a0);
+            a1 = _mm512_fmadd_ps(w5, SHIFT(n1, c1, 2), a1);
+            a2 = _mm512_fmadd_ps(w8, SHIFT(n2, c2, 2), a2);
+            _mm512_storeu_ps(tmp + t, act_in_reg(_mm512_add_ps(_mm512_add_ps(a0, a1), a2), act, lo, hi));
+            c0 = n0, c1 = n1, c2 = n2;
+        }
+        return;
     }
+    /* stride 2: kernel row a reads the even-column run at off[3a] (taps 0 and 2, the
+     * latter one further on) and the odd-column run at off[3a + 1] (tap 1) */
+    const float *e0 = xp + f->off[0], *e1 = xp + f->off[3], *e2 = xp + f->off[6];
+    const float *o0 = xp + f->off[1], *o1 = xp + f->off[4], *o2 = xp + f->off[7];
+    __m512 c0 = _mm512_loadu_ps(e0), c1 = _mm512_loadu_ps(e1), c2 = _mm512_loadu_ps(e2);
+    for (int64_t t = 0; t < f->nflat; t += 16) {
+        __m512 n0 = _mm512_loadu_ps(e0 + t + 16), n1 = _mm512_loadu_ps(e1 + t + 16);
+        __m512 n2 = _mm512_loadu_ps(e2 + t + 16);
+        __m512 a0 = _mm512_fmadd_ps(w0, c0, vb), a1 = _mm512_mul_ps(w3, c1), a2 = _mm512_mul_ps(w6, c2);
+        a0 = _mm512_fmadd_ps(w1, _mm512_loadu_ps(o0 + t), a0);
+        a1 = _mm512_fmadd_ps(w4, _mm512_loadu_ps(o1 + t), a1);
+        a2 = _mm512_fmadd_ps(w7, _mm512_loadu_ps(o2 + t), a2);
+        a0 = _mm512_fmadd_ps(w2, SHIFT(n0, c0, 1), a0);
+        a1 = _mm512_fmadd_ps(w5, SHIFT(n1, c1, 1), a1);
+        a2 = _mm512_fmadd_ps(w8, SHIFT(n2, c2, 1), a2);
+        _mm512_storeu_ps(tmp + t, act_in_reg(_mm512_add_ps(_mm512_add_ps(a0, a1), a2), act, lo, hi));
+        c0 = n0, c1 = n1, c2 = n2;
+    }
+#undef SHIFT
 }
 
 /* Planes nm0 .. nm0 + cnt - 1 (of the N x M output planes) through the flat path, each
@@ -862,7 +889,7 @@ T512 static void dw3x3_planes_flat_avx512(const k_conv_shape *s, const float *x,
     for (int64_t k = 0; k < cnt; k++) {
         int64_t m = (nm0 + k) % s->M;
         float *xp = work + (size_t)k * per;
-        dw_flat_taps(&f, xp, w + m * 9, bias ? bias[m] : 0.0f, act, act_alpha, act_beta, xp + f.tmp);
+        dw_flat_taps(&f, s->stride[1], xp, w + m * 9, bias ? bias[m] : 0.0f, act, act_alpha, act_beta, xp + f.tmp);
     }
     for (int64_t k = 0; k < cnt; k++) {
         const float *tmp = work + (size_t)k * per + f.tmp;
