@@ -820,9 +820,11 @@ T512 static void dw_flat_fill(const k_conv_shape *s, const dw_flat *f, const uin
 /* The flat outputs at xp + f->tmp; ReLU and Clip applied. Each kernel row's taps are
  * one run of the plane at shifts 0, 1, 2 (stride 1), or two runs, the even and odd
  * columns, at shifts 0, 0, 1 (stride 2): the shifted vectors are cut from two loads in
- * registers (valignd) instead of loaded again, misaligned. The loads of the next
- * vector read at most 31 floats past the last output's taps: into the slack after each
- * plane (dw_flat_layout). */
+ * registers (valignd) instead of loaded again, misaligned. The load of the next vector
+ * reads up to 31 floats past a run's last tap, into memory of the same work area
+ * (dw_flat_layout): stride 1, the 64 floats between the plane and the outputs; stride
+ * 2, the parity plane after the even one. Those lanes feed only outputs past the
+ * last, which are dropped. */
 T512 static void dw_flat_taps(const dw_flat *f, int64_t sd, const float *xp, const float *wm, float b, int act,
                               float act_alpha, float act_beta, float *tmp)
 {
