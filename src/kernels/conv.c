@@ -668,16 +668,25 @@ T512 static void dw3x3_plane_avx512(const k_conv_shape *s, const float *xc, cons
             const __mmask16 *ml = mload[k];
             int64_t c = sd * 16 * k;
             __m512 a0, a1, a2; /* one chain per kernel row */
-            if (sd == 1 && (ml[0] & ml[4] & v0 & v1 & v2) == 0xFFFF) { /* inside: plain loads */
-                a0 = _mm512_fmadd_ps(w0, _mm512_loadu_ps(r0 + c), vb);
-                a1 = _mm512_mul_ps(w3, _mm512_loadu_ps(r1 + c));
-                a2 = _mm512_mul_ps(w6, _mm512_loadu_ps(r2 + c));
-                a0 = _mm512_fmadd_ps(w1, _mm512_loadu_ps(r0 + c + 1), a0);
-                a1 = _mm512_fmadd_ps(w4, _mm512_loadu_ps(r1 + c + 1), a1);
-                a2 = _mm512_fmadd_ps(w7, _mm512_loadu_ps(r2 + c + 1), a2);
-                a0 = _mm512_fmadd_ps(w2, _mm512_loadu_ps(r0 + c + 2), a0);
-                a1 = _mm512_fmadd_ps(w5, _mm512_loadu_ps(r1 + c + 2), a1);
-                a2 = _mm512_fmadd_ps(w8, _mm512_loadu_ps(r2 + c + 2), a2);
+            if (sd == 1 && (ml[0] & ml[4] & v0 & v1 & v2) == 0xFFFF) {
+                /* inside: a plain load per row and the two lanes after it (masked: they
+                 * may be the tensor's last), the shifted taps cut in registers */
+#define DW_NEXT2(r) _mm512_maskz_loadu_ps(0x3, (r) + c + 16)
+#define DW_SHIFT(n, x, k) \
+    _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(n), _mm512_castps_si512(x), k))
+                __m512 x0 = _mm512_loadu_ps(r0 + c), x1 = _mm512_loadu_ps(r1 + c), x2 = _mm512_loadu_ps(r2 + c);
+                __m512 n0 = DW_NEXT2(r0), n1 = DW_NEXT2(r1), n2 = DW_NEXT2(r2);
+                a0 = _mm512_fmadd_ps(w0, x0, vb);
+                a1 = _mm512_mul_ps(w3, x1);
+                a2 = _mm512_mul_ps(w6, x2);
+                a0 = _mm512_fmadd_ps(w1, DW_SHIFT(n0, x0, 1), a0);
+                a1 = _mm512_fmadd_ps(w4, DW_SHIFT(n1, x1, 1), a1);
+                a2 = _mm512_fmadd_ps(w7, DW_SHIFT(n2, x2, 1), a2);
+                a0 = _mm512_fmadd_ps(w2, DW_SHIFT(n0, x0, 2), a0);
+                a1 = _mm512_fmadd_ps(w5, DW_SHIFT(n1, x1, 2), a1);
+                a2 = _mm512_fmadd_ps(w8, DW_SHIFT(n2, x2, 2), a2);
+#undef DW_SHIFT
+#undef DW_NEXT2
             } else if (sd == 1) {
                 a0 = _mm512_fmadd_ps(w0, _mm512_maskz_loadu_ps(ml[0] & v0, r0 + c), vb);
                 a1 = _mm512_mul_ps(w3, _mm512_maskz_loadu_ps(ml[0] & v1, r1 + c));
