@@ -38,6 +38,11 @@ T512 static inline __m512 act_in_reg(__m512 r, int act, __m512 lo, __m512 hi)
         return _mm512_min_ps(_mm512_max_ps(r, lo), hi); /* NaN stays NaN */
     return r;
 }
+
+/* Lanes k .. k + 15 of the 32 that x (low) and n (high) hold: x shifted k lanes on,
+ * topped up from n (valignd; k a constant). */
+#define DW_SHIFT(n, x, k) \
+    _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(n), _mm512_castps_si512(x), k))
 #endif
 
 static int have_avx512(void)
@@ -672,8 +677,6 @@ T512 static void dw3x3_plane_avx512(const k_conv_shape *s, const float *xc, cons
                 /* inside: a plain load per row and the two lanes after it (masked: they
                  * may be the tensor's last), the shifted taps cut in registers */
 #define DW_NEXT2(r) _mm512_maskz_loadu_ps(0x3, (r) + c + 16)
-#define DW_SHIFT(n, x, k) \
-    _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(n), _mm512_castps_si512(x), k))
                 __m512 x0 = _mm512_loadu_ps(r0 + c), x1 = _mm512_loadu_ps(r1 + c), x2 = _mm512_loadu_ps(r2 + c);
                 __m512 n0 = DW_NEXT2(r0), n1 = DW_NEXT2(r1), n2 = DW_NEXT2(r2);
                 a0 = _mm512_fmadd_ps(w0, x0, vb);
@@ -685,7 +688,6 @@ T512 static void dw3x3_plane_avx512(const k_conv_shape *s, const float *xc, cons
                 a0 = _mm512_fmadd_ps(w2, DW_SHIFT(n0, x0, 2), a0);
                 a1 = _mm512_fmadd_ps(w5, DW_SHIFT(n1, x1, 2), a1);
                 a2 = _mm512_fmadd_ps(w8, DW_SHIFT(n2, x2, 2), a2);
-#undef DW_SHIFT
 #undef DW_NEXT2
             } else if (sd == 1) {
                 a0 = _mm512_fmadd_ps(w0, _mm512_maskz_loadu_ps(ml[0] & v0, r0 + c), vb);
@@ -841,7 +843,6 @@ T512 static void dw_flat_taps(const dw_flat *f, int64_t sd, const float *xp, con
     const __m512 w3 = _mm512_set1_ps(wm[3]), w4 = _mm512_set1_ps(wm[4]), w5 = _mm512_set1_ps(wm[5]);
     const __m512 w6 = _mm512_set1_ps(wm[6]), w7 = _mm512_set1_ps(wm[7]), w8 = _mm512_set1_ps(wm[8]);
     const __m512 vb = _mm512_set1_ps(b), lo = _mm512_set1_ps(act_alpha), hi = _mm512_set1_ps(act_beta);
-#define SHIFT(n, c, k) _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(n), _mm512_castps_si512(c), k))
     if (sd == 1) {
         const float *q0 = xp + f->off[0], *q1 = xp + f->off[3], *q2 = xp + f->off[6];
         __m512 c0 = _mm512_loadu_ps(q0), c1 = _mm512_loadu_ps(q1), c2 = _mm512_loadu_ps(q2);
@@ -849,12 +850,12 @@ T512 static void dw_flat_taps(const dw_flat *f, int64_t sd, const float *xp, con
             __m512 n0 = _mm512_loadu_ps(q0 + t + 16), n1 = _mm512_loadu_ps(q1 + t + 16);
             __m512 n2 = _mm512_loadu_ps(q2 + t + 16);
             __m512 a0 = _mm512_fmadd_ps(w0, c0, vb), a1 = _mm512_mul_ps(w3, c1), a2 = _mm512_mul_ps(w6, c2);
-            a0 = _mm512_fmadd_ps(w1, SHIFT(n0, c0, 1), a0);
-            a1 = _mm512_fmadd_ps(w4, SHIFT(n1, c1, 1), a1);
-            a2 = _mm512_fmadd_ps(w7, SHIFT(n2, c2, 1), a2);
-            a0 = _mm512_fmadd_ps(w2, SHIFT(n0, c0, 2), a0);
-            a1 = _mm512_fmadd_ps(w5, SHIFT(n1, c1, 2), a1);
-            a2 = _mm512_fmadd_ps(w8, SHIFT(n2, c2, 2), a2);
+            a0 = _mm512_fmadd_ps(w1, DW_SHIFT(n0, c0, 1), a0);
+            a1 = _mm512_fmadd_ps(w4, DW_SHIFT(n1, c1, 1), a1);
+            a2 = _mm512_fmadd_ps(w7, DW_SHIFT(n2, c2, 1), a2);
+            a0 = _mm512_fmadd_ps(w2, DW_SHIFT(n0, c0, 2), a0);
+            a1 = _mm512_fmadd_ps(w5, DW_SHIFT(n1, c1, 2), a1);
+            a2 = _mm512_fmadd_ps(w8, DW_SHIFT(n2, c2, 2), a2);
             _mm512_storeu_ps(tmp + t, act_in_reg(_mm512_add_ps(_mm512_add_ps(a0, a1), a2), act, lo, hi));
             c0 = n0, c1 = n1, c2 = n2;
         }
@@ -872,13 +873,12 @@ T512 static void dw_flat_taps(const dw_flat *f, int64_t sd, const float *xp, con
         a0 = _mm512_fmadd_ps(w1, _mm512_loadu_ps(o0 + t), a0);
         a1 = _mm512_fmadd_ps(w4, _mm512_loadu_ps(o1 + t), a1);
         a2 = _mm512_fmadd_ps(w7, _mm512_loadu_ps(o2 + t), a2);
-        a0 = _mm512_fmadd_ps(w2, SHIFT(n0, c0, 1), a0);
-        a1 = _mm512_fmadd_ps(w5, SHIFT(n1, c1, 1), a1);
-        a2 = _mm512_fmadd_ps(w8, SHIFT(n2, c2, 1), a2);
+        a0 = _mm512_fmadd_ps(w2, DW_SHIFT(n0, c0, 1), a0);
+        a1 = _mm512_fmadd_ps(w5, DW_SHIFT(n1, c1, 1), a1);
+        a2 = _mm512_fmadd_ps(w8, DW_SHIFT(n2, c2, 1), a2);
         _mm512_storeu_ps(tmp + t, act_in_reg(_mm512_add_ps(_mm512_add_ps(a0, a1), a2), act, lo, hi));
         c0 = n0, c1 = n1, c2 = n2;
     }
-#undef SHIFT
 }
 
 /* Planes nm0 .. nm0 + cnt - 1 (of the N x M output planes) through the flat path, each

@@ -272,6 +272,24 @@ static void conv_depthwise_3x3_fast_path_matches_reference(void **st)
     check(&big, 0, 2);
 }
 
+/* A 3x3 depthwise shape of two images and C channels from d = {H, W, stride, pad top,
+ * pad left, pad bottom and right}. */
+static k_conv_shape dw3x3_shape(int64_t C, const int64_t *d)
+{
+    k_conv_shape s;
+    memset(&s, 0, sizeof s);
+    s.N = 2, s.C = s.M = s.group = C;
+    for (int k = 0; k < 3; k++)
+        s.in[k] = s.out[k] = s.k[k] = s.stride[k] = s.dil[k] = 1;
+    s.in[1] = d[0], s.in[2] = d[1];
+    s.k[1] = s.k[2] = 3;
+    s.stride[1] = s.stride[2] = d[2];
+    s.pad[1] = d[3], s.pad[2] = d[4];
+    s.out[1] = (s.in[1] + s.pad[1] + d[5] - 3) / s.stride[1] + 1;
+    s.out[2] = (s.in[2] + s.pad[2] + d[5] - 3) / s.stride[2] + 1;
+    return s;
+}
+
 /* The kernel itself, its AVX-512 paths (where the CPU has them: simd 1 as chosen, 2
  * flat, 3 rows) and its portable loops (simd 0), against the reference: widths around
  * the 16-lane blocks,
@@ -296,17 +314,7 @@ static void conv_depthwise_kernel_simd_and_portable_match_reference(void **st)
                                       {64, 70, 1, 1, 1, 1},  {121, 64, 2, 1, 1, 0}, {66, 40, 1, 2, 2, 2}};
     static const int acts[] = {ACT_NONE, ACT_RELU, ACT_CLIP, ACT_HARD_SWISH, ACT_LEAKY_RELU};
     for (size_t i = 0; i < sizeof dims / sizeof dims[0]; i++) {
-        k_conv_shape s;
-        memset(&s, 0, sizeof s);
-        s.N = 2, s.C = s.M = s.group = 3;
-        for (int d = 0; d < 3; d++)
-            s.in[d] = s.out[d] = s.k[d] = s.stride[d] = s.dil[d] = 1;
-        s.in[1] = dims[i][0], s.in[2] = dims[i][1];
-        s.k[1] = s.k[2] = 3;
-        s.stride[1] = s.stride[2] = dims[i][2];
-        s.pad[1] = dims[i][3], s.pad[2] = dims[i][4];
-        s.out[1] = (s.in[1] + s.pad[1] + dims[i][5] - 3) / s.stride[1] + 1;
-        s.out[2] = (s.in[2] + s.pad[2] + dims[i][5] - 3) / s.stride[2] + 1;
+        k_conv_shape s = dw3x3_shape(3, dims[i]);
         size_t nx = (size_t)(s.N * s.C * s.in[1] * s.in[2]), ny = (size_t)(s.N * s.M * s.out[1] * s.out[2]);
         enum { GUARD = 32 }; /* floats after y that no path may write */
         float *x = malloc(nx * sizeof(float)), *y = malloc((ny + GUARD) * sizeof(float));
@@ -353,17 +361,7 @@ static void conv_depthwise_channel_blocks_match_reference(void **st)
                                       {48, 4, 4, 1, 2, 2, 2},   {20, 17, 16, 1, 1, 1, 1}};
     static const int acts[] = {ACT_CLIP, ACT_RELU, ACT_NONE, ACT_HARD_SWISH, ACT_LEAKY_RELU};
     for (size_t i = 0; i < sizeof dims / sizeof dims[0]; i++) {
-        k_conv_shape s;
-        memset(&s, 0, sizeof s);
-        s.N = 2, s.C = s.M = s.group = dims[i][0];
-        for (int d = 0; d < 3; d++)
-            s.in[d] = s.out[d] = s.k[d] = s.stride[d] = s.dil[d] = 1;
-        s.in[1] = dims[i][1], s.in[2] = dims[i][2];
-        s.k[1] = s.k[2] = 3;
-        s.stride[1] = s.stride[2] = dims[i][3];
-        s.pad[1] = dims[i][4], s.pad[2] = dims[i][5];
-        s.out[1] = (s.in[1] + s.pad[1] + dims[i][6] - 3) / s.stride[1] + 1;
-        s.out[2] = (s.in[2] + s.pad[2] + dims[i][6] - 3) / s.stride[2] + 1;
+        k_conv_shape s = dw3x3_shape(dims[i][0], dims[i] + 1);
         size_t nx = (size_t)(s.N * s.C * s.in[1] * s.in[2]), ny = (size_t)(s.N * s.M * s.out[1] * s.out[2]);
         size_t nw = (size_t)s.M * 9;
         enum { GUARD = 32 };
