@@ -223,8 +223,8 @@ size_t k_wino_work_floats(const k_gemm_isa *isa, int m, const k_conv_shape *s, i
 {
     wgeom g;
     wgeom_init(&g, isa, m, s);
-    size_t nb = (g.T + g.TB - 1) / g.TB, k = threads > 1 ? (size_t)threads : 1;
-    return g.slot * (k < nb ? k : nb);
+    size_t k = threads > 1 ? (size_t)threads : 1;
+    return g.slot * (k < g.T ? k : g.T);
 }
 
 /* ---- one run of up to LANES tiles ---- */
@@ -792,13 +792,12 @@ typedef struct wargs {
     int simd; /* AVX-512 transforms */
 } wargs;
 
-/* Block b in work slot w, by worker k of a team of nk threads (all nk call it; nk == 1:
- * alone). */
-static void run_block(const wargs *A, size_t b, float *w, int k, int nk)
+/* The block of tiles g0 .. g0+nbt (nbt <= TB) in work slot w, by worker k of a team of
+ * nk threads (all nk call it; nk == 1: alone). */
+static void run_block(const wargs *A, size_t g0, size_t nbt, float *w, int k, int nk)
 {
     const wgeom *g = A->g;
     wrun runs[MAX_TB];
-    size_t g0 = b * g->TB, nbt = g->T - g0 < g->TB ? g->T - g0 : g->TB;
     size_t nrun = block_runs(g, g0, nbt, runs, sizeof runs / sizeof runs[0]);
     float *V = w, *Mb = w + (size_t)(g->a * g->a) * g->vb;
     size_t lo, hi, a2 = (size_t)(g->a * g->a), ua = k_gemm_packed_a_floats(A->isa, g->M, g->C);
@@ -831,6 +830,41 @@ static void run_block(const wargs *A, size_t b, float *w, int k, int nk)
     }
 }
 
+/* Tiles t0 .. t1 alone, in blocks of TB. */
+static void run_tiles(const wargs *A, size_t t0, size_t t1, float *w)
+{
+    for (size_t g0 = t0; g0 < t1; g0 += A->g->TB)
+        run_block(A, g0, t1 - g0 < A->g->TB ? t1 - g0 : A->g->TB, w, 0, 1);
+}
+
+/* GEMM cost of n tiles in blocks of TB, in microkernel panels of nr columns (a last
+ * panel of at most nr/2 columns runs the half-width kernel: half a panel). */
+static size_t panel_halves(size_t n, size_t TB, size_t nr)
+{
+    size_t h = 0;
+    for (size_t g0 = 0; g0 < n; g0 += TB) {
+        size_t b = n - g0 < TB ? n - g0 : TB, r = b % nr;
+        h += 2 * (b / nr) + (r == 0 ? 0 : r <= nr / 2 ? 1 : 2);
+    }
+    return h;
+}
+
+/* Bands of tiles, one per thread, pay when no band's GEMMs cost more than an even
+ * share of the panels of the team sharing each block, plus half a panel. Measured at
+ * two threads on ResNet-50's 3x3 layers, a band each against the team sharing each
+ * block: 28x28 (49 tiles, F(4x4)) 0.31 ms against 0.47, 14x14 (49 tiles, F(2x2))
+ * 0.47 against 0.53: sharing loses to its barriers and to the lines that cross cores
+ * between the transforms and the GEMMs. */
+static int bands_pay(const wgeom *g, size_t nr, size_t nt)
+{
+    size_t most = 0;
+    for (size_t k = 0; k < nt; k++) {
+        size_t h = panel_halves(g->T * (k + 1) / nt - g->T * k / nt, g->TB, nr);
+        most = h > most ? h : most;
+    }
+    return most * nt <= panel_halves(g->T, g->TB, nr) + nt;
+}
+
 int k_wino_have_avx512(void)
 {
 #if WINO_AVX512
@@ -856,35 +890,31 @@ void k_f32_wino_conv_x(const k_gemm_isa *isa, int m, const k_conv_shape *s, cons
     wgeom_init(&g, isa, m, s);
     if (g.T == 0 || g.M == 0)
         return;
-    size_t nb = (g.T + g.TB - 1) / g.TB, nslots = work_floats / g.slot;
+    size_t nslots = work_floats / g.slot;
     /* groups of LANES lanes must lie inside one packed-B panel */
     simd = simd && isa->nr % LANES == 0 && k_wino_have_avx512();
     wargs A = {isa, s, &g, x, u, bias, res, y, act, act_alpha, act_beta, simd};
     int nt = threads > 1 ? threads : 1;
-    if (nt > 1 && nslots >= 2 && nb >= 3 * (size_t)nt) {
-        /* enough blocks: each thread runs a contiguous run of whole blocks in its own
-         * slot, so it reads and writes one band of the image (a line another core
-         * wrote costs several times a line of this core's cache) */
-        if ((size_t)nt > nslots)
-            nt = (int)nslots;
+    if (nt == 1) {
+        run_tiles(&A, 0, g.T, work);
+        return;
+    }
+    if (nslots >= (size_t)nt && bands_pay(&g, (size_t)isa->nr, (size_t)nt)) {
+        /* each thread a contiguous band of the tiles, in its own slot: it reads and
+         * writes one band of the image (a line another core wrote costs several times a
+         * line of this core's cache), with no barrier inside */
 #pragma omp parallel num_threads(nt)
         {
             size_t k = (size_t)omp_get_thread_num(), nk = (size_t)omp_get_num_threads();
-            for (size_t b = nb * k / nk; b < nb * (k + 1) / nk; b++)
-                run_block(&A, b, work + k * g.slot, 0, 1);
+            run_tiles(&A, g.T * k / nk, g.T * (k + 1) / nk, work + k * g.slot);
         }
-        return;
-    }
-    if (nt == 1) {
-        for (size_t b = 0; b < nb; b++)
-            run_block(&A, b, work, 0, 1);
         return;
     }
     /* few blocks: the team shares each block (channels, points, output rows) */
 #pragma omp parallel num_threads(nt)
     {
         int k = omp_get_thread_num(), nk = omp_get_num_threads();
-        for (size_t b = 0; b < nb; b++)
-            run_block(&A, b, work, k, nk);
+        for (size_t g0 = 0; g0 < g.T; g0 += g.TB)
+            run_block(&A, g0, g.T - g0 < g.TB ? g.T - g0 : g.TB, work, k, nk);
     }
 }

@@ -193,6 +193,7 @@ static const wspec shapes[] = {
     {1, 8, 35, 56, 56, 1, 1, 1, 1, 1, 1, ACT_RELU},   /* 14 tiles a row: runs of 14 + 2, 12 + 4, ... share vectors */
     {2, 9, 20, 5, 30, 0, 1, 2, 0, 1, 1, ACT_HARD_SWISH}, /* 1..2 tiles down, 7 / 15 across, batch 2 */
     {2, 6, 7, 4, 3, 1, 0, 0, 2, 0, 1, ACT_SIGMOID},   /* one tile a row: 16 runs in a vector */
+    {1, 16, 24, 28, 28, 1, 1, 1, 1, 1, 1, ACT_RELU},  /* 49 tiles (F(4x4)): two threads' bands meet mid-row */
 };
 
 static void wino_f4_matches_reference_on_awkward_shapes(void **st)
