@@ -851,10 +851,10 @@ static size_t panel_halves(size_t n, size_t TB, size_t nr)
 
 /* Bands of tiles, one per thread, pay when no band's GEMMs cost more than an even
  * share of the panels of the team sharing each block, plus half a panel. Measured at
- * two threads on ResNet-50's 3x3 layers, a band each against the team sharing each
- * block: 28x28 (49 tiles, F(4x4)) 0.31 ms against 0.47, 14x14 (49 tiles, F(2x2))
- * 0.47 against 0.53: sharing loses to its barriers and to the lines that cross cores
- * between the transforms and the GEMMs. */
+ * two threads on ResNet-50's 28x28 layer (49 tiles, F(4x4); alone, runs alternated), a
+ * band each against the team sharing each block: 0.28 ms against 0.31 (sharing pays
+ * for its barriers and for the lines that cross cores between the transforms and the
+ * GEMMs); at 14x14 (49 tiles, F(2x2)) the two are even. */
 static int bands_pay(const wgeom *g, size_t nr, size_t nt)
 {
     size_t most = 0;
