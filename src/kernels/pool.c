@@ -171,154 +171,88 @@ static void out_range(int64_t nout, int64_t stride, int64_t off, int64_t in, int
 #define POOL_AVX512 1
 #include <immintrin.h>
 
-/* Lanes e of 0..15 with lo <= e < hi. */
-static uint16_t lanes16(int64_t lo, int64_t hi)
-{
-    if (lo < 0)
-        lo = 0;
-    if (hi > 16)
-        hi = 16;
-    return hi <= lo ? 0 : (uint16_t)((((uint32_t)1 << (hi - lo)) - 1) << lo);
-}
-
-/* Blocks and taps whose masks maxpool_plane_avx512 takes from a table worked out once
- * per call (they are the same for every row of every plane). */
+/*
+ * 2-D max pooling with AVX-512, one output row at a time in two passes: the maximum
+ * down the window's rows, column by column, into a row buffer that holds -inf in the
+ * W pads on either side; then the maximum across the window's columns of that buffer
+ * (stride 2: two loads and the even elements per tap). Each input element is read
+ * once per output row whose window holds it, and no lane needs a mask but those past
+ * the row's end. The maximum skips NaN as the row pass does (max(v, acc) keeps acc,
+ * which never becomes NaN), so both give the same values; between -0 and +0 the two
+ * may keep different ones, which compare equal.
+ */
 enum { POOL_MAX_BLOCKS = 64, POOL_MAX_TAPS = 16 };
-
-typedef struct pool_masks {
-    int64_t w0[POOL_MAX_BLOCKS], w1[POOL_MAX_BLOCKS]; /* taps along W that reach the input */
-    __mmask16 store[POOL_MAX_BLOCKS];
-    __mmask16 a[POOL_MAX_BLOCKS][POOL_MAX_TAPS], b[POOL_MAX_BLOCKS][POOL_MAX_TAPS]; /* the loads */
-    __mmask16 valid[POOL_MAX_BLOCKS][POOL_MAX_TAPS]; /* lanes whose column is inside */
-    uint8_t inner[POOL_MAX_BLOCKS]; /* every tap of every lane inside: plain loads */
-} pool_masks;
+enum { POOL_ROWBUF = 2 * 16 * POOL_MAX_BLOCKS + POOL_MAX_TAPS + 32 };
 
 /* The AVX-512 rows apply: 2-D, dilation 1 and stride 1 or 2 along W, small enough for
- * the mask table. */
+ * the row buffer. */
 static int maxpool_avx512_fits(const k_pool_shape *s)
 {
     return s->in[0] == 1 && s->k[0] == 1 && s->out[0] == 1 && s->dil[2] == 1 &&
-           (s->stride[2] == 1 || s->stride[2] == 2) && s->out[2] <= 16 * POOL_MAX_BLOCKS && s->k[2] <= POOL_MAX_TAPS;
+           (s->stride[2] == 1 || s->stride[2] == 2) && s->out[2] <= 16 * POOL_MAX_BLOCKS &&
+           s->k[2] <= POOL_MAX_TAPS && s->pad[2] < s->k[2] && s->in[2] <= 2 * 16 * POOL_MAX_BLOCKS;
 }
 
-static void pool_masks_init(const k_pool_shape *s, pool_masks *t)
-{
-    int64_t iW = s->in[2], oW = s->out[2], sw = s->stride[2];
-    for (int64_t k = 0; k * 16 < oW; k++) {
-        int64_t ow0 = 16 * k, nb = oW - ow0 < 16 ? oW - ow0 : 16;
-        t->store[k] = lanes16(0, nb);
-        tap_range(ow0 * sw - s->pad[2], s->k[2], 1, -(nb - 1) * sw, iW, &t->w0[k], &t->w1[k]);
-        for (int64_t kw = 0; kw < s->k[2]; kw++) {
-            int64_t c0 = ow0 * sw - s->pad[2] + kw; /* lane e reads column c0 + sw * e */
-            t->a[k][kw] = lanes16(-c0, iW - c0);
-            t->b[k][kw] = lanes16(-c0 - 16, iW - c0 - 16);
-            int64_t elo = c0 < 0 ? (-c0 + sw - 1) / sw : 0, ehi = iW > c0 ? (iW - c0 + sw - 1) / sw : 0;
-            t->valid[k][kw] = lanes16(elo, ehi) & t->store[k];
-        }
-        int inner = t->store[k] == 0xffff && t->w0[k] == 0 && t->w1[k] == s->k[2];
-        for (int64_t kw = 0; kw < s->k[2]; kw++)
-            inner = inner && t->a[k][kw] == 0xffff && t->valid[k][kw] == 0xffff &&
-                    (sw == 1 || t->b[k][kw] == 0xffff);
-        t->inner[k] = (uint8_t)inner;
-    }
-}
-
-/* One block of 16 output columns of one output row. Inner blocks take plain loads (a
- * masked load with its mask from the table costs twice as much), the others masked
- * loads and a max that leaves lanes outside the input alone. max(v, acc) keeps acc when
- * v is NaN, as the row pass does, so the results are the same bits. */
-__attribute__((target("avx512f"))) static inline void maxpool_block_avx512(const k_pool_shape *s,
-                                                                          const pool_masks *t, const float *xp,
-                                                                          float *yr, int64_t sh, int64_t h0,
-                                                                          int64_t h1, int64_t k)
-{
-    int64_t iW = s->in[2], sw = s->stride[2], kW = s->k[2];
-    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
-    __m512 acc = _mm512_set1_ps(-INFINITY);
-    for (int64_t kh = h0; kh < h1; kh++) {
-        const float *xb = xp + (sh + kh * s->dil[1]) * iW - s->pad[2] + 16 * k * sw;
-        if (t->inner[k]) {
-            for (int64_t kw = 0; kw < kW; kw++) {
-                __m512 v = sw == 1 ? _mm512_loadu_ps(xb + kw)
-                                   : _mm512_permutex2var_ps(_mm512_loadu_ps(xb + kw), even,
-                                                            _mm512_loadu_ps(xb + kw + 16));
-                acc = _mm512_max_ps(v, acc);
-            }
-            continue;
-        }
-        for (int64_t kw = t->w0[k]; kw < t->w1[k]; kw++) {
-            __m512 v;
-            if (sw == 1)
-                v = _mm512_maskz_loadu_ps(t->a[k][kw], xb + kw);
-            else
-                v = _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(t->a[k][kw], xb + kw), even,
-                                           _mm512_maskz_loadu_ps(t->b[k][kw], xb + kw + 16));
-            acc = _mm512_mask_max_ps(acc, t->valid[k][kw], v, acc);
-        }
-    }
-    _mm512_mask_storeu_ps(yr + 16 * k, t->store[k], acc);
-}
-
-/* Four inner blocks k .. k + 3 of one output row, four running maxima side by side so
- * their chains of dependent maxima overlap. sw is a constant at each call. */
+/* Output rows oh0 .. oh1 of one plane; buf (POOL_ROWBUF floats) is -inf outside the
+ * columns pad .. pad + iW, which the first pass writes. sw is a constant at each call. */
 __attribute__((target("avx512f"), always_inline)) static inline void
-maxpool_inner4_avx512(const k_pool_shape *s, const float *xp, float *yr, int64_t sh, int64_t h0, int64_t h1,
-                      int64_t k, int64_t sw)
+maxpool_plane_sw(const k_pool_shape *s, const float *xp, float *yp, int64_t oh0, int64_t oh1, float *buf,
+                 int64_t sw)
 {
-    int64_t iW = s->in[2], kW = s->k[2], step = 16 * sw;
+    int64_t iH = s->in[1], iW = s->in[2], oW = s->out[2], kW = s->k[2], pw = s->pad[2];
     const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
-    __m512 a0 = _mm512_set1_ps(-INFINITY), a1 = a0, a2 = a0, a3 = a0;
-    for (int64_t kh = h0; kh < h1; kh++) {
-        const float *xb = xp + (sh + kh * s->dil[1]) * iW - s->pad[2] + k * step;
-        for (int64_t kw = 0; kw < kW; kw++) {
-            const float *q = xb + kw;
-            if (sw == 1) {
-                a0 = _mm512_max_ps(_mm512_loadu_ps(q), a0);
-                a1 = _mm512_max_ps(_mm512_loadu_ps(q + step), a1);
-                a2 = _mm512_max_ps(_mm512_loadu_ps(q + 2 * step), a2);
-                a3 = _mm512_max_ps(_mm512_loadu_ps(q + 3 * step), a3);
-            } else {
-#define EVEN_AT(o) _mm512_permutex2var_ps(_mm512_loadu_ps(q + (o)), even, _mm512_loadu_ps(q + (o) + 16))
-                a0 = _mm512_max_ps(EVEN_AT(0), a0);
-                a1 = _mm512_max_ps(EVEN_AT(step), a1);
-                a2 = _mm512_max_ps(EVEN_AT(2 * step), a2);
-                a3 = _mm512_max_ps(EVEN_AT(3 * step), a3);
-#undef EVEN_AT
-            }
-        }
-    }
-    float *yb = yr + 16 * k;
-    _mm512_storeu_ps(yb, a0);
-    _mm512_storeu_ps(yb + 16, a1);
-    _mm512_storeu_ps(yb + 32, a2);
-    _mm512_storeu_ps(yb + 48, a3);
-}
-
-/* 2-D max pooling of one plane with AVX-512: each output row in blocks of 16 columns,
- * runs of four inner blocks together, the rest one at a time (stride 2: two loads and
- * the even elements per tap). */
-__attribute__((target("avx512f"))) static void maxpool_plane_avx512(const k_pool_shape *s, const pool_masks *t,
-                                                                   const float *xp, float *yp, int64_t oh0,
-                                                                   int64_t oh1)
-{
-    int64_t iH = s->in[1], oW = s->out[2], nblk = (oW + 15) / 16;
+    const __m512 ninf = _mm512_set1_ps(-INFINITY);
+    float *row = buf + pw;
+    __mmask16 wtail = (__mmask16)((1u << (iW % 16)) - 1), otail = (__mmask16)((1u << (oW % 16)) - 1);
     for (int64_t oh = oh0; oh < oh1; oh++) {
-        float *yr = yp + oh * oW;
         int64_t sh = oh * s->stride[1] - s->pad[1], h0, h1;
         tap_range(sh, s->k[1], s->dil[1], 0, iH, &h0, &h1);
-        for (int64_t k = 0; k < nblk;) {
-            if (k + 4 <= nblk && t->inner[k] && t->inner[k + 1] && t->inner[k + 2] && t->inner[k + 3]) {
-                if (s->stride[2] == 1)
-                    maxpool_inner4_avx512(s, xp, yr, sh, h0, h1, k, 1);
-                else
-                    maxpool_inner4_avx512(s, xp, yr, sh, h0, h1, k, 2);
-                k += 4;
-            } else {
-                maxpool_block_avx512(s, t, xp, yr, sh, h0, h1, k);
-                k++;
+        const float *x0 = h1 > h0 ? xp + (sh + h0 * s->dil[1]) * iW : xp;
+        int64_t rs = s->dil[1] * iW, nh = h1 - h0, c = 0;
+        for (; c + 16 <= iW; c += 16) {
+            __m512 m = ninf;
+            for (int64_t t = 0; t < nh; t++)
+                m = _mm512_max_ps(_mm512_loadu_ps(x0 + t * rs + c), m);
+            _mm512_storeu_ps(row + c, m);
+        }
+        if (wtail) {
+            __m512 m = ninf;
+            for (int64_t t = 0; t < nh; t++)
+                m = _mm512_max_ps(_mm512_maskz_loadu_ps(wtail, x0 + t * rs + c), m);
+            _mm512_mask_storeu_ps(row + c, wtail, m);
+        }
+        float *yr = yp + oh * oW;
+        for (int64_t o = 0; o < oW; o += 16) {
+            const float *b = buf + o * sw;
+            __m512 m = ninf;
+            for (int64_t kw = 0; kw < kW; kw++) {
+                __m512 v = sw == 1 ? _mm512_loadu_ps(b + kw)
+                                   : _mm512_permutex2var_ps(_mm512_loadu_ps(b + kw), even,
+                                                            _mm512_loadu_ps(b + kw + 16));
+                m = _mm512_max_ps(v, m);
             }
+            if (o + 16 <= oW)
+                _mm512_storeu_ps(yr + o, m);
+            else
+                _mm512_mask_storeu_ps(yr + o, otail, m);
         }
     }
+}
+
+__attribute__((target("avx512f"))) static void maxpool_plane_avx512(const k_pool_shape *s, const float *xp,
+                                                                   float *yp, int64_t oh0, int64_t oh1, float *buf)
+{
+    if (s->stride[2] == 1)
+        maxpool_plane_sw(s, xp, yp, oh0, oh1, buf, 1);
+    else
+        maxpool_plane_sw(s, xp, yp, oh0, oh1, buf, 2);
+}
+
+/* A row buffer of -inf (the first pass fills the input's columns). */
+static void rowbuf_init(float *buf)
+{
+    for (int i = 0; i < POOL_ROWBUF; i++)
+        buf[i] = -INFINITY;
 }
 #endif
 
@@ -337,8 +271,6 @@ void k_f32_pool_rows_x(const k_pool_shape *s, const float *x, float *y, int is_m
     if (simd && is_max && maxpool_avx512_fits(s)) {
         __builtin_cpu_init();
         if (__builtin_cpu_supports("avx512f")) {
-            pool_masks t;
-            pool_masks_init(s, &t);
             int64_t vol = s->in[1] * s->in[2], ovol = s->out[1] * s->out[2], oH = s->out[1];
             int nt = threads > 1 && POOL_PAR(s) ? threads : 1;
             if (nt > 1 && oH >= 2 * nt) {
@@ -347,14 +279,21 @@ void k_f32_pool_rows_x(const k_pool_shape *s, const float *x, float *y, int is_m
 #pragma omp parallel num_threads(nt)
                 {
                     int64_t k = omp_get_thread_num(), nk = omp_get_num_threads();
+                    float buf[POOL_ROWBUF];
+                    rowbuf_init(buf);
                     for (int64_t p = 0; p < s->NC; p++)
-                        maxpool_plane_avx512(s, &t, x + p * vol, y + p * ovol, oH * k / nk, oH * (k + 1) / nk);
+                        maxpool_plane_avx512(s, x + p * vol, y + p * ovol, oH * k / nk, oH * (k + 1) / nk, buf);
                 }
                 return;
             }
-#pragma omp parallel for num_threads(nt)
-            for (int64_t p = 0; p < s->NC; p++)
-                maxpool_plane_avx512(s, &t, x + p * vol, y + p * ovol, 0, oH);
+#pragma omp parallel num_threads(nt)
+            {
+                float buf[POOL_ROWBUF];
+                rowbuf_init(buf);
+#pragma omp for
+                for (int64_t p = 0; p < s->NC; p++)
+                    maxpool_plane_avx512(s, x + p * vol, y + p * ovol, 0, oH, buf);
+            }
             return;
         }
     }

@@ -228,10 +228,11 @@ static void pool_rows_matches_references_3d(void **st)
     }
 }
 
-/* 2-D max pooling rows: the AVX-512 blocks (simd 1, where the CPU has them) and the
- * portable loops give the same bits, NaN and -inf inputs included (both skip NaN),
- * for strides 1 and 2, pads and widths around the 16-lane blocks and wide enough for
- * runs of four blocks inside the input; without NaN both match the reference. */
+/* 2-D max pooling rows: the AVX-512 passes (simd 1, where the CPU has them) and the
+ * portable loops give the same bits, NaN and -inf inputs included (both skip NaN; the
+ * data has no zeros, whose sign either may pick), for strides 1 and 2, dilations
+ * along H, pads, and widths around the 16-lane vectors; without NaN both match the
+ * reference. */
 static void maxpool_rows_simd_and_portable_agree(void **st)
 {
     (void)st;
