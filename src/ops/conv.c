@@ -173,6 +173,14 @@ static size_t chunk_cols(const k_gemm_isa *isa, size_t K, size_t ncol)
     return ncol < c + c / 2 ? ncol : c;
 }
 
+/* The most columns one chunk packs: conv_cols_chunked lets the last chunk take a
+ * remainder under half a chunk, rather than read all the weights once more for a few
+ * columns (ResNet-50's 14x14 stride-2 layer: 196 = 64 + 64 + 68, not + 4). */
+static size_t chunk_cap(size_t chunk, size_t ncol)
+{
+    return ncol < chunk + chunk / 2 ? ncol : chunk + chunk / 2;
+}
+
 /* Per-thread work areas the scratch holds (im2col chunks, depthwise planes, Winograd
  * blocks): one for every processor, since infer does not know the run's thread count
  * (run uses no more threads than that). */
@@ -475,7 +483,8 @@ static int conv_infer(op_ctx *c)
     }
     size_t need = is_pointwise(&s) && pw_in_place(Mg, (size_t)t[2])
                       ? 0
-                      : (size_t)slots * k_gemm_packed_b_floats(isa, Kg, chunk_cols(isa, Kg, (size_t)t[2]));
+                      : (size_t)slots * k_gemm_packed_b_floats(
+                                            isa, Kg, chunk_cap(chunk_cols(isa, Kg, (size_t)t[2]), (size_t)t[2]));
     need += split_floats(&s, Cg);
     if (!st || !st->wp) {
         if (!c->in[1]->data) /* init packed another layout for the shape it saw, and let W go */
@@ -605,11 +614,15 @@ static void conv_cols(const chunk_job *j, size_t j0, size_t nc, float *b, int th
     k_f32_gemm_packed(j->isa, (size_t)j->Mg, nc, j->Kg, 1.0f, j->a, b, 0.0f, j->yg + j0, j->OHW, &ep, threads);
 }
 
-/* Columns j0 .. j1 in chunks. */
+/* Columns j0 .. j1 in chunks, the last with a remainder under half a chunk. */
 static void conv_cols_chunked(const chunk_job *j, size_t j0, size_t j1, float *b, int threads)
 {
-    for (size_t q = j0; q < j1; q += j->chunk)
-        conv_cols(j, q, j1 - q < j->chunk ? j1 - q : j->chunk, b, threads);
+    for (size_t q = j0, n; q < j1; q += n) {
+        n = j1 - q < j->chunk ? j1 - q : j->chunk;
+        if (j1 - q - n < j->chunk / 2)
+            n = j1 - q;
+        conv_cols(j, q, n, b, threads);
+    }
 }
 
 static int conv_run(op_ctx *c)
@@ -691,7 +704,7 @@ static int conv_run(op_ctx *c)
     int pw = is_pointwise(&s);
     /* No scratch at all for empty outputs: no arithmetic on a NULL pointer. */
     float *bp = c->scratch;
-    size_t slots = thread_slots(c->threads), bfloats = k_gemm_packed_b_floats(isa, Kg, chunk);
+    size_t slots = thread_slots(c->threads), bfloats = k_gemm_packed_b_floats(isa, Kg, chunk_cap(chunk, OHW));
     float *xsplit = bp ? bp + (pw && pw_in_place(Mg, OHW) ? 0 : slots * bfloats) : NULL;
     /* Each thread a band of whole panels of columns (output positions), which it
      * packs and multiplies chunk by chunk: one parallel region per convolution, not
