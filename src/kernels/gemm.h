@@ -62,7 +62,7 @@ typedef void (*k_gemm_tkernel)(size_t kc, const float *a, size_t lda, const floa
                                size_t ldc, const k_ustore *u);
 
 /* A microkernel and the packed layout it reads, plus tail kernels for edge panels
- * of 4 and 8 rows (NULL when R >= MR or not provided). Without `edges`, a partial
+ * of 1, 4 and 8 rows (NULL when R >= MR or not provided). Without `edges`, a partial
  * tile goes through a full-size temporary. */
 #define K_GEMM_MAX_MR 16 /* the largest mr of any isa */
 
@@ -70,7 +70,7 @@ typedef struct k_gemm_isa {
     const char *name;
     int mr, nr; /* mr <= K_GEMM_MAX_MR */
     k_gemm_ukernel kernel;
-    k_gemm_tkernel tail4, tail8;
+    k_gemm_tkernel tail1, tail4, tail8;
     int edges; /* the kernels store partial tiles themselves (k_ustore rows, cols) */
     k_gemm_ukernel narrow; /* MR x NR/2, for panels of at most NR/2 columns (with edges), or NULL */
 } k_gemm_isa;

@@ -104,16 +104,17 @@ static void gemm_packed_alpha_beta_bias_act_match_reference(void **st)
     }
 }
 
-/* Row counts that end in a 4- or 8-row tail panel (and 5, 9: through the edge
- * buffer), full-width column panels so the tail kernels store straight to C (and
- * narrow last panels, 36 and 196 columns), the
- * single row block of small M (up to a few hundred rows), threaded; with a row
- * bias + ReLU and a column bias + residual + Clip epilogue. */
+/* Row counts whose last row panel is short: 1 row (13, 49: the 1-row kernel), 2 to 4
+ * (14, 16, 28: the 4-row kernel, storing part of its tile for 2), 5 to 9 (the 8-row
+ * kernel; on ISAs without edge stores 5 and 9 go through the edge buffer); full-width
+ * column panels so the tail kernels store straight to C (and narrow last panels, 36
+ * and 196 columns), the single row block of small M (up to a few hundred rows),
+ * threaded; with a row bias + ReLU and a column bias + residual + Clip epilogue. */
 static void gemm_tail_panels_and_small_m_match_reference(void **st)
 {
     (void)st;
     tu_seed(7);
-    static const size_t ms[] = {4, 5, 8, 9, 10, 16, 20, 28, 64, 128, 197, 390, 420};
+    static const size_t ms[] = {4, 5, 8, 9, 10, 13, 14, 16, 20, 28, 49, 64, 128, 197, 390, 420};
     float bias[512];
     tu_fill(bias, 512, -1, 1);
     float *res = malloc(sizeof(float) * 420 * 196);
