@@ -43,6 +43,37 @@ T512 static inline __m512 act_in_reg(__m512 r, int act, __m512 lo, __m512 hi)
  * topped up from n (valignd; k a constant). */
 #define DW_SHIFT(n, x, k) \
     _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(n), _mm512_castps_si512(x), k))
+
+/* A 3x3 depthwise kernel's nine weights and its bias, broadcast, as named vectors
+ * (GCC keeps those in registers; arrays indexed in loops it keeps in memory). */
+typedef struct dw_w9 {
+    __m512 w0, w1, w2, w3, w4, w5, w6, w7, w8, b;
+} dw_w9;
+
+T512 static inline dw_w9 dw_w9_of(const float *wm, float b)
+{
+    dw_w9 w = {_mm512_set1_ps(wm[0]), _mm512_set1_ps(wm[1]), _mm512_set1_ps(wm[2]),
+               _mm512_set1_ps(wm[3]), _mm512_set1_ps(wm[4]), _mm512_set1_ps(wm[5]),
+               _mm512_set1_ps(wm[6]), _mm512_set1_ps(wm[7]), _mm512_set1_ps(wm[8]), _mm512_set1_ps(b)};
+    return w;
+}
+
+/* The bias plus the nine taps t0 .. t8 (row-major over the kernel) weighted by w: one
+ * FMA chain per kernel row, three in flight, summed at the end. Every depthwise 3x3
+ * path computes its outputs so; they differ in where the taps come from. */
+__attribute__((target("avx512f"), always_inline)) static inline __m512
+dw_sum9(const dw_w9 *w, __m512 t0, __m512 t1, __m512 t2, __m512 t3, __m512 t4, __m512 t5, __m512 t6, __m512 t7,
+        __m512 t8)
+{
+    __m512 a0 = _mm512_fmadd_ps(w->w0, t0, w->b), a1 = _mm512_mul_ps(w->w3, t3), a2 = _mm512_mul_ps(w->w6, t6);
+    a0 = _mm512_fmadd_ps(w->w1, t1, a0);
+    a1 = _mm512_fmadd_ps(w->w4, t4, a1);
+    a2 = _mm512_fmadd_ps(w->w7, t7, a2);
+    a0 = _mm512_fmadd_ps(w->w2, t2, a0);
+    a1 = _mm512_fmadd_ps(w->w5, t5, a1);
+    a2 = _mm512_fmadd_ps(w->w8, t8, a2);
+    return _mm512_add_ps(_mm512_add_ps(a0, a1), a2);
+}
 #endif
 
 static int have_avx512(void)
@@ -653,11 +684,7 @@ T512 static void dw3x3_plane_avx512(const k_conv_shape *s, const float *xc, cons
             mload[k][2 * kw + 1] = lanes16(-c0 - 16, iW - c0 - 16);
         }
     }
-    /* named values, fully unrolled loops: GCC keeps arrays indexed in loops in memory */
-    const __m512 w0 = _mm512_set1_ps(wm[0]), w1 = _mm512_set1_ps(wm[1]), w2 = _mm512_set1_ps(wm[2]);
-    const __m512 w3 = _mm512_set1_ps(wm[3]), w4 = _mm512_set1_ps(wm[4]), w5 = _mm512_set1_ps(wm[5]);
-    const __m512 w6 = _mm512_set1_ps(wm[6]), w7 = _mm512_set1_ps(wm[7]), w8 = _mm512_set1_ps(wm[8]);
-    const __m512 vb = _mm512_set1_ps(b);
+    const dw_w9 w = dw_w9_of(wm, b);
     const __m512 lo = _mm512_set1_ps(act_alpha), hi = _mm512_set1_ps(act_beta);
     const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
     int in_reg = act == ACT_NONE || act == ACT_RELU || act == ACT_CLIP;
@@ -672,49 +699,30 @@ T512 static void dw3x3_plane_avx512(const k_conv_shape *s, const float *xc, cons
         for (int64_t k = 0; k < nblk; k++) {
             const __mmask16 *ml = mload[k];
             int64_t c = sd * 16 * k;
-            __m512 a0, a1, a2; /* one chain per kernel row */
+            __m512 r;
             if (sd == 1 && (ml[0] & ml[4] & v0 & v1 & v2) == 0xFFFF) {
                 /* inside: a plain load per row and the two lanes after it (masked: they
                  * may be the tensor's last), the shifted taps cut in registers */
 #define DW_NEXT2(r) _mm512_maskz_loadu_ps(0x3, (r) + c + 16)
                 __m512 x0 = _mm512_loadu_ps(r0 + c), x1 = _mm512_loadu_ps(r1 + c), x2 = _mm512_loadu_ps(r2 + c);
                 __m512 n0 = DW_NEXT2(r0), n1 = DW_NEXT2(r1), n2 = DW_NEXT2(r2);
-                a0 = _mm512_fmadd_ps(w0, x0, vb);
-                a1 = _mm512_mul_ps(w3, x1);
-                a2 = _mm512_mul_ps(w6, x2);
-                a0 = _mm512_fmadd_ps(w1, DW_SHIFT(n0, x0, 1), a0);
-                a1 = _mm512_fmadd_ps(w4, DW_SHIFT(n1, x1, 1), a1);
-                a2 = _mm512_fmadd_ps(w7, DW_SHIFT(n2, x2, 1), a2);
-                a0 = _mm512_fmadd_ps(w2, DW_SHIFT(n0, x0, 2), a0);
-                a1 = _mm512_fmadd_ps(w5, DW_SHIFT(n1, x1, 2), a1);
-                a2 = _mm512_fmadd_ps(w8, DW_SHIFT(n2, x2, 2), a2);
+                r = dw_sum9(&w, x0, DW_SHIFT(n0, x0, 1), DW_SHIFT(n0, x0, 2), x1, DW_SHIFT(n1, x1, 1),
+                            DW_SHIFT(n1, x1, 2), x2, DW_SHIFT(n2, x2, 1), DW_SHIFT(n2, x2, 2));
 #undef DW_NEXT2
             } else if (sd == 1) {
-                a0 = _mm512_fmadd_ps(w0, _mm512_maskz_loadu_ps(ml[0] & v0, r0 + c), vb);
-                a1 = _mm512_mul_ps(w3, _mm512_maskz_loadu_ps(ml[0] & v1, r1 + c));
-                a2 = _mm512_mul_ps(w6, _mm512_maskz_loadu_ps(ml[0] & v2, r2 + c));
-                a0 = _mm512_fmadd_ps(w1, _mm512_maskz_loadu_ps(ml[2] & v0, r0 + c + 1), a0);
-                a1 = _mm512_fmadd_ps(w4, _mm512_maskz_loadu_ps(ml[2] & v1, r1 + c + 1), a1);
-                a2 = _mm512_fmadd_ps(w7, _mm512_maskz_loadu_ps(ml[2] & v2, r2 + c + 1), a2);
-                a0 = _mm512_fmadd_ps(w2, _mm512_maskz_loadu_ps(ml[4] & v0, r0 + c + 2), a0);
-                a1 = _mm512_fmadd_ps(w5, _mm512_maskz_loadu_ps(ml[4] & v1, r1 + c + 2), a1);
-                a2 = _mm512_fmadd_ps(w8, _mm512_maskz_loadu_ps(ml[4] & v2, r2 + c + 2), a2);
+#define DW_M(a, kw) _mm512_maskz_loadu_ps(ml[2 * (kw)] & v##a, r##a + c + (kw))
+                r = dw_sum9(&w, DW_M(0, 0), DW_M(0, 1), DW_M(0, 2), DW_M(1, 0), DW_M(1, 1), DW_M(1, 2), DW_M(2, 0),
+                            DW_M(2, 1), DW_M(2, 2));
+#undef DW_M
             } else {
-#define DW_S2(r, v, kw) \
-    _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(ml[2 * (kw)] & (v), (r) + c + (kw)), even, \
-                           _mm512_maskz_loadu_ps(ml[2 * (kw) + 1] & (v), (r) + c + (kw) + 16))
-                a0 = _mm512_fmadd_ps(w0, DW_S2(r0, v0, 0), vb);
-                a1 = _mm512_mul_ps(w3, DW_S2(r1, v1, 0));
-                a2 = _mm512_mul_ps(w6, DW_S2(r2, v2, 0));
-                a0 = _mm512_fmadd_ps(w1, DW_S2(r0, v0, 1), a0);
-                a1 = _mm512_fmadd_ps(w4, DW_S2(r1, v1, 1), a1);
-                a2 = _mm512_fmadd_ps(w7, DW_S2(r2, v2, 1), a2);
-                a0 = _mm512_fmadd_ps(w2, DW_S2(r0, v0, 2), a0);
-                a1 = _mm512_fmadd_ps(w5, DW_S2(r1, v1, 2), a1);
-                a2 = _mm512_fmadd_ps(w8, DW_S2(r2, v2, 2), a2);
+#define DW_S2(a, kw)                                                                                          \
+    _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(ml[2 * (kw)] & v##a, r##a + c + (kw)), even,                 \
+                           _mm512_maskz_loadu_ps(ml[2 * (kw) + 1] & v##a, r##a + c + (kw) + 16))
+                r = dw_sum9(&w, DW_S2(0, 0), DW_S2(0, 1), DW_S2(0, 2), DW_S2(1, 0), DW_S2(1, 1), DW_S2(1, 2),
+                            DW_S2(2, 0), DW_S2(2, 1), DW_S2(2, 2));
 #undef DW_S2
             }
-            __m512 r = act_in_reg(_mm512_add_ps(_mm512_add_ps(a0, a1), a2), act, lo, hi);
+            r = act_in_reg(r, act, lo, hi);
             if (mstore[k] == 0xFFFF)
                 _mm512_storeu_ps(yr + 16 * k, r);
             else
@@ -839,24 +847,17 @@ T512 static void dw_flat_fill(const k_conv_shape *s, const dw_flat *f, const uin
 T512 static void dw_flat_taps(const dw_flat *f, int64_t sd, const float *xp, const float *wm, float b, int act,
                               float act_alpha, float act_beta, float *tmp)
 {
-    const __m512 w0 = _mm512_set1_ps(wm[0]), w1 = _mm512_set1_ps(wm[1]), w2 = _mm512_set1_ps(wm[2]);
-    const __m512 w3 = _mm512_set1_ps(wm[3]), w4 = _mm512_set1_ps(wm[4]), w5 = _mm512_set1_ps(wm[5]);
-    const __m512 w6 = _mm512_set1_ps(wm[6]), w7 = _mm512_set1_ps(wm[7]), w8 = _mm512_set1_ps(wm[8]);
-    const __m512 vb = _mm512_set1_ps(b), lo = _mm512_set1_ps(act_alpha), hi = _mm512_set1_ps(act_beta);
+    const dw_w9 w = dw_w9_of(wm, b);
+    const __m512 lo = _mm512_set1_ps(act_alpha), hi = _mm512_set1_ps(act_beta);
     if (sd == 1) {
         const float *q0 = xp + f->off[0], *q1 = xp + f->off[3], *q2 = xp + f->off[6];
         __m512 c0 = _mm512_loadu_ps(q0), c1 = _mm512_loadu_ps(q1), c2 = _mm512_loadu_ps(q2);
         for (int64_t t = 0; t < f->nflat; t += 16) {
             __m512 n0 = _mm512_loadu_ps(q0 + t + 16), n1 = _mm512_loadu_ps(q1 + t + 16);
             __m512 n2 = _mm512_loadu_ps(q2 + t + 16);
-            __m512 a0 = _mm512_fmadd_ps(w0, c0, vb), a1 = _mm512_mul_ps(w3, c1), a2 = _mm512_mul_ps(w6, c2);
-            a0 = _mm512_fmadd_ps(w1, DW_SHIFT(n0, c0, 1), a0);
-            a1 = _mm512_fmadd_ps(w4, DW_SHIFT(n1, c1, 1), a1);
-            a2 = _mm512_fmadd_ps(w7, DW_SHIFT(n2, c2, 1), a2);
-            a0 = _mm512_fmadd_ps(w2, DW_SHIFT(n0, c0, 2), a0);
-            a1 = _mm512_fmadd_ps(w5, DW_SHIFT(n1, c1, 2), a1);
-            a2 = _mm512_fmadd_ps(w8, DW_SHIFT(n2, c2, 2), a2);
-            _mm512_storeu_ps(tmp + t, act_in_reg(_mm512_add_ps(_mm512_add_ps(a0, a1), a2), act, lo, hi));
+            __m512 r = dw_sum9(&w, c0, DW_SHIFT(n0, c0, 1), DW_SHIFT(n0, c0, 2), c1, DW_SHIFT(n1, c1, 1),
+                               DW_SHIFT(n1, c1, 2), c2, DW_SHIFT(n2, c2, 1), DW_SHIFT(n2, c2, 2));
+            _mm512_storeu_ps(tmp + t, act_in_reg(r, act, lo, hi));
             c0 = n0, c1 = n1, c2 = n2;
         }
         return;
@@ -869,14 +870,9 @@ T512 static void dw_flat_taps(const dw_flat *f, int64_t sd, const float *xp, con
     for (int64_t t = 0; t < f->nflat; t += 16) {
         __m512 n0 = _mm512_loadu_ps(e0 + t + 16), n1 = _mm512_loadu_ps(e1 + t + 16);
         __m512 n2 = _mm512_loadu_ps(e2 + t + 16);
-        __m512 a0 = _mm512_fmadd_ps(w0, c0, vb), a1 = _mm512_mul_ps(w3, c1), a2 = _mm512_mul_ps(w6, c2);
-        a0 = _mm512_fmadd_ps(w1, _mm512_loadu_ps(o0 + t), a0);
-        a1 = _mm512_fmadd_ps(w4, _mm512_loadu_ps(o1 + t), a1);
-        a2 = _mm512_fmadd_ps(w7, _mm512_loadu_ps(o2 + t), a2);
-        a0 = _mm512_fmadd_ps(w2, DW_SHIFT(n0, c0, 1), a0);
-        a1 = _mm512_fmadd_ps(w5, DW_SHIFT(n1, c1, 1), a1);
-        a2 = _mm512_fmadd_ps(w8, DW_SHIFT(n2, c2, 1), a2);
-        _mm512_storeu_ps(tmp + t, act_in_reg(_mm512_add_ps(_mm512_add_ps(a0, a1), a2), act, lo, hi));
+        __m512 r = dw_sum9(&w, c0, _mm512_loadu_ps(o0 + t), DW_SHIFT(n0, c0, 1), c1, _mm512_loadu_ps(o1 + t),
+                           DW_SHIFT(n1, c1, 1), c2, _mm512_loadu_ps(o2 + t), DW_SHIFT(n2, c2, 1));
+        _mm512_storeu_ps(tmp + t, act_in_reg(r, act, lo, hi));
         c0 = n0, c1 = n1, c2 = n2;
     }
 }
@@ -1106,10 +1102,7 @@ static void dw_same_table(const k_conv_shape *s, dw_same *t)
 T512 static void dw3x3_same_avx512(const dw_same *t, const float *xc, const float *wm, float b, float *ym, int act,
                                    float act_alpha, float act_beta)
 {
-    const __m512 w0 = _mm512_set1_ps(wm[0]), w1 = _mm512_set1_ps(wm[1]), w2 = _mm512_set1_ps(wm[2]);
-    const __m512 w3 = _mm512_set1_ps(wm[3]), w4 = _mm512_set1_ps(wm[4]), w5 = _mm512_set1_ps(wm[5]);
-    const __m512 w6 = _mm512_set1_ps(wm[6]), w7 = _mm512_set1_ps(wm[7]), w8 = _mm512_set1_ps(wm[8]);
-    const __m512 vb = _mm512_set1_ps(b);
+    const dw_w9 w = dw_w9_of(wm, b);
     const __m512 lo = _mm512_set1_ps(act_alpha), hi = _mm512_set1_ps(act_beta);
     const int64_t o0 = t->off[0], o1 = t->off[1], o2 = t->off[2], o3 = t->off[3], o4 = t->off[4];
     const int64_t o5 = t->off[5], o6 = t->off[6], o7 = t->off[7], o8 = t->off[8];
@@ -1119,17 +1112,10 @@ T512 static void dw3x3_same_avx512(const dw_same *t, const float *xc, const floa
         const float *xv = xc + 16 * v;
         /* masked-off lanes, which may lie outside the tensor, are never read */
 #define DW_TAP(a, o) _mm512_maskz_loadu_ps(m[a], xv + (o))
-        __m512 a0 = _mm512_fmadd_ps(w0, DW_TAP(0, o0), vb);
-        __m512 a1 = _mm512_mul_ps(w3, DW_TAP(3, o3));
-        __m512 a2 = _mm512_mul_ps(w6, DW_TAP(6, o6));
-        a0 = _mm512_fmadd_ps(w1, DW_TAP(1, o1), a0);
-        a1 = _mm512_fmadd_ps(w4, DW_TAP(4, o4), a1);
-        a2 = _mm512_fmadd_ps(w7, DW_TAP(7, o7), a2);
-        a0 = _mm512_fmadd_ps(w2, DW_TAP(2, o2), a0);
-        a1 = _mm512_fmadd_ps(w5, DW_TAP(5, o5), a1);
-        a2 = _mm512_fmadd_ps(w8, DW_TAP(8, o8), a2);
+        __m512 r = dw_sum9(&w, DW_TAP(0, o0), DW_TAP(1, o1), DW_TAP(2, o2), DW_TAP(3, o3), DW_TAP(4, o4),
+                           DW_TAP(5, o5), DW_TAP(6, o6), DW_TAP(7, o7), DW_TAP(8, o8));
 #undef DW_TAP
-        __m512 r = act_in_reg(_mm512_add_ps(_mm512_add_ps(a0, a1), a2), act, lo, hi);
+        r = act_in_reg(r, act, lo, hi);
         if (16 * v + 16 <= hw)
             _mm512_storeu_ps(ym + 16 * v, r);
         else
