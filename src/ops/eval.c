@@ -31,6 +31,13 @@ int op_resolve(const ir_node *n, const op_schema **out, char *err, size_t cap)
         snprintf(err, cap, "%s '%s': input %d is required but is empty", n->op_type, n->name, k);
         return NORMA_ERR_MODEL;
     }
+    /* Likewise the outputs: infer sets the shapes of those below the minimum. */
+    for (int k = 0; k < s->min_out && k < n->n_out; k++) {
+        if (n->out[k] >= 0 || (s->flags & OP_F_EMPTY_OUTPUTS))
+            continue;
+        snprintf(err, cap, "%s '%s': output %d is required but is empty", n->op_type, n->name, k);
+        return NORMA_ERR_MODEL;
+    }
     return NORMA_OK;
 }
 

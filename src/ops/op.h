@@ -90,6 +90,10 @@ enum {
      * M and cond, Resize's roi and scales): the op checks them itself. For every other
      * op an empty required input is a model error. */
     OP_F_EMPTY_INPUTS = 16,
+    /* Outputs below the minimum count may be left empty (TopK's values or indices):
+     * the op checks them itself. For every other op an empty required output is a
+     * model error. */
+    OP_F_EMPTY_OUTPUTS = 32,
 };
 
 /* Gives output k to the runtime, which takes ownership of t (also on failure). Only

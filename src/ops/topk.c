@@ -189,8 +189,8 @@ static int topk_run(op_ctx *c)
     return NORMA_OK;
 }
 
-static const op_schema topk1 = {"TopK", "", 1, 1, 1, 2, 2, NULL, NULL, topk_infer, topk_run, 0};
-static const op_schema topk10 = {"TopK", "", 10, 2, 2, 2, 2, NULL, NULL, topk_infer, topk_run, 0};
-static const op_schema topk11 = {"TopK", "", 11, 2, 2, 2, 2, NULL, NULL, topk_infer, topk_run, 0};
+static const op_schema topk1 = {"TopK", "", 1, 1, 1, 2, 2, NULL, NULL, topk_infer, topk_run, OP_F_EMPTY_OUTPUTS};
+static const op_schema topk10 = {"TopK", "", 10, 2, 2, 2, 2, NULL, NULL, topk_infer, topk_run, OP_F_EMPTY_OUTPUTS};
+static const op_schema topk11 = {"TopK", "", 11, 2, 2, 2, 2, NULL, NULL, topk_infer, topk_run, OP_F_EMPTY_OUTPUTS};
 
 OP_TABLE(topk) = {&topk1, &topk10, &topk11, NULL};

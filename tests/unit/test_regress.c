@@ -416,6 +416,17 @@ static void empty_required_inputs_are_refused(void **state)
     assert_int_equal(norma_session_create_from_memory(bytes, len, NULL, &s), NORMA_ERR_MODEL);
     assert_non_null(strstr(norma_last_error(), "input 1 is required but is empty"));
     free(bytes);
+    /* an empty required output: ArgMax's, whose infer set its shape through a NULL
+     * tensor (found by fuzz_model, seed 163, UBSan); MaxPool's Y beside its indices */
+    m = mb_new(13);
+    mb_input(m, "x", NORMA_FLOAT, 4, (int64_t[]){1, 1, 4, 4});
+    mb_attr_ints(mb_add_node(m, "MaxPool", "x", ",idx"), "kernel_shape", 2, (int64_t[]){2, 2});
+    mb_output(m, "idx");
+    bytes = harnessed_bytes(m, &len);
+    s = NULL;
+    assert_int_equal(norma_session_create_from_memory(bytes, len, NULL, &s), NORMA_ERR_MODEL);
+    assert_non_null(strstr(norma_last_error(), "output 0 is required but is empty"));
+    free(bytes);
     /* a variadic op's inputs past the minimum: Einsum names each one in its equation
      * (found by fuzz_model, seed 19, UBSan) */
     m = mb_new(12);
