@@ -398,6 +398,70 @@ static void conv_depthwise_channel_blocks_match_reference(void **st)
     }
 }
 
+/* The k x k depthwise channel blocks (any kernel but 3x3) against the reference and
+ * against the portable loops (simd 0): ConvNeXt's 7x7, 5x5, non-square 1x7, 3x5 and
+ * 2x2 kernels and 1x1; strides 1 and 2, and 1 along H with 2 along W; pads 0 up to
+ * k - 1 and uneven; channels around the 16-channel blocks, two images, output rows of
+ * 1 to 17 (the four-output steps and the singles); one and two threads, the
+ * activations in registers and after; nothing written past the output. */
+static void conv_depthwise_kxk_channel_blocks_match_reference(void **st)
+{
+    (void)st;
+    tu_seed(31);
+    static const int64_t g[][10] = {/* C, H, W, kh, kw, stride h, stride w, pad top, pad left, pad bottom/right */
+                                    {32, 14, 14, 7, 7, 1, 1, 3, 3, 3}, {17, 9, 12, 5, 5, 2, 2, 2, 2, 2},
+                                    {33, 8, 20, 1, 7, 1, 1, 0, 3, 3},  {16, 11, 7, 3, 5, 1, 2, 1, 2, 0},
+                                    {3, 5, 5, 2, 2, 1, 1, 0, 1, 0},    {40, 6, 17, 1, 1, 1, 1, 0, 0, 0},
+                                    {1, 1, 1, 7, 7, 1, 1, 3, 3, 3},    {20, 13, 9, 7, 7, 2, 2, 3, 0, 6}};
+    static const int acts[] = {ACT_NONE, ACT_RELU, ACT_CLIP, ACT_HARD_SWISH, ACT_LEAKY_RELU};
+    for (size_t i = 0; i < sizeof g / sizeof g[0]; i++) {
+        k_conv_shape s;
+        memset(&s, 0, sizeof s);
+        s.N = 2, s.C = s.M = s.group = g[i][0];
+        for (int k = 0; k < 3; k++)
+            s.in[k] = s.out[k] = s.k[k] = s.stride[k] = s.dil[k] = 1;
+        s.in[1] = g[i][1], s.in[2] = g[i][2], s.k[1] = g[i][3], s.k[2] = g[i][4];
+        s.stride[1] = g[i][5], s.stride[2] = g[i][6], s.pad[1] = g[i][7], s.pad[2] = g[i][8];
+        s.out[1] = (s.in[1] + s.pad[1] + g[i][9] - s.k[1]) / s.stride[1] + 1;
+        s.out[2] = (s.in[2] + s.pad[2] + g[i][9] - s.k[2]) / s.stride[2] + 1;
+        size_t nx = (size_t)(s.N * s.C * s.in[1] * s.in[2]), ny = (size_t)(s.N * s.M * s.out[1] * s.out[2]);
+        size_t nw = (size_t)(s.M * s.k[1] * s.k[2]);
+        enum { GUARD = 32 };
+        float *x = malloc(nx * sizeof(float)), *y = malloc((ny + GUARD) * sizeof(float));
+        float *ref = malloc(ny * sizeof(float)), *port = malloc(ny * sizeof(float)), *w = malloc(nw * sizeof(float));
+        float *b = malloc((size_t)s.M * sizeof(float));
+        tu_fill(x, nx, -1, 1);
+        tu_fill(w, nw, -1, 1);
+        tu_fill(b, (size_t)s.M, -1, 1);
+        int act = acts[i % 5];
+        const float *bias = i % 3 ? b : NULL;
+        k_f32_conv_ref(&s, x, w, bias, ref, act, 0.1f, 0.6f);
+        k_f32_conv_depthwise_x(&s, x, w, bias, port, act, 0.1f, 0.6f, 1, NULL, 0, 0);
+        for (int threads = 1; threads <= 2; threads++) {
+            size_t wf = k_conv_depthwise_work_floats(&s, threads);
+            float *work = wf ? malloc(wf * sizeof(float)) : NULL;
+            memset(y, 0xff, (ny + GUARD) * sizeof(float));
+            k_f32_conv_depthwise_x(&s, x, w, bias, y, act, 0.1f, 0.6f, threads, work, wf, 1);
+            for (size_t q = 0; q < GUARD * sizeof(float); q++)
+                if (((const unsigned char *)(y + ny))[q] != 0xff)
+                    fail_msg("shape %zu wrote past the output", i);
+            double e = tu_max_rel_err(y, ref, ny, 1e-5, 1e-4), ep = tu_max_rel_err(y, port, ny, 1e-5, 1e-4);
+            if (e > 1 || ep > 1)
+                fail_msg("shape %zu (C %lld, %lldx%lld kernel %lldx%lld) threads %d: rel err %g against the "
+                         "reference, %g against the portable loops",
+                         i, (long long)s.C, (long long)s.in[1], (long long)s.in[2], (long long)s.k[1],
+                         (long long)s.k[2], threads, e, ep);
+            free(work);
+        }
+        free(x);
+        free(y);
+        free(ref);
+        free(port);
+        free(w);
+        free(b);
+    }
+}
+
 /* The direct convolution for few input channels against the reference: 1, 3 and 4
  * channels, 3x3, 7x7 and 1x5 kernels, stride 1 and 2, pads 0 up to k - 1 and uneven,
  * output widths around 16 and channel counts around the 16-channel blocks, two
@@ -852,6 +916,7 @@ int main(void)
         cmocka_unit_test(conv_depthwise_3x3_fast_path_matches_reference),
         cmocka_unit_test(conv_depthwise_kernel_simd_and_portable_match_reference),
         cmocka_unit_test(conv_depthwise_channel_blocks_match_reference),
+        cmocka_unit_test(conv_depthwise_kxk_channel_blocks_match_reference),
         cmocka_unit_test(conv_direct_matches_reference),
         cmocka_unit_test(conv_im2col_simd_and_portable_write_the_same),
         cmocka_unit_test(conv_split_w_phases_matches_definition),
