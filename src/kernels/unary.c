@@ -86,6 +86,16 @@ FLOAT_UNARY(float, f32, MF, expm1f, k_expf, log1pf, k_tanhf, k_erff, logf, sqrtf
 FLOAT_UNARY(double, f64, MD, expm1, exp, log1p, tanh, erf, log, sqrt, fabs, floor, ceil)
 #undef T
 
+K_CLONES void k_f32_sigmoid_inplace(size_t n, float *y, int silu)
+{
+    if (silu)
+        for (size_t i = 0; i < n; i++)
+            y[i] = y[i] * (1.0f / (1.0f + k_expf(-y[i])));
+    else
+        for (size_t i = 0; i < n; i++)
+            y[i] = 1.0f / (1.0f + k_expf(-y[i]));
+}
+
 static float f32_unary_one(int op, float v, float alpha, float beta, float gamma)
 {
     if (isnan(v))

@@ -54,6 +54,11 @@ enum {
 
 /* float32, one tight loop per op. x and y may be the same array. */
 void k_f32_unary(int op, size_t n, const float *x, float *y, float alpha, float beta, float gamma);
+
+/* y = sigmoid(y) (silu 0) or y * sigmoid(y) (silu 1) in place, vectorized: the fused
+ * Sigmoid and SiLU activations (kernels/act.h). The same values as the Sigmoid op's
+ * loop and, for SiLU, a Mul after it. */
+void k_f32_sigmoid_inplace(size_t n, float *y, int silu);
 /* float32 scalar reference: one switch per element. */
 void k_f32_unary_ref(int op, size_t n, const float *x, float *y, float alpha, float beta, float gamma);
 /* float64, all ops, computed in double. */

@@ -11,9 +11,12 @@
  *   HardSigmoid(alpha, beta)   ACT_HARD_SIGMOID
  *   HardSwish                  ACT_HARD_SWISH
  *   Gelu(approximate)          ACT_GELU, alpha = 1 for "tanh" (0 for "none")
+ *   Mul(x, Sigmoid(x))         ACT_SILU (PyTorch's SiLU / Swish, as exported), the
+ *                              Mul's inputs in either order
  *
- * Guards: the producer's output has exactly one reader (the activation) and is not a
- * graph output; the producer has no fused activation yet; Clip's bounds are constant
+ * Guards: the producer's output has exactly one reader (the activation; for SiLU two,
+ * the Sigmoid and the Mul, and the Sigmoid's output one, the Mul) and is not a graph
+ * output; the producer has no fused activation yet; Clip's bounds are constant
  * float32 scalars with min <= max.
  */
 #include <math.h>
@@ -86,6 +89,24 @@ static int fusable_producer(const ir_node *p)
            pass_is_op(p, "MatMul") || (strcmp(p->domain, "norma") == 0 && strcmp(p->op_type, "MatMul") == 0);
 }
 
+/* For a Mul node a computing x * Sigmoid(x): the Sigmoid node's index (its output the
+ * Mul's other input, read by nothing else) and *x; -1 otherwise. */
+static int silu_sigmoid(const ir_graph *g, const ir_node *a, int *x)
+{
+    if (!pass_is_op(a, "Mul") || a->n_in != 2 || a->in[0] < 0 || a->in[1] < 0)
+        return -1;
+    for (int k = 0; k < 2; k++) {
+        int s = a->in[k], v = a->in[1 - k], si = pass_producer(g, s);
+        if (si < 0 || !pass_is_op(&g->nodes[si], "Sigmoid") || g->nodes[si].in[0] != v)
+            continue;
+        if (g->values[s].is_output || ir_consumer_count(g, s) != 1 || ir_consumer_count(g, v) != 2)
+            continue;
+        *x = v;
+        return si;
+    }
+    return -1;
+}
+
 int pass_fuse_activation(ir_graph *g, char *err, size_t cap)
 {
     int changed = 0;
@@ -94,11 +115,13 @@ int pass_fuse_activation(ir_graph *g, char *err, size_t cap)
         float alpha, beta;
         if (a->dead || a->n_in < 1 || a->n_out != 1 || a->out[0] < 0)
             continue;
-        int act = activation_of(g, a, &alpha, &beta);
+        int act = activation_of(g, a, &alpha, &beta), x = a->in[0];
+        int sig = act ? -1 : silu_sigmoid(g, a, &x);
+        if (sig >= 0)
+            act = ACT_SILU;
         if (!act)
             continue;
-        int x = a->in[0];
-        if (x < 0 || g->values[x].is_output || ir_consumer_count(g, x) != 1)
+        if (x < 0 || g->values[x].is_output || ir_consumer_count(g, x) != (sig >= 0 ? 2 : 1))
             continue;
         int p_i = pass_producer(g, x);
         if (p_i < 0)
@@ -111,6 +134,8 @@ int pass_fuse_activation(ir_graph *g, char *err, size_t cap)
         p->act_beta = beta;
         p->out[0] = a->out[0];
         a->dead = 1;
+        if (sig >= 0)
+            g->nodes[sig].dead = 1;
         changed = 1;
     }
     return pass_compact(g, changed, "fusing activations", err, cap);

@@ -17,7 +17,9 @@ typedef struct spec {
     const char *producer;
     const char *act;
     int64_t opset;
-    float a1, a2;       /* LeakyRelu/HardSigmoid attrs, Clip bounds (NAN = absent) */
+    float a1, a2;       /* LeakyRelu/HardSigmoid attrs, Clip bounds (NAN = absent); SiLU:
+                         * a1 = 1 puts the Sigmoid first in the Mul, a2 = 1 makes the
+                         * Sigmoid's output a graph output too */
     int clip_min_input; /* Clip min is a graph input, not a constant */
     int extra_consumer, producer_is_output;
     int with_bn; /* Conv -> BN -> act */
@@ -76,8 +78,17 @@ static ir_graph *build(const spec *sp)
             n_in = 3;
         }
     }
-    int a = gb_node(g, sp->act, "act", n_in, ain, 1, aout);
-    if (strcmp(sp->act, "Clip") == 0 && sp->opset < 11) {
+    int silu = strcmp(sp->act, "SiLU") == 0;
+    if (silu) { /* Mul(t, Sigmoid(t)), as PyTorch exports SiLU */
+        const char *sout[] = {"s"}, *min[2] = {sp->a1 == 1 ? "s" : act_in, sp->a1 == 1 ? act_in : "s"};
+        gb_node(g, "Sigmoid", "sig", 1, ain, 1, sout);
+        gb_node(g, "Mul", "act", 2, min, 1, aout);
+        if (sp->a2 == 1)
+            gb_output(g, "s");
+    }
+    int a = silu ? -1 : gb_node(g, sp->act, "act", n_in, ain, 1, aout);
+    if (a < 0) {
+    } else if (strcmp(sp->act, "Clip") == 0 && sp->opset < 11) {
         if (!isnan(sp->a1))
             gb_attr_f(g, a, "min", sp->a1);
         if (!isnan(sp->a2))
@@ -110,7 +121,8 @@ static int fuse_and_compare(const spec *sp, int all_passes)
         assert_int_equal(pass_run_all(g1, NULL, err, sizeof err), NORMA_OK);
     else
         assert_int_equal(pass_fuse_activation(g1, err, sizeof err), NORMA_OK);
-    int fused = gb_count(g1, sp->act) == 0;
+    int silu = strcmp(sp->act, "SiLU") == 0;
+    int fused = silu ? gb_count(g1, "Mul") == 0 && gb_count(g1, "Sigmoid") == 0 : gb_count(g1, sp->act) == 0;
     tu_seed(32);
     ir_tensor *ins[2];
     for (int i = 0; i < g0->n_inputs; i++) {
@@ -131,6 +143,8 @@ static int fuse_and_compare(const spec *sp, int all_passes)
         assert_int_equal(g1->n_nodes, 1);
         assert_string_equal(g1->values[g1->nodes[0].out[0]].name, "Y");
         assert_int_not_equal(g1->nodes[0].fused_act, ACT_NONE);
+        if (silu)
+            assert_int_equal(g1->nodes[0].fused_act, ACT_SILU);
     }
     for (int i = 0; i < g0->n_inputs; i++)
         ir_tensor_free(ins[i]);
@@ -159,6 +173,8 @@ static void fuse_each_activation_into_each_producer(void **state)
             {prods[p], "Clip", 14, -0.5f, NAN, 0, 0, 0, 0},
             {prods[p], "Clip", 6, -1.0f, 1.0f, 0, 0, 0, 0},
             {prods[p], "Clip", 6, NAN, NAN, 0, 0, 0, 0},
+            {prods[p], "SiLU", 14, NAN, NAN, 0, 0, 0, 0},
+            {prods[p], "SiLU", 14, 1, NAN, 0, 0, 0, 0},
         };
         for (size_t i = 0; i < sizeof s / sizeof s[0]; i++)
             if (!fuse_and_compare(&s[i], 0))
@@ -193,12 +209,14 @@ static void fuse_guards_keep_the_activation(void **state)
         {"Conv", "Clip", 14, 0.0f, 6.0f, 1, 0, 0, 0},     /* min not constant */
         {"Conv", "Clip", 14, 2.0f, 1.0f, 0, 0, 0, 0},     /* min > max */
         {"None", "Relu", 14, NAN, NAN, 0, 0, 0, 0},       /* producer takes no activation */
+        {"Conv", "SiLU", 14, NAN, NAN, 0, 1, 0, 0},       /* a third reader of the Conv's output */
+        {"Conv", "SiLU", 14, NAN, 1, 0, 0, 0, 0},         /* the Sigmoid's output is a graph output */
     };
     for (size_t i = 0; i < sizeof s / sizeof s[0]; i++) {
         ir_graph *g = build(&s[i]);
         char err[256];
         assert_int_equal(pass_fuse_activation(g, err, sizeof err), NORMA_OK);
-        if (gb_count(g, s[i].act) != 1)
+        if (gb_count(g, strcmp(s[i].act, "SiLU") ? s[i].act : "Mul") != 1)
             fail_msg("case %zu: the activation was fused", i);
         ir_graph_free(g);
     }
@@ -206,6 +224,8 @@ static void fuse_guards_keep_the_activation(void **state)
     assert_false(fuse_and_compare(&s[0], 0));
     assert_false(fuse_and_compare(&s[1], 0));
     assert_false(fuse_and_compare(&s[3], 0));
+    assert_false(fuse_and_compare(&s[5], 0));
+    assert_false(fuse_and_compare(&s[6], 0));
 }
 
 /* Relu(Relu(Conv)): the first fuses, the second stays (one fused activation per node). */
@@ -224,6 +244,26 @@ static void fuse_only_one_activation_per_node(void **state)
     assert_int_equal(gb_count(g, "Relu"), 0);
     assert_int_equal(gb_count(g, "Sigmoid"), 1);
     assert_int_equal(gb_find(g, "Conv")->fused_act, ACT_RELU);
+    ir_graph_free(g);
+}
+
+/* Mul(t, Sigmoid(r)) with r = Relu(t) is not SiLU: the Mul stays. */
+static void fuse_silu_needs_the_same_input(void **state)
+{
+    (void)state;
+    spec s = {"Conv", "Relu", 14, NAN, NAN, 0, 0, 0, 0};
+    ir_graph *g = build(&s); /* t = Conv(X), Y = Relu(t) */
+    const char *sin[] = {"Y"}, *sout[] = {"s"}, *min[] = {"t", "s"}, *mout[] = {"Z"};
+    gb_node(g, "Sigmoid", "sig", 1, sin, 1, sout);
+    gb_node(g, "Mul", "mul", 2, min, 1, mout);
+    g->values[ir_find_value(g, "Y")].is_output = 0;
+    g->outputs[0] = ir_find_value(g, "Z");
+    g->values[g->outputs[0]].is_output = 1;
+    char err[256];
+    assert_int_equal(pass_fuse_activation(g, err, sizeof err), NORMA_OK);
+    assert_int_equal(gb_count(g, "Mul"), 1);
+    assert_int_equal(gb_count(g, "Sigmoid"), 1);
+    assert_int_not_equal(gb_find(g, "Conv")->fused_act, ACT_SILU);
     ir_graph_free(g);
 }
 
@@ -304,6 +344,7 @@ int main(void)
         cmocka_unit_test(fuse_sets_activation_parameters),
         cmocka_unit_test(fuse_guards_keep_the_activation),
         cmocka_unit_test(fuse_only_one_activation_per_node),
+        cmocka_unit_test(fuse_silu_needs_the_same_input),
         cmocka_unit_test(pipeline_folds_bn_then_fuses_activation),
         cmocka_unit_test(passes_leave_producers_consistent),
         cmocka_unit_test(pass_list_order_and_disabling),

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -337,11 +338,43 @@ static void sign_integer_and_double(void **st)
     assert_non_null(strstr(e.err, "int8"));
 }
 
+/* The fused Sigmoid and SiLU activations (k_f32_sigmoid_inplace) give the Sigmoid op's
+ * values bit for bit, and SiLU those of a Mul by them: on random data across the whole
+ * range, lengths around the vector widths, and inf, -inf, NaN, +-0 and the exp limits. */
+static void sigmoid_inplace_matches_sigmoid_op_and_mul(void **st)
+{
+    (void)st;
+    tu_seed(41);
+    static const size_t lens[] = {1, 7, 16, 17, 33, 1000};
+    for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
+        size_t n = lens[li];
+        float *x = malloc(n * sizeof(float)), *a = malloc(n * sizeof(float)), *b = malloc(n * sizeof(float));
+        tu_fill(x, n, -100, 100);
+        static const float special[] = {INFINITY, -INFINITY, NAN, 0.0f, -0.0f, 88.8f, -87.4f, 1e-8f, -1e-8f};
+        for (size_t k = 0; k < n && k < sizeof special / sizeof special[0]; k++)
+            x[(k * 7) % n] = special[k];
+        for (int silu = 0; silu <= 1; silu++) {
+            memcpy(a, x, n * sizeof(float));
+            k_f32_sigmoid_inplace(n, a, silu);
+            k_f32_unary(K_UN_SIGMOID, n, x, b, 0, 0, 0);
+            for (size_t k = 0; k < n; k++) {
+                float want = silu ? x[k] * b[k] : b[k];
+                if (memcmp(&a[k], &want, sizeof want) && !(isnan(a[k]) && isnan(want)))
+                    fail_msg("n %zu silu %d: x %g gives %.9g, want %.9g", n, silu, x[k], a[k], want);
+            }
+        }
+        free(x);
+        free(a);
+        free(b);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(unary_f32_loops_match_reference),
         cmocka_unit_test(fast_exp_tanh_are_accurate),
+        cmocka_unit_test(sigmoid_inplace_matches_sigmoid_op_and_mul),
         cmocka_unit_test(unary_nan_propagates_like_numpy),
         cmocka_unit_test(unary_relu_large_input_threads),
         cmocka_unit_test(clip_attributes_and_inputs),
