@@ -5,6 +5,8 @@
 #include <omp.h>
 #include <stdint.h>
 
+#include "kernels/clones.h"
+
 /* Taps t in [0, k) with lo <= start + t*dil < hi: [*t0, *t1), possibly empty. Loops
  * walk only these, so their cost does not depend on the kernel size (a kernel of
  * 35651583 taps on a 5-wide input takes 5 iterations, not 35651583). */
@@ -123,18 +125,33 @@ void k_f32_avgpool_ref(const k_pool_shape *s, const float *x, float *y, int coun
     }
 }
 
+/* The sum of n floats: 32 running sums side by side (the compiler makes vectors of
+ * the inner loop), folded pairwise at the end, then the tail. One running sum made
+ * this a chain of dependent adds: EfficientNet-B0's 17 squeeze-excitation pools took
+ * 1.17 ms per run. The same summation order in every clone. */
+K_CLONES static float sum_floats(const float *x, size_t n)
+{
+    float acc[32] = {0};
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32)
+        for (int j = 0; j < 32; j++)
+            acc[j] += x[i + j];
+    for (int w = 16; w >= 1; w /= 2)
+        for (int j = 0; j < w; j++)
+            acc[j] += acc[j + w];
+    float sum = acc[0];
+    for (; i < n; i++)
+        sum += x[i];
+    return sum;
+}
+
 /* x (NC, n) -> y (NC) */
 void k_f32_global_avgpool(size_t NC, size_t n, const float *x, float *y, int threads)
 {
     int nt = threads > 1 && NC * n > 100000 ? threads : 1;
 #pragma omp parallel for num_threads(nt)
-    for (size_t p = 0; p < NC; p++) {
-        const float *xp = x + p * n;
-        float sum = 0;
-        for (size_t i = 0; i < n; i++)
-            sum += xp[i];
-        y[p] = sum / (float)n;
-    }
+    for (size_t p = 0; p < NC; p++)
+        y[p] = sum_floats(x + p * n, n) / (float)n;
 }
 
 void k_f32_global_maxpool(size_t NC, size_t n, const float *x, float *y, int threads)

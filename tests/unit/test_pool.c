@@ -427,6 +427,33 @@ static void huge_kernel_pool_model_runs_quickly(void **st)
     }
 }
 
+/* The global average's 32 running sums: plane sizes below, at and around 32 and large
+ * ones, against a sum in double; one and two threads. */
+static void global_avgpool_sums_match_double(void **st)
+{
+    (void)st;
+    tu_seed(43);
+    static const size_t ns[] = {1, 31, 32, 33, 100, 3136, 12544};
+    for (size_t k = 0; k < sizeof ns / sizeof ns[0]; k++) {
+        size_t n = ns[k], NC = 5;
+        float *x = malloc(NC * n * sizeof(float)), y[5], want[5];
+        tu_fill(x, NC * n, -1, 3);
+        for (size_t p = 0; p < NC; p++) {
+            double sum = 0;
+            for (size_t i = 0; i < n; i++)
+                sum += x[p * n + i];
+            want[p] = (float)(sum / (double)n);
+        }
+        for (int threads = 1; threads <= 2; threads++) {
+            k_f32_global_avgpool(NC, n, x, y, threads);
+            double e = tu_max_rel_err(y, want, NC, 1e-6, 1e-5);
+            if (e > 1)
+                fail_msg("n %zu threads %d: rel err %g", n, threads, e);
+        }
+        free(x);
+    }
+}
+
 static void global_pools_reduce_all_spatial_dimensions(void **st)
 {
     (void)st;
@@ -528,6 +555,7 @@ int main(void)
         cmocka_unit_test(maxpool_rows_simd_and_portable_agree),
         cmocka_unit_test(pool_huge_sparse_windows_match_brute_force),
         cmocka_unit_test(huge_kernel_pool_model_runs_quickly),
+        cmocka_unit_test(global_avgpool_sums_match_double),
         cmocka_unit_test(global_pools_reduce_all_spatial_dimensions),
         cmocka_unit_test(maxpool_uint8_from_opset_12),
         cmocka_unit_test(pool_rejects_bad_attributes_and_ranks),
