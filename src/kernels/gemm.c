@@ -474,19 +474,18 @@ __attribute__((target("avx512f"))) static void k_f32_gemm_12x32_avx512(size_t kc
 T512_KERNEL(4, ROWS4)
 T512_KERNEL(8, ROWS8)
 
-/* 1 x 32: a last row panel of one row (a 7x7 image's 49 positions run transposed are
- * four 12-row panels and one row). Four k at a time into separate sums, as the GEMV,
- * so the loads of B set the pace, not one chain of FMAs: about a quarter of the time
- * of the 4 x 32 kernel, which computes three rows of padding there. */
-__attribute__((target("avx512f"))) static void k_f32_gemm_1x32_avx512(size_t kc, const float *a, size_t lda,
-                                                                     const float *b, size_t ldb, float *c,
-                                                                     size_t ldc, const k_ustore *u)
+/* acc[0..31] = sum over k of a[k * lda] * b[k * ldb ..]: four k at a time into separate
+ * sums, so the loads of B, not the latency of one chain, set the pace. The first npf
+ * k steps each prefetch a line of pf (the GEMM's next weight panel; NULL, 0: none). */
+__attribute__((target("avx512f"))) static void gemv_acc_avx512(size_t K, const float *a, size_t lda,
+                                                               const float *b, size_t ldb, float *acc,
+                                                               const float *pf, size_t npf)
 {
     __m512 s00 = _mm512_setzero_ps(), s01 = s00, s10 = s00, s11 = s00, s20 = s00, s21 = s00, s30 = s00, s31 = s00;
-    size_t k = 0, npf = u->pf_n[0];
-    for (; k + 4 <= kc; k += 4) {
+    size_t k = 0;
+    for (; k + 4 <= K; k += 4) {
         for (size_t q = k; q < k + 4 && q < npf; q++)
-            _mm_prefetch((const char *)(u->pf[0] + 16 * q), _MM_HINT_T1);
+            _mm_prefetch((const char *)(pf + 16 * q), _MM_HINT_T1);
         const float *bk = b + k * ldb, *ak = a + k * lda;
         __m512 a0 = _mm512_set1_ps(ak[0]), a1 = _mm512_set1_ps(ak[lda]);
         __m512 a2 = _mm512_set1_ps(ak[2 * lda]), a3 = _mm512_set1_ps(ak[3 * lda]);
@@ -499,15 +498,27 @@ __attribute__((target("avx512f"))) static void k_f32_gemm_1x32_avx512(size_t kc,
         s30 = _mm512_fmadd_ps(a3, _mm512_loadu_ps(bk + 3 * ldb), s30);
         s31 = _mm512_fmadd_ps(a3, _mm512_loadu_ps(bk + 3 * ldb + 16), s31);
     }
-    for (; k < kc; k++) {
+    for (; k < K; k++) {
         if (k < npf)
-            _mm_prefetch((const char *)(u->pf[0] + 16 * k), _MM_HINT_T1);
+            _mm_prefetch((const char *)(pf + 16 * k), _MM_HINT_T1);
         __m512 av = _mm512_set1_ps(a[k * lda]);
         s00 = _mm512_fmadd_ps(av, _mm512_loadu_ps(b + k * ldb), s00);
         s01 = _mm512_fmadd_ps(av, _mm512_loadu_ps(b + k * ldb + 16), s01);
     }
-    __m512 acc[1][2] = {{_mm512_add_ps(_mm512_add_ps(s00, s10), _mm512_add_ps(s20, s30)),
-                         _mm512_add_ps(_mm512_add_ps(s01, s11), _mm512_add_ps(s21, s31))}};
+    _mm512_storeu_ps(acc, _mm512_add_ps(_mm512_add_ps(s00, s10), _mm512_add_ps(s20, s30)));
+    _mm512_storeu_ps(acc + 16, _mm512_add_ps(_mm512_add_ps(s01, s11), _mm512_add_ps(s21, s31)));
+}
+
+/* 1 x 32: a last row panel of one row (a 7x7 image's 49 positions run transposed are
+ * four 12-row panels and one row): the GEMV's accumulation, about a quarter of the
+ * time of the 4 x 32 kernel, which computes three rows of padding there. */
+__attribute__((target("avx512f"))) static void k_f32_gemm_1x32_avx512(size_t kc, const float *a, size_t lda,
+                                                                     const float *b, size_t ldb, float *c,
+                                                                     size_t ldc, const k_ustore *u)
+{
+    float sum[32] __attribute__((aligned(64)));
+    gemv_acc_avx512(kc, a, lda, b, ldb, sum, u->pf[0], u->pf_n[0]);
+    __m512 acc[1][2] = {{_mm512_load_ps(sum), _mm512_load_ps(sum + 16)}};
     store_avx512(1, acc, c, ldc, u);
 }
 
@@ -866,36 +877,6 @@ static void gemm_tile(const k_gemm_isa *isa, size_t i0, size_t m, size_t j0, siz
 
 /* M == 1: a row vector times packed B. The MR x NR microkernel would compute MR-1
  * rows of padding; this reads each packed panel once, which is the whole cost. */
-#ifdef K_X86
-/* acc[0..31] = sum over k of a[k * mr] * b[k * 32 ..]: four k at a time into separate
- * sums, so the loads of the panel, not the latency of one chain, set the pace. */
-__attribute__((target("avx512f"))) static void gemv_acc_avx512(size_t K, const float *a, size_t mr,
-                                                               const float *b, float *acc)
-{
-    __m512 s00 = _mm512_setzero_ps(), s01 = s00, s10 = s00, s11 = s00, s20 = s00, s21 = s00, s30 = s00, s31 = s00;
-    size_t k = 0;
-    for (; k + 4 <= K; k += 4) {
-        const float *bk = b + k * 32;
-        __m512 a0 = _mm512_set1_ps(a[k * mr]), a1 = _mm512_set1_ps(a[(k + 1) * mr]);
-        __m512 a2 = _mm512_set1_ps(a[(k + 2) * mr]), a3 = _mm512_set1_ps(a[(k + 3) * mr]);
-        s00 = _mm512_fmadd_ps(a0, _mm512_loadu_ps(bk), s00);
-        s01 = _mm512_fmadd_ps(a0, _mm512_loadu_ps(bk + 16), s01);
-        s10 = _mm512_fmadd_ps(a1, _mm512_loadu_ps(bk + 32), s10);
-        s11 = _mm512_fmadd_ps(a1, _mm512_loadu_ps(bk + 48), s11);
-        s20 = _mm512_fmadd_ps(a2, _mm512_loadu_ps(bk + 64), s20);
-        s21 = _mm512_fmadd_ps(a2, _mm512_loadu_ps(bk + 80), s21);
-        s30 = _mm512_fmadd_ps(a3, _mm512_loadu_ps(bk + 96), s30);
-        s31 = _mm512_fmadd_ps(a3, _mm512_loadu_ps(bk + 112), s31);
-    }
-    for (; k < K; k++) {
-        __m512 av = _mm512_set1_ps(a[k * mr]);
-        s00 = _mm512_fmadd_ps(av, _mm512_loadu_ps(b + k * 32), s00);
-        s01 = _mm512_fmadd_ps(av, _mm512_loadu_ps(b + k * 32 + 16), s01);
-    }
-    _mm512_storeu_ps(acc, _mm512_add_ps(_mm512_add_ps(s00, s10), _mm512_add_ps(s20, s30)));
-    _mm512_storeu_ps(acc + 16, _mm512_add_ps(_mm512_add_ps(s01, s11), _mm512_add_ps(s21, s31)));
-}
-#endif
 
 static void gemv_panel(const k_gemm_isa *isa, size_t N, size_t K, float alpha, const float *a, const float *Bp,
                        float beta, float *c, const k_epilogue *ep, size_t p)
@@ -905,7 +886,7 @@ static void gemv_panel(const k_gemm_isa *isa, size_t N, size_t K, float alpha, c
     const float *b = Bp + p * K * nr;
 #ifdef K_X86
     if (isa == &isa_avx512) {
-        gemv_acc_avx512(K, a, mr, b, acc);
+        gemv_acc_avx512(K, a, mr, b, nr, acc, NULL, 0);
     } else
 #endif
     {
