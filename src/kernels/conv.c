@@ -1320,6 +1320,33 @@ void k_f32_conv_depthwise(const k_conv_shape *s, const float *x, const float *w,
     k_f32_conv_depthwise_x(s, x, w, bias, y, act, act_alpha, act_beta, threads, work, work_floats, 1);
 }
 
+#ifdef CONV_AVX512
+/* A channel-block kernel: channels c0 .. c0 + nc (at most 16) of image n, with a work
+ * area of its own. */
+typedef void (*dw_cblock_fn)(const k_conv_shape *s, const float *x, const float *w, const float *bias, float *y,
+                             int64_t n, int64_t c0, int64_t nc, int act, float act_alpha, float act_beta,
+                             float *work);
+
+/* Every image's blocks of 16 channels through kern, on up to nt threads, each with its
+ * own `per` floats of work (as many threads as blocks and work areas allow). */
+static void dw_cblocks(dw_cblock_fn kern, const k_conv_shape *s, const float *x, const float *w,
+                       const float *bias, float *y, int act, float act_alpha, float act_beta, int nt, float *work,
+                       size_t work_floats, size_t per)
+{
+    int64_t nb = (s->C + 15) / 16, tasks = s->N * nb;
+    if (nt > tasks)
+        nt = (int)tasks;
+    if ((size_t)nt * per > work_floats)
+        nt = (int)(work_floats / per);
+#pragma omp parallel for schedule(static) num_threads(nt)
+    for (int64_t t = 0; t < tasks; t++) {
+        int64_t n = t / nb, c0 = t % nb * 16;
+        kern(s, x, w, bias, y, n, c0, s->C - c0 < 16 ? s->C - c0 : 16, act, act_alpha, act_beta,
+             work + (size_t)omp_get_thread_num() * per);
+    }
+}
+#endif
+
 void k_f32_conv_depthwise_x(const k_conv_shape *s, const float *x, const float *w, const float *bias, float *y,
                             int act, float act_alpha, float act_beta, int threads, float *work, size_t work_floats,
                             int simd)
@@ -1350,31 +1377,13 @@ void k_f32_conv_depthwise_x(const k_conv_shape *s, const float *x, const float *
     if ((fast || flat) && (size_t)nt * per > work_floats)
         nt = (int)(work_floats / per); /* one plane buffer per thread */
 #ifdef CONV_AVX512
-    int cblock = f512 && per && work && work_floats >= per && dw3x3_cblock_fits(s) && (simd == 1 || simd == 4);
-    if (cblock) {
-        int64_t nb = (s->C + 15) / 16, tasks = s->N * nb;
-        if (nt > tasks)
-            nt = (int)tasks;
-#pragma omp parallel for schedule(static) num_threads(nt)
-        for (int64_t t = 0; t < tasks; t++) {
-            int64_t n = t / nb, c0 = t % nb * 16;
-            dw3x3_cblock_avx512(s, x, w, bias, y, n, c0, s->C - c0 < 16 ? s->C - c0 : 16, act, act_alpha, act_beta,
-                                work + (size_t)omp_get_thread_num() * per);
-        }
+    if (f512 && per && work && work_floats >= per && dw3x3_cblock_fits(s) && (simd == 1 || simd == 4)) {
+        dw_cblocks(dw3x3_cblock_avx512, s, x, w, bias, y, act, act_alpha, act_beta, nt, work, work_floats, per);
         return;
     }
     size_t kper = dwk_cblock_fits(s) ? dwk_cblock_work(s) : 0;
     if (simd && kper && work && work_floats >= kper && have_avx512()) {
-        int64_t nb = (s->C + 15) / 16, tasks = s->N * nb;
-        int kt = nt > tasks ? (int)tasks : nt;
-        if ((size_t)kt * kper > work_floats)
-            kt = (int)(work_floats / kper);
-#pragma omp parallel for schedule(static) num_threads(kt)
-        for (int64_t t = 0; t < tasks; t++) {
-            int64_t n = t / nb, c0 = t % nb * 16;
-            dwk_cblock_avx512(s, x, w, bias, y, n, c0, s->C - c0 < 16 ? s->C - c0 : 16, act, act_alpha, act_beta,
-                              work + (size_t)omp_get_thread_num() * kper);
-        }
+        dw_cblocks(dwk_cblock_avx512, s, x, w, bias, y, act, act_alpha, act_beta, nt, work, work_floats, kper);
         return;
     }
     if (f512 && simd == 1 && dw3x3_same_fits(s)) {
