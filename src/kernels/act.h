@@ -25,7 +25,8 @@ enum {
     ACT_SILU = 8          /* x * sigmoid(x): PyTorch's SiLU, exported as Sigmoid and Mul */
 };
 
-/* The ONNX op an activation code stands for ("" for ACT_NONE or an unknown code). */
+/* The ONNX op an activation code stands for ("" for ACT_NONE or an unknown code;
+ * "SiLU" for the Sigmoid and Mul it replaces). */
 static inline const char *k_act_name(int act)
 {
     static const char *const names[] = {"", "Relu", "Clip", "LeakyRelu", "Sigmoid", "HardSigmoid", "HardSwish",

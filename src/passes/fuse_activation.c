@@ -90,7 +90,8 @@ static int fusable_producer(const ir_node *p)
 }
 
 /* For a Mul node a computing x * Sigmoid(x): the Sigmoid node's index (its output the
- * Mul's other input, read by nothing else) and *x; -1 otherwise. */
+ * Mul's other input, read by nothing else) and *x; -1 otherwise. x's readers are
+ * checked by the caller. */
 static int silu_sigmoid(const ir_graph *g, const ir_node *a, int *x)
 {
     if (!pass_is_op(a, "Mul") || a->n_in != 2 || a->in[0] < 0 || a->in[1] < 0)
@@ -99,7 +100,7 @@ static int silu_sigmoid(const ir_graph *g, const ir_node *a, int *x)
         int s = a->in[k], v = a->in[1 - k], si = pass_producer(g, s);
         if (si < 0 || !pass_is_op(&g->nodes[si], "Sigmoid") || g->nodes[si].in[0] != v)
             continue;
-        if (g->values[s].is_output || ir_consumer_count(g, s) != 1 || ir_consumer_count(g, v) != 2)
+        if (g->values[s].is_output || ir_consumer_count(g, s) != 1)
             continue;
         *x = v;
         return si;
