@@ -1463,31 +1463,50 @@ void k_f32_conv_direct_pack_w(const k_conv_shape *s, const float *w, float *dst)
             }
 }
 
-/* The phase planes: per channel, stride x stride planes of the zero-padded input
- * (phase (a, b) holds padded rows a, a + stride, ... and columns b, b + stride, ...),
- * each pw columns wide and ph rows high, plus room for a vector read past the end. */
-typedef struct direct_geo {
-    int64_t ph, pw, plane;
-} direct_geo;
+/* ---- phase planes (the direct kernel and the implicit GEMM, see conv.h) ---- */
 
-static direct_geo direct_geometry(const k_conv_shape *s)
+k_conv_phases k_conv_phase_geometry(const k_conv_shape *s)
 {
     int64_t sd = s->stride[1];
     int64_t PH = (s->out[1] - 1) * sd + s->k[1], PW = (s->out[2] - 1) * sd + s->k[2];
-    direct_geo g = {(PH + sd - 1) / sd, (PW + sd - 1) / sd, 0};
-    g.plane = g.ph * g.pw + 32;
+    k_conv_phases g = {(PH + sd - 1) / sd, (PW + sd - 1) / sd, 0};
+    g.plane = g.ph * g.pw + K_PHASE_SLACK;
     return g;
+}
+
+size_t k_conv_phase_floats(const k_conv_shape *s, int64_t C)
+{
+    k_conv_phases g = k_conv_phase_geometry(s);
+    return (size_t)(C * s->stride[1] * s->stride[1] * g.plane);
 }
 
 size_t k_conv_direct_work_floats(const k_conv_shape *s)
 {
-    direct_geo g = direct_geometry(s);
-    return (size_t)(s->C * s->stride[1] * s->stride[1] * g.plane);
+    return k_conv_phase_floats(s, s->C);
+}
+
+size_t k_conv_phase_tap(const k_conv_shape *s, int64_t kh, int64_t kw)
+{
+    k_conv_phases g = k_conv_phase_geometry(s);
+    int64_t sd = s->stride[1];
+    return (size_t)(((kh % sd) * sd + kw % sd) * g.plane + (kh / sd) * g.pw + kw / sd);
+}
+
+int k_conv_phase_fits(const k_conv_shape *s)
+{
+#ifdef CONV_AVX512
+    return have_avx512() && s->in[0] == 1 && s->k[0] == 1 && s->out[0] == 1 && s->stride[1] == s->stride[2] &&
+           s->stride[1] >= 1 && s->stride[1] <= 2 && s->dil[1] == 1 && s->dil[2] == 1 && s->pad[1] >= 0 &&
+           s->pad[2] >= 0 && s->pad[1] < s->k[1] && s->pad[2] < s->k[2] && s->out[1] >= 1 && s->out[2] >= 1;
+#else
+    (void)s;
+    return 0;
+#endif
 }
 
 #ifdef CONV_AVX512
 /* Padded row r of channel c (input row r - pad top) into its phase planes. */
-T512 static void direct_fill_row(const k_conv_shape *s, const direct_geo *g, const float *xc, int64_t c, int64_t r,
+T512 static void direct_fill_row(const k_conv_shape *s, const k_conv_phases *g, const float *xc, int64_t c, int64_t r,
                                  float *work)
 {
     int64_t iH = s->in[1], iW = s->in[2], sd = s->stride[1], pl = s->pad[2], ih = r - s->pad[1];
@@ -1523,7 +1542,7 @@ T512 static void direct_fill_row(const k_conv_shape *s, const direct_geo *g, con
 #define D16(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15)
 
 /* Output row oh, channels 16 mb .. 16 mb + 15, every 16 columns. */
-T512 static void direct_row(const k_conv_shape *s, const direct_geo *g, const float *work, const int64_t *off,
+T512 static void direct_row(const k_conv_shape *s, const k_conv_phases *g, const float *work, const int64_t *off,
                             int64_t taps, const float *wb, const float *bias, int64_t m0, int64_t oh, float *y,
                             int act, float act_alpha, float act_beta)
 {
@@ -1566,11 +1585,80 @@ T512 static void direct_row(const k_conv_shape *s, const direct_geo *g, const fl
 #undef D16
 #endif
 
+#ifdef CONV_AVX512
+#define PHASE_MAX_BLOCKS 64 /* 16-column blocks of a phase row phase_fill_s2 takes */
+
+/* Every padded row of channel xc (stride 2) into its four phase planes at d, 32 input
+ * columns a step: the masks of each step worked out once per channel, not per row as
+ * direct_fill_row does (which made the split 12% of ResNet-50's 128 x 56^2 stride-2
+ * layer). The stores are whole vectors: past a row's end they write the start of the
+ * plane's next row, written after, or the slack after the plane. */
+T512 static void phase_fill_s2(const k_conv_shape *s, const k_conv_phases *g, const float *xc, float *d)
+{
+    int64_t iH = s->in[1], iW = s->in[2], pt = s->pad[1], pl = s->pad[2], pw = g->pw, nb = (pw + 15) / 16;
+    __mmask16 ml[PHASE_MAX_BLOCKS][2];
+    for (int64_t b = 0; b < nb; b++) {
+        int64_t q = 32 * b;
+        ml[b][0] = lanes16(pl - q, pl + iW - q);
+        ml[b][1] = lanes16(pl - q - 16, pl + iW - q - 16);
+    }
+    const __m512 zero = _mm512_setzero_ps();
+    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+    for (int64_t r = 0; r < 2 * g->ph; r++) {
+        int64_t ih = r - pt;
+        float *d0 = d + (r & 1) * 2 * g->plane + (r >> 1) * pw, *d1 = d0 + g->plane;
+        if (ih < 0 || ih >= iH) {
+            for (int64_t j = 0; j < pw; j += 16) {
+                _mm512_storeu_ps(d0 + j, zero);
+                _mm512_storeu_ps(d1 + j, zero);
+            }
+            continue;
+        }
+        const float *src = xc + ih * iW - pl;
+        for (int64_t b = 0; b < nb; b++) {
+            __m512 lo = _mm512_maskz_loadu_ps(ml[b][0], src + 32 * b);
+            __m512 hi = _mm512_maskz_loadu_ps(ml[b][1], src + 32 * b + 16);
+            _mm512_storeu_ps(d0 + 16 * b, _mm512_permutex2var_ps(lo, even, hi));
+            _mm512_storeu_ps(d1 + 16 * b, _mm512_permutex2var_ps(lo, odd, hi));
+        }
+    }
+}
+#endif
+
+void k_f32_conv_phase_split(const k_conv_shape *s, const float *x, int64_t C, float *work, int threads)
+{
+#ifdef CONV_AVX512
+    k_conv_phases g = k_conv_phase_geometry(s);
+    int64_t sd = s->stride[1], rows = g.ph * sd, plane_in = s->in[1] * s->in[2];
+    int nt = threads > 1 && (double)C * (double)rows * (double)g.pw > 1e5 ? threads : 1;
+    int whole = sd == 2 && g.pw <= 16 * PHASE_MAX_BLOCKS;
+#pragma omp parallel num_threads(nt)
+    {
+        if (whole) {
+#pragma omp for schedule(static)
+            for (int64_t c = 0; c < C; c++)
+                phase_fill_s2(s, &g, x + c * plane_in, work + c * 4 * g.plane);
+        } else {
+#pragma omp for schedule(static)
+            for (int64_t cr = 0; cr < C * rows; cr++)
+                direct_fill_row(s, &g, x + (cr / rows) * plane_in, cr / rows, cr % rows, work);
+        }
+        /* the slack after each plane: read only for outputs that are dropped */
+#pragma omp for schedule(static)
+        for (int64_t p = 0; p < C * sd * sd; p++)
+            memset(work + p * g.plane + g.ph * g.pw, 0, K_PHASE_SLACK * sizeof(float));
+    }
+#else
+    (void)s, (void)x, (void)C, (void)work, (void)threads;
+#endif
+}
+
 void k_f32_conv_direct(const k_conv_shape *s, const float *x, const float *wp, const float *bias, float *y, int act,
                        float act_alpha, float act_beta, int threads, float *work)
 {
 #ifdef CONV_AVX512
-    direct_geo g = direct_geometry(s);
+    k_conv_phases g = k_conv_phase_geometry(s);
     int64_t sd = s->stride[1], kh = s->k[1], kw = s->k[2], C = s->C, taps = C * kh * kw;
     int64_t nmb = (s->M + 15) / 16, oH = s->out[1], PH = (oH - 1) * sd + kh;
     int64_t off[K_DIRECT_MAX_TAPS];

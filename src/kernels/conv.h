@@ -76,6 +76,31 @@ void k_f32_conv_depthwise_x(const k_conv_shape *s, const float *x, const float *
  * less work space it uses fewer threads; with none, the general loops. */
 size_t k_conv_depthwise_work_floats(const k_conv_shape *s, int threads);
 
+/*
+ * Phase planes: per channel, stride x stride planes of the zero-padded input (phase
+ * (a, b) holds padded rows a, a + stride, ... and columns b, b + stride, ...), each pw
+ * columns wide and ph rows high, then K_PHASE_SLACK floats of zeros. Laid out channel
+ * by channel, stride^2 * plane floats apart. Output (oh, ow) reads tap (kh, kw) at
+ * k_conv_phase_tap(kh, kw) + oh * pw + ow of its channel's planes: so over the "flat"
+ * outputs j = oh * pw + ow (pw - oW columns of each row computed and dropped), every
+ * tap of every channel is one contiguous run, and a convolution is a GEMM over them
+ * read in place (the implicit im2col of the strided convolutions) or the direct kernel
+ * below. k_conv_phase_fits: 2-D, stride 1 or 2 both ways, dilation 1, pads below the
+ * kernel, a CPU with AVX-512 (k_f32_conv_phase_split needs it).
+ */
+enum { K_PHASE_SLACK = 32 };
+typedef struct k_conv_phases {
+    int64_t ph, pw, plane;
+} k_conv_phases;
+k_conv_phases k_conv_phase_geometry(const k_conv_shape *s);
+int k_conv_phase_fits(const k_conv_shape *s);
+/* Floats of the phase planes of C channels. */
+size_t k_conv_phase_floats(const k_conv_shape *s, int64_t C);
+/* Where tap (kh, kw) starts in a channel's planes. */
+size_t k_conv_phase_tap(const k_conv_shape *s, int64_t kh, int64_t kw);
+/* Channels 0 .. C - 1 of one image x (C, H, W) into their phase planes at work. */
+void k_f32_conv_phase_split(const k_conv_shape *s, const float *x, int64_t C, float *work, int threads);
+
 /* Direct convolution for layers with few input channels (the stems of CNNs: 3 channels,
  * 3x3 or 7x7, stride 2), with AVX-512: the input is split once into zero-padded phase
  * planes, then every 16 outputs of a row and 16 output channels take one vector load

@@ -706,11 +706,19 @@ const k_gemm_isa *k_gemm_best(void)
 /* ---- driver ---- */
 
 /* The right operand as the driver sees it: packed panels (ld == 0) or, for
- * k_f32_gemm_direct_b, plain rows of row stride ld. */
+ * k_f32_gemm_direct_b, plain rows of row stride ld; with koff (k_f32_gemm_segmented_b),
+ * row k at p + koff[k / seg] + (k % seg) * ld. */
 typedef struct bsrc {
     const float *p;
     size_t ld;
+    size_t seg;
+    const size_t *koff;
 } bsrc;
+
+static const float *bsrc_row(const bsrc *B, size_t k)
+{
+    return B->koff ? B->p + B->koff[k / B->seg] + k % B->seg * B->ld : B->p + k * B->ld;
+}
 
 /* Fills the store arguments of one block: the epilogue's bias, residual and clamp go
  * in only on the last K block; alpha/beta on every block (beta is 1 after the first). */
@@ -757,8 +765,10 @@ static void gemm_tile(const k_gemm_isa *isa, size_t i0, size_t m, size_t j0, siz
     float rt[MAX_MR * MAX_NR]; /* the residual of an edge tile, zero-padded */
     float bt[KC * MAX_NR]; /* a tail panel of a direct B, packed */
     k_epilogue act_only = {NULL, K_BIAS_NONE, ep ? ep->act : 0, ep ? ep->act_alpha : 0, ep ? ep->act_beta : 0};
-    for (size_t k0 = 0; k0 < K; k0 += KC) {
-        size_t kc = K - k0 < KC ? K - k0 : KC;
+    for (size_t k0 = 0, kc; k0 < K; k0 += kc) {
+        kc = K - k0 < KC ? K - k0 : KC;
+        if (B.koff && kc > B.seg - k0 % B.seg) /* a block within one segment */
+            kc = B.seg - k0 % B.seg;
         float bk = k0 == 0 ? beta : 1.0f;
         int last = k0 + kc >= K;
         for (size_t j = j0; j < j0 + n; j += nr) {
@@ -768,10 +778,10 @@ static void gemm_tile(const k_gemm_isa *isa, size_t i0, size_t m, size_t j0, siz
             if (!B.ld) {
                 b = B.p + (j / nr) * K * nr + k0 * nr;
             } else if (nn == nr) {
-                b = B.p + k0 * B.ld + j, ldb = B.ld;
+                b = bsrc_row(&B, k0) + j, ldb = B.ld;
             } else {
                 for (size_t k = 0; k < kc; k++) {
-                    memcpy(bt + k * nr, B.p + (k0 + k) * B.ld + j, nn * sizeof(float));
+                    memcpy(bt + k * nr, bsrc_row(&B, k0 + k) + j, nn * sizeof(float));
                     memset(bt + k * nr + nn, 0, (nr - nn) * sizeof(float));
                 }
                 b = bt;
@@ -1017,7 +1027,7 @@ void k_f32_gemm_packed(const k_gemm_isa *isa, size_t M, size_t N, size_t K, floa
         gemv_packed(isa, N, K, alpha, Ap, Bp, beta, C, ep, threads);
         return;
     }
-    bsrc b = {Bp, 0};
+    bsrc b = {Bp, 0, 0, NULL};
     gemm_driver(isa, M, N, K, alpha, Ap, b, beta, C, ldc, ep, threads);
 }
 
@@ -1027,6 +1037,16 @@ void k_f32_gemm_direct_b(const k_gemm_isa *isa, size_t M, size_t N, size_t K, fl
 {
     if (gemm_trivial(M, N, K, beta, C, ldc, ep))
         return;
-    bsrc b = {B, ldb};
+    bsrc b = {B, ldb, 0, NULL};
+    gemm_driver(isa, M, N, K, alpha, Ap, b, beta, C, ldc, ep, threads);
+}
+
+void k_f32_gemm_segmented_b(const k_gemm_isa *isa, size_t M, size_t N, size_t K, float alpha, const float *Ap,
+                            const float *B, size_t ldb, size_t seg, const size_t *koff, float beta, float *C,
+                            size_t ldc, const k_epilogue *ep, int threads)
+{
+    if (gemm_trivial(M, N, K, beta, C, ldc, ep))
+        return;
+    bsrc b = {B, ldb, seg, koff};
     gemm_driver(isa, M, N, K, alpha, Ap, b, beta, C, ldc, ep, threads);
 }

@@ -130,6 +130,14 @@ void k_f32_gemm_direct_b(const k_gemm_isa *isa, size_t M, size_t N, size_t K, fl
                          const float *B, size_t ldb, float beta, float *C, size_t ldc, const k_epilogue *ep,
                          int threads);
 
+/* The same with B read in place in segments of seg rows: row k at B + koff[k / seg] +
+ * (k % seg) * ldb (koff has K / seg entries, seg divides K). An implicit im2col: the
+ * K rows of a strided convolution are its taps over the channels' phase planes (see
+ * kernels/conv.h), each tap a segment of one row per channel. */
+void k_f32_gemm_segmented_b(const k_gemm_isa *isa, size_t M, size_t N, size_t K, float alpha, const float *Ap,
+                            const float *B, size_t ldb, size_t seg, const size_t *koff, float beta, float *C,
+                            size_t ldc, const k_epilogue *ep, int threads);
+
 /* Reference: same contract, operands given by strides: A(i,k) = A[i*ars + k*acs],
  * B(k,j) = B[k*brs + j*bcs]. Accumulates in float in k order. */
 void k_f32_gemm_ref(size_t M, size_t N, size_t K, float alpha, const float *A, ptrdiff_t ars,

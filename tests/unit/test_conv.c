@@ -632,6 +632,109 @@ static void conv_split_w_phases_matches_definition(void **st)
     }
 }
 
+/* The phase planes (k_f32_conv_phase_split) against their definition: plane (a, b) of
+ * channel c, row i, column q holds padded input (stride i + a, stride q + b), zero in
+ * the pads and past the input; the slack after each plane is zeros; nothing written
+ * past the last plane. Strides 1 and 2, odd and even sizes, pads 0 to k - 1 (uneven),
+ * kernels 3x3, 7x7, 2x2 and 1x5, rows wider than one 32-column step, one and two
+ * threads. */
+static void conv_phase_split_matches_definition(void **st)
+{
+    (void)st;
+    tu_seed(43);
+    static const int64_t g[][9] = {/* C, H, W, kh, kw, stride, pad top, pad left, pad bottom/right */
+                                   {3, 17, 18, 3, 3, 2, 1, 1, 1}, {2, 9, 70, 7, 7, 2, 3, 3, 3},
+                                   {5, 8, 8, 2, 2, 2, 0, 0, 0},   {2, 6, 33, 1, 5, 2, 0, 4, 1},
+                                   {4, 7, 9, 3, 3, 1, 1, 1, 1},   {3, 12, 130, 3, 3, 2, 2, 0, 2}};
+    int ran = 0;
+    for (size_t i = 0; i < sizeof g / sizeof g[0]; i++) {
+        k_conv_shape s;
+        memset(&s, 0, sizeof s);
+        s.N = 1, s.C = s.M = g[i][0], s.group = 1;
+        for (int d = 0; d < 3; d++)
+            s.in[d] = s.out[d] = s.k[d] = s.stride[d] = s.dil[d] = 1;
+        s.in[1] = g[i][1], s.in[2] = g[i][2], s.k[1] = g[i][3], s.k[2] = g[i][4];
+        s.stride[1] = s.stride[2] = g[i][5];
+        s.pad[1] = g[i][6], s.pad[2] = g[i][7];
+        s.out[1] = (s.in[1] + s.pad[1] + g[i][8] - s.k[1]) / s.stride[1] + 1;
+        s.out[2] = (s.in[2] + s.pad[2] + g[i][8] - s.k[2]) / s.stride[2] + 1;
+        if (!k_conv_phase_fits(&s))
+            continue; /* no AVX-512 here */
+        ran++;
+        k_conv_phases pg = k_conv_phase_geometry(&s);
+        int64_t C = s.C, H = s.in[1], W = s.in[2], sd = s.stride[1];
+        size_t nx = (size_t)(C * H * W), n = k_conv_phase_floats(&s, C);
+        assert_int_equal(n, (size_t)(C * sd * sd * pg.plane));
+        enum { GUARD = 64 };
+        float *x = malloc(nx * sizeof(float)), *y = malloc((n + GUARD) * sizeof(float));
+        tu_fill(x, nx, -1, 1);
+        for (int threads = 1; threads <= 2; threads++) {
+            memset(y, 0x55, (n + GUARD) * sizeof(float));
+            k_f32_conv_phase_split(&s, x, C, y, threads);
+            for (int64_t c = 0; c < C; c++)
+                for (int64_t a = 0; a < sd; a++)
+                    for (int64_t b = 0; b < sd; b++) {
+                        const float *pl = y + ((c * sd + a) * sd + b) * pg.plane;
+                        for (int64_t r = 0; r < pg.ph; r++)
+                            for (int64_t q = 0; q < pg.pw; q++) {
+                                int64_t ih = sd * r + a - s.pad[1], iw = sd * q + b - s.pad[2];
+                                float want = ih >= 0 && ih < H && iw >= 0 && iw < W ? x[(c * H + ih) * W + iw] : 0.0f;
+                                if (pl[r * pg.pw + q] != want)
+                                    fail_msg("case %zu threads %d: channel %lld phase (%lld, %lld) row %lld column "
+                                             "%lld is %g, want %g",
+                                             i, threads, (long long)c, (long long)a, (long long)b, (long long)r,
+                                             (long long)q, (double)pl[r * pg.pw + q], (double)want);
+                            }
+                        for (int64_t k = pg.ph * pg.pw; k < pg.plane; k++)
+                            if (pl[k] != 0.0f)
+                                fail_msg("case %zu: slack float %lld of a plane is not zero", i, (long long)k);
+                    }
+            for (size_t k = 0; k < GUARD * sizeof(float); k++)
+                if (((const unsigned char *)(y + n))[k] != 0x55)
+                    fail_msg("case %zu threads %d: written past the planes", i, threads);
+        }
+        free(x);
+        free(y);
+    }
+    if (!ran)
+        print_message("conv_phase_split: no AVX-512 on this CPU, the phase planes are not used here\n");
+}
+
+/* Strided convolutions with more than 64 outputs run as the implicit GEMM over the
+ * phase planes when init sees X's shape (check runs both, shaped and not): 3x3, 5x5
+ * with uneven pads, 2x2 with 300 channels (a tap's segment longer than a K block), 1x3,
+ * 7x7 (49 taps, the most it takes) and 8x8 (64 taps: im2col), two images, no bias,
+ * the activations, a residual, 200 output channels (a short last row panel), one and
+ * two threads. */
+static void conv_strided_implicit_gemm_matches_reference(void **st)
+{
+    (void)st;
+    tu_seed(47);
+    static const int64_t g[][10] = {/* N, C, M, in, kh, kw, pad begin, pad end, bias, act */
+                                    {2, 37, 20, 17, 3, 3, 1, 1, 1, ACT_RELU},
+                                    {1, 5, 33, 20, 5, 5, 2, 1, 1, ACT_CLIP},
+                                    {1, 300, 16, 19, 2, 2, 0, 0, 0, ACT_HARD_SWISH},
+                                    {2, 6, 9, 16, 1, 3, 0, 1, 1, ACT_LEAKY_RELU},
+                                    {1, 8, 24, 30, 7, 7, 3, 3, 1, ACT_NONE},
+                                    {1, 7, 12, 30, 8, 8, 3, 4, 1, ACT_RELU},
+                                    {1, 40, 200, 24, 3, 3, 1, 0, 1, ACT_RELU}};
+    for (size_t i = 0; i < sizeof g / sizeof g[0]; i++) {
+        cspec p = base(2, g[i][0], g[i][1], g[i][2], 1, g[i][3], 1);
+        p.k[0] = g[i][4], p.k[1] = g[i][5];
+        p.stride[0] = p.stride[1] = 2;
+        p.pb[0] = p.pb[1] = g[i][6];
+        p.pe[0] = p.pe[1] = g[i][7];
+        p.bias = (int)g[i][8];
+        p.act = (int)g[i][9];
+        check(&p, 0, 1);
+        check(&p, 0, 2);
+        if (p.bias) { /* the "norma" domain's residual: added after the compaction */
+            p.res = 1;
+            check(&p, 0, 2);
+        }
+    }
+}
+
 static void conv_depthwise_and_multiplier_match_reference(void **st)
 {
     (void)st;
@@ -920,6 +1023,8 @@ int main(void)
         cmocka_unit_test(conv_direct_matches_reference),
         cmocka_unit_test(conv_im2col_simd_and_portable_write_the_same),
         cmocka_unit_test(conv_split_w_phases_matches_definition),
+        cmocka_unit_test(conv_phase_split_matches_definition),
+        cmocka_unit_test(conv_strided_implicit_gemm_matches_reference),
         cmocka_unit_test(conv_1d_and_3d_match_reference),
         cmocka_unit_test(conv_auto_pad_same_upper_and_lower_place_extra_pad),
         cmocka_unit_test(convtranspose_strides_groups_pads_match_reference),

@@ -63,6 +63,71 @@ static void check_packed(const k_gemm_isa *isa, size_t M, size_t N, size_t K, fl
     free(bp);
 }
 
+/* B read in place in segments (k_f32_gemm_segmented_b) against the reference on the
+ * same B gathered into plain rows: segments shorter than a K block, longer (300: a
+ * block of 256, then 44 in the same segment) and of one row; segment starts out of
+ * order and overlapping (two segments reading the same rows, as a convolution's taps
+ * do); N with tail panels; NaN between and after the rows the segments read, which
+ * must never reach C; every ISA; one and two threads; an epilogue. */
+static void check_segmented(const k_gemm_isa *isa, size_t M, size_t N, size_t seg, size_t nseg, const k_epilogue *ep,
+                            int threads)
+{
+    size_t K = seg * nseg, ldb = N + 5, pool = (seg + 3) * ldb * 3; /* segments share this pool */
+    float *A = malloc(sizeof(float) * (M * K + 1)), *P = malloc(sizeof(float) * (pool + 64));
+    float *B = malloc(sizeof(float) * (K * N + 1)), *C0 = malloc(sizeof(float) * (M * N + 1));
+    float *C1 = malloc(sizeof(float) * (M * N + 1));
+    float *ap = malloc(sizeof(float) * (k_gemm_packed_a_floats(isa, M, K) + 1));
+    size_t koff[16];
+    for (size_t i = 0; i < pool + 64; i++)
+        P[i] = NAN;
+    for (size_t q = 0; q < nseg; q++) /* segment q starts at a row of its own, shifted a column or two */
+        koff[q] = ((nseg - 1 - q) % 3) * ldb + (q % 2) * ((seg + 3) * ldb) + q % 3;
+    /* the rows the segments read get values; B holds them as plain rows */
+    for (size_t k = 0; k < K; k++) {
+        float *row = P + koff[k / seg] + k % seg * ldb;
+        for (size_t j = 0; j < N; j++)
+            if (row[j] != row[j])
+                row[j] = tu_uniform(-1, 1);
+    }
+    for (size_t k = 0; k < K; k++)
+        memcpy(B + k * N, P + koff[k / seg] + k % seg * ldb, N * sizeof(float));
+    tu_fill(A, M * K, -1, 1);
+    k_f32_gemm_pack_a(isa, M, K, A, (ptrdiff_t)K, 1, ap);
+    k_f32_gemm_ref(M, N, K, 1.0f, A, (ptrdiff_t)K, 1, B, (ptrdiff_t)N, 1, 0.0f, C0, N, ep);
+    k_f32_gemm_segmented_b(isa, M, N, K, 1.0f, ap, P, ldb, seg, koff, 0.0f, C1, N, ep, threads);
+    /* sums of K products in [-1, 1] in another order: rounding grows with K */
+    double e = tu_max_rel_err(C1, C0, M * N, 1e-5 + 1e-7 * (double)K, 1e-4);
+    if (e > 1)
+        fail_msg("%s segmented B M=%zu N=%zu seg=%zu x %zu threads %d: rel err %g", isa->name, M, N, seg, nseg,
+                 threads, e);
+    free(A);
+    free(P);
+    free(B);
+    free(C0);
+    free(C1);
+    free(ap);
+}
+
+static void gemm_segmented_b_matches_reference(void **st)
+{
+    (void)st;
+    tu_seed(41);
+    float bias[200];
+    tu_fill(bias, 200, -1, 1);
+    k_epilogue row = {bias, K_BIAS_ROW, ACT_RELU, 0, 0};
+    static const size_t segs[][2] = {{128, 9}, {300, 2}, {1, 7}, {37, 4}, {256, 3}, {17, 1}};
+    static const size_t mn[][2] = {{13, 100}, {128, 233}, {1, 40}, {49, 32}, {130, 7}};
+    for (int lvl = K_ISA_GENERIC; lvl <= K_ISA_AVX512; lvl++) {
+        const k_gemm_isa *isa = k_gemm_isa_get(lvl);
+        if (!isa)
+            continue;
+        for (size_t a = 0; a < sizeof segs / sizeof segs[0]; a++)
+            for (size_t b = 0; b < sizeof mn / sizeof mn[0]; b++)
+                check_segmented(isa, mn[b][0], mn[b][1], segs[a][0], segs[a][1], b % 2 ? &row : NULL,
+                                1 + (int)((a + b) % 2));
+    }
+}
+
 static void gemm_packed_matches_reference_awkward_shapes(void **st)
 {
     (void)st;
@@ -809,6 +874,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(gemm_packed_matches_reference_awkward_shapes),
+        cmocka_unit_test(gemm_segmented_b_matches_reference),
         cmocka_unit_test(gemm_packed_alpha_beta_bias_act_match_reference),
         cmocka_unit_test(gemm_pack_row_major_and_transposed_match_strided_packing),
         cmocka_unit_test(gemm_pack_a_threads_match_one_thread),
