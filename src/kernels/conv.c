@@ -1588,12 +1588,14 @@ T512 static void direct_row(const k_conv_shape *s, const k_conv_phases *g, const
 #ifdef CONV_AVX512
 #define PHASE_MAX_BLOCKS 64 /* 16-column blocks of a phase row phase_fill_s2 takes */
 
-/* Every padded row of channel xc (stride 2) into its four phase planes at d, 32 input
- * columns a step: the masks of each step worked out once per channel, not per row as
+/* Padded rows r0 .. r1 - 1 of channel xc (stride 2) into its four phase planes at d, 32
+ * input columns a step: the masks of each step worked out once per call, not per row as
  * direct_fill_row does (which made the split 12% of ResNet-50's 128 x 56^2 stride-2
- * layer). The stores are whole vectors: past a row's end they write the start of the
- * plane's next row, written after, or the slack after the plane. */
-T512 static void phase_fill_s2(const k_conv_shape *s, const k_conv_phases *g, const float *xc, float *d)
+ * layer, and as much as the arithmetic of MobileNetV2's stem). The stores are whole
+ * vectors: past a row's end they write the start of the plane's next row, or the slack
+ * after the plane, which phase_fill_team writes after all rows. */
+T512 static void phase_fill_s2(const k_conv_shape *s, const k_conv_phases *g, const float *xc, float *d, int64_t r0,
+                               int64_t r1)
 {
     int64_t iH = s->in[1], iW = s->in[2], pt = s->pad[1], pl = s->pad[2], pw = g->pw, nb = (pw + 15) / 16;
     __mmask16 ml[PHASE_MAX_BLOCKS][2];
@@ -1605,7 +1607,7 @@ T512 static void phase_fill_s2(const k_conv_shape *s, const k_conv_phases *g, co
     const __m512 zero = _mm512_setzero_ps();
     const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
     const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
-    for (int64_t r = 0; r < 2 * g->ph; r++) {
+    for (int64_t r = r0; r < r1; r++) {
         int64_t ih = r - pt;
         float *d0 = d + (r & 1) * 2 * g->plane + (r >> 1) * pw, *d1 = d0 + g->plane;
         if (ih < 0 || ih >= iH) {
@@ -1624,31 +1626,41 @@ T512 static void phase_fill_s2(const k_conv_shape *s, const k_conv_phases *g, co
         }
     }
 }
+
+#define PHASE_BAND 16 /* padded rows of one channel a task of phase_fill_team */
+
+/* Inside a parallel region, the team's share of the phase planes of channels 0 .. C - 1
+ * of image x: tasks of a channel's band of rows, then the zeros of the slack. */
+T512 static void phase_fill_team(const k_conv_shape *s, const k_conv_phases *g, const float *x, int64_t C,
+                                 float *work)
+{
+    int64_t sd = s->stride[1], rows = g->ph * sd, plane_in = s->in[1] * s->in[2];
+    if (sd == 2 && g->pw <= 16 * PHASE_MAX_BLOCKS) {
+        int64_t nb = (rows + PHASE_BAND - 1) / PHASE_BAND;
+#pragma omp for schedule(static)
+        for (int64_t t = 0; t < C * nb; t++) {
+            int64_t c = t / nb, r0 = t % nb * PHASE_BAND, r1 = r0 + PHASE_BAND < rows ? r0 + PHASE_BAND : rows;
+            phase_fill_s2(s, g, x + c * plane_in, work + c * 4 * g->plane, r0, r1);
+        }
+    } else {
+#pragma omp for schedule(static)
+        for (int64_t cr = 0; cr < C * rows; cr++)
+            direct_fill_row(s, g, x + (cr / rows) * plane_in, cr / rows, cr % rows, work);
+    }
+    /* the slack after each plane: read only for outputs that are dropped */
+#pragma omp for schedule(static)
+    for (int64_t p = 0; p < C * sd * sd; p++)
+        memset(work + p * g->plane + g->ph * g->pw, 0, K_PHASE_SLACK * sizeof(float));
+}
 #endif
 
 void k_f32_conv_phase_split(const k_conv_shape *s, const float *x, int64_t C, float *work, int threads)
 {
 #ifdef CONV_AVX512
     k_conv_phases g = k_conv_phase_geometry(s);
-    int64_t sd = s->stride[1], rows = g.ph * sd, plane_in = s->in[1] * s->in[2];
-    int nt = threads > 1 && (double)C * (double)rows * (double)g.pw > 1e5 ? threads : 1;
-    int whole = sd == 2 && g.pw <= 16 * PHASE_MAX_BLOCKS;
+    int nt = threads > 1 && (double)C * (double)(g.ph * s->stride[1]) * (double)g.pw > 1e5 ? threads : 1;
 #pragma omp parallel num_threads(nt)
-    {
-        if (whole) {
-#pragma omp for schedule(static)
-            for (int64_t c = 0; c < C; c++)
-                phase_fill_s2(s, &g, x + c * plane_in, work + c * 4 * g.plane);
-        } else {
-#pragma omp for schedule(static)
-            for (int64_t cr = 0; cr < C * rows; cr++)
-                direct_fill_row(s, &g, x + (cr / rows) * plane_in, cr / rows, cr % rows, work);
-        }
-        /* the slack after each plane: read only for outputs that are dropped */
-#pragma omp for schedule(static)
-        for (int64_t p = 0; p < C * sd * sd; p++)
-            memset(work + p * g.plane + g.ph * g.pw, 0, K_PHASE_SLACK * sizeof(float));
-    }
+    phase_fill_team(s, &g, x, C, work);
 #else
     (void)s, (void)x, (void)C, (void)work, (void)threads;
 #endif
@@ -1660,7 +1672,7 @@ void k_f32_conv_direct(const k_conv_shape *s, const float *x, const float *wp, c
 #ifdef CONV_AVX512
     k_conv_phases g = k_conv_phase_geometry(s);
     int64_t sd = s->stride[1], kh = s->k[1], kw = s->k[2], C = s->C, taps = C * kh * kw;
-    int64_t nmb = (s->M + 15) / 16, oH = s->out[1], PH = (oH - 1) * sd + kh;
+    int64_t nmb = (s->M + 15) / 16, oH = s->out[1];
     int64_t off[K_DIRECT_MAX_TAPS];
     for (int64_t c = 0; c < C; c++)
         for (int64_t i = 0; i < kh; i++)
@@ -1674,9 +1686,7 @@ void k_f32_conv_direct(const k_conv_shape *s, const float *x, const float *wp, c
         float *yn = y + n * s->M * oH * s->out[2];
 #pragma omp parallel num_threads(nt)
         {
-#pragma omp for schedule(static)
-            for (int64_t cr = 0; cr < C * PH; cr++)
-                direct_fill_row(s, &g, xn + (cr / PH) * s->in[1] * s->in[2], cr / PH, cr % PH, work);
+            phase_fill_team(s, &g, xn, C, work);
 #pragma omp for schedule(static)
             for (int64_t task = 0; task < oH * nmb; task++) {
                 int64_t oh = task / nmb, mb = task % nmb;
