@@ -1591,14 +1591,13 @@ T512 static void direct_row(const k_conv_shape *s, const k_conv_phases *g, const
 /* Padded rows r0 .. r1 - 1 of channel xc (stride 2) into its four phase planes at d, 32
  * input columns a step: the masks of each step worked out once per call, not per row as
  * direct_fill_row does (which made the split 12% of ResNet-50's 128 x 56^2 stride-2
- * layer, and as much as the arithmetic of MobileNetV2's stem). The stores are whole
- * vectors: past a row's end they write the start of the plane's next row, or the slack
- * after the plane, which phase_fill_team writes after all rows. */
+ * layer, and as much as the arithmetic of MobileNetV2's stem). Nothing is written past
+ * a row's end: the next row may be another thread's. */
 T512 static void phase_fill_s2(const k_conv_shape *s, const k_conv_phases *g, const float *xc, float *d, int64_t r0,
                                int64_t r1)
 {
     int64_t iH = s->in[1], iW = s->in[2], pt = s->pad[1], pl = s->pad[2], pw = g->pw, nb = (pw + 15) / 16;
-    __mmask16 ml[PHASE_MAX_BLOCKS][2];
+    __mmask16 ml[PHASE_MAX_BLOCKS][2], mlast = lanes16(0, pw - 16 * (nb - 1));
     for (int64_t b = 0; b < nb; b++) {
         int64_t q = 32 * b;
         ml[b][0] = lanes16(pl - q, pl + iW - q);
@@ -1610,19 +1609,19 @@ T512 static void phase_fill_s2(const k_conv_shape *s, const k_conv_phases *g, co
     for (int64_t r = r0; r < r1; r++) {
         int64_t ih = r - pt;
         float *d0 = d + (r & 1) * 2 * g->plane + (r >> 1) * pw, *d1 = d0 + g->plane;
-        if (ih < 0 || ih >= iH) {
-            for (int64_t j = 0; j < pw; j += 16) {
-                _mm512_storeu_ps(d0 + j, zero);
-                _mm512_storeu_ps(d1 + j, zero);
-            }
-            continue;
-        }
         const float *src = xc + ih * iW - pl;
+        int inside = ih >= 0 && ih < iH;
         for (int64_t b = 0; b < nb; b++) {
-            __m512 lo = _mm512_maskz_loadu_ps(ml[b][0], src + 32 * b);
-            __m512 hi = _mm512_maskz_loadu_ps(ml[b][1], src + 32 * b + 16);
-            _mm512_storeu_ps(d0 + 16 * b, _mm512_permutex2var_ps(lo, even, hi));
-            _mm512_storeu_ps(d1 + 16 * b, _mm512_permutex2var_ps(lo, odd, hi));
+            __m512 v0 = zero, v1 = zero;
+            if (inside) {
+                __m512 lo = _mm512_maskz_loadu_ps(ml[b][0], src + 32 * b);
+                __m512 hi = _mm512_maskz_loadu_ps(ml[b][1], src + 32 * b + 16);
+                v0 = _mm512_permutex2var_ps(lo, even, hi);
+                v1 = _mm512_permutex2var_ps(lo, odd, hi);
+            }
+            __mmask16 m = b + 1 < nb ? 0xFFFF : mlast;
+            _mm512_mask_storeu_ps(d0 + 16 * b, m, v0);
+            _mm512_mask_storeu_ps(d1 + 16 * b, m, v1);
         }
     }
 }
