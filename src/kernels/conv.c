@@ -1628,28 +1628,41 @@ T512 static void phase_fill_s2(const k_conv_shape *s, const k_conv_phases *g, co
 
 #define PHASE_BAND 16 /* padded rows of one channel a task of phase_fill_team */
 
+/* Padded rows r0 .. r1 - 1 of channel c (its input plane xc) into its phase planes. */
+T512 static void phase_fill_rows(const k_conv_shape *s, const k_conv_phases *g, const float *xc, int64_t c,
+                                 int64_t r0, int64_t r1, float *work)
+{
+    int64_t sd = s->stride[1];
+    if (sd == 2 && g->pw <= 16 * PHASE_MAX_BLOCKS) {
+        phase_fill_s2(s, g, xc, work + c * 4 * g->plane, r0, r1);
+        return;
+    }
+    for (int64_t r = r0; r < r1; r++)
+        direct_fill_row(s, g, xc, c, r, work);
+}
+
+/* The slack after each plane: read only for outputs that are dropped. */
+static void phase_slack(const k_conv_phases *g, float *work, int64_t p0, int64_t p1)
+{
+    for (int64_t p = p0; p < p1; p++)
+        memset(work + p * g->plane + g->ph * g->pw, 0, K_PHASE_SLACK * sizeof(float));
+}
+
 /* Inside a parallel region, the team's share of the phase planes of channels 0 .. C - 1
  * of image x: tasks of a channel's band of rows, then the zeros of the slack. */
 T512 static void phase_fill_team(const k_conv_shape *s, const k_conv_phases *g, const float *x, int64_t C,
                                  float *work)
 {
     int64_t sd = s->stride[1], rows = g->ph * sd, plane_in = s->in[1] * s->in[2];
-    if (sd == 2 && g->pw <= 16 * PHASE_MAX_BLOCKS) {
-        int64_t nb = (rows + PHASE_BAND - 1) / PHASE_BAND;
+    int64_t nb = (rows + PHASE_BAND - 1) / PHASE_BAND;
 #pragma omp for schedule(static)
-        for (int64_t t = 0; t < C * nb; t++) {
-            int64_t c = t / nb, r0 = t % nb * PHASE_BAND, r1 = r0 + PHASE_BAND < rows ? r0 + PHASE_BAND : rows;
-            phase_fill_s2(s, g, x + c * plane_in, work + c * 4 * g->plane, r0, r1);
-        }
-    } else {
-#pragma omp for schedule(static)
-        for (int64_t cr = 0; cr < C * rows; cr++)
-            direct_fill_row(s, g, x + (cr / rows) * plane_in, cr / rows, cr % rows, work);
+    for (int64_t t = 0; t < C * nb; t++) {
+        int64_t c = t / nb, r0 = t % nb * PHASE_BAND, r1 = r0 + PHASE_BAND < rows ? r0 + PHASE_BAND : rows;
+        phase_fill_rows(s, g, x + c * plane_in, c, r0, r1, work);
     }
-    /* the slack after each plane: read only for outputs that are dropped */
 #pragma omp for schedule(static)
     for (int64_t p = 0; p < C * sd * sd; p++)
-        memset(work + p * g->plane + g->ph * g->pw, 0, K_PHASE_SLACK * sizeof(float));
+        phase_slack(g, work, p, p + 1);
 }
 #endif
 
@@ -1657,7 +1670,14 @@ void k_f32_conv_phase_split(const k_conv_shape *s, const float *x, int64_t C, fl
 {
 #ifdef CONV_AVX512
     k_conv_phases g = k_conv_phase_geometry(s);
-    int nt = threads > 1 && (double)C * (double)(g.ph * s->stride[1]) * (double)g.pw > 1e5 ? threads : 1;
+    int64_t sd = s->stride[1], rows = g.ph * sd, plane_in = s->in[1] * s->in[2];
+    int nt = threads > 1 && (double)C * (double)rows * (double)g.pw > 1e5 ? threads : 1;
+    if (nt == 1) { /* no region: callers run this inside their own */
+        for (int64_t c = 0; c < C; c++)
+            phase_fill_rows(s, &g, x + c * plane_in, c, 0, rows, work);
+        phase_slack(&g, work, 0, C * sd * sd);
+        return;
+    }
 #pragma omp parallel num_threads(nt)
     phase_fill_team(s, &g, x, C, work);
 #else

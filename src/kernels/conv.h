@@ -98,7 +98,8 @@ int k_conv_phase_fits(const k_conv_shape *s);
 size_t k_conv_phase_floats(const k_conv_shape *s, int64_t C);
 /* Where tap (kh, kw) starts in a channel's planes. */
 size_t k_conv_phase_tap(const k_conv_shape *s, int64_t kh, int64_t kw);
-/* Channels 0 .. C - 1 of one image x (C, H, W) into their phase planes at work. */
+/* Channels 0 .. C - 1 of one image x (C, H, W) into their phase planes at work; with
+ * threads 1, no parallel region (callers may run it inside their own). */
 void k_f32_conv_phase_split(const k_conv_shape *s, const float *x, int64_t C, float *work, int threads);
 
 /* Direct convolution for layers with few input channels (the stems of CNNs: 3 channels,

@@ -346,7 +346,7 @@ static int conv_wino_use(const conv_state *st, const k_conv_shape *s)
  * the pw - oW extra columns. W is packed tap-major to match: K = tap * C + c. No
  * im2col (which took 18% of ResNet-50's 128 x 56^2 stride-2 3x3 layer, and the W-phase
  * split before it 5%; the phase planes take 9%): that layer alone 1.49 -> 1.33 ms at
- * one thread, 0.77 -> 0.68 at two; 256 x 28^2 1.49 -> 1.42 (alternated runs). Narrow
+ * one thread, 0.80 to 0.85 -> 0.71 at two; 256 x 28^2 1.49 -> 1.42 (alternated runs). Narrow
  * outputs keep the transposed path: ResNet-50's 512 x 14^2 layer took 1.9 to 2.0 ms
  * this way against 1.5 to 1.6 transposed, its 9.4 MB of weights streaming as A.
  */
@@ -379,11 +379,85 @@ static int conv_phase_init(op_ctx *c, conv_state *st, size_t M, size_t C, size_t
     return NORMA_OK;
 }
 
-/* Floats of scratch conv_phase_run uses: the phase planes, then the flat output. */
-static size_t conv_phase_floats(const k_conv_shape *s)
+/*
+ * Threads take bands of whole output rows, each band a convolution of its own
+ * (phase_band): the thread splits its rows of the input into phase planes of its own
+ * (the rows two bands share, twice), multiplies them alone and compacts its rows of Y.
+ * Its input rows are the positions it wrote in the layer before (1x1 layers share
+ * positions among threads the same way) and nothing it reads was written by the other
+ * core: sharing one set of planes, split by channels, made half of the GEMM's reads
+ * cross between cores, and the layer was no faster at two threads than im2col.
+ */
+static k_conv_shape phase_band(const k_conv_shape *s, int64_t oh0, int64_t oh1)
 {
+    k_conv_shape b = *s;
+    b.out[1] = oh1 - oh0;
+    b.pad[1] = s->pad[1] - oh0 * s->stride[1]; /* below 0: the rows above the band are input */
+    return b;
+}
+
+/* Bands for `threads` threads: at least two output rows each, and work enough. */
+static int phase_bands(const k_conv_shape *s, int threads)
+{
+    double flops = 2.0 * (double)s->M * (double)(s->C * s->k[1] * s->k[2]) * (double)conv_outputs(s);
+    int t = threads > 1 && flops > 4e6 ? threads : 1;
+    return t > s->out[1] / 2 ? (int)(s->out[1] / 2 > 1 ? s->out[1] / 2 : 1) : t;
+}
+
+/* Floats of phase planes per band, for T bands (the largest band). */
+static size_t phase_band_floats(const k_conv_shape *s, int T)
+{
+    k_conv_shape b = phase_band(s, 0, (s->out[1] + T - 1) / T);
+    return k_conv_phase_floats(&b, s->C);
+}
+
+/* Floats of scratch conv_phase_run uses with up to `threads` threads: the bands' phase
+ * planes, then the flat output. */
+static size_t conv_phase_floats(const k_conv_shape *s, int threads)
+{
+    size_t most = 0;
+    for (int t = 1; t <= threads; t++) {
+        int T = phase_bands(s, t);
+        size_t f = (size_t)T * phase_band_floats(s, T);
+        most = f > most ? f : most;
+    }
     k_conv_phases g = k_conv_phase_geometry(s);
-    return k_conv_phase_floats(s, s->C) + (size_t)(s->M * s->out[1] * g.pw);
+    return most + (size_t)(s->M * s->out[1] * g.pw);
+}
+
+typedef struct phase_job {
+    const k_conv_shape *s;
+    const k_gemm_isa *isa;
+    const float *wk, *x, *res; /* W packed tap-major; the image; its residual or NULL */
+    float *y, *flat;           /* the image's output; the flat output (M x oH * pw) */
+    const k_epilogue *ep;
+    int act;
+    float act_a, act_b;
+} phase_job;
+
+/* Output rows oh0 .. oh1 - 1 of one image, on this thread alone. */
+static void phase_band_run(const phase_job *j, int64_t oh0, int64_t oh1, float *planes)
+{
+    const k_conv_shape *s = j->s;
+    k_conv_shape b = phase_band(s, oh0, oh1);
+    k_conv_phases g = k_conv_phase_geometry(&b);
+    int64_t kw = s->k[2], taps = s->k[1] * kw, sd = s->stride[1], oW = s->out[2], OHW = s->out[1] * oW;
+    size_t nflat = (size_t)(s->out[1] * g.pw), K = (size_t)(s->C * taps);
+    size_t koff[PHASE_MAX_TAPS];
+    for (int64_t t = 0; t < taps; t++)
+        koff[t] = k_conv_phase_tap(&b, t / kw, t % kw);
+    k_f32_conv_phase_split(&b, j->x, s->C, planes, 1);
+    k_f32_gemm_segmented_b(j->isa, (size_t)s->M, (size_t)((oh1 - oh0) * g.pw), K, 1.0f, j->wk, planes,
+                           (size_t)(sd * sd * g.plane), (size_t)s->C, koff, 0.0f, j->flat + oh0 * g.pw, nflat, j->ep,
+                           1);
+    for (int64_t m = 0; m < s->M; m++)
+        for (int64_t oh = oh0; oh < oh1; oh++)
+            memcpy(j->y + m * OHW + oh * oW, j->flat + m * (int64_t)nflat + oh * g.pw, (size_t)oW * sizeof(float));
+    if (j->res) { /* plus R, then the activation */
+        k_epilogue post = {NULL, K_BIAS_NONE, j->act, j->act_a, j->act_b, j->res, (size_t)OHW};
+        k_epilogue_apply(&post, j->y + oh0 * oW, (size_t)OHW, 0, (size_t)s->M, (size_t)(oh0 * oW),
+                         (size_t)((oh1 - oh0) * oW));
+    }
 }
 
 static void conv_phase_run(op_ctx *c, const k_conv_shape *s, const float *x, const float *bias, const float *res,
@@ -391,28 +465,25 @@ static void conv_phase_run(op_ctx *c, const k_conv_shape *s, const float *x, con
 {
     const conv_state *st = c->state;
     k_conv_phases g = k_conv_phase_geometry(s);
-    int64_t kw = s->k[2], taps = s->k[1] * kw, sd = s->stride[1];
-    int64_t oH = s->out[1], oW = s->out[2], HW = s->in[1] * s->in[2], OHW = oH * oW;
-    size_t nflat = (size_t)(oH * g.pw), K = (size_t)(s->C * taps);
-    size_t koff[PHASE_MAX_TAPS];
-    for (int64_t t = 0; t < taps; t++)
-        koff[t] = k_conv_phase_tap(s, t / kw, t % kw);
-    float *planes = c->scratch, *flat = planes + k_conv_phase_floats(s, s->C);
+    int64_t oH = s->out[1], HW = s->in[1] * s->in[2], OHW = oH * s->out[2];
+    int T = phase_bands(s, c->threads);
+    size_t per = phase_band_floats(s, T);
+    float *planes = c->scratch, *flat = planes + (size_t)T * per;
     /* with a residual, the activation comes after it, on Y */
     k_epilogue ep = {bias, bias ? K_BIAS_ROW : K_BIAS_NONE, res ? ACT_NONE : act, act_a, act_b, NULL, 0};
-    int64_t rows = s->M * oH;
-    int nt = c->threads > 1 && rows * oW > 100000 ? c->threads : 1;
+    (void)g;
     for (int64_t n = 0; n < s->N; n++) {
-        k_f32_conv_phase_split(s, x + n * s->C * HW, s->C, planes, c->threads);
-        k_f32_gemm_segmented_b(st->isa, (size_t)s->M, nflat, K, 1.0f, st->wk, planes,
-                               (size_t)(sd * sd * g.plane), (size_t)s->C, koff, 0.0f, flat, nflat, &ep, c->threads);
-        float *yn = y + n * s->M * OHW;
-#pragma omp parallel for schedule(static) num_threads(nt)
-        for (int64_t r = 0; r < rows; r++)
-            memcpy(yn + r * oW, flat + r / oH * (int64_t)nflat + r % oH * g.pw, (size_t)oW * sizeof(float));
-        if (res) {
-            k_epilogue post = {NULL, K_BIAS_NONE, act, act_a, act_b, res + n * s->M * OHW, 0};
-            k_epilogue_apply(&post, yn, 0, 0, 1, 0, (size_t)(s->M * OHW));
+        phase_job j = {s, st->isa, st->wk, x + n * s->C * HW, res ? res + n * s->M * OHW : NULL,
+                       y + n * s->M * OHW, flat, &ep, act, act_a, act_b};
+        if (T == 1) {
+            phase_band_run(&j, 0, oH, planes);
+            continue;
+        }
+#pragma omp parallel num_threads(T)
+        { /* band b on thread b (a team smaller than asked takes several) */
+            int t = omp_get_thread_num(), nt = omp_get_num_threads();
+            for (int b = t; b < T; b += nt)
+                phase_band_run(&j, oH * b / T, oH * (b + 1) / T, planes + (size_t)b * per);
         }
     }
 }
@@ -562,7 +633,7 @@ static int conv_infer(op_ctx *c)
     if (st && st->wk) {
         if (!conv_phase_use(&s))
             return op_fail(c, NORMA_ERR_RUNTIME, "W was packed for input shape other than this one");
-        c->scratch_size = (conv_phase_floats(&s) + res_extra) * sizeof(float);
+        c->scratch_size = (conv_phase_floats(&s, slots) + res_extra) * sizeof(float);
         return NORMA_OK;
     }
     if (pw_strided(&s)) { /* the subsampled input, at the end */

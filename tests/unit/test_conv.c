@@ -704,8 +704,8 @@ static void conv_phase_split_matches_definition(void **st)
  * phase planes when init sees X's shape (check runs both, shaped and not): 3x3, 5x5
  * with uneven pads, 2x2 with 300 channels (a tap's segment longer than a K block), 1x3,
  * 7x7 (49 taps, the most it takes) and 8x8 (64 taps: im2col), two images, no bias,
- * the activations, a residual, 200 output channels (a short last row panel), one and
- * two threads. */
+ * the activations, a residual, 200 output channels (a short last row panel), one, two
+ * and three threads (bands of output rows where the work is enough). */
 static void conv_strided_implicit_gemm_matches_reference(void **st)
 {
     (void)st;
@@ -717,7 +717,11 @@ static void conv_strided_implicit_gemm_matches_reference(void **st)
                                     {2, 6, 9, 16, 1, 3, 0, 1, 1, ACT_LEAKY_RELU},
                                     {1, 8, 24, 30, 7, 7, 3, 3, 1, ACT_NONE},
                                     {1, 7, 12, 30, 8, 8, 3, 4, 1, ACT_RELU},
-                                    {1, 40, 200, 24, 3, 3, 1, 0, 1, ACT_RELU}};
+                                    {1, 40, 200, 24, 3, 3, 1, 0, 1, ACT_RELU},
+                                    /* work enough for bands of rows on each thread: 15
+                                     * rows (7 and 8, or 5 each on three), 9 rows */
+                                    {2, 64, 48, 30, 3, 3, 1, 1, 1, ACT_CLIP},
+                                    {1, 128, 64, 17, 3, 3, 1, 1, 1, ACT_RELU}};
     for (size_t i = 0; i < sizeof g / sizeof g[0]; i++) {
         cspec p = base(2, g[i][0], g[i][1], g[i][2], 1, g[i][3], 1);
         p.k[0] = g[i][4], p.k[1] = g[i][5];
@@ -728,6 +732,7 @@ static void conv_strided_implicit_gemm_matches_reference(void **st)
         p.act = (int)g[i][9];
         check(&p, 0, 1);
         check(&p, 0, 2);
+        check(&p, 0, 3);
         if (p.bias) { /* the "norma" domain's residual: added after the compaction */
             p.res = 1;
             check(&p, 0, 2);
