@@ -509,6 +509,30 @@ __attribute__((target("avx512f"))) static void gemv_acc_avx512(size_t K, const f
     _mm512_storeu_ps(acc + 16, _mm512_add_ps(_mm512_add_ps(s01, s11), _mm512_add_ps(s21, s31)));
 }
 
+/* Four panels of 32 columns at once (bs[i] each, K x 32), sums in acc + 32 i: four
+ * streams from memory (gemv_range). */
+__attribute__((target("avx512f"))) static void gemv_acc4_avx512(size_t K, const float *a, size_t lda,
+                                                                const float *const *bs, float *acc)
+{
+    const float *b0 = bs[0], *b1 = bs[1], *b2 = bs[2], *b3 = bs[3];
+    __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
+    for (size_t k = 0; k < K; k++) {
+        __m512 av = _mm512_set1_ps(a[k * lda]);
+        s0 = _mm512_fmadd_ps(av, _mm512_loadu_ps(b0 + k * 32), s0);
+        s1 = _mm512_fmadd_ps(av, _mm512_loadu_ps(b0 + k * 32 + 16), s1);
+        s2 = _mm512_fmadd_ps(av, _mm512_loadu_ps(b1 + k * 32), s2);
+        s3 = _mm512_fmadd_ps(av, _mm512_loadu_ps(b1 + k * 32 + 16), s3);
+        s4 = _mm512_fmadd_ps(av, _mm512_loadu_ps(b2 + k * 32), s4);
+        s5 = _mm512_fmadd_ps(av, _mm512_loadu_ps(b2 + k * 32 + 16), s5);
+        s6 = _mm512_fmadd_ps(av, _mm512_loadu_ps(b3 + k * 32), s6);
+        s7 = _mm512_fmadd_ps(av, _mm512_loadu_ps(b3 + k * 32 + 16), s7);
+    }
+    _mm512_storeu_ps(acc, s0), _mm512_storeu_ps(acc + 16, s1);
+    _mm512_storeu_ps(acc + 32, s2), _mm512_storeu_ps(acc + 48, s3);
+    _mm512_storeu_ps(acc + 64, s4), _mm512_storeu_ps(acc + 80, s5);
+    _mm512_storeu_ps(acc + 96, s6), _mm512_storeu_ps(acc + 112, s7);
+}
+
 /* 1 x 32: a last row panel of one row (a 7x7 image's 49 positions run transposed are
  * four 12-row panels and one row): the GEMV's accumulation, about a quarter of the
  * time of the 4 x 32 kernel, which computes three rows of padding there. */
@@ -888,6 +912,16 @@ static void gemm_tile(const k_gemm_isa *isa, size_t i0, size_t m, size_t j0, siz
 /* M == 1: a row vector times packed B. The MR x NR microkernel would compute MR-1
  * rows of padding; this reads each packed panel once, which is the whole cost. */
 
+/* Column panel p of C from its sums acc: alpha, beta, the epilogue. */
+static void gemv_store(size_t N, size_t nr, float alpha, const float *acc, float beta, float *c,
+                       const k_epilogue *ep, size_t p)
+{
+    size_t j0 = p * nr, n = N - j0 < nr ? N - j0 : nr;
+    for (size_t j = 0; j < n; j++)
+        c[j0 + j] = beta == 0 ? alpha * acc[j] : alpha * acc[j] + beta * c[j0 + j];
+    k_epilogue_apply(ep, c + j0, 0, 0, 1, j0, n);
+}
+
 static void gemv_panel(const k_gemm_isa *isa, size_t N, size_t K, float alpha, const float *a, const float *Bp,
                        float beta, float *c, const k_epilogue *ep, size_t p)
 {
@@ -906,10 +940,34 @@ static void gemv_panel(const k_gemm_isa *isa, size_t N, size_t K, float alpha, c
                 acc[j] += av * b[k * nr + j];
         }
     }
-    size_t j0 = p * nr, n = N - j0 < nr ? N - j0 : nr;
-    for (size_t j = 0; j < n; j++)
-        c[j0 + j] = beta == 0 ? alpha * acc[j] : alpha * acc[j] + beta * c[j0 + j];
-    k_epilogue_apply(ep, c + j0, 0, 0, 1, j0, n);
+    gemv_store(N, nr, alpha, acc, beta, c, ep, p);
+}
+
+/* Panels p0 .. p1 - 1. The packed weights are one contiguous run, and read in order they
+ * are one prefetch stream, which brings from memory about half of what four bring: so
+ * with AVX-512 four panels at a time, from four places in the range. ResNet-50's fc (8
+ * MB) in the model at one thread 0.51 to 0.53 ms -> 0.25 to 0.44 (ORT 0.30); warm, 0.13
+ * -> 0.10. */
+static void gemv_range(const k_gemm_isa *isa, size_t N, size_t K, float alpha, const float *a, const float *Bp,
+                       float beta, float *c, const k_epilogue *ep, size_t p0, size_t p1)
+{
+#ifdef K_X86
+    if (isa == &isa_avx512) {
+        size_t nr = (size_t)isa->nr, q = (p1 - p0) / 4;
+        for (size_t p = p0; p < p0 + q; p++) {
+            float acc[4 * MAX_NR];
+            const float *bs[4];
+            for (size_t i = 0; i < 4; i++)
+                bs[i] = Bp + (p + i * q) * K * nr;
+            gemv_acc4_avx512(K, a, (size_t)isa->mr, bs, acc);
+            for (size_t i = 0; i < 4; i++)
+                gemv_store(N, nr, alpha, acc + i * MAX_NR, beta, c, ep, p + i * q);
+        }
+        p0 += 4 * q;
+    }
+#endif
+    for (size_t p = p0; p < p1; p++)
+        gemv_panel(isa, N, K, alpha, a, Bp, beta, c, ep, p);
 }
 
 static void gemv_packed(const k_gemm_isa *isa, size_t N, size_t K, float alpha, const float *a,
@@ -918,13 +976,14 @@ static void gemv_packed(const k_gemm_isa *isa, size_t N, size_t K, float alpha, 
     size_t nr = (size_t)isa->nr, np = (N + nr - 1) / nr;
     int nt = threads > 1 && np > 1 && (double)N * (double)K > 1e6 ? threads : 1;
     if (nt == 1) { /* no parallel region at all: callers run this inside their own */
-        for (size_t p = 0; p < np; p++)
-            gemv_panel(isa, N, K, alpha, a, Bp, beta, c, ep, p);
+        gemv_range(isa, N, K, alpha, a, Bp, beta, c, ep, 0, np);
         return;
     }
-#pragma omp parallel for schedule(static) num_threads(nt)
-    for (size_t p = 0; p < np; p++)
-        gemv_panel(isa, N, K, alpha, a, Bp, beta, c, ep, p);
+#pragma omp parallel num_threads(nt)
+    { /* each thread a contiguous range of panels */
+        size_t t = (size_t)omp_get_thread_num(), T = (size_t)omp_get_num_threads();
+        gemv_range(isa, N, K, alpha, a, Bp, beta, c, ep, np * t / T, np * (t + 1) / T);
+    }
 }
 
 /* Tile sizes of one product and how many tiles a row of tiles holds. */

@@ -163,6 +163,14 @@ static void gemm_packed_alpha_beta_bias_act_match_reference(void **st)
         check_packed(isa, 1, 65, 33, 0.5f, 2.0f, &col, 1);
         check_packed(isa, 1, 300, 2000, 1.0f, 0.0f, &row, 2);
         check_packed(isa, 1, 40, 3, 1.0f, 0.0f, NULL, 1); /* fewer k than one unrolled step */
+        /* M == 1 with four panels or more: four at a time (the last, short one among
+         * them or after them), one and two threads */
+        check_packed(isa, 1, 100, 33, 1.0f, 0.0f, &col, 1);
+        check_packed(isa, 1, 129, 65, 0.5f, 2.0f, &row, 1);
+        check_packed(isa, 1, 161, 64, 1.0f, 0.5f, &col, 1);
+        check_packed(isa, 1, 1000, 517, 1.0f, 0.0f, &row, 1);
+        check_packed(isa, 1, 1000, 300, -1.0f, 0.0f, &col, 2);
+        check_packed(isa, 1, 1000, 1100, 1.0f, 0.0f, &row, 2); /* enough for the threads */
         /* several KC blocks and MC/NC tiles, threaded */
         check_packed(isa, 130, 290, 600, 1.0f, 0.5f, &row, 2);
         check_packed(isa, 100, 300, 257, 1.0f, 0.0f, &col, 2);
