@@ -189,7 +189,7 @@ static size_t chunk_cap(size_t chunk, size_t ncol)
  * (run uses no more threads than that). */
 static size_t thread_slots(int threads)
 {
-    int nproc = omp_get_num_procs();
+    int nproc = op_num_procs();
     return (size_t)(nproc > threads ? nproc : threads);
 }
 

@@ -488,7 +488,7 @@ static int matmul_infer(op_ctx *c)
         need += k_gemm_packed_b_floats(isa, (size_t)d.K, (size_t)d.N);
     if (mm_batch_par(&d)) {
         /* infer does not know the run's thread count: a slice per processor */
-        int np = omp_get_num_procs();
+        int np = op_num_procs();
         size_t per = mm_per_gemm(isa, s, &d), par = per * (size_t)(np > 1 ? np : 1);
         if (par / (size_t)(np > 1 ? np : 1) == per && par > need)
             need = par;

@@ -125,6 +125,10 @@ int op_check_dtype(op_ctx *c, int i, const int *allowed);
 /* Broadcasts shapes a and b (numpy rules) into out; returns 0 or -1 if incompatible. */
 int op_broadcast_shape(int ra, const int64_t *a, int rb, const int64_t *b, int *rout,
                        int64_t *out);
+/* omp_get_num_procs(), asked once per process: the call costs about 1 us (a system
+ * call), and ops that size per-thread scratch by it ask at every run; one answer also
+ * keeps infer's sizing and run's use the same should the affinity change. */
+int op_num_procs(void);
 /* Strides (in elements) of t's shape aligned to an output of rank r with dims od:
  * 0 where t broadcasts. */
 void op_broadcast_strides(const ir_tensor *t, int r, const int64_t *od, int64_t *strides);

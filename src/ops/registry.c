@@ -2,7 +2,9 @@
  * The op registry: (domain, op_type, since_version) -> op_schema, and the helpers
  * that op files share (errors, axes, broadcasting).
  */
+#include <omp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -48,6 +50,18 @@ void op_foreach(void (*fn)(const op_schema *s, void *arg), void *arg)
     for (size_t t = 0; t < sizeof all_tables / sizeof all_tables[0]; t++)
         for (const op_schema *const *p = all_tables[t]; *p; p++)
             fn(*p, arg);
+}
+
+int op_num_procs(void)
+{
+    static atomic_int procs; /* 0 until asked */
+    int n = atomic_load_explicit(&procs, memory_order_relaxed);
+    if (n == 0) {
+        n = omp_get_num_procs();
+        n = n > 0 ? n : 1;
+        atomic_store_explicit(&procs, n, memory_order_relaxed);
+    }
+    return n;
 }
 
 int op_fail(op_ctx *c, int status, const char *fmt, ...)
