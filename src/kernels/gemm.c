@@ -729,9 +729,9 @@ const k_gemm_isa *k_gemm_best(void)
 
 /* ---- driver ---- */
 
-/* The right operand as the driver sees it: packed panels (ld == 0) or, for
- * k_f32_gemm_direct_b, plain rows of row stride ld; with koff (k_f32_gemm_segmented_b),
- * row k at p + koff[k / seg] + (k % seg) * ld. */
+/* The right operand as the driver sees it: packed panels (ld == 0), or rows read in
+ * place, in segments of seg rows: row k at p + koff[k / seg] + (k % seg) * ld
+ * (k_f32_gemm_segmented_b; k_f32_gemm_direct_b is one segment at offset 0). */
 typedef struct bsrc {
     const float *p;
     size_t ld;
@@ -741,7 +741,7 @@ typedef struct bsrc {
 
 static const float *bsrc_row(const bsrc *B, size_t k)
 {
-    return B->koff ? B->p + B->koff[k / B->seg] + k % B->seg * B->ld : B->p + k * B->ld;
+    return B->p + B->koff[k / B->seg] + k % B->seg * B->ld;
 }
 
 /* Fills the store arguments of one block: the epilogue's bias, residual and clamp go
@@ -791,7 +791,7 @@ static void gemm_tile(const k_gemm_isa *isa, size_t i0, size_t m, size_t j0, siz
     k_epilogue act_only = {NULL, K_BIAS_NONE, ep ? ep->act : 0, ep ? ep->act_alpha : 0, ep ? ep->act_beta : 0};
     for (size_t k0 = 0, kc; k0 < K; k0 += kc) {
         kc = K - k0 < KC ? K - k0 : KC;
-        if (B.koff && kc > B.seg - k0 % B.seg) /* a block within one segment */
+        if (B.ld && kc > B.seg - k0 % B.seg) /* a block within one segment */
             kc = B.seg - k0 % B.seg;
         float bk = k0 == 0 ? beta : 1.0f;
         int last = k0 + kc >= K;
@@ -1094,10 +1094,8 @@ void k_f32_gemm_direct_b(const k_gemm_isa *isa, size_t M, size_t N, size_t K, fl
                          const float *B, size_t ldb, float beta, float *C, size_t ldc, const k_epilogue *ep,
                          int threads)
 {
-    if (gemm_trivial(M, N, K, beta, C, ldc, ep))
-        return;
-    bsrc b = {B, ldb, 0, NULL};
-    gemm_driver(isa, M, N, K, alpha, Ap, b, beta, C, ldc, ep, threads);
+    static const size_t at0[1] = {0};
+    k_f32_gemm_segmented_b(isa, M, N, K, alpha, Ap, B, ldb, K, at0, beta, C, ldc, ep, threads);
 }
 
 void k_f32_gemm_segmented_b(const k_gemm_isa *isa, size_t M, size_t N, size_t K, float alpha, const float *Ap,
