@@ -1505,37 +1505,17 @@ int k_conv_phase_fits(const k_conv_shape *s)
 }
 
 #ifdef CONV_AVX512
-/* Padded row r of channel c (input row r - pad top) into its phase planes. */
-T512 static void direct_fill_row(const k_conv_shape *s, const k_conv_phases *g, const float *xc, int64_t c, int64_t r,
-                                 float *work)
+/* Padded row r of channel c (input row r - pad top) into its plane, stride 1. */
+T512 static void phase_fill_row_s1(const k_conv_shape *s, const k_conv_phases *g, const float *xc, int64_t c,
+                                   int64_t r, float *work)
 {
-    int64_t iH = s->in[1], iW = s->in[2], sd = s->stride[1], pl = s->pad[2], ih = r - s->pad[1];
-    float *d0 = work + ((c * sd + r % sd) * sd) * g->plane + (r / sd) * g->pw;
-    const __m512 zero = _mm512_setzero_ps();
+    int64_t iH = s->in[1], iW = s->in[2], pl = s->pad[2], ih = r - s->pad[1];
+    float *d = work + c * g->plane + r * g->pw;
     const float *src = xc + ih * iW - pl;
     int inside = ih >= 0 && ih < iH;
-    if (sd == 1) {
-        for (int64_t q = 0; q < g->pw; q += 16) {
-            __m512 v = inside ? _mm512_maskz_loadu_ps(lanes16(pl - q, pl + iW - q), src + q) : zero;
-            _mm512_mask_storeu_ps(d0 + q, lanes16(0, g->pw - q), v);
-        }
-        return;
-    }
-    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
-    const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
-    float *d1 = d0 + g->plane;
-    for (int64_t j = 0; j < g->pw; j += 16) { /* padded columns 2j .. 2j + 31 */
-        int64_t q = 2 * j;
-        __mmask16 m = lanes16(0, g->pw - j);
-        if (!inside) {
-            _mm512_mask_storeu_ps(d0 + j, m, zero);
-            _mm512_mask_storeu_ps(d1 + j, m, zero);
-            continue;
-        }
-        __m512 lo = _mm512_maskz_loadu_ps(lanes16(pl - q, pl + iW - q), src + q);
-        __m512 hi = _mm512_maskz_loadu_ps(lanes16(pl - q - 16, pl + iW - q - 16), src + q + 16);
-        _mm512_mask_storeu_ps(d0 + j, m, _mm512_permutex2var_ps(lo, even, hi));
-        _mm512_mask_storeu_ps(d1 + j, m, _mm512_permutex2var_ps(lo, odd, hi));
+    for (int64_t q = 0; q < g->pw; q += 16) {
+        __m512 v = inside ? _mm512_maskz_loadu_ps(lanes16(pl - q, pl + iW - q), src + q) : _mm512_setzero_ps();
+        _mm512_mask_storeu_ps(d + q, lanes16(0, g->pw - q), v);
     }
 }
 
@@ -1586,19 +1566,19 @@ T512 static void direct_row(const k_conv_shape *s, const k_conv_phases *g, const
 #endif
 
 #ifdef CONV_AVX512
-#define PHASE_MAX_BLOCKS 64 /* 16-column blocks of a phase row phase_fill_s2 takes */
+#define PHASE_MAX_BLOCKS 64 /* 16-column blocks of a phase row whose masks are kept */
 
 /* Padded rows r0 .. r1 - 1 of channel xc (stride 2) into its four phase planes at d, 32
- * input columns a step: the masks of each step worked out once per call, not per row as
- * direct_fill_row does (which made the split 12% of ResNet-50's 128 x 56^2 stride-2
- * layer, and as much as the arithmetic of MobileNetV2's stem). Nothing is written past
- * a row's end: the next row may be another thread's. */
+ * input columns a step: the masks of each step worked out once per call for the first
+ * PHASE_MAX_BLOCKS, not per row (per row, the split took 12% of ResNet-50's 128 x 56^2
+ * stride-2 layer, and as much as the arithmetic of MobileNetV2's stem). Nothing is
+ * written past a row's end: the next row may be another thread's. */
 T512 static void phase_fill_s2(const k_conv_shape *s, const k_conv_phases *g, const float *xc, float *d, int64_t r0,
                                int64_t r1)
 {
     int64_t iH = s->in[1], iW = s->in[2], pt = s->pad[1], pl = s->pad[2], pw = g->pw, nb = (pw + 15) / 16;
     __mmask16 ml[PHASE_MAX_BLOCKS][2], mlast = lanes16(0, pw - 16 * (nb - 1));
-    for (int64_t b = 0; b < nb; b++) {
+    for (int64_t b = 0; b < nb && b < PHASE_MAX_BLOCKS; b++) {
         int64_t q = 32 * b;
         ml[b][0] = lanes16(pl - q, pl + iW - q);
         ml[b][1] = lanes16(pl - q - 16, pl + iW - q - 16);
@@ -1614,8 +1594,11 @@ T512 static void phase_fill_s2(const k_conv_shape *s, const k_conv_phases *g, co
         for (int64_t b = 0; b < nb; b++) {
             __m512 v0 = zero, v1 = zero;
             if (inside) {
-                __m512 lo = _mm512_maskz_loadu_ps(ml[b][0], src + 32 * b);
-                __m512 hi = _mm512_maskz_loadu_ps(ml[b][1], src + 32 * b + 16);
+                int64_t q = 32 * b;
+                __mmask16 m0 = b < PHASE_MAX_BLOCKS ? ml[b][0] : lanes16(pl - q, pl + iW - q);
+                __mmask16 m1 = b < PHASE_MAX_BLOCKS ? ml[b][1] : lanes16(pl - q - 16, pl + iW - q - 16);
+                __m512 lo = _mm512_maskz_loadu_ps(m0, src + q);
+                __m512 hi = _mm512_maskz_loadu_ps(m1, src + q + 16);
                 v0 = _mm512_permutex2var_ps(lo, even, hi);
                 v1 = _mm512_permutex2var_ps(lo, odd, hi);
             }
@@ -1632,13 +1615,12 @@ T512 static void phase_fill_s2(const k_conv_shape *s, const k_conv_phases *g, co
 T512 static void phase_fill_rows(const k_conv_shape *s, const k_conv_phases *g, const float *xc, int64_t c,
                                  int64_t r0, int64_t r1, float *work)
 {
-    int64_t sd = s->stride[1];
-    if (sd == 2 && g->pw <= 16 * PHASE_MAX_BLOCKS) {
+    if (s->stride[1] == 2) {
         phase_fill_s2(s, g, xc, work + c * 4 * g->plane, r0, r1);
         return;
     }
     for (int64_t r = r0; r < r1; r++)
-        direct_fill_row(s, g, xc, c, r, work);
+        phase_fill_row_s1(s, g, xc, c, r, work);
 }
 
 /* The slack after each plane: read only for outputs that are dropped. */

@@ -636,8 +636,8 @@ static void conv_split_w_phases_matches_definition(void **st)
  * channel c, row i, column q holds padded input (stride i + a, stride q + b), zero in
  * the pads and past the input; the slack after each plane is zeros; nothing written
  * past the last plane. Strides 1 and 2, odd and even sizes, pads 0 to k - 1 (uneven),
- * kernels 3x3, 7x7, 2x2 and 1x5, rows wider than one 32-column step, one and two
- * threads. */
+ * kernels 3x3, 7x7, 2x2 and 1x5, rows wider than one 32-column step and than the 64
+ * blocks whose masks are kept, one and two threads. */
 static void conv_phase_split_matches_definition(void **st)
 {
     (void)st;
@@ -645,7 +645,9 @@ static void conv_phase_split_matches_definition(void **st)
     static const int64_t g[][9] = {/* C, H, W, kh, kw, stride, pad top, pad left, pad bottom/right */
                                    {3, 17, 18, 3, 3, 2, 1, 1, 1}, {2, 9, 70, 7, 7, 2, 3, 3, 3},
                                    {5, 8, 8, 2, 2, 2, 0, 0, 0},   {2, 6, 33, 1, 5, 2, 0, 4, 1},
-                                   {4, 7, 9, 3, 3, 1, 1, 1, 1},   {3, 12, 130, 3, 3, 2, 2, 0, 2}};
+                                   {4, 7, 9, 3, 3, 1, 1, 1, 1},   {3, 12, 130, 3, 3, 2, 2, 0, 2},
+                                   /* rows of more than 64 blocks of 16: masks past the kept ones */
+                                   {2, 5, 2100, 3, 3, 2, 1, 1, 1}, {2, 4, 1100, 3, 3, 1, 1, 1, 1}};
     int ran = 0;
     for (size_t i = 0; i < sizeof g / sizeof g[0]; i++) {
         k_conv_shape s;
