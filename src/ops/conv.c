@@ -5,9 +5,9 @@
  * Conv runs one of: the direct depthwise kernel (C/group == 1), a plain GEMM for
  * 1x1 stride-1 unpadded kernels (reading the input in place, no packing), the implicit
  * GEMM over phase planes for strided kernels (conv_phase_run), or im2col written
- * straight into packed GEMM layout followed by the packed SGEMM. ConvTranspose is W^T * x by GEMM then a col2im
- * scatter. Constant weights are packed per group in init. Bias and a fused
- * activation (node->fused_act) are applied in the GEMM epilogue.
+ * straight into packed GEMM layout followed by the packed SGEMM. ConvTranspose is
+ * W^T * x by GEMM then a col2im scatter. Constant weights are packed per group in init.
+ * Bias and a fused activation (node->fused_act) are applied in the GEMM epilogue.
  *
  * "Conv" in the internal domain "norma" (made by the fuse-residual pass) is Conv
  * with a fourth input R: Y = act(conv(X, W, B) + R), R broadcast numpy-style. When R
@@ -464,14 +464,12 @@ static void conv_phase_run(op_ctx *c, const k_conv_shape *s, const float *x, con
                            float *y, int act, float act_a, float act_b)
 {
     const conv_state *st = c->state;
-    k_conv_phases g = k_conv_phase_geometry(s);
     int64_t oH = s->out[1], HW = s->in[1] * s->in[2], OHW = oH * s->out[2];
     int T = phase_bands(s, c->threads);
     size_t per = phase_band_floats(s, T);
     float *planes = c->scratch, *flat = planes + (size_t)T * per;
     /* with a residual, the activation comes after it, on Y */
     k_epilogue ep = {bias, bias ? K_BIAS_ROW : K_BIAS_NONE, res ? ACT_NONE : act, act_a, act_b, NULL, 0};
-    (void)g;
     for (int64_t n = 0; n < s->N; n++) {
         phase_job j = {s, st->isa, st->wk, x + n * s->C * HW, res ? res + n * s->M * OHW : NULL,
                        y + n * s->M * OHW, flat, &ep, act, act_a, act_b};
