@@ -5,16 +5,17 @@
  * exports list every weight as an input) are treated as constants: norma does not
  * let the caller override an initializer at run time.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "loader/store.h"
 #include "loader/tensor_proto.h"
+#include "loader/wire.h"
 
 #define MAX_INLINE_DEPTH 16
 
@@ -675,19 +676,13 @@ fail:
     return rc;
 }
 
-static int load_bytes(const void *data, size_t size, const char *dir, const char *what, ir_graph **graph,
-                      ld_store **store, char *err, size_t cap)
+/* Unpacks the model bytes in buf, a block of store st (which takes them over: the big
+ * weights stay there), and imports them. On failure frees st. */
+static int load_store_bytes(ld_store *st, unsigned char *buf, size_t size, const char *what, ir_graph **graph,
+                            ld_store **store, char *err, size_t cap)
 {
-    *graph = NULL;
-    *store = NULL;
-    err[0] = 0;
-    ld_store *st = ld_store_new(size + size / 8 + (1u << 20), dir);
-    if (!st) {
-        snprintf(err, cap, "cannot open the model's directory '%s'", dir ? dir : "");
-        return NORMA_ERR_IO;
-    }
     ProtobufCAllocator alloc = ld_store_allocator(st);
-    Onnx__ModelProto *m = onnx__model_proto__unpack(&alloc, size, data);
+    Onnx__ModelProto *m = ld_unpack_model(buf, size, &alloc, NULL);
     if (!m) {
         ld_store_free(st);
         snprintf(err, cap, "%s is not a valid ONNX model (protobuf parse failed on %zu bytes)", what, size);
@@ -705,38 +700,64 @@ static int load_bytes(const void *data, size_t size, const char *dir, const char
     return NORMA_OK;
 }
 
-int ld_load_memory(const void *data, size_t size, ir_graph **graph, ld_store **store, char *err, size_t cap)
+/* A store for a model of `size` bytes in directory dir (NULL: none) and a block of it
+ * for the bytes; NULL (err filled) on failure. */
+static ld_store *store_for(size_t size, const char *dir, unsigned char **buf, int *rc, char *err, size_t cap)
 {
-    return load_bytes(data, size, NULL, "the buffer", graph, store, err, cap);
+    ld_store *st = ld_store_new(size + size / 8 + (1u << 20), dir);
+    if (!st) {
+        if (dir)
+            snprintf(err, cap, "cannot open the model's directory '%s'", dir);
+        else
+            snprintf(err, cap, "out of memory");
+        *rc = dir ? NORMA_ERR_IO : NORMA_ERR_MEMORY;
+        return NULL;
+    }
+    *buf = ld_store_alloc(st, size ? size : 1);
+    if (!*buf) {
+        ld_store_free(st);
+        *rc = NORMA_ERR_MEMORY;
+        snprintf(err, cap, "out of memory for a model of %zu bytes", size);
+        return NULL;
+    }
+    return st;
 }
 
+int ld_load_memory(const void *data, size_t size, ir_graph **graph, ld_store **store, char *err, size_t cap)
+{
+    *graph = NULL;
+    *store = NULL;
+    err[0] = 0;
+    unsigned char *buf;
+    int rc;
+    ld_store *st = store_for(size, NULL, &buf, &rc, err, cap);
+    if (!st)
+        return rc;
+    if (size)
+        memcpy(buf, data, size); /* the caller's bytes may go away: the weights are read from here */
+    return load_store_bytes(st, buf, size, "the buffer", graph, store, err, cap);
+}
+
+/* The file is read (not mapped) into the store: on the virtual machines norma is
+ * measured on, a first touch of each 4K page of a file mapping costs more than the
+ * copy read() makes into memory that the weights then keep. */
 int ld_load_file(const char *path, ir_graph **graph, ld_store **store, char *err, size_t cap)
 {
     *graph = NULL;
     *store = NULL;
+    err[0] = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    struct stat sb;
+    if (fd < 0 || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
         snprintf(err, cap, "cannot open model '%s'", path);
         if (fd >= 0)
             close(fd);
         return NORMA_ERR_IO;
     }
-    size_t size = (size_t)st.st_size;
-    void *map = NULL;
-    if (size) {
-        map = mmap(NULL, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-        if (map == MAP_FAILED) {
-            close(fd);
-            snprintf(err, cap, "cannot map model '%s'", path);
-            return NORMA_ERR_IO;
-        }
-    }
-    close(fd);
+    size_t size = (size_t)sb.st_size;
     char *dir = strdup(path);
     if (!dir) {
-        if (map)
-            munmap(map, size);
+        close(fd);
         return NORMA_ERR_MEMORY;
     }
     char *slash = strrchr(dir, '/');
@@ -746,11 +767,34 @@ int ld_load_file(const char *path, ir_graph **graph, ld_store **store, char *err
         *slash = 0;
     else
         strcpy(dir, ".");
+    unsigned char *buf;
+    int rc;
+    ld_store *st = store_for(size, dir, &buf, &rc, err, cap);
+    free(dir);
+    if (!st) {
+        close(fd);
+        return rc;
+    }
+    size_t got = 0;
+    int read_err = 0;
+    while (got < size) {
+        ssize_t r = read(fd, buf + got, size - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            read_err = errno;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    close(fd);
+    if (got != size) {
+        ld_store_free(st);
+        snprintf(err, cap, "cannot read model '%s': %s", path,
+                 read_err ? strerror(read_err) : "the file ended early (it changed while being read)");
+        return NORMA_ERR_IO;
+    }
     char what[600];
     snprintf(what, sizeof what, "'%.500s'", path);
-    int rc = load_bytes(map ? map : "", size, dir, what, graph, store, err, cap);
-    free(dir);
-    if (map)
-        munmap(map, size);
-    return rc;
+    return load_store_bytes(st, buf, size, what, graph, store, err, cap);
 }

@@ -1,8 +1,8 @@
 /*
  * The loader: ONNX bytes (protobuf-c) -> IR graph. After it returns, nothing refers to
  * protobuf-c structures; tensor data of initializers lives in the weight store (the
- * unpack arena and external-data mappings), which the caller keeps alive as long as
- * the graph and frees after it.
+ * model's bytes, read into it; the unpack arena; external-data mappings), which the
+ * caller keeps alive as long as the graph and frees after it.
  */
 #ifndef NORMA_LOADER_H
 #define NORMA_LOADER_H
@@ -18,7 +18,8 @@ typedef struct ld_store ld_store;
  * returns NORMA_ERR_IO / _PARSE / _MODEL / _UNSUPPORTED / _MEMORY with err filled. */
 int ld_load_file(const char *path, ir_graph **graph, ld_store **store, char *err, size_t err_cap);
 
-/* The same from bytes in memory (copied as needed); external data is refused. */
+/* The same from bytes in memory (copied: the caller may free them on return); external
+ * data is refused. */
 int ld_load_memory(const void *data, size_t size, ir_graph **graph, ld_store **store, char *err,
                    size_t err_cap);
 
@@ -34,7 +35,9 @@ void *ld_store_alloc(ld_store *s, size_t size);
 
 /* Store blocks of LD_STORE_SLACK_MIN bytes or more have LD_STORE_SLACK unused bytes
  * right before them, so that when a weight's memory is handed out again for a buffer
- * of the same size (see bigmem.c), its header fits. */
+ * of the same size (see bigmem.c), its header fits. Weights left in the model's bytes
+ * (wire.c) have their own header bytes there instead, fewer if the weight before ends
+ * closer (see free_before in session.c). */
 #define LD_STORE_SLACK_MIN ((size_t)64 << 10)
 #define LD_STORE_SLACK ((size_t)64)
 

@@ -1,11 +1,13 @@
 /*
  * The weight store: where initializer bytes live after import.
  *
- * protobuf-c unpacks through ld_store's allocator, a bump arena over large anonymous
- * mappings (advised MADV_HUGEPAGE: fresh pages are expensive on these machines). The
- * raw_data bytes unpack puts there are used in place as the weights, so each weight is
- * stored once. External data files are memory-mapped read-only and stay mapped. Both
- * are released by ld_store_free, after the graph that points into them.
+ * The model's bytes are read into a block of the store, and the raw_data of its big
+ * initializers is used in place there as the weights (wire.c), so each weight is read
+ * once and stored once. protobuf-c unpacks everything else through ld_store's
+ * allocator, a bump arena over the same large anonymous mappings (advised
+ * MADV_HUGEPAGE: fresh pages are expensive on these machines). External data files are
+ * memory-mapped read-only and stay mapped. Both are released by ld_store_free, after
+ * the graph that points into them.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -130,7 +132,9 @@ static void *store_alloc(ld_store *s, size_t size)
     size_t want = is_big ? s->hint : s->small_hint;
     if (size + 64 > want)
         want = size + 64;
-    want = (want + 4095) & ~(size_t)4095;
+    /* whole huge pages: the kernel places such a mapping on a 2 MB boundary itself */
+    want = want >= ((size_t)2 << 20) ? (want + ((size_t)2 << 20) - 1) & ~(((size_t)2 << 20) - 1)
+                                     : (want + 4095) & ~(size_t)4095;
     void *p = mmap(NULL, want, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) {
         s->failed = 1;

@@ -339,6 +339,23 @@ static void recycler_finish(recycler *r, ld_store *st)
     memset(r, 0, sizeof *r);
 }
 
+/* How many of the LD_STORE_SLACK bytes right before t's data the recycler may take
+ * with it: all, unless another constant's data still in use ends there (weights left
+ * in the model's bytes lie a few header bytes apart). */
+static size_t free_before(const ir_graph *g, const ir_tensor *t)
+{
+    uintptr_t at = (uintptr_t)t->data, from = at - LD_STORE_SLACK;
+    for (int v = 0; v < g->n_values; v++) {
+        const ir_tensor *c = g->values[v].constant;
+        if (!c || c == t || !c->data || c->dtype == IR_DTYPE_SEQUENCE)
+            continue;
+        uintptr_t lo = (uintptr_t)c->data, hi = lo + ir_tensor_nbytes(c);
+        if (lo < at && hi > from)
+            from = hi < at ? hi : at;
+    }
+    return at - from;
+}
+
 /* Node n's init packed the constant inputs in `packed`: when the last reader of one has
  * done so, nothing reads its data any more. Store memory goes to r for the next packed
  * buffers; the rest goes back now. */
@@ -354,10 +371,13 @@ static void release_packed_inputs(ir_graph *g, ld_store *st, recycler *r, const 
             ir_big_free(t->data);
         else if (t->owns_data)
             free(t->data);
-        else if (!t->mutable_data || ir_tensor_nbytes(t) < LD_STORE_SLACK_MIN ||
-                 recycler_add(r, (const unsigned char *)t->data - LD_STORE_SLACK,
-                              ir_tensor_nbytes(t) + LD_STORE_SLACK))
+        else if (!t->mutable_data || ir_tensor_nbytes(t) < LD_STORE_SLACK_MIN)
             ld_store_release(st, t->data, ir_tensor_nbytes(t));
+        else {
+            size_t slack = free_before(g, t);
+            if (recycler_add(r, (const unsigned char *)t->data - slack, ir_tensor_nbytes(t) + slack))
+                ld_store_release(st, t->data, ir_tensor_nbytes(t));
+        }
         t->data = NULL;
         t->owns_data = 0;
         t->mutable_data = 0;

@@ -146,8 +146,9 @@ static size_t dtype_bytes(int dtype)
 {
     switch (dtype) {
     case 1: case 6: case 12: return 4;
-    case 7: case 11: case 13: return 8;
-    case 4: case 5: case 10: return 2;
+    case 7: case 11: case 13: case 14: return 8;
+    case 4: case 5: case 10: case 16: return 2;
+    case 15: return 16;
     default: return 1;
     }
 }
