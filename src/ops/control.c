@@ -225,6 +225,15 @@ static int loop_run(op_ctx *c)
             goto done;
         }
     for (int64_t it = 0; it < max_trips && cond; it++) {
+#ifdef NORMA_FUZZ_LOOP_LIMIT
+        /* A Loop may run forever (no M, a cond the body passes through): valid, but a
+         * hang to the fuzzer. Fuzzing builds only. */
+        if (it == NORMA_FUZZ_LOOP_LIMIT) {
+            rc = op_fail(c, NORMA_ERR_RUNTIME, "more than %d iterations (a limit of fuzzing builds)",
+                         NORMA_FUZZ_LOOP_LIMIT);
+            goto done;
+        }
+#endif
         *(int64_t *)iter->data = it;
         *(unsigned char *)cond_t->data = (unsigned char)cond;
         ins[0] = iter;
