@@ -127,7 +127,7 @@ static size_t elem_size(uint64_t dt)
 }
 
 typedef struct init_scan {
-    size_t start, end;       /* the initializer field in buf (tag to end) */
+    size_t start;            /* offset of the initializer field's tag in buf */
     size_t val, len;         /* its TensorProto message */
     size_t raw, raw_len;     /* raw_data's bytes, when borrowed */
     size_t es;               /* element size from data_type */
@@ -209,7 +209,6 @@ Onnx__ModelProto *ld_unpack_model(unsigned char *buf, size_t size, ProtobufCAllo
         init_scan *t = &inits[n_inits++];
         memset(t, 0, sizeof *t);
         t->start = f.start;
-        t->end = f.end;
         t->val = f.val;
         t->len = (size_t)f.v;
         if (!scan_tensor(buf, t))
@@ -250,8 +249,9 @@ Onnx__ModelProto *ld_unpack_model(unsigned char *buf, size_t size, ProtobufCAllo
      * store allocates blocks: 64-byte aligned, LD_STORE_SLACK free bytes before each,
      * next to each other; the weight recycler (session.c) relies on that. Where the
      * bytes before are too few, moved back only within its own header, or copied
-     * (a 16-byte element with an 8-byte header). Sanitizer builds copy every one, so
-     * that each weight has an allocation of its own whose bounds ASan sees. */
+     * (a 16-byte element with an 8-byte header). Builds with NORMA_STORE_HEAP (the
+     * fuzzing builds) copy every one, so that each weight has an allocation of its own
+     * whose bounds ASan sees. */
     unsigned char *cursor = buf; /* end of the weights placed so far */
     for (size_t i = 0; i < n_inits; i++) {
         init_scan *t = &inits[i];
