@@ -1519,50 +1519,110 @@ T512 static void phase_fill_row_s1(const k_conv_shape *s, const k_conv_phases *g
     }
 }
 
-#define D16(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15)
+#define D8(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
 
-/* Output row oh, channels 16 mb .. 16 mb + 15, every 16 columns. */
+T512 static inline __m512 direct_act(__m512 r, int act, float lo, float hi)
+{
+    if (act == ACT_RELU)
+        return _mm512_max_ps(r, _mm512_setzero_ps());
+    if (act == ACT_CLIP)
+        return _mm512_min_ps(_mm512_max_ps(r, _mm512_set1_ps(lo)), _mm512_set1_ps(hi));
+    return r;
+}
+
+/* Three 16-column vectors of an output row (masks k0..k2 say which columns exist) for
+ * eight channels: 24 accumulators; each tap three input loads and eight broadcast
+ * weights for 24 FMAs. (Sixteen channels of one vector took 17 loads for 16 FMAs, and
+ * the stem ran at about 70% of the FMA peak.) xb: the phase-plane row at the first
+ * column; wt: the eight channels' weights, 16 floats a tap; yo: channel 0's output at
+ * the first column. Not inlined: in its caller GCC ran out of registers and spilled in
+ * the loop. */
+__attribute__((noinline)) T512 static void direct_8x3(const float *xb, const int64_t *off, int64_t taps,
+                                                      const float *wt, const float *b, __mmask16 k0, __mmask16 k1,
+                                                      __mmask16 k2, float *yo, int64_t oHW, int64_t nm, int act,
+                                                      float lo, float hi)
+{
+#define D_INIT(j) __m512 a##j##_0 = _mm512_set1_ps(b[j]), a##j##_1 = a##j##_0, a##j##_2 = a##j##_0;
+    D8(D_INIT)
+#undef D_INIT
+    for (int64_t t = 0; t < taps; t++) {
+        const float *xt = xb + off[t], *w = wt + t * 16;
+        __m512 x0 = _mm512_maskz_loadu_ps(k0, xt), x1 = _mm512_maskz_loadu_ps(k1, xt + 16),
+               x2 = _mm512_maskz_loadu_ps(k2, xt + 32);
+#define D_FMA(j)                                                                                                   \
+    {                                                                                                              \
+        __m512 wv = _mm512_set1_ps(w[j]);                                                                          \
+        a##j##_0 = _mm512_fmadd_ps(x0, wv, a##j##_0);                                                              \
+        a##j##_1 = _mm512_fmadd_ps(x1, wv, a##j##_1);                                                              \
+        a##j##_2 = _mm512_fmadd_ps(x2, wv, a##j##_2);                                                              \
+    }
+        D8(D_FMA)
+#undef D_FMA
+    }
+#define D_STORE(j)                                                                                                 \
+    if (j < nm) {                                                                                                  \
+        _mm512_mask_storeu_ps(yo + (j) * oHW, k0, direct_act(a##j##_0, act, lo, hi));                              \
+        _mm512_mask_storeu_ps(yo + (j) * oHW + 16, k1, direct_act(a##j##_1, act, lo, hi));                         \
+        _mm512_mask_storeu_ps(yo + (j) * oHW + 32, k2, direct_act(a##j##_2, act, lo, hi));                         \
+    }
+    D8(D_STORE)
+#undef D_STORE
+}
+
+/* The same for two vectors (16 accumulators), so that rows of 3k + 1 or 3k + 2 vectors
+ * (ResNet-50's and MobileNetV2's 112 columns: 3 + 2 + 2) compute no empty vector. */
+__attribute__((noinline)) T512 static void direct_8x2(const float *xb, const int64_t *off, int64_t taps,
+                                                      const float *wt, const float *b, __mmask16 k0, __mmask16 k1,
+                                                      float *yo, int64_t oHW, int64_t nm, int act, float lo, float hi)
+{
+#define D_INIT(j) __m512 a##j##_0 = _mm512_set1_ps(b[j]), a##j##_1 = a##j##_0;
+    D8(D_INIT)
+#undef D_INIT
+    for (int64_t t = 0; t < taps; t++) {
+        const float *xt = xb + off[t], *w = wt + t * 16;
+        __m512 x0 = _mm512_maskz_loadu_ps(k0, xt), x1 = _mm512_maskz_loadu_ps(k1, xt + 16);
+#define D_FMA(j)                                                                                                   \
+    {                                                                                                              \
+        __m512 wv = _mm512_set1_ps(w[j]);                                                                          \
+        a##j##_0 = _mm512_fmadd_ps(x0, wv, a##j##_0);                                                              \
+        a##j##_1 = _mm512_fmadd_ps(x1, wv, a##j##_1);                                                              \
+    }
+        D8(D_FMA)
+#undef D_FMA
+    }
+#define D_STORE(j)                                                                                                 \
+    if (j < nm) {                                                                                                  \
+        _mm512_mask_storeu_ps(yo + (j) * oHW, k0, direct_act(a##j##_0, act, lo, hi));                              \
+        _mm512_mask_storeu_ps(yo + (j) * oHW + 16, k1, direct_act(a##j##_1, act, lo, hi));                         \
+    }
+    D8(D_STORE)
+#undef D_STORE
+}
+#undef D8
+
+/* Output row oh, channels m0 .. m0 + 7: the eight channels starting `half` * 8 into the
+ * 16-channel block wb of the packed weights. The row's 16-column vectors go three at a
+ * time, the last four or two two at a time. */
 T512 static void direct_row(const k_conv_shape *s, const k_conv_phases *g, const float *work, const int64_t *off,
                             int64_t taps, const float *wb, const float *bias, int64_t m0, int64_t oh, float *y,
                             int act, float act_alpha, float act_beta)
 {
-    int64_t oW = s->out[2], oHW = s->out[1] * oW, nm = s->M - m0 < 16 ? s->M - m0 : 16;
-    const __m512 zero = _mm512_setzero_ps(), lo = _mm512_set1_ps(act_alpha), hi = _mm512_set1_ps(act_beta);
+    int64_t oW = s->out[2], oHW = s->out[1] * oW, nm = s->M - m0 < 8 ? s->M - m0 : 8;
+    int64_t nv = (oW + 15) / 16, n3 = nv % 3 == 0 ? nv / 3 : nv % 3 == 2 ? nv / 3 : nv >= 4 ? (nv - 4) / 3 : 0;
+    const float lo = act_alpha, hi = act_beta;
     const float *base = work + oh * g->pw;
-    float b[16];
-    for (int j = 0; j < 16; j++)
+    float *yrow = y + m0 * oHW + oh * oW;
+    float b[8];
+    for (int j = 0; j < 8; j++)
         b[j] = bias && j < nm ? bias[m0 + j] : 0.0f;
-    for (int64_t ow = 0; ow < oW; ow += 16) {
-#define D_INIT(j) __m512 a##j = _mm512_set1_ps(b[j]);
-        D16(D_INIT)
-#undef D_INIT
-        const float *xb = base + ow;
-        for (int64_t t = 0; t < taps; t++) {
-            __m512 xv = _mm512_loadu_ps(xb + off[t]);
-            const float *wt = wb + t * 16;
-#define D_FMA(j) a##j = _mm512_fmadd_ps(xv, _mm512_set1_ps(wt[j]), a##j);
-            D16(D_FMA)
-#undef D_FMA
-        }
-        __mmask16 m = lanes16(0, oW - ow);
-        float *yo = y + m0 * oHW + oh * oW + ow;
-#define D_STORE(j)                                                                  \
-    if (j < nm) {                                                                   \
-        __m512 r = a##j;                                                            \
-        if (act == ACT_RELU)                                                        \
-            r = _mm512_max_ps(r, zero);                                             \
-        else if (act == ACT_CLIP)                                                   \
-            r = _mm512_min_ps(_mm512_max_ps(r, lo), hi);                            \
-        if (m == 0xFFFF)                                                            \
-            _mm512_storeu_ps(yo + (j) * oHW, r);                                    \
-        else                                                                        \
-            _mm512_mask_storeu_ps(yo + (j) * oHW, m, r);                            \
-    }
-        D16(D_STORE)
-#undef D_STORE
-    }
+    int64_t ow = 0;
+    for (int64_t i = 0; i < n3; i++, ow += 48)
+        direct_8x3(base + ow, off, taps, wb, b, lanes16(0, oW - ow), lanes16(0, oW - ow - 16), lanes16(0, oW - ow - 32),
+                   yrow + ow, oHW, nm, act, lo, hi);
+    for (; ow < oW; ow += 32)
+        direct_8x2(base + ow, off, taps, wb, b, lanes16(0, oW - ow), lanes16(0, oW - ow - 16), yrow + ow, oHW, nm, act,
+                   lo, hi);
 }
-#undef D16
 #endif
 
 #ifdef CONV_AVX512
@@ -1673,7 +1733,7 @@ void k_f32_conv_direct(const k_conv_shape *s, const float *x, const float *wp, c
 #ifdef CONV_AVX512
     k_conv_phases g = k_conv_phase_geometry(s);
     int64_t sd = s->stride[1], kh = s->k[1], kw = s->k[2], C = s->C, taps = C * kh * kw;
-    int64_t nmb = (s->M + 15) / 16, oH = s->out[1];
+    int64_t nhb = (s->M + 7) / 8, oH = s->out[1];
     int64_t off[K_DIRECT_MAX_TAPS];
     for (int64_t c = 0; c < C; c++)
         for (int64_t i = 0; i < kh; i++)
@@ -1689,10 +1749,10 @@ void k_f32_conv_direct(const k_conv_shape *s, const float *x, const float *wp, c
         {
             phase_fill_team(s, &g, xn, C, work);
 #pragma omp for schedule(static)
-            for (int64_t task = 0; task < oH * nmb; task++) {
-                int64_t oh = task / nmb, mb = task % nmb;
-                direct_row(s, &g, work, off, taps, wp + mb * taps * 16, bias, 16 * mb, oh, yn, act, act_alpha,
-                           act_beta);
+            for (int64_t task = 0; task < oH * nhb; task++) { /* rows x 8-channel halves of the 16-channel blocks */
+                int64_t oh = task / nhb, hb = task % nhb;
+                direct_row(s, &g, work, off, taps, wp + hb / 2 * taps * 16 + hb % 2 * 8, bias, 8 * hb, oh, yn, act,
+                           act_alpha, act_beta);
             }
         }
         if (!in_reg)

@@ -464,8 +464,9 @@ static void conv_depthwise_kxk_channel_blocks_match_reference(void **st)
 
 /* The direct convolution for few input channels against the reference: 1, 3 and 4
  * channels, 3x3, 7x7 and 1x5 kernels, stride 1 and 2, pads 0 up to k - 1 and uneven,
- * output widths around 16 and channel counts around the 16-channel blocks, two
- * images, with ReLU, Clip and an activation applied afterwards. */
+ * output widths around 16 and up to 130, channel counts around the 8-channel halves of
+ * the 16-channel blocks, two images, with ReLU, Clip and an activation applied
+ * afterwards. */
 static void conv_direct_matches_reference(void **st)
 {
     (void)st;
@@ -474,8 +475,12 @@ static void conv_direct_matches_reference(void **st)
                                     {3, 32, 20, 33, 3, 3, 2, 1, 1, 1}, {3, 64, 23, 30, 7, 7, 2, 3, 3, 3},
                                     {1, 5, 9, 16, 3, 3, 1, 1, 1, 1},   {4, 17, 8, 17, 1, 5, 1, 0, 2, 2},
                                     {3, 33, 11, 7, 3, 3, 1, 0, 0, 0},  {2, 16, 6, 40, 7, 7, 1, 6, 0, 3},
-                                    {3, 8, 5, 5, 3, 3, 2, 2, 2, 0}};
-    static const int acts[] = {ACT_RELU, ACT_CLIP, ACT_NONE, ACT_HARD_SWISH, ACT_RELU, ACT_CLIP, ACT_NONE};
+                                    {3, 8, 5, 5, 3, 3, 2, 2, 2, 0},    {3, 12, 7, 111, 7, 7, 1, 3, 3, 3},
+                                    {3, 24, 6, 130, 3, 3, 1, 1, 1, 1}, {2, 9, 4, 118, 3, 3, 2, 1, 1, 1}};
+    /* output widths 17, 15, 16, 17, 5, 37, 3, 111, 130, 59: rows of 1 to 9 vectors of 16
+     * columns, which the kernel takes three and two at a time (3 + 2 + 2 for 7, 2 + 2 for 4) */
+    static const int acts[] = {ACT_RELU, ACT_CLIP, ACT_NONE, ACT_HARD_SWISH, ACT_RELU, ACT_CLIP, ACT_NONE,
+                               ACT_RELU, ACT_CLIP, ACT_NONE};
     int ran = 0;
     for (size_t i = 0; i < sizeof g / sizeof g[0]; i++) {
         k_conv_shape s;
