@@ -104,8 +104,9 @@ void k_f32_conv_phase_split(const k_conv_shape *s, const float *x, int64_t C, fl
 
 /* Direct convolution for layers with few input channels (the stems of CNNs: 3 channels,
  * 3x3 or 7x7, stride 2), with AVX-512: the input is split once into zero-padded phase
- * planes, then every 16 outputs of a row and 16 output channels take one vector load
- * per tap and 16 fused multiply-adds, with no im2col. k_conv_direct_fits says whether
+ * planes, then every 48 outputs of a row (three vectors) and 8 output channels take
+ * three vector loads and eight broadcasts per tap for 24 fused multiply-adds, with no
+ * im2col. k_conv_direct_fits says whether
  * it applies (2-D, group 1, stride 1 or 2 both ways, dilation 1, pads below the
  * kernel, at most K_DIRECT_MAX_C channels and K_DIRECT_MAX_TAPS of C x kH x kW, a CPU
  * with AVX-512). W (M, C, kH, kW) is packed once by k_f32_conv_direct_pack_w. One
