@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ir/ir.h"
 #include "loader/loader.h"
 #include "loader/wire.h"
 
@@ -113,19 +114,6 @@ static size_t copy_without(const unsigned char *b, size_t from, size_t to, uint3
     return n + (to - run);
 }
 
-/* Bytes per element of an ONNX data type, for alignment: 1 when unknown (the tensor is
- * refused later for its type). */
-static size_t elem_size(uint64_t dt)
-{
-    switch (dt) {
-    case 1: case 6: case 12: return 4;          /* float, int32, uint32 */
-    case 4: case 5: case 10: case 16: return 2; /* uint16, int16, float16, bfloat16 */
-    case 7: case 11: case 13: case 14: return 8; /* int64, double, uint64, complex64 */
-    case 15: return 16;                          /* complex128 */
-    default: return 1;
-    }
-}
-
 typedef struct init_scan {
     size_t start;            /* offset of the initializer field's tag in buf */
     size_t val, len;         /* its TensorProto message */
@@ -152,7 +140,8 @@ static int scan_tensor(const unsigned char *b, init_scan *t)
             dt = f.v;
         }
     }
-    t->es = elem_size(dt);
+    size_t es = dt <= 64 ? ir_dtype_size((int)dt) : 0;
+    t->es = es ? es : 1; /* 0: a type the import refuses */
     t->borrow = raws == 1 && t->raw_len >= LD_BORROW_MIN;
     return 1;
 }
@@ -161,7 +150,7 @@ static int scan_tensor(const unsigned char *b, init_scan *t)
  * element size) that the `room` bytes before it allow; -1 if not even the element size. */
 static long align_back(const unsigned char *p, size_t room, size_t es)
 {
-    for (size_t a = 64; a >= es && a >= 1; a /= 2) {
+    for (size_t a = 64; a >= es; a /= 2) {
         size_t off = (uintptr_t)p % a;
         if (off <= room)
             return (long)off;
@@ -248,10 +237,10 @@ Onnx__ModelProto *ld_unpack_model(unsigned char *buf, size_t size, ProtobufCAllo
      * headers, small tensors: all copied out above), so that the weights lie as the
      * store allocates blocks: 64-byte aligned, LD_STORE_SLACK free bytes before each,
      * next to each other; the weight recycler (session.c) relies on that. Where the
-     * bytes before are too few, moved back only within its own header, or copied
-     * (a 16-byte element with an 8-byte header). Builds with NORMA_STORE_HEAP (the
-     * fuzzing builds) copy every one, so that each weight has an allocation of its own
-     * whose bounds ASan sees. */
+     * bytes before are too few, moved back only within its own header (at least 8
+     * bytes for 64 KB of data: room for any element size), else copied. Builds with
+     * NORMA_STORE_HEAP (the fuzzing builds) copy every one, so that each weight has an
+     * allocation of its own whose bounds ASan sees. */
     unsigned char *cursor = buf; /* end of the weights placed so far */
     for (size_t i = 0; i < n_inits; i++) {
         init_scan *t = &inits[i];

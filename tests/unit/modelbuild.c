@@ -142,7 +142,7 @@ void mb_output(mb_model *m, const char *name)
     m->outputs[m->graph.n_output++] = value_info(m, name, 0, -1, NULL);
 }
 
-static size_t dtype_bytes(int dtype)
+size_t mb_dtype_bytes(int dtype)
 {
     switch (dtype) {
     case 1: case 6: case 12: return 4;
@@ -168,7 +168,7 @@ void mb_init(mb_model *m, const char *name, int dtype, int rank, const int64_t *
         n *= (size_t)dims[i];
     }
     t->has_raw_data = 1;
-    t->raw_data.len = n * dtype_bytes(dtype);
+    t->raw_data.len = n * mb_dtype_bytes(dtype);
     t->raw_data.data = mb_alloc(m, t->raw_data.len);
     if (n)
         memcpy(t->raw_data.data, data, t->raw_data.len);
@@ -400,7 +400,7 @@ void mb_constant_tensor(mb_model *m, const char *output, int dtype, int rank, co
     size_t cnt;
     Onnx__TensorProto *t = tensor_header(m, "", dtype, rank, dims, &cnt);
     t->has_raw_data = 1;
-    t->raw_data.len = cnt * dtype_bytes(dtype);
+    t->raw_data.len = cnt * mb_dtype_bytes(dtype);
     t->raw_data.data = mb_alloc(m, t->raw_data.len);
     if (cnt)
         memcpy(t->raw_data.data, data, t->raw_data.len);

@@ -25,6 +25,8 @@ void mb_free(mb_model *m);
 /* A graph input; dims entries < 0 become symbolic dims named "d<i>". */
 void mb_input(mb_model *m, const char *name, int dtype, int rank, const int64_t *dims);
 void mb_output(mb_model *m, const char *name);
+/* Bytes per element of an ONNX data type as mb_init stores it (1 for unknown types). */
+size_t mb_dtype_bytes(int dtype);
 /* An initializer stored as raw_data (copied). */
 void mb_init(mb_model *m, const char *name, int dtype, int rank, const int64_t *dims, const void *data);
 void mb_init_f32(mb_model *m, const char *name, int rank, const int64_t *dims, const float *data);
