@@ -1530,17 +1530,18 @@ T512 static inline __m512 direct_act(__m512 r, int act, float lo, float hi)
     return r;
 }
 
-/* Three 16-column vectors of an output row (masks k0..k2 say which columns exist) for
- * eight channels: 24 accumulators; each tap three input loads and eight broadcast
- * weights for 24 FMAs. (Sixteen channels of one vector took 17 loads for 16 FMAs, and
- * the stem ran at about 70% of the FMA peak.) xb: the phase-plane row at the first
- * column; wt: the eight channels' weights, 16 floats a tap; yo: channel 0's output at
- * the first column. Not inlined: in its caller GCC ran out of registers and spilled in
- * the loop. */
-__attribute__((noinline)) T512 static void direct_8x3(const float *xb, const int64_t *off, int64_t taps,
-                                                      const float *wt, const float *b, __mmask16 k0, __mmask16 k1,
-                                                      __mmask16 k2, float *yo, int64_t oHW, int64_t nm, int act,
-                                                      float lo, float hi)
+/* Two or three (v3) 16-column vectors of an output row (masks k0..k2 say which columns
+ * exist) for eight channels: up to 24 accumulators; each tap two or three input loads
+ * and eight broadcast weights for 16 or 24 FMAs. (Sixteen channels of one vector took
+ * 17 loads for 16 FMAs, and the stem ran at about 70% of the FMA peak.) xb: the
+ * phase-plane row at the first column; wt: the eight channels' weights, 16 floats a
+ * tap; yo: channel 0's output at the first column. Inlined into the two entries below
+ * with v3 a constant, so each keeps only its own accumulators. */
+__attribute__((always_inline)) T512 static inline void direct_8xv(int v3, const float *xb, const int64_t *off,
+                                                                  int64_t taps, const float *wt, const float *b,
+                                                                  __mmask16 k0, __mmask16 k1, __mmask16 k2,
+                                                                  float *yo, int64_t oHW, int64_t nm, int act,
+                                                                  float lo, float hi)
 {
 #define D_INIT(j) __m512 a##j##_0 = _mm512_set1_ps(b[j]), a##j##_1 = a##j##_0, a##j##_2 = a##j##_0;
     D8(D_INIT)
@@ -1548,13 +1549,14 @@ __attribute__((noinline)) T512 static void direct_8x3(const float *xb, const int
     for (int64_t t = 0; t < taps; t++) {
         const float *xt = xb + off[t], *w = wt + t * 16;
         __m512 x0 = _mm512_maskz_loadu_ps(k0, xt), x1 = _mm512_maskz_loadu_ps(k1, xt + 16),
-               x2 = _mm512_maskz_loadu_ps(k2, xt + 32);
+               x2 = v3 ? _mm512_maskz_loadu_ps(k2, xt + 32) : _mm512_setzero_ps();
 #define D_FMA(j)                                                                                                   \
     {                                                                                                              \
         __m512 wv = _mm512_set1_ps(w[j]);                                                                          \
         a##j##_0 = _mm512_fmadd_ps(x0, wv, a##j##_0);                                                              \
         a##j##_1 = _mm512_fmadd_ps(x1, wv, a##j##_1);                                                              \
-        a##j##_2 = _mm512_fmadd_ps(x2, wv, a##j##_2);                                                              \
+        if (v3)                                                                                                    \
+            a##j##_2 = _mm512_fmadd_ps(x2, wv, a##j##_2);                                                          \
     }
         D8(D_FMA)
 #undef D_FMA
@@ -1563,40 +1565,29 @@ __attribute__((noinline)) T512 static void direct_8x3(const float *xb, const int
     if (j < nm) {                                                                                                  \
         _mm512_mask_storeu_ps(yo + (j) * oHW, k0, direct_act(a##j##_0, act, lo, hi));                              \
         _mm512_mask_storeu_ps(yo + (j) * oHW + 16, k1, direct_act(a##j##_1, act, lo, hi));                         \
-        _mm512_mask_storeu_ps(yo + (j) * oHW + 32, k2, direct_act(a##j##_2, act, lo, hi));                         \
+        if (v3)                                                                                                    \
+            _mm512_mask_storeu_ps(yo + (j) * oHW + 32, k2, direct_act(a##j##_2, act, lo, hi));                     \
     }
     D8(D_STORE)
 #undef D_STORE
 }
 
-/* The same for two vectors (16 accumulators), so that rows of 3k + 1 or 3k + 2 vectors
- * (ResNet-50's and MobileNetV2's 112 columns: 3 + 2 + 2) compute no empty vector. */
+/* Not inlined into direct_row: there GCC ran out of registers and spilled in the loop. */
+__attribute__((noinline)) T512 static void direct_8x3(const float *xb, const int64_t *off, int64_t taps,
+                                                      const float *wt, const float *b, __mmask16 k0, __mmask16 k1,
+                                                      __mmask16 k2, float *yo, int64_t oHW, int64_t nm, int act,
+                                                      float lo, float hi)
+{
+    direct_8xv(1, xb, off, taps, wt, b, k0, k1, k2, yo, oHW, nm, act, lo, hi);
+}
+
+/* Two vectors, so that rows of 3k + 1 or 3k + 2 vectors (ResNet-50's and MobileNetV2's
+ * 112 columns: 3 + 2 + 2) compute no empty vector. */
 __attribute__((noinline)) T512 static void direct_8x2(const float *xb, const int64_t *off, int64_t taps,
                                                       const float *wt, const float *b, __mmask16 k0, __mmask16 k1,
                                                       float *yo, int64_t oHW, int64_t nm, int act, float lo, float hi)
 {
-#define D_INIT(j) __m512 a##j##_0 = _mm512_set1_ps(b[j]), a##j##_1 = a##j##_0;
-    D8(D_INIT)
-#undef D_INIT
-    for (int64_t t = 0; t < taps; t++) {
-        const float *xt = xb + off[t], *w = wt + t * 16;
-        __m512 x0 = _mm512_maskz_loadu_ps(k0, xt), x1 = _mm512_maskz_loadu_ps(k1, xt + 16);
-#define D_FMA(j)                                                                                                   \
-    {                                                                                                              \
-        __m512 wv = _mm512_set1_ps(w[j]);                                                                          \
-        a##j##_0 = _mm512_fmadd_ps(x0, wv, a##j##_0);                                                              \
-        a##j##_1 = _mm512_fmadd_ps(x1, wv, a##j##_1);                                                              \
-    }
-        D8(D_FMA)
-#undef D_FMA
-    }
-#define D_STORE(j)                                                                                                 \
-    if (j < nm) {                                                                                                  \
-        _mm512_mask_storeu_ps(yo + (j) * oHW, k0, direct_act(a##j##_0, act, lo, hi));                              \
-        _mm512_mask_storeu_ps(yo + (j) * oHW + 16, k1, direct_act(a##j##_1, act, lo, hi));                         \
-    }
-    D8(D_STORE)
-#undef D_STORE
+    direct_8xv(0, xb, off, taps, wt, b, k0, k1, 0, yo, oHW, nm, act, lo, hi);
 }
 #undef D8
 
