@@ -172,7 +172,7 @@ static int cmd_info(int argc, char **argv)
     char err[1024];
     ir_graph *g;
     ld_store *st;
-    int rc = ld_load_file(path, &g, &st, err, sizeof err);
+    int rc = ld_load_file(path, 1, &g, &st, err, sizeof err);
     if (rc)
         return die("%s", err);
     if (optimized) {

@@ -13,14 +13,15 @@
 
 typedef struct ld_store ld_store;
 
-/* Loads path; external data is read relative to its directory. On success *graph and
- * *store are the caller's (free the graph first, then ld_store_free). On failure
- * returns NORMA_ERR_IO / _PARSE / _MODEL / _UNSUPPORTED / _MEMORY with err filled. */
-int ld_load_file(const char *path, ir_graph **graph, ld_store **store, char *err, size_t err_cap);
+/* Loads path; external data is read relative to its directory. Up to `threads`
+ * threads read a large file (import.c: fill_bytes). On success *graph and *store are
+ * the caller's (free the graph first, then ld_store_free). On failure returns
+ * NORMA_ERR_IO / _PARSE / _MODEL / _UNSUPPORTED / _MEMORY with err filled. */
+int ld_load_file(const char *path, int threads, ir_graph **graph, ld_store **store, char *err, size_t err_cap);
 
 /* The same from bytes in memory (copied: the caller may free them on return); external
  * data is refused. */
-int ld_load_memory(const void *data, size_t size, ir_graph **graph, ld_store **store, char *err,
+int ld_load_memory(const void *data, size_t size, int threads, ir_graph **graph, ld_store **store, char *err,
                    size_t err_cap);
 
 void ld_store_free(ld_store *s);

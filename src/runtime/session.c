@@ -385,6 +385,12 @@ static void release_packed_inputs(ir_graph *g, ld_store *st, recycler *r, const 
 }
 
 /* Takes ownership of g and st (freed on failure). */
+/* The threads a session made with opt will run with (and load with). */
+static int session_threads(const norma_options *opt)
+{
+    return opt && opt->threads > 0 ? opt->threads : omp_get_num_procs();
+}
+
 static norma_status session_init(ir_graph *g, ld_store *st, const norma_options *opt, norma_session **out)
 {
     char err[RT_ERR_CAP] = "";
@@ -404,8 +410,7 @@ static norma_status session_init(ir_graph *g, ld_store *st, const norma_options 
         s->opt = *opt;
     else
         norma_options_init(&s->opt);
-    if (s->opt.threads <= 0)
-        s->opt.threads = omp_get_num_procs();
+    s->opt.threads = session_threads(&s->opt);
     s->memory_limit = s->opt.memory_limit ? s->opt.memory_limit : DEFAULT_MEMORY_LIMIT;
 
     if ((rc = check_ops(g, err, sizeof err)))
@@ -534,7 +539,7 @@ norma_status norma_session_create_from_file(const char *path, const norma_option
     *out = NULL;
     if (!path)
         return set_error(NORMA_ERR_ARGUMENT, "norma_session_create_from_file: path is NULL");
-    int rc = ld_load_file(path, &g, &st, err, sizeof err);
+    int rc = ld_load_file(path, session_threads(opt), &g, &st, err, sizeof err);
     if (rc)
         return set_error((norma_status)rc, "%s", err);
     return session_init(g, st, opt, out);
@@ -551,7 +556,7 @@ norma_status norma_session_create_from_memory(const void *data, size_t size, con
     *out = NULL;
     if (!data && size)
         return set_error(NORMA_ERR_ARGUMENT, "norma_session_create_from_memory: data is NULL");
-    int rc = ld_load_memory(data ? data : "", size, &g, &st, err, sizeof err);
+    int rc = ld_load_memory(data ? data : "", size, session_threads(opt), &g, &st, err, sizeof err);
     if (rc)
         return set_error((norma_status)rc, "%s", err);
     return session_init(g, st, opt, out);

@@ -462,6 +462,79 @@ static void tensor_files_round_trip(void **state)
     assert_non_null(strstr(err, "/nonexistent.pb"));
 }
 
+/* A model of more than 16 MB is read (or copied) by several threads, each its own
+ * range (import.c: fill_bytes): every byte of every weight must arrive, whatever the
+ * thread count, from a file and from memory. Three weights of awkward sizes so that
+ * range boundaries fall inside them; each float is its own index, so a range read
+ * twice, shifted or skipped shows. */
+static void large_model_read_by_several_threads_arrives_whole(void **state)
+{
+    (void)state;
+    const int64_t sizes[3] = {3000001, 1234567, 2100003}; /* about 25 MB */
+    float *w[3];
+    mb_model *m = mb_new(17);
+    for (int i = 0; i < 3; i++) {
+        w[i] = malloc((size_t)sizes[i] * sizeof(float));
+        assert_non_null(w[i]);
+        for (int64_t k = 0; k < sizes[i]; k++)
+            w[i][k] = (float)(k + 1) + 0.25f * (float)i;
+        char name[8];
+        snprintf(name, sizeof name, "w%d", i);
+        mb_init_f32(m, name, 1, &sizes[i], w[i]);
+    }
+    mb_attr_int(mb_add_node(m, "Concat", "w0,w1,w2", "y"), "axis", 0);
+    mb_output(m, "y");
+    size_t n;
+    uint8_t *b = mb_serialize(m, &n);
+    mb_free(m);
+    assert_true(n > ((size_t)16 << 20));
+    char path[] = "/tmp/norma-loader-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, b, n), (ssize_t)n);
+    close(fd);
+    const int threads[] = {1, 2, 3, 8};
+    for (int from_file = 0; from_file < 2; from_file++)
+        for (size_t t = 0; t < sizeof threads / sizeof *threads; t++) {
+            ir_graph *g = NULL;
+            ld_store *st = NULL;
+            char err[256];
+            int rc = from_file ? ld_load_file(path, threads[t], &g, &st, err, sizeof err)
+                               : ld_load_memory(b, n, threads[t], &g, &st, err, sizeof err);
+            assert_int_equal(rc, 0);
+            int found = 0;
+            for (int v = 0; v < g->n_values; v++) {
+                const ir_value *val = &g->values[v];
+                if (!val->constant || val->name[0] != 'w')
+                    continue;
+                int i = val->name[1] - '0';
+                assert_int_equal(val->constant->dims[0], sizes[i]);
+                assert_memory_equal(val->constant->data, w[i], (size_t)sizes[i] * sizeof(float));
+                found++;
+            }
+            assert_int_equal(found, 3);
+            ir_graph_free(g);
+            ld_store_free(st);
+        }
+    /* and the whole path through a session, with two threads */
+    norma_options opt;
+    norma_options_init(&opt);
+    opt.threads = 2;
+    norma_session *s = NULL;
+    assert_int_equal(norma_session_create_from_file(path, &opt, &s), NORMA_OK);
+    norma_tensor out;
+    run_no_inputs(s, &out);
+    assert_int_equal(out.dims[0], sizes[0] + sizes[1] + sizes[2]);
+    const float *y = out.data;
+    for (int i = 0, at = 0; i < 3; at += (int)sizes[i], i++)
+        assert_memory_equal(y + at, w[i], (size_t)sizes[i] * sizeof(float));
+    norma_session_free(s);
+    unlink(path);
+    free(b);
+    for (int i = 0; i < 3; i++)
+        free(w[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -480,6 +553,7 @@ int main(void)
         cmocka_unit_test(garbage_truncated_and_missing_files),
         cmocka_unit_test(attribute_of_the_wrong_type_is_an_error),
         cmocka_unit_test(tensor_files_round_trip),
+        cmocka_unit_test(large_model_read_by_several_threads_arrives_whole),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

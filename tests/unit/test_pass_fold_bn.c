@@ -402,7 +402,7 @@ static void fold_bn_bundled_models_have_no_batchnorm_left(void **state)
         ir_graph *g;
         ld_store *st;
         char err[512];
-        if (ld_load_file(tu_model_path(models[i], "model.onnx"), &g, &st, err, sizeof err))
+        if (ld_load_file(tu_model_path(models[i], "model.onnx"), 1, &g, &st, err, sizeof err))
             fail_msg("%s", err);
         int bn_before = gb_count(g, "BatchNormalization");
         assert_true(bn_before > 0 || strcmp(models[i], "resnet") == 0 || strcmp(models[i], "mobilenetv2") == 0);
@@ -427,7 +427,7 @@ static void fold_bn_densenet_keeps_only_bn_after_non_conv(void **state)
     ir_graph *g;
     ld_store *st;
     char err[512];
-    if (ld_load_file(tu_model_path("densenet", "model.onnx"), &g, &st, err, sizeof err))
+    if (ld_load_file(tu_model_path("densenet", "model.onnx"), 1, &g, &st, err, sizeof err))
         fail_msg("%s", err);
     assert_int_equal(pass_run_all(g, NULL, err, sizeof err), NORMA_OK);
     int left = 0;
