@@ -15,6 +15,12 @@
  * the convolution goes to scratch (or Y) without activation and a broadcasting loop
  * adds R and applies the activation.
  *
+ * With the attribute global_average_pool = 1 (set by the fuse-global-pool pass on a
+ * Conv whose only reader was a GlobalAveragePool), the node's output is that pool's:
+ * the mean of act(conv + R) over the spatial positions, shape (N, M, 1, ...). The
+ * transposed path averages the columns of Y^T without transposing it (conv_t_run);
+ * every other path writes the full result to scratch and averages it.
+ *
  * 2-D 3x3 stride-1 undilated ungrouped Conv with enough channels and a large enough
  * output runs Winograd F(4x4,3x3) or F(2x2,3x3) instead (kernels/winograd.h): init
  * picks the tile with k_wino_pick and transforms the weights once; infer/run re-check
@@ -31,6 +37,7 @@
 #include "kernels/conv.h"
 #include "kernels/copy.h"
 #include "kernels/gemm.h"
+#include "kernels/pool.h"
 #include "kernels/winograd.h"
 #include "ops/op.h"
 #include "ops/window.h"
@@ -49,6 +56,7 @@ typedef struct conv_state {
     int attrs;          /* 1 when the three below are set */
     int64_t group, k[3];
     op_window win;
+    int pool;           /* the global_average_pool attribute (read by init) */
 } conv_state;
 
 static void conv_state_free(void *p)
@@ -537,6 +545,7 @@ static int conv_init(op_ctx *c)
     if (rc)
         return rc;
     conv_cache_attrs(c, st);
+    st->pool = ir_attr_int(c->node, "global_average_pool", 0) != 0;
     int64_t group = ir_attr_int(c->node, "group", 1);
     if (group < 1)
         return op_fail(c, NORMA_ERR_MODEL, "group %lld must be >= 1", (long long)group);
@@ -608,7 +617,7 @@ static int res_exact(const op_ctx *c, int nsp, const int64_t *od)
     return 1;
 }
 
-static int conv_infer(op_ctx *c)
+static int conv_infer_full(op_ctx *c)
 {
     k_conv_shape s;
     int rc = conv_geometry(c, 0, &s);
@@ -688,10 +697,12 @@ static int conv_infer(op_ctx *c)
     return NORMA_OK;
 }
 
-/* y (shape of out[0]) = act(conv + R), both broadcast to it; conv has rank nsp+2 and dims od. */
-static void add_residual_bcast(op_ctx *c, int nsp, const int64_t *od, const float *conv, int act, float a, float b)
+/* y (the shape of R and the convolution broadcast) = act(conv + R), both broadcast to
+ * it; conv has rank nsp+2 and dims od. */
+static void add_residual_bcast(op_ctx *c, ir_tensor *y, int nsp, const int64_t *od, const float *conv, int act,
+                               float a, float b)
 {
-    const ir_tensor *r = c->in[3], *y = c->out[0];
+    const ir_tensor *r = c->in[3];
     int R = y->rank;
     int64_t sr[IR_MAX_RANK], sc[IR_MAX_RANK], idx[IR_MAX_RANK] = {0};
     op_broadcast_strides(r, R, y->dims, sr);
@@ -721,9 +732,36 @@ static void add_residual_bcast(op_ctx *c, int nsp, const int64_t *od, const floa
 
 /* The transposed path (see T_MIN_WEIGHTS), image by image: X_col^T packed as the
  * left operand, Y^T = X_col^T * W^T with the bias per column (and the activation when
- * there is no residual), then Y = (Y^T)^T, plus R and the activation. */
+ * there is no residual), then Y = (Y^T)^T, plus R and the activation; or, with pool
+ * (N x M), the means of Y^T's columns there and Y untouched. */
+/* Channels j0 .. j1 of a pooled output (out[j]) from Y^T (n positions x M): the mean
+ * over positions of act(Y^T + R^T) (r: R, M x n, or NULL: then the GEMM applied act). */
+static void conv_t_mean(const float *yt, size_t n, size_t M, size_t j0, size_t j1, const float *r, int act, float a,
+                        float b, float *out)
+{
+    enum { CH = 256 };
+    float v[CH], acc[CH];
+    for (size_t c0 = j0; c0 < j1; c0 += CH) {
+        size_t w = j1 - c0 < CH ? j1 - c0 : CH;
+        memset(acc, 0, w * sizeof(float));
+        for (size_t p = 0; p < n; p++) {
+            const float *row = yt + p * M + c0;
+            if (r) {
+                for (size_t q = 0; q < w; q++)
+                    v[q] = row[q] + r[(c0 + q) * n + p];
+                k_act_apply(v, w, act, a, b);
+                row = v;
+            }
+            for (size_t q = 0; q < w; q++)
+                acc[q] += row[q];
+        }
+        for (size_t q = 0; q < w; q++)
+            out[c0 + q] = acc[q] / (float)n;
+    }
+}
+
 static void conv_t_run(op_ctx *c, const k_conv_shape *s, const float *x, const float *bias, const float *res,
-                       float *y, int act, float act_a, float act_b)
+                       float *y, int act, float act_a, float act_b, float *pool)
 {
     const conv_state *st = c->state;
     const k_gemm_isa *isa = st->isa;
@@ -735,7 +773,6 @@ static void conv_t_run(op_ctx *c, const k_conv_shape *s, const float *x, const f
     k_epilogue ep = {bias, K_BIAS_COL, res ? ACT_NONE : act, act_a, act_b};
     for (int64_t i = 0; i < s->N; i++) {
         const float *xi = x + (size_t)i * (size_t)s->C * HW;
-        float *yi = y + (size_t)i * M * n;
         if (pw) {
             /* X is K x n: its transpose, read in place */
             k_f32_gemm_pack_a_mt(isa, n, K, xi, 1, (ptrdiff_t)HW, ap, c->threads);
@@ -770,10 +807,15 @@ static void conv_t_run(op_ctx *c, const k_conv_shape *s, const float *x, const f
         {
             size_t j0, j1;
             k_gemm_band(M, (size_t)isa->nr, (size_t)omp_get_thread_num(), (size_t)omp_get_num_threads(), &j0, &j1);
-            k_transpose_4b(yi + j0 * n, yt + j0, n, j1 - j0, (ptrdiff_t)M, (ptrdiff_t)n);
-            if (ri) {
-                k_epilogue post = {NULL, K_BIAS_NONE, act, act_a, act_b, ri, n};
-                k_epilogue_apply(&post, yi + j0 * n, n, j0, j1 - j0, 0, n);
+            if (pool) {
+                conv_t_mean(yt, n, M, j0, j1, ri, act, act_a, act_b, pool + (size_t)i * M);
+            } else {
+                float *yi = y + (size_t)i * M * n;
+                k_transpose_4b(yi + j0 * n, yt + j0, n, j1 - j0, (ptrdiff_t)M, (ptrdiff_t)n);
+                if (ri) {
+                    k_epilogue post = {NULL, K_BIAS_NONE, act, act_a, act_b, ri, n};
+                    k_epilogue_apply(&post, yi + j0 * n, n, j0, j1 - j0, 0, n);
+                }
             }
         }
     }
@@ -818,7 +860,10 @@ static void conv_cols_chunked(const chunk_job *j, size_t j0, size_t j1, float *b
     }
 }
 
-static int conv_run(op_ctx *c)
+/* The convolution (plus R and the activation) into yt, whose shape is the unpooled
+ * output's, with scratch_floats of the scratch; pool: see conv_t_run (only where
+ * conv_pool_direct holds). */
+static int conv_run_full(op_ctx *c, ir_tensor *yt, size_t scratch_floats, float *pool)
 {
     k_conv_shape s;
     int rc = conv_geometry(c, 0, &s);
@@ -828,7 +873,7 @@ static int conv_run(op_ctx *c)
     const ir_node *n = c->node;
     const float *x = c->in[0]->data, *w = c->in[1]->data;
     const float *bias = c->n_in > 2 && c->in[2] ? c->in[2]->data : NULL;
-    float *y = c->out[0]->data;
+    float *y = yt->data;
     int64_t Cg = s.C / s.group, Mg = s.M / s.group;
     int nsp = c->in[0]->rank - 2;
     int64_t od[5] = {s.N, s.M};
@@ -838,7 +883,6 @@ static int conv_run(op_ctx *c)
     float act_a = n->act_alpha, act_b = n->act_beta;
     const float *res = NULL; /* the residual added in the epilogue */
     float *yconv = y;        /* where the convolution goes */
-    size_t scratch_floats = c->scratch_size / sizeof(float);
     int res_post = 0;
     if (c->n_in > 3 && c->in[3]) {
         if (res_exact(c, nsp, od) && Cg != 1) {
@@ -856,7 +900,7 @@ static int conv_run(op_ctx *c)
     if (Cg == 1) {
         k_f32_conv_depthwise(&s, x, w, bias, yconv, act, act_a, act_b, c->threads, c->scratch, scratch_floats);
         if (res_post)
-            add_residual_bcast(c, nsp, od, yconv, n->fused_act, n->act_alpha, n->act_beta);
+            add_residual_bcast(c, yt, nsp, od, yconv, n->fused_act, n->act_alpha, n->act_beta);
         return NORMA_OK;
     }
     if (st && st->wd) {
@@ -866,20 +910,20 @@ static int conv_run(op_ctx *c)
             k_epilogue_apply(&post, yconv, 0, 0, 1, 0, (size_t)s.N * (size_t)s.M * conv_outputs(&s));
         }
         if (res_post)
-            add_residual_bcast(c, nsp, od, yconv, n->fused_act, n->act_alpha, n->act_beta);
+            add_residual_bcast(c, yt, nsp, od, yconv, n->fused_act, n->act_alpha, n->act_beta);
         return NORMA_OK;
     }
     if (st && st->wk) {
         conv_phase_run(c, &s, x, bias, res, yconv, act, act_a, act_b);
         if (res_post)
-            add_residual_bcast(c, nsp, od, yconv, n->fused_act, n->act_alpha, n->act_beta);
+            add_residual_bcast(c, yt, nsp, od, yconv, n->fused_act, n->act_alpha, n->act_beta);
         return NORMA_OK;
     }
     if (conv_wino_use(st, &s)) {
         k_f32_wino_conv(st->isa, st->wino_m, &s, x, st->wu, bias, res, yconv, act, act_a, act_b, c->threads,
                         c->scratch, scratch_floats);
         if (res_post)
-            add_residual_bcast(c, nsp, od, yconv, n->fused_act, n->act_alpha, n->act_beta);
+            add_residual_bcast(c, yt, nsp, od, yconv, n->fused_act, n->act_alpha, n->act_beta);
         return NORMA_OK;
     }
     if (pw_strided(&s)) {
@@ -891,9 +935,9 @@ static int conv_run(op_ctx *c)
         s = pw_view(&s);
     }
     if (conv_t_use(st, &s)) {
-        conv_t_run(c, &s, x, bias, res, yconv, act, act_a, act_b);
+        conv_t_run(c, &s, x, bias, res, yconv, act, act_a, act_b, pool);
         if (res_post)
-            add_residual_bcast(c, nsp, od, yconv, n->fused_act, n->act_alpha, n->act_beta);
+            add_residual_bcast(c, yt, nsp, od, yconv, n->fused_act, n->act_alpha, n->act_beta);
         return NORMA_OK;
     }
     const k_gemm_isa *isa = st->isa;
@@ -950,7 +994,80 @@ static int conv_run(op_ctx *c)
             }
         }
     if (res_post)
-        add_residual_bcast(c, nsp, od, yconv, n->fused_act, n->act_alpha, n->act_beta);
+        add_residual_bcast(c, yt, nsp, od, yconv, n->fused_act, n->act_alpha, n->act_beta);
+    return NORMA_OK;
+}
+
+/* Pooled (global_average_pool): the transposed path averages Y^T in place of the
+ * transpose, when nothing runs after it (no subsampled input, R absent or of the
+ * convolution's exact shape). */
+static int conv_pool_direct(const op_ctx *c, const k_conv_shape *s)
+{
+    if (!conv_t_use(c->state, s) || pw_strided(s))
+        return 0;
+    if (c->n_in <= 3 || !c->in[3])
+        return 1;
+    int nsp = c->in[0]->rank - 2;
+    int64_t od[5] = {s->N, s->M};
+    for (int i = 0; i < nsp; i++)
+        od[2 + i] = s->out[3 - nsp + i];
+    return res_exact(c, nsp, od);
+}
+
+/* The unpooled output's shape: the convolution's, broadcast with R. */
+static void conv_full_shape(const op_ctx *c, const k_conv_shape *s, int *rank, int64_t *dims)
+{
+    int nsp = c->in[0]->rank - 2;
+    int64_t od[5] = {s->N, s->M};
+    for (int i = 0; i < nsp; i++)
+        od[2 + i] = s->out[3 - nsp + i];
+    *rank = nsp + 2;
+    memcpy(dims, od, sizeof(int64_t) * (size_t)(nsp + 2));
+    if (c->n_in > 3 && c->in[3]) /* infer checked that they broadcast */
+        op_broadcast_shape(nsp + 2, od, c->in[3]->rank, c->in[3]->dims, rank, dims);
+}
+
+static int conv_pooled(const op_ctx *c)
+{
+    const conv_state *st = c->state;
+    return st && st->pool;
+}
+
+static int conv_infer(op_ctx *c)
+{
+    int rc = conv_infer_full(c);
+    if (rc || !conv_pooled(c))
+        return rc;
+    k_conv_shape s;
+    if ((rc = conv_geometry(c, 0, &s)))
+        return rc;
+    ir_tensor *y = c->out[0];
+    if (!conv_pool_direct(c, &s))
+        c->scratch_size += ir_tensor_numel(y) * sizeof(float); /* the full result, at the end */
+    for (int d = 2; d < y->rank; d++)
+        y->dims[d] = 1;
+    return NORMA_OK;
+}
+
+static int conv_run(op_ctx *c)
+{
+    size_t scratch_floats = c->scratch_size / sizeof(float);
+    if (!conv_pooled(c))
+        return conv_run_full(c, c->out[0], scratch_floats, NULL);
+    k_conv_shape s;
+    int rc = conv_geometry(c, 0, &s);
+    if (rc)
+        return rc;
+    ir_tensor full = *c->out[0];
+    conv_full_shape(c, &s, &full.rank, full.dims);
+    if (conv_pool_direct(c, &s))
+        return conv_run_full(c, &full, scratch_floats, c->out[0]->data);
+    size_t numel = ir_tensor_numel(&full), nc = (size_t)(full.dims[0] * full.dims[1]);
+    scratch_floats -= numel;
+    full.data = numel ? (float *)c->scratch + scratch_floats : NULL;
+    if ((rc = conv_run_full(c, &full, scratch_floats, NULL)))
+        return rc;
+    k_f32_global_avgpool(nc, nc ? numel / nc : 0, full.data, c->out[0]->data, c->threads);
     return NORMA_OK;
 }
 

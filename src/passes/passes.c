@@ -20,7 +20,8 @@ static const pass_def passes[] = {
     {"fuse-matmul-permute", pass_fuse_matmul_permute},
     {"fuse-matmul-add", pass_fuse_matmul_add},
     {"fuse-activation", pass_fuse_activation},
-    {"fuse-matmul-softmax", pass_fuse_matmul_softmax}, /* last: after all else a MatMul takes */
+    {"fuse-matmul-softmax", pass_fuse_matmul_softmax}, /* after all else a MatMul takes */
+    {"fuse-global-pool", pass_fuse_global_pool},       /* after all else a Conv takes */
 };
 
 int pass_producer(const ir_graph *g, int v)

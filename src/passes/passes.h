@@ -25,6 +25,7 @@ int pass_fuse_matmul_transpose(ir_graph *g, char *err, size_t cap);
 int pass_fuse_matmul_scale(ir_graph *g, char *err, size_t cap);
 int pass_fuse_matmul_permute(ir_graph *g, char *err, size_t cap);
 int pass_fuse_matmul_softmax(ir_graph *g, char *err, size_t cap);
+int pass_fuse_global_pool(ir_graph *g, char *err, size_t cap);
 
 /* ---- helpers the passes share ---- */
 

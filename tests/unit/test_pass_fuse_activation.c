@@ -305,7 +305,7 @@ static void pass_list_order_and_disabling(void **state)
     (void)state;
     int n;
     const pass_def *p = pass_list(&n);
-    assert_int_equal(n, 13);
+    assert_int_equal(n, 14);
     assert_string_equal(p[0].name, "remove-identity");
     assert_string_equal(p[1].name, "fuse-matmul-transpose");
     assert_string_equal(p[2].name, "constant-folding");
@@ -319,6 +319,7 @@ static void pass_list_order_and_disabling(void **state)
     assert_string_equal(p[10].name, "fuse-matmul-add");
     assert_string_equal(p[11].name, "fuse-activation");
     assert_string_equal(p[12].name, "fuse-matmul-softmax");
+    assert_string_equal(p[13].name, "fuse-global-pool");
     spec s = {"Conv", "Relu", 14, NAN, NAN, 0, 0, 0, 1};
     char err[256];
     ir_graph *g = build(&s);
