@@ -760,19 +760,64 @@ static void conv_t_mean(const float *yt, size_t n, size_t M, size_t j0, size_t j
     }
 }
 
+/* Y^T's columns j0 .. j1 (channels; whole panels of W^T) after the GEMM: transposed
+ * into Y plus R and the activation, or averaged into pool (see conv_t_run). */
+static void conv_t_finish(const float *yt, size_t n, size_t M, size_t j0, size_t j1, const float *ri, int act,
+                          float act_a, float act_b, float *yi, float *pooli)
+{
+    if (pooli) {
+        conv_t_mean(yt, n, M, j0, j1, ri, act, act_a, act_b, pooli);
+        return;
+    }
+    k_transpose_4b(yi + j0 * n, yt + j0, n, j1 - j0, (ptrdiff_t)M, (ptrdiff_t)n);
+    if (ri) {
+        k_epilogue post = {NULL, K_BIAS_NONE, act, act_a, act_b, ri, n};
+        k_epilogue_apply(&post, yi + j0 * n, n, j0, j1 - j0, 0, n);
+    }
+}
+
 static void conv_t_run(op_ctx *c, const k_conv_shape *s, const float *x, const float *bias, const float *res,
                        float *y, int act, float act_a, float act_b, float *pool)
 {
     const conv_state *st = c->state;
     const k_gemm_isa *isa = st->isa;
     size_t K = (size_t)(s->C * kvol(s)), n = conv_outputs(s), M = (size_t)s->M;
-    size_t HW = (size_t)(s->in[0] * s->in[1] * s->in[2]);
+    size_t HW = (size_t)(s->in[0] * s->in[1] * s->in[2]), mr = (size_t)isa->mr, nr = (size_t)isa->nr;
     int pw = is_pointwise(s);
     float *ap = c->scratch, *yt = ap + k_gemm_packed_a_floats(isa, n, K), *xsplit = yt + n * M;
     int use_split = split_floats(s, s->C) > 0;
     k_epilogue ep = {bias, K_BIAS_COL, res ? ACT_NONE : act, act_a, act_b};
+    /* With threads, a 1x1 layer runs as one parallel region: each thread packs its
+     * panels of X^T, then (after a barrier) multiplies all of X^T by its band of W^T's
+     * panels, then transposes (or averages) that band of Y^T, which it wrote itself;
+     * instead of three regions (or the pack and the transpose on one thread). */
+    int one_region = pw && c->threads > 1 && (M + nr - 1) / nr >= (size_t)c->threads &&
+                     2.0 * (double)n * (double)M * (double)K > 2e6;
     for (int64_t i = 0; i < s->N; i++) {
         const float *xi = x + (size_t)i * (size_t)s->C * HW;
+        const float *ri = res ? res + (size_t)i * M * n : NULL;
+        float *yi = pool ? NULL : y + (size_t)i * M * n, *pooli = pool ? pool + (size_t)i * M : NULL;
+        if (one_region) {
+            size_t npa = (n + mr - 1) / mr;
+#pragma omp parallel num_threads(c->threads)
+            {
+                size_t t = (size_t)omp_get_thread_num(), T = (size_t)omp_get_num_threads(), j0, j1;
+                for (size_t p = npa * t / T; p < npa * (t + 1) / T; p++) { /* X is K x n: its transpose */
+                    size_t m = n - p * mr < mr ? n - p * mr : mr;
+                    k_f32_gemm_pack_a(isa, m, K, xi + p * mr, 1, (ptrdiff_t)HW, ap + p * mr * K);
+                }
+#pragma omp barrier
+                k_gemm_band(M, nr, t, T, &j0, &j1);
+                if (j1 > j0) {
+                    k_epilogue e = ep;
+                    if (e.bias)
+                        e.bias += j0;
+                    k_f32_gemm_packed(isa, n, j1 - j0, K, 1.0f, ap, st->wt + j0 * K, 0.0f, yt + j0, M, &e, 1);
+                    conv_t_finish(yt, n, M, j0, j1, ri, act, act_a, act_b, yi, pooli);
+                }
+            }
+            continue;
+        }
         if (pw) {
             /* X is K x n: its transpose, read in place */
             k_f32_gemm_pack_a_mt(isa, n, K, xi, 1, (ptrdiff_t)HW, ap, c->threads);
@@ -790,33 +835,22 @@ static void conv_t_run(op_ctx *c, const k_conv_shape *s, const float *x, const f
                 float *xs = use_split ? xsplit + (size_t)ca * splane : NULL;
                 if (xs)
                     k_f32_split_w_phases(s, xi, ca, cn, xs, 1);
-                k_f32_im2col_packed_part(s, xi, ca, cn, n, (size_t)isa->mr, xs, ap + (size_t)ca * kk * (size_t)isa->mr,
-                                         K);
+                k_f32_im2col_packed_part(s, xi, ca, cn, n, mr, xs, ap + (size_t)ca * kk * mr, K);
             }
         } else {
             if (use_split)
                 k_f32_split_w_phases(s, xi, 0, s->C, xsplit, c->threads);
-            k_f32_im2col_packed(s, xi, 0, s->C, 0, n, (size_t)isa->mr, use_split ? xsplit : NULL, ap, c->threads);
+            k_f32_im2col_packed(s, xi, 0, s->C, 0, n, mr, use_split ? xsplit : NULL, ap, c->threads);
         }
         k_f32_gemm_packed(isa, n, M, K, 1.0f, ap, st->wt, 0.0f, yt, M, &ep, c->threads);
         /* Y = (Y^T)^T, plus R: each thread the channels whose columns of Y^T the
          * GEMM's column bands gave it (the same k_gemm_band split) */
-        const float *ri = res ? res + (size_t)i * M * n : NULL;
         int nt = c->threads > 1 && M * n >= 16384 ? c->threads : 1;
 #pragma omp parallel num_threads(nt)
         {
             size_t j0, j1;
-            k_gemm_band(M, (size_t)isa->nr, (size_t)omp_get_thread_num(), (size_t)omp_get_num_threads(), &j0, &j1);
-            if (pool) {
-                conv_t_mean(yt, n, M, j0, j1, ri, act, act_a, act_b, pool + (size_t)i * M);
-            } else {
-                float *yi = y + (size_t)i * M * n;
-                k_transpose_4b(yi + j0 * n, yt + j0, n, j1 - j0, (ptrdiff_t)M, (ptrdiff_t)n);
-                if (ri) {
-                    k_epilogue post = {NULL, K_BIAS_NONE, act, act_a, act_b, ri, n};
-                    k_epilogue_apply(&post, yi + j0 * n, n, j0, j1 - j0, 0, n);
-                }
-            }
+            k_gemm_band(M, nr, (size_t)omp_get_thread_num(), (size_t)omp_get_num_threads(), &j0, &j1);
+            conv_t_finish(yt, n, M, j0, j1, ri, act, act_a, act_b, yi, pooli);
         }
     }
 }

@@ -948,6 +948,16 @@ static void conv_big_narrow_layers_match_reference(void **st)
     cspec wide = base(2, 1, 2048, 512, 1, 9, 1); /* 9x10 outputs */
     wide.bias = 1;
     check(&wide, 0, 2);
+    /* 1x1 with threads as one region: 7 panels of W^T (the last of 8 columns) in
+     * uneven bands, X^T's panels packed by 2 and 3 threads, with and without R */
+    cspec odd = base(2, 2, 640, 200, 1, 6, 1); /* 6x7 outputs */
+    odd.bias = 1;
+    odd.act = ACT_CLIP;
+    check(&odd, 0, 2);
+    check(&odd, 0, 3);
+    odd.res = 1;
+    odd.act = ACT_RELU;
+    check(&odd, 0, 3);
 }
 
 /* The "norma" domain's residual input R on the paths other than the transposed one:
