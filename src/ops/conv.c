@@ -730,10 +730,6 @@ static void add_residual_bcast(op_ctx *c, ir_tensor *y, int nsp, const int64_t *
     k_act_apply(yd, total, act, a, b);
 }
 
-/* The transposed path (see T_MIN_WEIGHTS), image by image: X_col^T packed as the
- * left operand, Y^T = X_col^T * W^T with the bias per column (and the activation when
- * there is no residual), then Y = (Y^T)^T, plus R and the activation; or, with pool
- * (N x M), the means of Y^T's columns there and Y untouched. */
 /* Channels j0 .. j1 of a pooled output (out[j]) from Y^T (n positions x M): the mean
  * over positions of act(Y^T + R^T) (r: R, M x n, or NULL: then the GEMM applied act). */
 static void conv_t_mean(const float *yt, size_t n, size_t M, size_t j0, size_t j1, const float *r, int act, float a,
@@ -776,6 +772,10 @@ static void conv_t_finish(const float *yt, size_t n, size_t M, size_t j0, size_t
     }
 }
 
+/* The transposed path (see T_MIN_WEIGHTS), image by image: X_col^T packed as the
+ * left operand, Y^T = X_col^T * W^T with the bias per column (and the activation when
+ * there is no residual), then Y = (Y^T)^T, plus R and the activation; or, with pool
+ * (N x M), the means of Y^T's columns there and Y untouched. */
 static void conv_t_run(op_ctx *c, const k_conv_shape *s, const float *x, const float *bias, const float *res,
                        float *y, int act, float act_a, float act_b, float *pool)
 {
