@@ -36,6 +36,11 @@ machines, and threads that sleep at once pay a wake-up per parallel region (see
 tools/norma.c).
 
 Notes on the columns:
+- cross-core ns: tools/xcore_probe.c (built here with cc) before / after the row's
+  rounds: a cache line's round trip between two threads. About 100 ns when the two
+  vCPUs are close, 450 to 550 when the host has put them far apart; norma's
+  two-thread convolutions lose much more than ORT's in the far state, so read a
+  row's ratios with it.
 - load ms: norma = norma_session_create_from_file; ORT = InferenceSession.create
   (neither includes process start-up; ORT's excludes loading the native library).
 - peak RSS: norma's is the bench process's own ru_maxrss (norma is started through
@@ -71,6 +76,28 @@ def cpu_model():
     except OSError:
         pass
     return platform.processor() or 'unknown'
+
+
+def build_probe(tmpdir):
+    """tools/xcore_probe.c compiled into tmpdir, or None (no compiler, or it failed)."""
+    exe = os.path.join(tmpdir, 'xcore_probe')
+    src = os.path.join(ROOT, 'tools', 'xcore_probe.c')
+    try:
+        r = subprocess.run(['cc', '-O2', '-fopenmp', src, '-o', exe], capture_output=True, text=True)
+    except OSError:
+        return None
+    return exe if r.returncode == 0 else None
+
+
+def probe(exe):
+    """Cross-core round trip in ns, or None."""
+    if not exe:
+        return None
+    try:
+        r = subprocess.run([exe], capture_output=True, text=True, timeout=60)
+        return last_json(r.stdout).get('round_trip_ns') if r.returncode == 0 else None
+    except (OSError, subprocess.TimeoutExpired, ValueError, AttributeError):
+        return None
 
 
 def last_json(text):
@@ -174,8 +201,11 @@ def main():
     sys.stdout.flush()
 
     cols = ['model', 'threads', 'norma test', 'norma median ms', 'ORT median ms', 'ratio',
-            'norma load ms', 'ORT load ms', 'load ratio', 'norma peak RSS MB', 'ORT peak RSS MB']
+            'norma load ms', 'ORT load ms', 'load ratio', 'norma peak RSS MB', 'ORT peak RSS MB',
+            'cross-core ns']
     rows = []
+    probe_dir = tempfile.mkdtemp(prefix='norma_probe_')
+    probe_exe = build_probe(probe_dir)
     failures = []
     for d in models:
         name = os.path.basename(d.rstrip('/'))
@@ -185,6 +215,7 @@ def main():
                 failures.append('%s -t %d: norma test failed:\n%s' % (name, t, msg))
             nr, orr = [], []
             n_ok = o_ok = True
+            x0 = probe(probe_exe)
             for _ in range(a.rounds):
                 # alternate the two; a side that failed once is not retried
                 if n_ok:
@@ -205,11 +236,16 @@ def main():
             ol = med([r['load_ms'] for r in orr])
             nrss = med([r.get('peak_rss_mb') for r in nr])
             orss = med([r.get('peak_rss_mb') for r in orr])
+            x1 = probe(probe_exe)
             row = [name, str(t), 'ok' if ok else 'FAIL', fmt(nm, 3), fmt(om, 3), fmt(ratio(nm, om)),
-                   fmt(nl, 1), fmt(ol, 1), fmt(ratio(nl, ol)), fmt(nrss, 1), fmt(orss, 1)]
+                   fmt(nl, 1), fmt(ol, 1), fmt(ratio(nl, ol)), fmt(nrss, 1), fmt(orss, 1),
+                   '%s / %s' % (fmt(x0, 0), fmt(x1, 0))]
             rows.append(row)
             print('  done %-20s -t %d  norma %s ms  ORT %s ms' % (name, t, row[3], row[4]), file=sys.stderr)
 
+    if probe_exe:
+        os.unlink(probe_exe)
+    os.rmdir(probe_dir)
     table = ['| ' + ' | '.join(cols) + ' |', '|' + '|'.join(['---'] * len(cols)) + '|']
     table += ['| ' + ' | '.join(r) + ' |' for r in rows]
     print('\n'.join(table))
