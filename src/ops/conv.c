@@ -605,6 +605,16 @@ static int conv_init(op_ctx *c)
     return NORMA_OK;
 }
 
+/* The convolution's output dims (N, M, spatial...) into od; returns the spatial rank. */
+static int conv_out_dims(const op_ctx *c, const k_conv_shape *s, int64_t *od)
+{
+    int nsp = c->in[0]->rank - 2;
+    od[0] = s->N, od[1] = s->M;
+    for (int i = 0; i < nsp; i++)
+        od[2 + i] = s->out[3 - nsp + i];
+    return nsp;
+}
+
 /* The residual input has exactly the convolution's output shape (dims od). */
 static int res_exact(const op_ctx *c, int nsp, const int64_t *od)
 {
@@ -617,16 +627,12 @@ static int res_exact(const op_ctx *c, int nsp, const int64_t *od)
     return 1;
 }
 
-static int conv_infer_full(op_ctx *c)
+/* Output shape and scratch of the unpooled convolution of geometry s. */
+static int conv_infer_full(op_ctx *c, k_conv_shape s)
 {
-    k_conv_shape s;
-    int rc = conv_geometry(c, 0, &s);
-    if (rc)
-        return rc;
-    int nsp = c->in[0]->rank - 2;
-    int64_t od[5] = {s.N, s.M};
-    for (int i = 0; i < nsp; i++)
-        od[2 + i] = s.out[3 - nsp + i];
+    int rc;
+    int64_t od[5];
+    int nsp = conv_out_dims(c, &s, od);
     int ok1, ok2;
     size_t conv_numel = ir_numel_checked(nsp + 2, od, &ok1);
     size_t res_extra = 0;
@@ -894,25 +900,19 @@ static void conv_cols_chunked(const chunk_job *j, size_t j0, size_t j1, float *b
     }
 }
 
-/* The convolution (plus R and the activation) into yt, whose shape is the unpooled
- * output's, with scratch_floats of the scratch; pool: see conv_t_run (only where
- * conv_pool_direct holds). */
-static int conv_run_full(op_ctx *c, ir_tensor *yt, size_t scratch_floats, float *pool)
+/* The convolution of geometry s (plus R and the activation) into yt, whose shape is
+ * the unpooled output's, with scratch_floats of the scratch; pool: see conv_t_run
+ * (only where conv_pool_direct holds). */
+static int conv_run_full(op_ctx *c, k_conv_shape s, ir_tensor *yt, size_t scratch_floats, float *pool)
 {
-    k_conv_shape s;
-    int rc = conv_geometry(c, 0, &s);
-    if (rc)
-        return rc;
     const conv_state *st = c->state;
     const ir_node *n = c->node;
     const float *x = c->in[0]->data, *w = c->in[1]->data;
     const float *bias = c->n_in > 2 && c->in[2] ? c->in[2]->data : NULL;
     float *y = yt->data;
     int64_t Cg = s.C / s.group, Mg = s.M / s.group;
-    int nsp = c->in[0]->rank - 2;
-    int64_t od[5] = {s.N, s.M};
-    for (int i = 0; i < nsp; i++)
-        od[2 + i] = s.out[3 - nsp + i];
+    int64_t od[5];
+    int nsp = conv_out_dims(c, &s, od);
     int act = n->fused_act;
     float act_a = n->act_alpha, act_b = n->act_beta;
     const float *res = NULL; /* the residual added in the epilogue */
@@ -1041,20 +1041,16 @@ static int conv_pool_direct(const op_ctx *c, const k_conv_shape *s)
         return 0;
     if (c->n_in <= 3 || !c->in[3])
         return 1;
-    int nsp = c->in[0]->rank - 2;
-    int64_t od[5] = {s->N, s->M};
-    for (int i = 0; i < nsp; i++)
-        od[2 + i] = s->out[3 - nsp + i];
+    int64_t od[5];
+    int nsp = conv_out_dims(c, s, od);
     return res_exact(c, nsp, od);
 }
 
 /* The unpooled output's shape: the convolution's, broadcast with R. */
 static void conv_full_shape(const op_ctx *c, const k_conv_shape *s, int *rank, int64_t *dims)
 {
-    int nsp = c->in[0]->rank - 2;
-    int64_t od[5] = {s->N, s->M};
-    for (int i = 0; i < nsp; i++)
-        od[2 + i] = s->out[3 - nsp + i];
+    int64_t od[5];
+    int nsp = conv_out_dims(c, s, od);
     *rank = nsp + 2;
     memcpy(dims, od, sizeof(int64_t) * (size_t)(nsp + 2));
     if (c->n_in > 3 && c->in[3]) /* infer checked that they broadcast */
@@ -1069,11 +1065,9 @@ static int conv_pooled(const op_ctx *c)
 
 static int conv_infer(op_ctx *c)
 {
-    int rc = conv_infer_full(c);
-    if (rc || !conv_pooled(c))
-        return rc;
     k_conv_shape s;
-    if ((rc = conv_geometry(c, 0, &s)))
+    int rc = conv_geometry(c, 0, &s);
+    if (rc || (rc = conv_infer_full(c, s)) || !conv_pooled(c))
         return rc;
     ir_tensor *y = c->out[0];
     if (!conv_pool_direct(c, &s))
@@ -1085,21 +1079,21 @@ static int conv_infer(op_ctx *c)
 
 static int conv_run(op_ctx *c)
 {
-    size_t scratch_floats = c->scratch_size / sizeof(float);
-    if (!conv_pooled(c))
-        return conv_run_full(c, c->out[0], scratch_floats, NULL);
     k_conv_shape s;
     int rc = conv_geometry(c, 0, &s);
     if (rc)
         return rc;
+    size_t scratch_floats = c->scratch_size / sizeof(float);
+    if (!conv_pooled(c))
+        return conv_run_full(c, s, c->out[0], scratch_floats, NULL);
     ir_tensor full = *c->out[0];
     conv_full_shape(c, &s, &full.rank, full.dims);
     if (conv_pool_direct(c, &s))
-        return conv_run_full(c, &full, scratch_floats, c->out[0]->data);
+        return conv_run_full(c, s, &full, scratch_floats, c->out[0]->data);
     size_t numel = ir_tensor_numel(&full), nc = (size_t)(full.dims[0] * full.dims[1]);
     scratch_floats -= numel;
     full.data = numel ? (float *)c->scratch + scratch_floats : NULL;
-    if ((rc = conv_run_full(c, &full, scratch_floats, NULL)))
+    if ((rc = conv_run_full(c, s, &full, scratch_floats, NULL)))
         return rc;
     k_f32_global_avgpool(nc, nc ? numel / nc : 0, full.data, c->out[0]->data, c->threads);
     return NORMA_OK;
@@ -1147,10 +1141,8 @@ static int convt_infer(op_ctx *c)
     int rc = conv_geometry(c, 1, &s);
     if (rc)
         return rc;
-    int nsp = c->in[0]->rank - 2;
-    int64_t od[5] = {s.N, s.M};
-    for (int i = 0; i < nsp; i++)
-        od[2 + i] = s.out[3 - nsp + i];
+    int64_t od[5];
+    int nsp = conv_out_dims(c, &s, od);
     op_set_shape(c->out[0], NORMA_FLOAT, nsp + 2, od);
     int ok1, ok2;
     ir_numel_checked(nsp + 2, od, &ok1);
