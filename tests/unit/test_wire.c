@@ -109,6 +109,18 @@ static size_t split(const uint8_t *b, size_t n, tfield *out, size_t max)
 
 enum layout { CANONICAL, FRONT, INTERLEAVED };
 
+/* The model's graph field (ModelProto field 7; the last, if there are several);
+ * fails the test when there is none. */
+static const tfield *graph_field(const tfield *mf, size_t nm)
+{
+    const tfield *graph = NULL;
+    for (size_t i = 0; i < nm; i++)
+        if (mf[i].num == 7)
+            graph = &mf[i];
+    assert_non_null(graph);
+    return graph;
+}
+
 /* The model's bytes laid out again: CANONICAL as protobuf-c wrote them; FRONT with the
  * graph the model's first field and the initializers the graph's first fields, in
  * reverse order (so the first weight starts a few bytes into the file); INTERLEAVED
@@ -123,11 +135,7 @@ static uint8_t *relayout(const uint8_t *b, size_t n, enum layout how, size_t *ou
     }
     tfield mf[64], gf[1024];
     size_t nm = split(b, n, mf, 64);
-    const tfield *graph = NULL;
-    for (size_t i = 0; i < nm; i++)
-        if (mf[i].num == 7)
-            graph = &mf[i];
-    assert_non_null(graph);
+    const tfield *graph = graph_field(mf, nm);
     size_t ng = split(b + graph->val, graph->len, gf, 1024);
     wbuf g = {0};
     const uint8_t *gb = b + graph->val;
@@ -357,11 +365,7 @@ static void unexpected_layouts_go_to_protobuf_c_whole(void **state)
     uint8_t *model = weights_model(&n);
     tfield mf[64];
     size_t nm = split(model, n, mf, 64);
-    const tfield *graph = NULL;
-    for (size_t i = 0; i < nm; i++)
-        if (mf[i].num == 7)
-            graph = &mf[i];
-    assert_non_null(graph);
+    const tfield *graph = graph_field(mf, nm);
 
     /* The graph twice: protobuf merges the two (initializers appended). */
     wbuf w = {0};
