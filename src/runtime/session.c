@@ -384,13 +384,13 @@ static void release_packed_inputs(ir_graph *g, ld_store *st, recycler *r, const 
     }
 }
 
-/* Takes ownership of g and st (freed on failure). */
 /* The threads a session made with opt will run with (and load with). */
 static int session_threads(const norma_options *opt)
 {
     return opt && opt->threads > 0 ? opt->threads : omp_get_num_procs();
 }
 
+/* Takes ownership of g and st (freed on failure). */
 static norma_status session_init(ir_graph *g, ld_store *st, const norma_options *opt, norma_session **out)
 {
     char err[RT_ERR_CAP] = "";
